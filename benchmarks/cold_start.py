@@ -1,0 +1,72 @@
+"""Cold-process wall time of `llmsize --help` and `llmsize plan` against targets and a baseline.
+
+Run: python benchmarks/cold_start.py [--runs N] [--update-baseline]
+Prints median/min/max per command, the target, the recorded baseline and the change; exits 1 when
+a median misses its target. Results are recorded in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BASELINE = HERE / "baseline.json"
+
+CASES: dict[str, tuple[list[str], float]] = {
+    "help": (["--help"], 0.3),
+    "plan-seed": (["plan", str(ROOT / "examples/usecases/seed-nemo-43b.yaml")], 0.6),
+    "plan-all-servers": (["plan", str(ROOT / "examples/usecases/rag-compare-all.yaml")], 0.6),
+}
+
+
+def time_command(args: list[str], runs: int) -> list[float]:
+    """Wall seconds of fresh `python -m llmsize ARGS` processes (one warm-up run discarded)."""
+    command = [sys.executable, "-m", "llmsize", *args]
+    subprocess.run(command, capture_output=True, check=False)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(args)} exited {done.returncode}: {done.stderr.decode()}")
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--update-baseline", action="store_true")
+    options = parser.parse_args()
+    baseline: dict[str, float] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    medians: dict[str, float] = {}
+    failed = False
+    header = f"{'case':<18}{'median s':>10}{'min':>8}{'max':>8}{'target':>8}"
+    print(f"{header}{'baseline':>10}{'change':>9}")
+    for name, (args, target) in CASES.items():
+        times = time_command(args, options.runs)
+        median = statistics.median(times)
+        medians[name] = round(median, 4)
+        base = baseline.get(name)
+        change = f"{(median / base - 1) * 100:+.0f} %" if base else "—"
+        verdict = "ok" if median <= target else "OVER TARGET"
+        failed = failed or median > target
+        print(
+            f"{name:<18}{median:>10.3f}{min(times):>8.3f}{max(times):>8.3f}{target:>8.2f}"
+            f"{base if base else '—':>10}{change:>9}  {verdict}"
+        )
+    if options.update_baseline:
+        BASELINE.write_text(json.dumps(medians, indent=2) + "\n")
+        print(f"baseline written to {BASELINE}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

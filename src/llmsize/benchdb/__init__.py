@@ -1,0 +1,1 @@
+"""Benchmark curves: measured points with provenance, their store and length interpolation."""

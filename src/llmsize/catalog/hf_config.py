@@ -1,0 +1,96 @@
+"""Read a Hugging Face config.json (Llama, Mistral, Mixtral, Qwen, Falcon, GPT-J) as an LlmArch."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from llmsize.catalog.schema import LlmArch
+from llmsize.errors import InputError
+
+# Each architecture field, and the config keys that carry it across model families.
+_KEYS: dict[str, tuple[str, ...]] = {
+    "layers": ("num_hidden_layers", "n_layer", "num_layers"),
+    "hidden": ("hidden_size", "n_embd", "d_model"),
+    "heads": ("num_attention_heads", "n_head"),
+    "vocab": ("vocab_size",),
+    "context_window": ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length"),
+}
+
+
+def _first(cfg: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if cfg.get(key) is not None:
+            return cfg[key]
+    return None
+
+
+def arch_from_config(cfg: dict[str, Any], origin: str, where: str) -> LlmArch:
+    """Map config.json keys to an architecture; a missing field is an InputError naming it."""
+    values: dict[str, Any] = {}
+    for field, keys in _KEYS.items():
+        value = _first(cfg, keys)
+        if value is None:
+            raise InputError(where, f"{origin}: missing {' or '.join(keys)} (needed for {field})")
+        values[field] = value
+    model_type = str(cfg.get("model_type", "")).lower()
+    heads = int(values["heads"])
+    kv = _first(cfg, ("num_key_value_heads", "num_kv_heads", "n_head_kv"))
+    if kv is None and model_type == "falcon" and cfg.get("multi_query", False):
+        kv = 1
+    values["kv_heads"] = int(kv) if kv is not None else heads
+    ffn = _first(cfg, ("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim"))
+    hidden_act = str(cfg.get("hidden_act", cfg.get("activation_function", ""))).lower()
+    gated = model_type in {
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen3",
+        "qwen2_moe",
+        "qwen3_moe",
+    }
+    gated = gated or hidden_act in {"silu", "swiglu"}
+    if model_type in {"falcon", "gptj", "gpt_neox", "gpt2"}:
+        gated = False
+    if ffn is None:
+        if model_type in {"falcon", "gptj", "gpt2", "gpt_neox"}:
+            ffn = 4 * int(values["hidden"])
+        else:
+            raise InputError(where, f"{origin}: missing intermediate_size (needed for ffn)")
+    values["ffn"] = int(ffn)
+    values["ffn_kind"] = "gated" if gated else "plain"
+    experts = _first(cfg, ("num_local_experts", "num_experts"))
+    if experts:
+        values["experts"] = int(experts)
+        values["experts_per_token"] = int(_first(cfg, ("num_experts_per_tok",)) or 2)
+        moe_ffn = cfg.get("moe_intermediate_size")
+        if moe_ffn:
+            values["ffn"] = int(moe_ffn)
+    if cfg.get("head_dim"):
+        values["head_dim"] = int(cfg["head_dim"])
+    values["parallel_attention"] = bool(cfg.get("parallel_attn", False) or model_type == "gptj")
+    name = str(cfg.get("_name_or_path") or Path(origin).parent.name or "custom-model")
+    values["id"] = re.sub(r"[^a-z0-9.\-]+", "-", name.lower()).strip("-.") or "custom-model"
+    values["name"] = name
+    values["source"] = f"config.json at {origin}"
+    try:
+        return LlmArch.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        raise InputError(where, f"{origin}: {loc}: {err['msg']}") from exc
+
+
+def arch_from_config_file(path: Path, where: str) -> LlmArch:
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(where, f"cannot read {path} as JSON: {exc}") from exc
+    if not isinstance(cfg, dict):
+        raise InputError(where, f"{path}: expected a JSON object")
+    return arch_from_config(cfg, str(path), where)

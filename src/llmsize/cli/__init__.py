@@ -1,0 +1,89 @@
+"""The `llmsize` command: a thin Typer layer that parses, calls the library, renders."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from llmsize.cli import catalog, peak, plan
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors as one line on stderr with exit code 2, instead of a multi-line panel."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
+        except typer.TyperException as exc:
+            # Typer's (vendored click) usage errors: bad flag values, unknown options, missing args.
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                sys.stdout.write(exc.format_message() + "\n")
+                code = 0
+            else:
+                ctx = getattr(exc, "ctx", None)
+                command = ctx.command_path if ctx is not None else "llmsize"
+                message = " ".join(exc.format_message().split())
+                sys.stderr.write(f"error: {command}: {message}\n")
+                code = int(getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            sys.stderr.write("aborted\n")
+            code = 130
+        else:
+            code = result if isinstance(result, int) else 0
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
+app = typer.Typer(
+    name="llmsize",
+    cls=OneLineErrors,
+    help="How many GPU servers, configured how, serve an LLM use case within its latency limit "
+    "at its peak load.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("plan")(plan.plan_command)
+app.command("peak")(peak.peak_command)
+app.add_typer(catalog.app, name="catalog")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from llmsize import __version__
+
+        typer.echo(f"llmsize {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Size LLM inference deployments from a use-case checklist."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,65 @@
+"""`llmsize plan`: from a use-case checklist to a server count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import NO_CONFIG, OK, OVER_MAX_SERVERS, fail, user_errors
+
+
+def plan_command(
+    usecase: Annotated[
+        Path, typer.Argument(help="Use-case checklist (YAML); see examples/usecases/.")
+    ],
+    bench: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--bench",
+            help="Your own measurements in the curve CSV schema (repeatable); they replace "
+            "bundled curves of the same configuration.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one versioned JSON document.")
+    ] = False,
+    max_servers: Annotated[
+        int | None,
+        typer.Option(
+            "--max-servers", min=1, help="Exit 3 when the plan needs more servers (a CI gate)."
+        ),
+    ] = None,
+) -> None:
+    """Size a use case: servers needed per server type, the best configuration, and why.
+
+    Exit codes: 0 planned, 1 nothing meets the limits, 2 bad input, 3 over --max-servers.
+    """
+    from llmsize.api import plan
+
+    if not usecase.exists():
+        raise fail(f"USECASE: file {str(usecase)!r} does not exist")
+    with user_errors():
+        result = plan(usecase, bench or [])
+    rec = result.recommendation
+    if as_json:
+        from llmsize.report.plan_json import plan_document
+
+        typer.echo(json.dumps(plan_document(result, max_servers), indent=2))
+    else:
+        from llmsize.report.console import make_console
+        from llmsize.report.plan_table import render_plan
+
+        render_plan(result, make_console())
+    if rec is None:
+        raise typer.Exit(NO_CONFIG)
+    if max_servers is not None and rec.servers is not None and rec.servers > max_servers:
+        if not as_json:
+            typer.echo(
+                f"error: plan needs {rec.servers} servers, over --max-servers {max_servers}",
+                err=True,
+            )
+        raise typer.Exit(OVER_MAX_SERVERS)
+    raise typer.Exit(OK)

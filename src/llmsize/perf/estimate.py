@@ -1,0 +1,40 @@
+"""The one result shape every performance source returns, so search does not care which answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """TTFT, ITL, E2E and per-server throughput of one configuration on one server type."""
+
+    server: str
+    gpu: str
+    precision: str
+    tp: int | None
+    batch: float | None
+    mode: str  # "static" (the calculator's batches) or "inflight" (closed-loop concurrency)
+    ttft_ms: float
+    itl_ms: float | None
+    e2e_ms: float
+    rps_per_server: float
+    provenance: str  # "measured", "interpolated" or "modelled"
+    source: str  # short: the source ids
+    citations: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        tp = f"TP{self.tp}" if self.tp is not None else "TP ?"
+        kind = "BS" if self.mode == "static" else "C"
+        batch = f"{kind} ?" if self.batch is None else f"{kind}{self.batch:g}"
+        return f"{self.precision} {tp} {batch}"
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Everything a source could say for one server type: estimates, and why others are missing."""
+
+    estimates: tuple[Estimate, ...]
+    missing: tuple[str, ...] = field(default=())

@@ -1,0 +1,131 @@
+"""Measured curves as a performance source: exact points, or interpolated between lengths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from llmsize.benchdb.interpolate import CurveMiss, value_at
+from llmsize.benchdb.schema import CurvePoint
+from llmsize.benchdb.store import CurveStore
+from llmsize.catalog import Gpu, LlmArch, Precision, Server
+from llmsize.perf.estimate import Estimate, Lookup
+from llmsize.units import e2e_ms
+
+# BF16 and FP16 run at the same datasheet rate and move the same bytes: a measurement in one
+# stands for the other (the estimate's note says so).
+_EQUIVALENT: dict[str, tuple[str, ...]] = {"bf16": ("bf16", "fp16"), "fp16": ("fp16", "bf16")}
+_MODES = {"batch": "static", "concurrency": "inflight"}
+
+
+def precisions_for(gpu: Gpu, asked: Precision | None) -> tuple[str, ...]:
+    if asked is None:
+        return tuple(p for p in ("fp8", "bf16", "fp16", "int4") if gpu.supports(p))
+    return _EQUIVALENT.get(asked, (asked,))
+
+
+def cite(points: Iterable[CurvePoint]) -> tuple[str, ...]:
+    """One citation per source, naming the rows used: 'source (rows 12, 15)'."""
+    rows: dict[str, list[str]] = {}
+    for p in points:
+        rows.setdefault(p.source or p.origin, [])
+        if p.source_row and p.source_row not in rows[p.source or p.origin]:
+            rows[p.source or p.origin].append(p.source_row)
+    return tuple(
+        f"{source} (row{'s' if len(r) > 1 else ''} {', '.join(r)})" if r else source
+        for source, r in rows.items()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredCurves:
+    store: CurveStore
+
+    def lookup(
+        self,
+        model: LlmArch,
+        server: Server,
+        gpu: Gpu,
+        precision: Precision | None,
+        input_tokens: int,
+        output_tokens: int,
+    ) -> Lookup:
+        wanted = precisions_for(gpu, precision)
+        curves = self.store.curves(model.id, gpu.id) or self.store.curves(
+            model.name.lower(), gpu.id
+        )
+        if not curves:
+            return Lookup((), (f"no measurements of {model.id} on {gpu.id}",))
+        estimates: list[Estimate] = []
+        missing: dict[str, None] = {}
+        for (_, _, prec, tp, load_type, load_value), points in sorted(
+            curves.items(), key=lambda kv: (kv[0][2], kv[0][3] or 0, kv[0][4], kv[0][5] or 0)
+        ):
+            mode = _MODES.get(load_type)
+            if prec not in wanted or mode is None:
+                continue
+            tag = f"{prec} TP{tp if tp is not None else '?'}"
+            if tp is not None and tp > server.gpus:
+                missing[f"{tag}: needs {tp} GPUs, {server.id} has {server.gpus}"] = None
+                continue
+            value = value_at(points, input_tokens, output_tokens)
+            if isinstance(value, CurveMiss):
+                missing[f"{tag}: {value.reason}"] = None
+                continue
+            m = value.metrics
+            ttft, itl = m["ttft_ms"], m["itl_ms"]
+            if ttft is None or (itl is None and output_tokens > 1):
+                missing[f"{tag}: TTFT or ITL not measured"] = None
+                continue
+            e2e = e2e_ms(ttft, itl or 0.0, output_tokens)
+            rps = self._rps(m, server, tp, load_value, mode, e2e)
+            if rps is None:
+                missing[f"{tag}: throughput not measured and TP or batch not stated"] = None
+                continue
+            source_ids = dict.fromkeys(p.source_id or p.origin for p in value.points)
+            note = ""
+            if precision is not None and prec != precision:
+                note = f"measured in {prec}; {precision} runs at the same datasheet rate"
+            estimates.append(
+                Estimate(
+                    server=server.id,
+                    gpu=gpu.id,
+                    precision=prec,
+                    tp=tp,
+                    batch=load_value,
+                    mode=mode,
+                    ttft_ms=ttft,
+                    itl_ms=itl,
+                    e2e_ms=e2e,
+                    rps_per_server=rps,
+                    provenance=value.provenance,
+                    source=", ".join(source_ids),
+                    citations=cite(value.points),
+                    note=note,
+                )
+            )
+        if not estimates and not missing:
+            missing[f"no measurements of {model.id} on {gpu.id} in {'/'.join(wanted)}"] = None
+        return Lookup(tuple(estimates), tuple(missing))
+
+    @staticmethod
+    def _rps(
+        m: dict[str, float | None],
+        server: Server,
+        tp: int | None,
+        load_value: float | None,
+        mode: str,
+        e2e: float,
+    ) -> float | None:
+        """Requests/s of a whole server: as published, or instances x batch / E2E (static), or
+        instances x measured req/s (in-flight)."""
+        published = m["rps_per_8_gpus"]
+        if published is not None:
+            return published * server.gpus / 8
+        if tp is None or load_value is None:
+            return None
+        instances = server.gpus // tp
+        if mode == "static":
+            return instances * load_value / (e2e / 1000.0)
+        req_s = m["req_s"]
+        return None if req_s is None else instances * req_s

@@ -1,0 +1,1 @@
+"""Renderers over result models: rich tables for people, versioned JSON for tools."""

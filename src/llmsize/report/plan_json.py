@@ -1,0 +1,82 @@
+"""The plan as one versioned JSON document (schema_version bumps on any breaking change)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmsize import __version__
+from llmsize.perf.estimate import Estimate
+from llmsize.search import PlanResult, ServerPlan, servers_needed
+
+SCHEMA_VERSION = 1
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def estimate_doc(plan: ServerPlan, estimate: Estimate, peak_rps: float) -> dict[str, Any]:
+    return {
+        "server": plan.server.id,
+        "gpu": plan.gpu.id,
+        "servers": servers_needed(peak_rps, estimate.rps_per_server),
+        "gpus_per_server": plan.server.gpus,
+        "precision": estimate.precision,
+        "tp": estimate.tp,
+        "batch": estimate.batch,
+        "mode": estimate.mode,
+        "ttft_ms": _round(estimate.ttft_ms),
+        "itl_ms": _round(estimate.itl_ms),
+        "e2e_ms": _round(estimate.e2e_ms),
+        "rps_per_server": _round(estimate.rps_per_server, 4),
+        "provenance": estimate.provenance,
+        "source": estimate.source,
+        "citations": list(estimate.citations),
+        "note": estimate.note or None,
+    }
+
+
+def _alternative(plan: ServerPlan, peak_rps: float) -> dict[str, Any]:
+    doc: dict[str, Any] = {"server": plan.server.id, "gpu": plan.gpu.id, "status": plan.status}
+    if plan.best is not None:
+        doc.update(estimate_doc(plan, plan.best, peak_rps))
+    doc["feasible_configs"] = len(plan.feasible)
+    doc["rejected"] = [
+        {"config": r.estimate.label, "broken": list(r.broken), "provenance": r.estimate.provenance}
+        for r in plan.rejected
+    ]
+    doc["reasons"] = plan.reasons
+    return doc
+
+
+def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[str, Any]:
+    uc = result.usecase
+    rec = result.recommendation
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": f"llmsize {__version__}",
+        "name": uc.name,
+        "model": uc.model.id,
+        "peak_rps": uc.peak_rps,
+        "avg_rps": uc.avg_rps,
+        "peak_percentile": uc.peak_percentile,
+        "peak_source": uc.peak_source,
+        "system_prompt_tokens": uc.system_prompt_tokens,
+        "input_tokens": uc.input_tokens,
+        "input_tokens_total": uc.input_tokens_total,
+        "output_tokens": uc.output_tokens,
+        "context_window": uc.model.context_window,
+        "limits": {
+            "first_token_ms": uc.first_token_ms,
+            "last_token_ms": uc.last_token_ms,
+            "inter_token_ms": uc.inter_token_ms,
+        },
+        "recommendation": None,
+        "latency_optimal": None,
+        "alternatives": [_alternative(p, uc.peak_rps) for p in result.plans],
+        "max_servers": max_servers,
+    }
+    if rec is not None and rec.best is not None and rec.latency_optimal is not None:
+        doc["recommendation"] = estimate_doc(rec, rec.best, uc.peak_rps)
+        doc["latency_optimal"] = estimate_doc(rec, rec.latency_optimal, uc.peak_rps)
+    return doc

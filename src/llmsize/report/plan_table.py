@@ -1,0 +1,159 @@
+"""The plan for people: the checklist as understood, every server type, the calculator's view."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from llmsize.perf.estimate import Estimate
+from llmsize.search import PlanResult, servers_needed
+from llmsize.usecase import Resolved
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def _config(e: Estimate) -> str:
+    """Compact: 'fp8 TP4 BS128' (static batch) or 'fp8 TP4 C64' (in-flight concurrency)."""
+    return e.label
+
+
+def _provenance(e: Estimate) -> Text:
+    style = {"measured": "green", "interpolated": "yellow", "modelled": "magenta"}.get(
+        e.provenance, ""
+    )
+    return Text(e.provenance, style=style)
+
+
+def checklist(uc: Resolved) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    arch = uc.model
+    grid.add_row("Use case", f"{uc.name} — {arch.id} ({arch.name})")
+    parts = f"system prompt {uc.system_prompt_tokens:,} + input {uc.input_tokens:,}"
+    total = uc.input_tokens_total + uc.output_tokens
+    grid.add_row(
+        "Tokens",
+        f"in {uc.input_tokens_total:,} ({parts}), out {uc.output_tokens:,}; "
+        f"{total:,} of the {arch.context_window:,}-token context window",
+    )
+    limits = [
+        f"{name} ≤ {value:,g} ms"
+        for name, value in (
+            ("first token", uc.first_token_ms),
+            ("last token", uc.last_token_ms),
+            ("inter-token", uc.inter_token_ms),
+        )
+        if value is not None
+    ]
+    grid.add_row("Limits", ", ".join(limits))
+    if uc.peak_source == "given":
+        grid.add_row("Peak", f"{uc.peak_rps:,g} req/s (given)")
+    else:
+        assert uc.avg_rps is not None
+        rise = (uc.peak_rps / uc.avg_rps - 1) * 100
+        grid.add_row(
+            "Peak",
+            f"{uc.peak_rps:,g} req/s = {uc.peak_percentile:.0%} quantile of Poisson(avg "
+            f"{uc.avg_rps:,g} req/s) per second (+{rise:.0f} %)",
+        )
+    return grid
+
+
+def server_table(result: PlanResult) -> Table:
+    table = Table(title="Server types", title_justify="left", box=box.SIMPLE_HEAD)
+    for column, justify in (
+        ("server", "left"),
+        ("servers", "right"),
+        ("config", "left"),
+        ("TTFT ms", "right"),
+        ("ITL ms", "right"),
+        ("E2E ms", "right"),
+        ("req/s/server", "right"),
+        ("data", "left"),
+        ("source", "left"),
+    ):
+        no_wrap = column in {"server", "config", "source"}
+        table.add_column(column, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
+    rec = result.recommendation
+    for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0, p.server.id)):
+        name = Text(p.server.id, style="bold" if p is rec else "")
+        if p.best is None:
+            label = "no data" if p.status == "no_data" else "over limits"
+            table.add_row(name, "—", Text(label, style="dim"), *[""] * 6)
+            continue
+        e = p.best
+        table.add_row(
+            name,
+            str(p.servers),
+            _config(e),
+            _ms(e.ttft_ms),
+            _ms(e.itl_ms),
+            _ms(e.e2e_ms),
+            f"{e.rps_per_server:,.2f}",
+            _provenance(e),
+            e.source,
+        )
+    return table
+
+
+def optimal_table(result: PlanResult) -> Table | None:
+    rec = result.recommendation
+    if rec is None or rec.best is None or rec.latency_optimal is None:
+        return None
+    table = Table(
+        title=f"Calculator view on {rec.server.id}", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    for column in ("", "config", "TTFT ms", "ITL ms", "E2E ms", "req/s/server", "servers", "data"):
+        table.add_column(column)
+    for label, e in (("throughput-optimal", rec.best), ("latency-optimal", rec.latency_optimal)):
+        table.add_row(
+            label,
+            _config(e),
+            _ms(e.ttft_ms),
+            _ms(e.itl_ms),
+            _ms(e.e2e_ms),
+            f"{e.rps_per_server:,.2f}",
+            str(servers_needed(result.usecase.peak_rps, e.rps_per_server)),
+            _provenance(e),
+        )
+    return table
+
+
+def render_plan(result: PlanResult, console: Console) -> None:
+    uc = result.usecase
+    parts: list[Table | Text] = [checklist(uc), Text(""), server_table(result)]
+    optimal = optimal_table(result)
+    if optimal is not None:
+        parts += [Text(""), optimal]
+    console.print(Group(*parts))
+    unplanned = [p for p in result.plans if p.best is None]
+    rec = result.recommendation
+    if unplanned and rec is not None:
+        console.print("\nNot planned:")
+        for p in unplanned:
+            more = f" (+{len(p.reasons) - 2} more)" if len(p.reasons) > 2 else ""
+            console.print(f"  {p.server.id}: {'; '.join(p.reasons[:2])}{more}", soft_wrap=True)
+    if rec is not None and rec.best is not None:
+        e = rec.best
+        console.print(
+            f"\n[bold green]Recommendation:[/] {rec.servers} × {rec.server.id} "
+            f"({rec.server.gpus}× {rec.gpu.id}, {_config(e)}) — {e.rps_per_server:,.2f} req/s per "
+            f"server against a peak of {uc.peak_rps:,g} req/s ({e.provenance}, {e.source})."
+        )
+        if e.note:
+            console.print(f"Note: {e.note}.")
+        console.print("Sources:")
+        for citation in e.citations:
+            console.print(f"  • {citation}", soft_wrap=True)
+    else:
+        console.print("\n[bold red]No configuration meets the limits.[/] Why, per server type:")
+        for p in result.plans:
+            for reason in p.reasons:
+                console.print(f"  {p.server.id}: {reason}", soft_wrap=True)

@@ -1,0 +1,149 @@
+"""From candidates to a plan: keep configurations within every limit, rank, count servers.
+
+Per server type: the throughput-optimal configuration (most requests/s per server) and the
+latency-optimal one (lowest latency on the use case's primary limit).
+Servers = ceil(peak / per-server throughput). The recommendation is the server type needing
+the fewest servers (then fewest GPUs, then lowest latency).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from llmsize.catalog import Catalog, Gpu, Server
+from llmsize.perf.estimate import Estimate
+from llmsize.perf.measured import MeasuredCurves
+from llmsize.usecase import Resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    estimate: Estimate
+    broken: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerPlan:
+    """The answer for one server type: planned, infeasible (limits broken) or no_data."""
+
+    server: Server
+    gpu: Gpu
+    status: str
+    servers: int | None
+    best: Estimate | None
+    latency_optimal: Estimate | None
+    feasible: tuple[Estimate, ...]
+    rejected: tuple[Rejection, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why this server type has no plan, in words a user can act on."""
+        if self.status == "no_data":
+            return list(self.missing)
+        if self.status == "infeasible":
+            counts: dict[str, int] = {}
+            for r in self.rejected:
+                for b in r.broken:
+                    key = b.split(" ", 1)[0]
+                    counts[key] = counts.get(key, 0) + 1
+            closest = min(self.rejected, key=lambda r: len(r.broken))
+            summary = ", ".join(f"{n} broke the {k} limit" for k, n in counts.items())
+            return [
+                f"{len(self.rejected)} configurations measured; {summary}",
+                f"closest: {closest.estimate.label}: {'; '.join(closest.broken)}",
+            ]
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    usecase: Resolved
+    plans: tuple[ServerPlan, ...]
+    recommendation: ServerPlan | None
+
+    @property
+    def primary_metric(self) -> str:
+        return primary_metric(self.usecase)
+
+
+def primary_metric(usecase: Resolved) -> str:
+    """The latency a streaming app is judged by (TTFT), else a sequential one's (E2E), else ITL."""
+    if usecase.first_token_ms is not None:
+        return "ttft_ms"
+    if usecase.last_token_ms is not None:
+        return "e2e_ms"
+    return "itl_ms"
+
+
+def broken_limits(estimate: Estimate, usecase: Resolved) -> tuple[str, ...]:
+    broken = []
+    if usecase.first_token_ms is not None and estimate.ttft_ms > usecase.first_token_ms:
+        broken.append(f"TTFT {estimate.ttft_ms:.0f} ms > {usecase.first_token_ms:g} ms")
+    if usecase.last_token_ms is not None and estimate.e2e_ms > usecase.last_token_ms:
+        broken.append(f"E2E {estimate.e2e_ms:.0f} ms > {usecase.last_token_ms:g} ms")
+    itl = estimate.itl_ms
+    if usecase.inter_token_ms is not None and itl is not None and itl > usecase.inter_token_ms:
+        broken.append(f"ITL {itl:.1f} ms > {usecase.inter_token_ms:g} ms")
+    return tuple(broken)
+
+
+def servers_needed(peak_rps: float, rps_per_server: float) -> int:
+    """Whole servers for the peak; a hair of float noise never buys an extra server."""
+    return max(1, math.ceil(peak_rps / rps_per_server - 1e-9))
+
+
+def _latency(estimate: Estimate, metric: str) -> float:
+    value = getattr(estimate, metric)
+    return float(value) if value is not None else math.inf
+
+
+def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: MeasuredCurves) -> ServerPlan:
+    lookup = perf.lookup(
+        usecase.model,
+        server,
+        gpu,
+        usecase.precision,
+        usecase.input_tokens_total,
+        usecase.output_tokens,
+    )
+    feasible: list[Estimate] = []
+    rejected: list[Rejection] = []
+    for estimate in lookup.estimates:
+        broken = broken_limits(estimate, usecase)
+        if broken:
+            rejected.append(Rejection(estimate, broken))
+        else:
+            feasible.append(estimate)
+    if not feasible:
+        status = "infeasible" if rejected else "no_data"
+        return ServerPlan(
+            server, gpu, status, None, None, None, (), tuple(rejected), lookup.missing
+        )
+    metric = primary_metric(usecase)
+    best = max(feasible, key=lambda e: (e.rps_per_server, -_latency(e, metric)))
+    fastest = min(feasible, key=lambda e: (_latency(e, metric), -e.rps_per_server))
+    return ServerPlan(
+        server=server,
+        gpu=gpu,
+        status="planned",
+        servers=servers_needed(usecase.peak_rps, best.rps_per_server),
+        best=best,
+        latency_optimal=fastest,
+        feasible=tuple(feasible),
+        rejected=tuple(rejected),
+        missing=lookup.missing,
+    )
+
+
+def plan(usecase: Resolved, catalog: Catalog, perf: MeasuredCurves) -> PlanResult:
+    plans = tuple(plan_server(usecase, s, catalog.gpu_of(s), perf) for s in usecase.servers)
+    planned = [p for p in plans if p.status == "planned"]
+    metric = primary_metric(usecase)
+
+    def rank(p: ServerPlan) -> tuple[float, float, float]:
+        assert p.servers is not None and p.best is not None
+        return (p.servers, p.servers * p.server.gpus, _latency(p.best, metric))
+
+    return PlanResult(usecase, plans, min(planned, key=rank) if planned else None)

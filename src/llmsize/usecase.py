@@ -1,0 +1,241 @@
+"""The sizing checklist of GTC S62797 as a strict schema, and its resolution into numbers.
+
+Field names carry their units (`first_token_ms`, `peak_rps`) and are part of the interface.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from llmsize.catalog import PRECISIONS, Catalog, LlmArch, Precision, Server
+from llmsize.errors import InputError
+from llmsize.units import text_to_tokens, words_to_tokens
+from llmsize.workload import DEFAULT_PERCENTILE, peak_from_average
+
+MAX_TOKENS = 10_000_000
+MAX_RPS = 1_000_000.0
+
+PositiveMs = Annotated[float, Field(gt=0, le=86_400_000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _one_of(values: dict[str, Any], names: tuple[str, str], *, required: bool) -> None:
+    given = [n for n in names if values.get(n) is not None]
+    if len(given) > 1:
+        raise ValueError(f"give either {names[0]} or {names[1]}, not both")
+    if required and not given:
+        raise ValueError(f"give {names[0]} (or {names[1]})")
+
+
+class Latency(_Strict):
+    """Limits on time to first token, to last token, and between tokens; at least one."""
+
+    first_token_ms: PositiveMs | None = None
+    last_token_ms: PositiveMs | None = None
+    inter_token_ms: PositiveMs | None = None
+
+    @model_validator(mode="after")
+    def _any(self) -> Latency:
+        if (
+            self.first_token_ms is None
+            and self.last_token_ms is None
+            and self.inter_token_ms is None
+        ):
+            raise ValueError("give at least one of first_token_ms, last_token_ms, inter_token_ms")
+        return self
+
+
+class Load(_Strict):
+    peak_rps: float | None = Field(default=None, gt=0, le=MAX_RPS)
+    avg_rps: float | None = Field(default=None, gt=0, le=MAX_RPS)
+    peak_percentile: float = Field(default=DEFAULT_PERCENTILE, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Load:
+        _one_of(self.__dict__, ("peak_rps", "avg_rps"), required=True)
+        return self
+
+
+class Hardware(_Strict):
+    server: str | list[str] | None = None
+    precision: Precision | None = None
+
+
+class UseCase(_Strict):
+    """One use case, as a user writes it in YAML."""
+
+    name: str | None = None
+    model: str = Field(min_length=1)
+    system_prompt: str | None = None
+    system_prompt_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS)
+    input_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    input_words: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    output_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    output_words: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    tokenizer: str | None = None
+    latency: Latency
+    load: Load
+    hardware: Hardware = Hardware()
+
+    @model_validator(mode="after")
+    def _alternatives(self) -> UseCase:
+        values = self.__dict__
+        _one_of(values, ("system_prompt", "system_prompt_tokens"), required=False)
+        _one_of(values, ("input_tokens", "input_words"), required=True)
+        _one_of(values, ("output_tokens", "output_words"), required=True)
+        return self
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+_NESTED: dict[str, type[BaseModel]] = {"latency": Latency, "load": Load, "hardware": Hardware}
+
+
+def validation_to_input_error(exc: ValidationError, origin: str) -> InputError:
+    """The first pydantic error as one line: dotted field path, what is wrong, close names."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc)
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        parent = _NESTED.get(loc[0], UseCase) if len(loc) > 1 else UseCase
+        allowed = _field_names(parent)
+        close = difflib.get_close_matches(loc[-1], allowed, n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        message = f"unknown field; {hint}allowed: {', '.join(allowed)}"
+    elif err["type"] == "missing":
+        message = "is required"
+    elif err["type"] == "literal_error" and loc and loc[-1] == "precision":
+        message = f"{err['input']!r} is not allowed; use one of {', '.join(PRECISIONS)}"
+    prefix = f"{origin}: " if origin else ""
+    return InputError(f"{prefix}{where}" if where else origin, message)
+
+
+def parse_usecase(data: Any, origin: str = "") -> UseCase:
+    if not isinstance(data, dict):
+        raise InputError(origin, "a use case must be a YAML mapping of checklist fields")
+    try:
+        return UseCase.model_validate(data)
+    except ValidationError as exc:
+        raise validation_to_input_error(exc, origin) from None
+
+
+def load_usecase(path: Path | str) -> UseCase:
+    """Read and validate a use-case YAML file; every problem is one InputError line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read use-case file: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed"
+        raise InputError(str(path), f"not valid YAML{at}: {problem}") from None
+    return parse_usecase(data, str(path))
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A use case as numbers: tokens, limits, peak load and the hardware to compare."""
+
+    name: str
+    model: LlmArch
+    system_prompt_tokens: int
+    input_tokens: int
+    output_tokens: int
+    first_token_ms: float | None
+    last_token_ms: float | None
+    inter_token_ms: float | None
+    peak_rps: float
+    avg_rps: float | None
+    peak_percentile: float
+    peak_source: str  # "given" or "poisson"
+    servers: tuple[Server, ...]
+    precision: Precision | None
+
+    @property
+    def input_tokens_total(self) -> int:
+        return self.system_prompt_tokens + self.input_tokens
+
+
+def _count_text_tokens(text: str, tokenizer: str | None, base_dir: Path) -> int:
+    if tokenizer is None:
+        return text_to_tokens(text)
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise InputError(
+            "tokenizer", "needs the optional package: pip install 'llmsize[tokenizers]'"
+        ) from None
+    path = Path(tokenizer)
+    if not path.is_absolute() and not path.exists():
+        path = base_dir / path
+    if not path.is_file():
+        raise InputError("tokenizer", f"{tokenizer!r} is not a tokenizer.json file")
+    try:
+        encoding = Tokenizer.from_file(str(path)).encode(text, add_special_tokens=False)
+    except Exception as exc:  # the tokenizers library raises plain Exceptions on bad files
+        raise InputError("tokenizer", f"cannot load {tokenizer!r}: {exc}") from None
+    return len(encoding.ids)
+
+
+def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Resolved:
+    """Tokens from words or text, peak from average, model and servers from the catalog."""
+    model = catalog.resolve_model(usecase.model, "model", base_dir)
+    if usecase.system_prompt is not None:
+        system = _count_text_tokens(usecase.system_prompt, usecase.tokenizer, base_dir)
+    else:
+        system = usecase.system_prompt_tokens or 0
+    input_tokens = usecase.input_tokens or words_to_tokens(usecase.input_words or 0)
+    output_tokens = usecase.output_tokens or words_to_tokens(usecase.output_words or 0)
+    total = system + input_tokens + output_tokens
+    if total > model.context_window:
+        raise InputError(
+            "input_tokens",
+            f"system prompt + input + output = {total} tokens exceeds the "
+            f"{model.context_window}-token context window of {model.id}",
+        )
+    load = usecase.load
+    if load.peak_rps is not None:
+        peak, source = load.peak_rps, "given"
+    else:
+        assert load.avg_rps is not None  # guaranteed by Load's validator
+        peak, source = float(peak_from_average(load.avg_rps, load.peak_percentile)), "poisson"
+    names = usecase.hardware.server
+    if names is None:
+        servers = catalog.servers.entries
+    else:
+        listed = [names] if isinstance(names, str) else names
+        if not listed:
+            raise InputError("hardware.server", "give a server id or a non-empty list")
+        servers = tuple(catalog.servers.get(n, "hardware.server") for n in listed)
+    return Resolved(
+        name=usecase.name or model.id,
+        model=model,
+        system_prompt_tokens=system,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        first_token_ms=usecase.latency.first_token_ms,
+        last_token_ms=usecase.latency.last_token_ms,
+        inter_token_ms=usecase.latency.inter_token_ms,
+        peak_rps=peak,
+        avg_rps=load.avg_rps,
+        peak_percentile=load.peak_percentile,
+        peak_source=source,
+        servers=tuple(dict.fromkeys(servers)),
+        precision=usecase.hardware.precision,
+    )

@@ -1,0 +1,71 @@
+"""Imports point down the layers (ARCHITECTURE.md): the library never imports the CLI or Typer,
+and `import llmsize` stays light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "llmsize"
+
+# A module may import the modules of its own layer and of layers to its right.
+LAYERS = [
+    {"cli"},
+    {"api"},
+    {"report"},
+    {"search"},
+    {"perf"},
+    {"benchdb"},
+    {"usecase", "workload"},
+    {"catalog"},
+    {"units", "errors"},
+]
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[0]
+    for index, names in enumerate(LAYERS):
+        if top in names:
+            return index
+    return len(LAYERS)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("llmsize."):
+            found.add(node.module.removeprefix("llmsize."))
+        elif isinstance(node, ast.Import):
+            found.update(
+                a.name.removeprefix("llmsize.") for a in node.names if a.name.startswith("llmsize.")
+            )
+    return found
+
+
+def test_imports_point_down() -> None:
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        if module in {"__init__", "__main__"}:
+            continue
+        for target in _imports(path):
+            if _layer(target) < _layer(module):
+                wrong.append(f"{module} imports {target}")
+    assert wrong == []
+
+
+def test_library_never_imports_typer() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        assert "typer" not in path.read_text(), path
+
+
+def test_import_llmsize_is_light() -> None:
+    heavy = "('scipy', 'numpy', 'pydantic', 'rich')"
+    code = f"import sys, llmsize; print(' '.join(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,113 @@
+"""The checklist schema: alternatives, units, limits, the context window, one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from llmsize.catalog import load_catalog
+from llmsize.errors import InputError
+from llmsize.usecase import load_usecase, parse_usecase, resolve
+
+BASE = {
+    "model": "llama-2-7b",
+    "input_tokens": 128,
+    "output_tokens": 512,
+    "latency": {"first_token_ms": 300},
+    "load": {"avg_rps": 64},
+}
+
+
+def _resolve(**changes: object) -> object:
+    data = {**BASE, **changes}
+    return resolve(parse_usecase(data, "uc.yaml"), load_catalog())
+
+
+def test_words_and_system_prompt_count_as_input() -> None:
+    r = resolve(
+        parse_usecase(
+            {**BASE, "input_tokens": None, "input_words": 2625, "system_prompt": "a b c"}, "uc"
+        ),
+        load_catalog(),
+    )
+    assert (r.input_tokens, r.system_prompt_tokens, r.input_tokens_total) == (3500, 4, 3504)
+
+
+def test_peak_is_derived_from_average() -> None:
+    r = resolve(parse_usecase(BASE, "uc"), load_catalog())
+    assert (r.peak_rps, r.peak_source, r.avg_rps) == (77, "poisson", 64)
+
+
+def test_every_server_type_is_compared_by_default() -> None:
+    r = resolve(parse_usecase(BASE, "uc"), load_catalog())
+    assert len(r.servers) == len(load_catalog().servers.entries)
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "fragment"),
+    [
+        ({"input_words": 100}, "uc", "either input_tokens or input_words"),
+        ({"input_tokens": None}, "uc", "give input_tokens"),
+        ({"input_tokens": 0}, "uc: input_tokens", "greater than or equal to 1"),
+        ({"input_tokens": -5}, "uc: input_tokens", "greater than or equal to 1"),
+        ({"input_tokens": "many"}, "uc: input_tokens", "valid integer"),
+        ({"latency": {}}, "uc: latency", "at least one of"),
+        (
+            {"latency": {"first_token": 3}},
+            "uc: latency.first_token",
+            "did you mean 'first_token_ms'",
+        ),
+        ({"load": {"peak_rps": 3, "avg_rps": 2}}, "uc: load", "not both"),
+        (
+            {"load": {"avg_rps": 2, "peak_percentile": 1.5}},
+            "uc: load.peak_percentile",
+            "less than 1",
+        ),
+        ({"hardware": {"precision": "fp4"}}, "uc: hardware.precision", "bf16"),
+        ({"colour": "red"}, "uc: colour", "unknown field"),
+    ],
+)
+def test_bad_fields_name_the_field(changes: dict[str, object], where: str, fragment: str) -> None:
+    data = {k: v for k, v in {**BASE, **changes}.items() if v is not None}
+    with pytest.raises(InputError) as info:
+        parse_usecase(data, "uc")
+    assert info.value.where == where
+    assert fragment in info.value.message
+    assert "\n" not in str(info.value)
+
+
+def test_context_window_is_enforced() -> None:
+    with pytest.raises(InputError, match="exceeds the 4096-token context window of llama-2-7b"):
+        _resolve(input_tokens=4000, output_tokens=200)
+
+
+def test_unknown_model_and_server_suggest_names() -> None:
+    with pytest.raises(InputError, match="did you mean 'llama-2-7b'"):
+        _resolve(model="llama-2-7")
+    with pytest.raises(InputError, match=r"hardware\.server.*did you mean 'dgx-h100'"):
+        _resolve(hardware={"server": "dgx-h10"})
+
+
+def test_model_from_config_json(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        '{"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008,'
+        ' "num_attention_heads": 32, "num_hidden_layers": 32, "vocab_size": 32000,'
+        ' "max_position_embeddings": 4096}'
+    )
+    r = _resolve(model=str(config))
+    assert r.model.params == load_catalog().models.get("llama-2-7b", "m").params  # type: ignore[attr-defined]
+
+
+def test_malformed_yaml_is_one_line(write_usecase: Callable[..., Path]) -> None:
+    path = write_usecase(raw="model: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML at line") as info:
+        load_usecase(path)
+    assert "\n" not in str(info.value)
+
+
+def test_top_level_must_be_a_mapping(write_usecase: Callable[..., Path]) -> None:
+    with pytest.raises(InputError, match="mapping"):
+        load_usecase(write_usecase(raw="- a\n- b\n"))
