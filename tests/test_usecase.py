@@ -111,3 +111,11 @@ def test_malformed_yaml_is_one_line(write_usecase: Callable[..., Path]) -> None:
 def test_top_level_must_be_a_mapping(write_usecase: Callable[..., Path]) -> None:
     with pytest.raises(InputError, match="mapping"):
         load_usecase(write_usecase(raw="- a\n- b\n"))
+
+
+def test_named_tokenizer_without_the_extra_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "tokenizers", None)
+    with pytest.raises(InputError, match=r"llmsize\[tokenizers\]"):
+        _resolve(system_prompt="hello there", tokenizer="tok.json")
