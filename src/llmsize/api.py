@@ -1,26 +1,53 @@
-"""The library facade: plan a use case, derive peaks. Returns result objects; never prints."""
+"""The library facade: plan a use case, estimate one configuration, list the configurations on
+the latency-throughput frontier, calibrate, measure accuracy, derive peaks. Returns result
+objects; never prints."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from llmsize.perf.results import ConfigsResult, EstimateResult
 from llmsize.search import PlanResult
 from llmsize.usecase import UseCase, load_usecase, parse_usecase
 from llmsize.workload import peak_from_average, sustainable_average
 
-__all__ = ["load_usecase", "parse_usecase", "peak_from_average", "plan", "sustainable_average"]
+if TYPE_CHECKING:  # numpy and scipy load only when calibrating
+    from llmsize.perf.accuracy import AccuracyReport
+    from llmsize.perf.calibration import Calibration
+    from llmsize.perf.fit import Sample
+
+__all__ = [
+    "ConfigsResult",
+    "EstimateResult",
+    "accuracy",
+    "calibrate",
+    "configs",
+    "estimate",
+    "load_usecase",
+    "parse_usecase",
+    "peak_from_average",
+    "plan",
+    "sustainable_average",
+]
 
 
 def plan(
     usecase: UseCase | Path | str,
     bench: Sequence[Path | str] = (),
     base_dir: Path | None = None,
+    *,
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    mode: str = "static",
 ) -> PlanResult:
-    """Size a use case (a parsed UseCase or a YAML path) on measured curves plus the user's own."""
-    from llmsize.benchdb.store import load_store
+    """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
+    calibrated model elsewhere (`source` = auto | measured | model)."""
     from llmsize.catalog import load_catalog
-    from llmsize.perf.measured import MeasuredCurves
+    from llmsize.perf.context import perf_context
     from llmsize.search import plan as search_plan
     from llmsize.usecase import resolve
 
@@ -28,8 +55,271 @@ def plan(
         path = Path(usecase)
         base_dir = base_dir or path.parent
         usecase = load_usecase(path)
-    catalog = load_catalog()
-    resolved = resolve(usecase, catalog, base_dir or Path())
+    resolved = resolve(usecase, load_catalog(), base_dir or Path())
     model = resolved.model
-    store = load_store([Path(b) for b in bench], models={model.id, model.name.lower()})
-    return search_plan(resolved, catalog, MeasuredCurves(store))
+    context = perf_context(
+        {model.id, model.name.lower()},
+        [Path(b) for b in bench],
+        Path(calibration) if calibration else None,
+        engine,
+        source,
+        mode,
+    )
+    return search_plan(resolved, context.catalog, context.perf)
+
+
+def estimate(
+    model: str,
+    gpu: str,
+    tp: int,
+    batch: int,
+    input_tokens: int,
+    output_tokens: int,
+    precision: str = "bf16",
+    mode: str = "static",
+    *,
+    server: str | None = None,
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    bench: Sequence[Path | str] = (),
+) -> EstimateResult:
+    """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source."""
+    from llmsize.catalog import PRECISIONS, load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.context import bare_server, perf_context
+    from llmsize.perf.modelled import tp_problem, unsupported
+
+    catalog = load_catalog()
+    arch = catalog.resolve_model(model, "--model")
+    chip = catalog.gpus.get(gpu, "--gpu")
+    box = catalog.servers.get(server, "--server") if server else bare_server(chip)
+    if server and catalog.gpu_of(box).id != chip.id:
+        raise InputError("--server", f"{box.id} holds {box.gpu}, not {chip.id}")
+    if precision not in PRECISIONS:
+        raise InputError("--precision", f"{precision!r} is not one of {', '.join(PRECISIONS)}")
+    for flag, value in (
+        ("--tp", tp),
+        ("--batch", batch),
+        ("--input-tokens", input_tokens),
+        ("--output-tokens", output_tokens),
+    ):
+        if value < 1:
+            raise InputError(flag, "must be at least 1")
+    problem = unsupported(chip, precision) or tp_problem(arch, tp, box.gpus)
+    if problem:
+        raise InputError("--tp" if "TP" in problem else "--precision", problem)
+    ctx = perf_context(
+        {arch.id, arch.name.lower()},
+        [Path(b) for b in bench],
+        Path(calibration) if calibration else None,
+        engine,
+        source,
+        mode,
+    )
+    point = ctx.perf.modelled.point(
+        arch, chip, tp, batch, precision, input_tokens, output_tokens, box.nvlink_domain
+    )
+    memory = point.memory
+    fits = memory.max_batch >= (batch if mode == "static" else 1)
+    instances = box.gpus // tp
+    found = None
+    ttft: float | None
+    itl: float | None
+    e2e: float | None
+    rps: float | None
+    if source != "model":
+        lookup = ctx.perf.measured.lookup(
+            arch, box, chip, precision, input_tokens, output_tokens, mode
+        )
+        found = next((e for e in lookup.estimates if e.tp == tp and e.batch == batch), None)
+    if found is not None:
+        ttft, itl, e2e, rps = found.ttft_ms, found.itl_ms, found.e2e_ms, found.rps_per_server
+        provenance, origin, error = found.provenance, "; ".join(found.citations) or found.source, ""
+        fits = True  # it ran
+    elif source == "measured":
+        raise InputError(
+            "--source", "no measured curve covers this configuration; try --source auto"
+        )
+    elif fits:
+        t = point.times
+        ttft, itl, e2e, rps = t.ttft_ms, t.itl_ms, t.e2e_ms, instances * t.instance_rps
+        provenance, origin, error = (
+            "modelled",
+            f"model ({point.calibration.label})",
+            point.typical_error,
+        )
+    else:
+        ttft = itl = e2e = rps = None  # does not fit: no times to give
+        provenance, origin, error = "modelled", f"model ({point.calibration.label})", ""
+    per_gpu = None if rps is None else rps * output_tokens / box.gpus
+    return EstimateResult(
+        model=arch.id,
+        gpu=chip.id,
+        server=box.id,
+        tp=tp,
+        batch=batch,
+        precision=precision,
+        mode=mode,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        fits=fits,
+        max_batch=memory.max_batch,
+        weights_gb_per_gpu=memory.weights_gb,
+        kv_gb_per_sequence=memory.kv_gb_per_sequence,
+        memory_needed_gb_per_gpu=memory.needed_gb,
+        memory_usable_gb_per_gpu=memory.capacity_gb,
+        ttft_ms=ttft,
+        itl_ms=itl,
+        e2e_ms=e2e,
+        rps_per_server=rps,
+        output_tokens_per_s_per_gpu=per_gpu,
+        provenance=provenance,
+        source=origin,
+        typical_error=error,
+        reason="" if fits else memory.reason,
+    )
+
+
+def configs(
+    model: str,
+    gpu: str,
+    input_tokens: int,
+    output_tokens: int,
+    precision: str | None = None,
+    *,
+    first_token_ms: float | None = None,
+    last_token_ms: float | None = None,
+    inter_token_ms: float | None = None,
+    mode: str = "static",
+    server: str | None = None,
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    bench: Sequence[Path | str] = (),
+) -> ConfigsResult:
+    """The calculator's main screen: every (TP, batch), the latency-throughput frontier, and the
+    throughput- and latency-optimal configurations within the limits."""
+    from llmsize.catalog import PRECISIONS, load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.context import bare_server, perf_context
+    from llmsize.search import Limits, frontier, pick_optimal, primary_metric
+
+    catalog = load_catalog()
+    arch = catalog.resolve_model(model, "--model")
+    chip = catalog.gpus.get(gpu, "--gpu")
+    box = catalog.servers.get(server, "--server") if server else bare_server(chip)
+    if precision is not None and precision not in PRECISIONS:
+        raise InputError("--precision", f"{precision!r} is not one of {', '.join(PRECISIONS)}")
+    if input_tokens + output_tokens > arch.context_window:
+        raise InputError(
+            "--input-tokens",
+            f"input + output = {input_tokens + output_tokens} tokens exceeds the "
+            f"{arch.context_window}-token context window of {arch.id}",
+        )
+    ctx = perf_context(
+        {arch.id, arch.name.lower()},
+        [Path(b) for b in bench],
+        Path(calibration) if calibration else None,
+        engine,
+        source,
+        mode,
+    )
+    lookup = ctx.perf.lookup(arch, box, chip, precision, input_tokens, output_tokens)
+    limits = Limits(first_token_ms, last_token_ms, inter_token_ms)
+    metric = primary_metric(limits) if limits.any else "ttft_ms"
+    feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)
+    return ConfigsResult(
+        model=arch.id,
+        gpu=chip.id,
+        server=box.id,
+        precision=precision,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        limits=limits.as_dict(),
+        metric=metric,
+        points=lookup.estimates,
+        frontier=frontier(lookup.estimates, metric),
+        feasible=feasible,
+        throughput_optimal=best,
+        latency_optimal=fastest,
+        missing=lookup.missing,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrateResult:
+    """The fitted calibration, what was left out, and the error before and after the fit."""
+
+    calibration: Calibration
+    rows: int
+    skipped: dict[str, int]
+    before: dict[str, dict[str, float]]
+    after: dict[str, dict[str, float]]
+
+
+def _samples(
+    files: Sequence[Path | str], engine: str | None
+) -> tuple[list[Sample], dict[str, int]]:
+    """Rows of the given curve files (or the bundled ones) ready for fitting."""
+    from llmsize.benchdb.schema import read_curve_file
+    from llmsize.benchdb.store import CurvePointMapper, bundled_store
+    from llmsize.catalog import load_catalog
+    from llmsize.perf.fit import make_samples
+
+    catalog = load_catalog()
+    if files:
+        mapper = CurvePointMapper(catalog)
+        points = [p for f in files for p in read_curve_file(Path(f), mapper)]
+    else:
+        store = bundled_store()
+        points = [p for groups in store.groups.values() for ps in groups.values() for p in ps]
+    samples, skipped = make_samples(points, catalog, engine)
+    return samples, dict(skipped)
+
+
+def calibrate(
+    files: Sequence[Path | str],
+    *,
+    engine: str | None = None,
+    start_from_shipped: bool = True,
+) -> CalibrateResult:
+    """Fit model parameters to measured rows (per engine, GPU and precision class) starting from,
+    and backed by, the shipped calibration. Errors are median and p90 APE over the fitted rows."""
+    from llmsize.catalog import load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.calibration import shipped_calibration
+    from llmsize.perf.fit import ape_summary, errors, fit_calibration, predict_samples
+
+    catalog = load_catalog()
+    samples, skipped = _samples(files, engine)
+    if not samples:
+        raise InputError("DATA", "no rows the model can be fitted to (see the curve schema)")
+    prior = shipped_calibration() if start_from_shipped else None
+    fitted = fit_calibration(samples, catalog, prior, origin="llmsize calibrate")
+    before_cal = prior if prior is not None else fit_calibration([], catalog)
+
+    def summary(cal: Calibration) -> dict[str, dict[str, float]]:
+        predictions = [
+            predict_samples(
+                [s], cal.resolve(s.engine, s.setup.gpu, s.setup.precision, catalog).params
+            )[0]
+            for s in samples
+        ]
+        return {m: ape_summary(v) for m, v in errors(samples, predictions).items()}
+
+    return CalibrateResult(fitted, len(samples), skipped, summary(before_cal), summary(fitted))
+
+
+def accuracy(
+    files: Sequence[Path | str] = (), *, engine: str | None = None, folds: int = 5
+) -> AccuracyReport:
+    """Cross-validated prediction error (whole curves held out) on the given or bundled rows."""
+    from llmsize.catalog import load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.accuracy import accuracy_report
+
+    samples, skipped = _samples(files, engine)
+    if len({s.curve for s in samples}) < 2:
+        raise InputError("DATA", "cross-validation needs rows from at least two curves")
+    return accuracy_report(samples, load_catalog(), folds, skipped)

@@ -9,12 +9,43 @@ the fewest servers (then fewest GPUs, then lowest latency).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from llmsize.catalog import Catalog, Gpu, Server
 from llmsize.perf.estimate import Estimate
-from llmsize.perf.measured import MeasuredCurves
+from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
+
+
+class HasLimits(Protocol):
+    @property
+    def first_token_ms(self) -> float | None: ...
+    @property
+    def last_token_ms(self) -> float | None: ...
+    @property
+    def inter_token_ms(self) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Latency limits outside a use case (the configs command's flags)."""
+
+    first_token_ms: float | None = None
+    last_token_ms: float | None = None
+    inter_token_ms: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in self.as_dict().values())
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {
+            "first_token_ms": self.first_token_ms,
+            "last_token_ms": self.last_token_ms,
+            "inter_token_ms": self.inter_token_ms,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +99,7 @@ class PlanResult:
         return primary_metric(self.usecase)
 
 
-def primary_metric(usecase: Resolved) -> str:
+def primary_metric(usecase: HasLimits) -> str:
     """The latency a streaming app is judged by (TTFT), else a sequential one's (E2E), else ITL."""
     if usecase.first_token_ms is not None:
         return "ttft_ms"
@@ -77,7 +108,7 @@ def primary_metric(usecase: Resolved) -> str:
     return "itl_ms"
 
 
-def broken_limits(estimate: Estimate, usecase: Resolved) -> tuple[str, ...]:
+def broken_limits(estimate: Estimate, usecase: HasLimits) -> tuple[str, ...]:
     broken = []
     if usecase.first_token_ms is not None and estimate.ttft_ms > usecase.first_token_ms:
         broken.append(f"TTFT {estimate.ttft_ms:.0f} ms > {usecase.first_token_ms:g} ms")
@@ -99,7 +130,30 @@ def _latency(estimate: Estimate, metric: str) -> float:
     return float(value) if value is not None else math.inf
 
 
-def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: MeasuredCurves) -> ServerPlan:
+def pick_optimal(
+    estimates: Sequence[Estimate], limits: HasLimits, metric: str
+) -> tuple[tuple[Estimate, ...], Estimate | None, Estimate | None]:
+    """Configurations within every limit, the throughput-optimal and the latency-optimal one."""
+    feasible = tuple(e for e in estimates if not broken_limits(e, limits))
+    if not feasible:
+        return feasible, None, None
+    best = max(feasible, key=lambda e: (e.rps_per_server, -_latency(e, metric)))
+    fastest = min(feasible, key=lambda e: (_latency(e, metric), -e.rps_per_server))
+    return feasible, best, fastest
+
+
+def frontier(estimates: Sequence[Estimate], metric: str) -> tuple[Estimate, ...]:
+    """The latency-throughput frontier: configurations no other beats on both latency and
+    throughput, by increasing latency."""
+    ordered = sorted(estimates, key=lambda e: (_latency(e, metric), -e.rps_per_server))
+    front: list[Estimate] = []
+    for e in ordered:
+        if not front or e.rps_per_server > front[-1].rps_per_server:
+            front.append(e)
+    return tuple(front)
+
+
+def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> ServerPlan:
     lookup = perf.lookup(
         usecase.model,
         server,
@@ -121,9 +175,8 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: MeasuredCurve
         return ServerPlan(
             server, gpu, status, None, None, None, (), tuple(rejected), lookup.missing
         )
-    metric = primary_metric(usecase)
-    best = max(feasible, key=lambda e: (e.rps_per_server, -_latency(e, metric)))
-    fastest = min(feasible, key=lambda e: (_latency(e, metric), -e.rps_per_server))
+    _, best, fastest = pick_optimal(feasible, usecase, primary_metric(usecase))
+    assert best is not None and fastest is not None
     return ServerPlan(
         server=server,
         gpu=gpu,
@@ -137,7 +190,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: MeasuredCurve
     )
 
 
-def plan(usecase: Resolved, catalog: Catalog, perf: MeasuredCurves) -> PlanResult:
+def plan(usecase: Resolved, catalog: Catalog, perf: PerfSource) -> PlanResult:
     plans = tuple(plan_server(usecase, s, catalog.gpu_of(s), perf) for s in usecase.servers)
     planned = [p for p in plans if p.status == "planned"]
     metric = primary_metric(usecase)

@@ -64,7 +64,8 @@ def test_talk_examples_use_the_talks_throughput_points() -> None:
         ("llama-2-7b-chat", 1, 64, 65.6),
         ("llama-2-70b-chat", 4, 128, 11.2),
     ):
-        doc = json.loads(run("plan", str(EXAMPLES / f"{name}.yaml"), "--json").stdout)
+        path = str(EXAMPLES / f"{name}.yaml")
+        doc = json.loads(run("plan", path, "--json", "--source", "measured").stdout)
         rec = doc["recommendation"]
         assert (rec["tp"], rec["batch"], rec["rps_per_server"], rec["servers"]) == (
             tp,
@@ -92,11 +93,20 @@ def test_no_configuration_within_limits_exits_1_with_reasons(
 
 def test_no_data_says_what_is_missing(write_usecase: Callable[..., Path]) -> None:
     path = write_usecase({"hardware.server": "mi300x-server"})
-    result = run("plan", str(path), "--json")
+    result = run("plan", str(path), "--json", "--source", "measured")
     assert result.exit_code == 1
     alt = json.loads(result.stdout)["alternatives"][0]
     assert alt["status"] == "no_data"
     assert alt["reasons"] == ["no measurements of nemo-gpt-43b on mi300x"]
+
+
+def test_the_model_answers_where_nothing_was_measured(write_usecase: Callable[..., Path]) -> None:
+    path = write_usecase({"hardware.server": "mi300x-server"})
+    result = run("plan", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    rec = json.loads(result.stdout)["recommendation"]
+    assert rec["provenance"] == "modelled"
+    assert "borrowed" in rec["source"] and "error unknown" in rec["note"]
 
 
 def test_user_bench_rows_win(tmp_path: Path, write_usecase: Callable[..., Path]) -> None:

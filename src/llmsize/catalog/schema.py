@@ -35,6 +35,7 @@ class Gpu(_Entry):
     memory_gb: float = Field(gt=0)
     bandwidth_tb_s: float = Field(gt=0)
     link: Link
+    pcie_gb_s: float = Field(default=64, gt=0)
 
     def supports(self, precision: Precision) -> bool:
         """int4 is weight-only (16-bit math), so every GPU with 16-bit tensor cores runs it."""

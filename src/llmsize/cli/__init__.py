@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from llmsize.cli import catalog, peak, plan
+from llmsize.cli import calibrate, catalog, configs, estimate, peak, plan
 
 
 class OneLineErrors(TyperGroup):
@@ -60,7 +60,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("plan")(plan.plan_command)
+app.command("estimate")(estimate.estimate_command)
+app.command("configs")(configs.configs_command)
 app.command("peak")(peak.peak_command)
+app.command("calibrate")(calibrate.calibrate_command)
+app.command("accuracy")(calibrate.accuracy_command)
 app.add_typer(catalog.app, name="catalog")
 
 

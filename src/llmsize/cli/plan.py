@@ -9,29 +9,34 @@ from typing import Annotated
 import typer
 
 from llmsize.cli._common import NO_CONFIG, OK, OVER_MAX_SERVERS, fail, user_errors
+from llmsize.cli._options import (
+    BenchOpt,
+    CalibrationOpt,
+    EngineOpt,
+    JsonOpt,
+    Mode,
+    ModeOpt,
+    Source,
+    SourceOpt,
+)
 
 
 def plan_command(
     usecase: Annotated[
         Path, typer.Argument(help="Use-case checklist (YAML); see examples/usecases/.")
     ],
-    bench: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--bench",
-            help="Your own measurements in the curve CSV schema (repeatable); they replace "
-            "bundled curves of the same configuration.",
-        ),
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one versioned JSON document.")
-    ] = False,
+    bench: BenchOpt = None,
+    as_json: JsonOpt = False,
     max_servers: Annotated[
         int | None,
         typer.Option(
             "--max-servers", min=1, help="Exit 3 when the plan needs more servers (a CI gate)."
         ),
     ] = None,
+    source: SourceOpt = Source.auto,
+    mode: ModeOpt = Mode.static,
+    calibration: CalibrationOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Size a use case: servers needed per server type, the best configuration, and why.
 
@@ -42,7 +47,14 @@ def plan_command(
     if not usecase.exists():
         raise fail(f"USECASE: file {str(usecase)!r} does not exist")
     with user_errors():
-        result = plan(usecase, bench or [])
+        result = plan(
+            usecase,
+            bench or [],
+            source=source.value,
+            calibration=calibration,
+            engine=engine,
+            mode=mode.value,
+        )
     rec = result.recommendation
     if as_json:
         from llmsize.report.plan_json import plan_document

@@ -19,8 +19,9 @@ _MODES = {"batch": "static", "concurrency": "inflight"}
 
 
 def precisions_for(gpu: Gpu, asked: Precision | None) -> tuple[str, ...]:
+    """The asked precision (BF16 and FP16 stand for each other), or every full-quality one."""
     if asked is None:
-        return tuple(p for p in ("fp8", "bf16", "fp16", "int4") if gpu.supports(p))
+        return tuple(p for p in ("fp8", "bf16", "fp16") if gpu.supports(p))
     return _EQUIVALENT.get(asked, (asked,))
 
 
@@ -49,7 +50,10 @@ class MeasuredCurves:
         precision: Precision | None,
         input_tokens: int,
         output_tokens: int,
+        mode: str = "static",
     ) -> Lookup:
+        """Curves of this model on this GPU in the mode asked (static batches or in-flight
+        concurrency), at the use case's lengths."""
         wanted = precisions_for(gpu, precision)
         curves = self.store.curves(model.id, gpu.id) or self.store.curves(
             model.name.lower(), gpu.id
@@ -61,8 +65,7 @@ class MeasuredCurves:
         for (_, _, prec, tp, load_type, load_value), points in sorted(
             curves.items(), key=lambda kv: (kv[0][2], kv[0][3] or 0, kv[0][4], kv[0][5] or 0)
         ):
-            mode = _MODES.get(load_type)
-            if prec not in wanted or mode is None:
+            if prec not in wanted or _MODES.get(load_type) != mode:
                 continue
             tag = f"{prec} TP{tp if tp is not None else '?'}"
             if tp is not None and tp > server.gpus:

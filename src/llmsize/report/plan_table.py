@@ -79,8 +79,13 @@ def server_table(result: PlanResult) -> Table:
         ("data", "left"),
         ("source", "left"),
     ):
-        no_wrap = column in {"server", "config", "source"}
-        table.add_column(column, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
+        no_wrap = column in {"server", "config"}
+        table.add_column(
+            column,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=no_wrap,
+            max_width=30 if column == "source" else None,
+        )
     rec = result.recommendation
     for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0, p.server.id)):
         name = Text(p.server.id, style="bold" if p is rec else "")

@@ -1,0 +1,68 @@
+"""Options shared by every predicting command, so each is spelled and validated one way."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Source(StrEnum):
+    auto = "auto"
+    measured = "measured"
+    model = "model"
+
+
+class Mode(StrEnum):
+    static = "static"
+    inflight = "inflight"
+
+
+class PrecisionChoice(StrEnum):
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
+    int4 = "int4"
+
+
+SourceOpt = Annotated[
+    Source,
+    typer.Option(
+        "--source",
+        help="auto: measured curves where they answer, the calibrated model elsewhere; "
+        "measured or model alone.",
+    ),
+]
+ModeOpt = Annotated[
+    Mode,
+    typer.Option(
+        "--mode",
+        help="static: the calculator's static batches; inflight: continuous batching at a "
+        "fixed concurrency (steady-state estimate).",
+    ),
+]
+CalibrationOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--calibration",
+        help="Model parameters fitted by `llmsize calibrate` (default: the shipped fit).",
+    ),
+]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="Which engine's fit to use: trtllm-0.9 (default), nim, nemo-s62797, or yours.",
+    ),
+]
+BenchOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--bench",
+        help="Your own measurements in the curve CSV schema (repeatable); they replace "
+        "bundled curves of the same configuration.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one versioned JSON document.")]

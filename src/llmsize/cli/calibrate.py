@@ -1,0 +1,102 @@
+"""`llmsize calibrate` and `llmsize accuracy`: fit the model to measurements, and say how wrong
+it is on measurements it did not see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import user_errors
+from llmsize.cli._options import JsonOpt
+
+
+def calibrate_command(
+    data: Annotated[
+        list[Path],
+        typer.Argument(help="Measured rows in the curve CSV schema (one or more files)."),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the fitted parameters (YAML).")
+    ],
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="Name the fit's engine (default: each row's source_id)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit the performance model to your measurements (scipy least squares on relative error),
+    per engine, GPU and precision, and print median and p90 error before and after.
+
+    Use the result with --calibration on plan, estimate and configs.
+    """
+    from llmsize.api import calibrate
+    from llmsize.perf.calibration import save_calibration
+
+    for path in data:
+        if not path.is_file():
+            raise typer.BadParameter(f"{str(path)!r} is not a file", param_hint="DATA")
+    with user_errors():
+        result = calibrate(data, engine=engine)
+        try:
+            save_calibration(result.calibration, out)
+        except OSError as exc:
+            from llmsize.errors import InputError
+
+            raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
+    groups = [g.to_dict() for g in result.calibration.groups.values()]
+    if as_json:
+        doc = {
+            "schema_version": 1,
+            "out": str(out),
+            "rows": result.rows,
+            "skipped": result.skipped,
+            "before": result.before,
+            "after": result.after,
+            "groups": groups,
+        }
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    from llmsize.report.accuracy_table import error_table
+    from llmsize.report.console import make_console
+
+    console = make_console()
+    console.print(f"Fitted {len(groups)} group(s) on {result.rows} rows; wrote {out}")
+    for reason, count in result.skipped.items():
+        console.print(f"  skipped {count}: {reason}")
+    console.print(
+        error_table("Error on the fitted rows", {"before": result.before, "after": result.after})
+    )
+
+
+def accuracy_command(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", help="Rows to test on (curve CSV, repeatable; default: bundled)."),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Treat every row as this engine's.")
+    ] = None,
+    folds: Annotated[
+        int, typer.Option("--folds", min=2, max=50, help="Cross-validation folds.")
+    ] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Prediction error against measurements, cross-validated with whole curves held out:
+    median and p90 absolute percentage error of TTFT, ITL and throughput, per GPU and overall."""
+    from llmsize.api import accuracy
+
+    for path in data or []:
+        if not path.is_file():
+            raise typer.BadParameter(f"{str(path)!r} is not a file", param_hint="--data")
+    with user_errors():
+        report = accuracy(data or [], engine=engine, folds=folds)
+    if as_json:
+        typer.echo(json.dumps({"schema_version": 1, **report.to_dict()}, indent=2))
+        return
+    from llmsize.report.accuracy_table import render_accuracy
+    from llmsize.report.console import make_console
+
+    render_accuracy(report, make_console())

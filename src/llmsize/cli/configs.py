@@ -1,0 +1,90 @@
+"""`llmsize configs`: the calculator's main screen for one model on one GPU type."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import NO_CONFIG, user_errors
+from llmsize.cli._options import (
+    BenchOpt,
+    CalibrationOpt,
+    EngineOpt,
+    JsonOpt,
+    Mode,
+    ModeOpt,
+    PrecisionChoice,
+    Source,
+    SourceOpt,
+)
+from llmsize.cli.estimate import GpuOpt, InputOpt, ModelOpt, OutputOpt, ServerOpt
+
+LimitOpt = Annotated[float | None, typer.Option(min=0.001, max=86_400_000)]
+
+
+def configs_command(
+    model: ModelOpt,
+    gpu: GpuOpt,
+    input_tokens: InputOpt,
+    output_tokens: OutputOpt,
+    precision: Annotated[
+        PrecisionChoice | None,
+        typer.Option("--precision", help="One precision (default: FP8 where supported, and BF16)."),
+    ] = None,
+    first_token_ms: Annotated[
+        float | None, typer.Option("--first-token-ms", min=0.001, help="TTFT limit.")
+    ] = None,
+    last_token_ms: Annotated[
+        float | None, typer.Option("--last-token-ms", min=0.001, help="End-to-end limit.")
+    ] = None,
+    inter_token_ms: Annotated[
+        float | None, typer.Option("--inter-token-ms", min=0.001, help="Inter-token limit.")
+    ] = None,
+    mode: ModeOpt = Mode.static,
+    server: ServerOpt = None,
+    source: SourceOpt = Source.auto,
+    calibration: CalibrationOpt = None,
+    engine: EngineOpt = None,
+    bench: BenchOpt = None,
+    frontier_only: Annotated[
+        bool, typer.Option("--frontier-only", help="Show only the frontier's configurations.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every (TP, batch) that fits, the latency-throughput frontier, and the throughput-optimal
+    and latency-optimal configurations within the limits (prompts/s per 8 GPUs).
+
+    Exit code 1 when no configuration meets the limits.
+    """
+    from llmsize.api import configs
+
+    with user_errors():
+        result = configs(
+            model,
+            gpu,
+            input_tokens,
+            output_tokens,
+            precision.value if precision else None,
+            first_token_ms=first_token_ms,
+            last_token_ms=last_token_ms,
+            inter_token_ms=inter_token_ms,
+            mode=mode.value,
+            server=server,
+            source=source.value,
+            calibration=calibration,
+            engine=engine,
+            bench=bench or [],
+        )
+    if as_json:
+        from llmsize.report.configs_table import configs_document
+
+        typer.echo(json.dumps(configs_document(result), indent=2))
+    else:
+        from llmsize.report.configs_table import render_configs
+        from llmsize.report.console import make_console
+
+        render_configs(result, make_console(), frontier_only=frontier_only)
+    if result.throughput_optimal is None:
+        raise typer.Exit(NO_CONFIG)

@@ -1,0 +1,95 @@
+"""`llmsize estimate`: one configuration, the calculator's clicked point."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import NO_CONFIG, user_errors
+from llmsize.cli._options import (
+    BenchOpt,
+    CalibrationOpt,
+    EngineOpt,
+    JsonOpt,
+    Mode,
+    ModeOpt,
+    PrecisionChoice,
+    Source,
+    SourceOpt,
+)
+
+ModelOpt = Annotated[
+    str, typer.Option("--model", help="Catalog id or alias, or a path to a HF config.json.")
+]
+GpuOpt = Annotated[str, typer.Option("--gpu", help="Catalog GPU id (llmsize catalog gpus).")]
+InputOpt = Annotated[
+    int,
+    typer.Option("--input-tokens", min=1, help="Input tokens per request (incl. system prompt)."),
+]
+OutputOpt = Annotated[
+    int, typer.Option("--output-tokens", min=1, help="Output tokens per request.")
+]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option("--server", help="Server type (default: 8 GPUs of --gpu, per-8-GPU figures)."),
+]
+
+
+def estimate_command(
+    model: ModelOpt,
+    gpu: GpuOpt,
+    tp: Annotated[
+        int, typer.Option("--tp", min=1, max=64, help="Tensor-parallel GPUs per instance.")
+    ],
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, max=65536, help="Static batch size, or concurrency.")
+    ],
+    input_tokens: InputOpt,
+    output_tokens: OutputOpt,
+    precision: Annotated[
+        PrecisionChoice, typer.Option("--precision", help="Weights and math precision.")
+    ] = PrecisionChoice.bf16,
+    mode: ModeOpt = Mode.static,
+    server: ServerOpt = None,
+    source: SourceOpt = Source.auto,
+    calibration: CalibrationOpt = None,
+    engine: EngineOpt = None,
+    bench: BenchOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """TTFT, ITL, E2E, requests/s per server and output tokens/s per GPU of one configuration,
+    with memory use, the largest batch that fits, and where the numbers come from.
+
+    Exit code 1 when the configuration does not fit in memory (the numbers say by how much).
+    """
+    from llmsize.api import estimate
+
+    with user_errors():
+        result = estimate(
+            model,
+            gpu,
+            tp,
+            batch,
+            input_tokens,
+            output_tokens,
+            precision.value,
+            mode.value,
+            server=server,
+            source=source.value,
+            calibration=calibration,
+            engine=engine,
+            bench=bench or [],
+        )
+    if as_json:
+        doc = {"schema_version": 1, **dataclasses.asdict(result)}
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        from llmsize.report.console import make_console
+        from llmsize.report.estimate_table import render_estimate
+
+        render_estimate(result, make_console())
+    if not result.fits:
+        raise typer.Exit(NO_CONFIG)

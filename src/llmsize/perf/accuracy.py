@@ -1,0 +1,112 @@
+"""How wrong the calibrated model is on measurements it was not fitted to.
+
+Grouped K-fold cross-validation: a group is one whole curve (one model at one TP on one GPU and
+precision class, every batch and length), so a prediction is never helped by a neighbour of the
+same sweep. Each fold fits the model from the default parameters on the other folds' rows only.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from llmsize.catalog import Catalog
+from llmsize.perf.fit import METRICS, Sample, ape_summary, fit_calibration, predict_samples
+
+FOLDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class AccuracyReport:
+    """Median and p90 absolute percentage error per metric: overall, per GPU, per engine."""
+
+    overall: dict[str, dict[str, float]]
+    per_gpu: dict[str, dict[str, dict[str, float]]]
+    per_engine: dict[str, dict[str, dict[str, float]]]
+    per_mode: dict[str, dict[str, dict[str, float]]]
+    rows: int
+    folds: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "folds": self.folds,
+            "grouping": "whole curves (model, GPU, precision class, TP, load type)",
+            "overall": self.overall,
+            "per_gpu": self.per_gpu,
+            "per_engine": self.per_engine,
+            "per_mode": self.per_mode,
+            "skipped": self.skipped,
+        }
+
+
+def fold_of(samples: Sequence[Sample], folds: int, seed: int = 0) -> list[int]:
+    """A fold number per sample; every sample of one curve lands in the same fold."""
+    curves = sorted({s.curve for s in samples}, key=repr)
+    random.Random(seed).shuffle(curves)
+    assignment = {curve: i % folds for i, curve in enumerate(curves)}
+    return [assignment[s.curve] for s in samples]
+
+
+def cross_validate(
+    samples: Sequence[Sample], catalog: Catalog, folds: int = FOLDS, seed: int = 0
+) -> list[dict[str, float]]:
+    """Out-of-fold predictions for every sample, in order."""
+    folds = max(2, min(folds, len({s.curve for s in samples})))
+    assignment = fold_of(samples, folds, seed)
+    predictions: list[dict[str, float] | None] = [None] * len(samples)
+    for fold in range(folds):
+        train = [s for s, f in zip(samples, assignment, strict=True) if f != fold]
+        calibration = fit_calibration(train, catalog, origin=f"fold {fold}")
+        for i, (s, f) in enumerate(zip(samples, assignment, strict=True)):
+            if f == fold:
+                params = calibration.resolve(
+                    s.engine, s.setup.gpu, s.setup.precision, catalog
+                ).params
+                predictions[i] = predict_samples([s], params)[0]
+    return [p for p in predictions if p is not None]
+
+
+def accuracy_report(
+    samples: Sequence[Sample],
+    catalog: Catalog,
+    folds: int = FOLDS,
+    skipped: dict[str, int] | None = None,
+) -> AccuracyReport:
+    predictions = cross_validate(samples, catalog, folds)
+    buckets: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
+        lambda: {m: [] for m in METRICS}
+    )
+    for s, pred in zip(samples, predictions, strict=True):
+        for m in METRICS:
+            measured = s.measured[m]
+            if not measured:
+                continue
+            ape = abs(pred[m] / measured - 1)
+            for key in (
+                ("all", ""),
+                ("gpu", s.setup.gpu.id),
+                ("engine", s.engine),
+                ("mode", s.mode),
+            ):
+                buckets[key][m].append(ape)
+
+    def table(kind: str) -> dict[str, dict[str, dict[str, float]]]:
+        return {
+            name: {m: ape_summary(v) for m, v in values.items()}
+            for (k, name), values in sorted(buckets.items())
+            if k == kind
+        }
+
+    return AccuracyReport(
+        overall={m: ape_summary(v) for m, v in buckets[("all", "")].items()},
+        per_gpu=table("gpu"),
+        per_engine=table("engine"),
+        per_mode=table("mode"),
+        rows=len(samples),
+        folds=max(2, min(folds, len({s.curve for s in samples}))),
+        skipped=dict(skipped or {}),
+    )

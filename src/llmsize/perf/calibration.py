@@ -1,0 +1,261 @@
+"""Fitted model parameters per engine, GPU and precision class, with the rule for borrowing them.
+
+A calibration holds one parameter set per (engine, GPU, precision class), each with its fit
+report. Engines differ (TensorRT-LLM 0.9 in NVIDIA's DLI sweep, NIM, the talk's NeMo/PyTriton
+stack, your own server), so each keeps its own fit. A combination without data borrows, in this
+order: the same engine and GPU in the other precision class; the same engine on the closest
+calibrated GPU of the same generation; then the default engine by the same rules, then its closest
+GPU of any generation. Every prediction carries the label of what it used.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmsize.catalog import Catalog, Gpu
+from llmsize.errors import InputError
+from llmsize.perf.roofline import Params
+
+SCHEMA_VERSION = 1
+
+ENGINE_OF_SOURCE = {
+    "DLI_TRTLLM_v0.9.0": "trtllm-0.9",
+    "DLI_NIM_GENAIPERF": "nim",
+    "SEED_S62797": "nemo-s62797",
+    "IOG_VLLM_H100PCIE": "vllm-0.8.5",
+}
+"""Bundled sources and the engine each measured."""
+
+DEFAULT_ENGINE = "trtllm-0.9"
+
+
+def precision_class(precision: str) -> str:
+    """16-bit formats share a rate and bytes; int4 is weight-only with 16-bit math."""
+    return "fp8" if precision == "fp8" else "16bit"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFit:
+    engine: str
+    gpu: str
+    precision: str  # precision class: "fp8" or "16bit"
+    rows: int
+    params: Params
+    before: dict[str, dict[str, float]] = field(default_factory=dict)
+    after: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"{self.engine} fit on {self.gpu} {self.precision} ({self.rows} rows)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "gpu": self.gpu,
+            "precision": self.precision,
+            "rows": self.rows,
+            "params": {k: round(v, 6) for k, v in self.params.as_dict().items()},
+            "error_before": self.before,
+            "error_after": self.after,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The parameters a prediction uses and where they come from."""
+
+    params: Params
+    label: str
+    borrowed: bool
+    fit: GroupFit | None
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    groups: dict[tuple[str, str, str], GroupFit]
+    default_engine: str
+    origin: str
+    fallback: Calibration | None = None
+    notes: str = ""
+    shared: dict[str, dict[str, float]] = field(default_factory=dict)
+    accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Cross-validated median absolute percentage error per GPU and metric (llmsize accuracy)."""
+
+    def accuracy_for(self, gpu: str) -> dict[str, float]:
+        return self.accuracy.get(gpu) or (self.fallback.accuracy_for(gpu) if self.fallback else {})
+
+    @property
+    def engines(self) -> list[str]:
+        found = dict.fromkeys(k[0] for k in self.groups)
+        if self.fallback is not None:
+            found.update(dict.fromkeys(self.fallback.engines))
+        return list(found)
+
+    def _local(self, engine: str, gpu: Gpu, cls: str, catalog: Catalog) -> GroupFit | None:
+        """Same GPU and class; same GPU other class; closest same-generation GPU (this file)."""
+        exact = self.groups.get((engine, gpu.id, cls))
+        if exact is not None:
+            return exact
+        other = self.groups.get((engine, gpu.id, "16bit" if cls == "fp8" else "fp8"))
+        if other is not None:
+            return other
+        return self._closest(engine, gpu, cls, catalog, same_generation=True)
+
+    def _closest(
+        self, engine: str, gpu: Gpu, cls: str, catalog: Catalog, *, same_generation: bool
+    ) -> GroupFit | None:
+        best: tuple[float, GroupFit] | None = None
+        for (eng, gpu_id, c), fit in self.groups.items():
+            other = catalog.gpus.find(gpu_id)
+            if (
+                eng != engine
+                or other is None
+                or (same_generation and other.generation != gpu.generation)
+            ):
+                continue
+            distance = abs(math.log(other.bandwidth_tb_s / gpu.bandwidth_tb_s)) + (c != cls)
+            if best is None or distance < best[0]:
+                best = (distance, fit)
+        return best[1] if best else None
+
+    def shared_for(self, engine: str) -> dict[str, float]:
+        """The engine's shared parameters: its own, the default engine's, or the fallback's."""
+        for calibration in (self, self.fallback):
+            if calibration is None:
+                continue
+            for name in (engine, calibration.default_engine):
+                if name in calibration.shared:
+                    return calibration.shared[name]
+        return {}
+
+    def resolve(self, engine: str | None, gpu: Gpu, precision: str, catalog: Catalog) -> Resolved:
+        """Parameters for a GPU and precision under an engine, borrowing where there is no fit."""
+        engine = engine or self.default_engine
+        found = self._resolve(engine, gpu, precision, catalog)
+        shared = self.shared_for(engine)
+        if not shared:
+            return found
+        return Resolved(replace(found.params, **shared), found.label, found.borrowed, found.fit)
+
+    def _resolve(self, engine: str, gpu: Gpu, precision: str, catalog: Catalog) -> Resolved:
+        cls = precision_class(precision)
+        chain: list[tuple[Calibration, str]] = [(self, engine)]
+        if engine != self.default_engine:
+            chain.append((self, self.default_engine))
+        if self.fallback is not None:
+            chain.append((self.fallback, self.fallback.default_engine))
+        for calibration, eng in chain:
+            fit = calibration._local(eng, gpu, cls, catalog)
+            if fit is not None:
+                return _resolved(fit, gpu, cls, engine)
+        last, eng = chain[-1]
+        fit = last._closest(eng, gpu, cls, catalog, same_generation=False)
+        if fit is not None:
+            return _resolved(fit, gpu, cls, engine)
+        return Resolved(Params(), "uncalibrated default parameters", True, None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "default_engine": self.default_engine,
+            "notes": self.notes,
+            "engines": {
+                name: {k: round(v, 6) for k, v in values.items()}
+                for name, values in self.shared.items()
+            },
+            "accuracy": self.accuracy,
+            "groups": [g.to_dict() for g in self.groups.values()],
+        }
+
+
+def _resolved(fit: GroupFit, gpu: Gpu, cls: str, engine: str) -> Resolved:
+    borrowed = (fit.gpu, fit.precision, fit.engine) != (gpu.id, cls, engine)
+    label = fit.describe()
+    if borrowed:
+        label = f"borrowed: {label}; none for {engine} on {gpu.id} {cls}"
+    return Resolved(fit.params, label, borrowed, fit)
+
+
+def calibration_from_dict(data: Any, origin: str, fallback: Calibration | None) -> Calibration:
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(
+            origin, f"not a calibration file (schema_version {SCHEMA_VERSION} expected)"
+        )
+    groups: dict[tuple[str, str, str], GroupFit] = {}
+    names = set(Params.names())
+    for i, item in enumerate(data.get("groups") or []):
+        where = f"{origin}: groups[{i}]"
+        try:
+            raw = dict(item["params"])
+            unknown = set(raw) - names
+            if unknown:
+                raise InputError(
+                    f"{where}.params", f"unknown parameter(s) {', '.join(sorted(unknown))}"
+                )
+            params = Params(**{k: float(v) for k, v in raw.items()})
+            if any(v <= 0 for v in params.as_dict().values()):
+                raise InputError(f"{where}.params", "parameters must be positive")
+            fit = GroupFit(
+                engine=str(item["engine"]),
+                gpu=str(item["gpu"]),
+                precision=str(item["precision"]),
+                rows=int(item.get("rows", 0)),
+                params=params,
+                before=dict(item.get("error_before") or {}),
+                after=dict(item.get("error_after") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(where, f"malformed group: {exc}") from None
+        groups[(fit.engine, fit.gpu, fit.precision)] = fit
+    default = str(
+        data.get("default_engine") or (next(iter(groups))[0] if groups else DEFAULT_ENGINE)
+    )
+    shared: dict[str, dict[str, float]] = {}
+    for name, values in (data.get("engines") or {}).items():
+        unknown = set(values) - names
+        if unknown:
+            raise InputError(
+                f"{origin}: engines.{name}", f"unknown parameter(s) {', '.join(sorted(unknown))}"
+            )
+        shared[str(name)] = {k: float(v) for k, v in values.items()}
+    accuracy = {
+        str(gpu): {str(k): float(v) for k, v in values.items()}
+        for gpu, values in (data.get("accuracy") or {}).items()
+    }
+    notes = str(data.get("notes") or "")
+    return Calibration(groups, default, origin, fallback, notes, shared, accuracy)
+
+
+@functools.cache
+def shipped_calibration() -> Calibration:
+    """The fit on the bundled measurements (data/calibration.yaml, see its notes)."""
+    text = resources.files("llmsize.data").joinpath("calibration.yaml").read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return calibration_from_dict(yaml.load(text, Loader=loader), "calibration.yaml", None)
+
+
+def load_calibration(path: Path | None) -> Calibration:
+    """The shipped calibration, or a user's file backed by it for what the file lacks."""
+    if path is None:
+        return shipped_calibration()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(
+            str(path), f"cannot read calibration file: {exc.strerror or exc}"
+        ) from None
+    except yaml.YAMLError:
+        raise InputError(str(path), "not valid YAML") from None
+    return calibration_from_dict(data, str(path), shipped_calibration())
+
+
+def save_calibration(calibration: Calibration, path: Path) -> None:
+    path.write_text(
+        yaml.safe_dump(calibration.to_dict(), sort_keys=False, width=100), encoding="utf-8"
+    )

@@ -1,0 +1,66 @@
+"""Everything a prediction needs, built once per command: catalog, curves, calibration, engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmsize.catalog import Catalog, Gpu, Server, load_catalog
+from llmsize.errors import InputError, unknown_name
+from llmsize.perf.calibration import Calibration, load_calibration
+from llmsize.perf.measured import MeasuredCurves
+from llmsize.perf.modelled import MODES, ModelledPerf
+from llmsize.perf.roofline import default_nvlink_domain
+from llmsize.perf.sources import SOURCES, CombinedPerf
+
+
+@dataclass(frozen=True, slots=True)
+class PerfContext:
+    catalog: Catalog
+    calibration: Calibration
+    engine: str
+    perf: CombinedPerf
+
+    @property
+    def mode(self) -> str:
+        return self.perf.modelled.mode
+
+
+def perf_context(
+    models: Iterable[str],
+    bench: Sequence[Path] = (),
+    calibration: Path | None = None,
+    engine: str | None = None,
+    source: str = "auto",
+    mode: str = "static",
+) -> PerfContext:
+    """Load curves (only these models' rows), the calibration and check the engine name."""
+    from llmsize.benchdb.store import load_store
+
+    if source not in SOURCES:
+        raise InputError("--source", f"{source!r} is not one of {', '.join(SOURCES)}")
+    if mode not in MODES:
+        raise InputError("--mode", f"{mode!r} is not one of {', '.join(MODES)}")
+    catalog = load_catalog()
+    cal = load_calibration(calibration)
+    if engine is not None and engine not in cal.engines:
+        raise unknown_name("--engine", "engine", engine, cal.engines)
+    chosen = engine or cal.default_engine
+    store = (
+        load_store(bench, models=set(models)) if source != "model" else load_store((), models=set())
+    )
+    modelled = ModelledPerf(cal, catalog, chosen, mode)
+    return PerfContext(catalog, cal, chosen, CombinedPerf(MeasuredCurves(store), modelled, source))
+
+
+def bare_server(gpu: Gpu, gpus: int = 8) -> Server:
+    """An 8-GPU box of one GPU type, for questions asked about a GPU rather than a server."""
+    return Server(
+        id=f"{gpu.id}-x{gpus}",
+        name=f"{gpus}x {gpu.name}",
+        gpu=gpu.id,
+        gpus=gpus,
+        nvlink_domain=min(gpus, default_nvlink_domain(gpu)),
+        source="an 8-GPU server of this GPU (results are per 8 GPUs)",
+    )

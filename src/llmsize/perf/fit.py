@@ -1,0 +1,431 @@
+"""Fit roofline parameters to measured rows: scipy least squares on log relative error.
+
+Each (engine, GPU, precision class) with enough rows gets its own parameters; a weak pull towards
+a prior (the default engine's fit, the shipped calibration, or the defaults) keeps a group with
+few rows sensible. Residuals are log(predicted / measured) of TTFT and ITL (and of throughput for
+in-flight rows), so every metric and every scale counts alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from llmsize.benchdb.schema import CurvePoint
+from llmsize.catalog import Catalog
+from llmsize.perf.calibration import (
+    DEFAULT_ENGINE,
+    ENGINE_OF_SOURCE,
+    Calibration,
+    GroupFit,
+    precision_class,
+)
+from llmsize.perf.roofline import (
+    EFFICIENCIES,
+    FRACTIONS,
+    Params,
+    Setup,
+    Work,
+    default_nvlink_domain,
+    inflight_from_work,
+    inflight_load,
+    static_from_work,
+    static_works,
+)
+
+MIN_ROWS = 4
+SHARED_PARAMS = FRACTIONS
+"""Fitted once per engine over all its rows: they describe the engine and its workload (routing,
+attention kernels, batching), not a GPU."""
+GROUP_PARAMS = tuple(n for n in Params.names() if n not in SHARED_PARAMS)
+CLASS_PARAMS = ("e_compute", "e_attention", "e_memory", "e_kv")
+"""Fitted per precision class: how well FP8 or 16-bit kernels use the GPU."""
+GPU_PARAMS = tuple(n for n in GROUP_PARAMS if n not in CLASS_PARAMS)
+"""Fitted per GPU and shared by its precision classes: launch and step overheads, all-reduce
+cost, how many rows a matmul needs. They do not depend on the number format, so FP8 and BF16
+predictions differ only in rates and bytes."""
+PRIOR_WEIGHT = 0.1
+METRICS = ("ttft", "itl", "throughput")
+_BOUNDS = {
+    **{name: (0.01, 1.0) for name in EFFICIENCIES},
+    **{name: (0.001, 1.0) for name in FRACTIONS},
+    "allreduce_us": (0.5, 500.0),
+    "gemm_half_tokens": (1.0, 4096.0),
+    "prefill_overhead_ms": (0.01, 500.0),
+    "step_overhead_ms": (0.01, 200.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A measured row made ready for prediction: its setup, mode, work and measured values."""
+
+    point: CurvePoint
+    engine: str
+    setup: Setup
+    mode: str  # "static" or "inflight"
+    load: tuple[float, float, float]  # batch or concurrency, sequences running, prefill group
+    output_tokens: float
+    works: tuple[Work, Work]  # static: prefill, decode; in-flight: decode, prefill group
+    measured: dict[str, float | None]
+
+    @property
+    def curve(self) -> tuple[str, str, str, int, str]:
+        """The cross-validation group: one model's sweep at one TP on one GPU and precision."""
+        p = self.point
+        return (p.model, p.gpu, precision_class(p.precision), self.setup.tp, p.load_type)
+
+
+def engine_of(point: CurvePoint, override: str | None) -> str:
+    if override:
+        return override
+    return ENGINE_OF_SOURCE.get(point.source_id, point.source_id or "user")
+
+
+def _measured(point: CurvePoint, mode: str, tp: int) -> dict[str, float | None]:
+    out = point.output_tokens
+    rps: float | None = None
+    if point.req_s is not None:
+        rps = point.req_s
+    elif mode == "static" and point.e2e_ms:
+        rps = (point.load_value or 0) / (point.e2e_ms / 1000)
+    elif point.out_tok_s:
+        rps = point.out_tok_s / out
+    elif point.rps_per_8_gpus is not None:
+        rps = point.rps_per_8_gpus * tp / 8
+    itl = point.itl_ms if out > 1 else None
+    return {"ttft": point.ttft_ms, "itl": itl, "throughput": rps or None}
+
+
+def make_samples(
+    points: Iterable[CurvePoint], catalog: Catalog, engine: str | None = None
+) -> tuple[list[Sample], Counter[str]]:
+    """Rows the model can be fitted to, and a count of the others by reason."""
+    samples: list[Sample] = []
+    skipped: Counter[str] = Counter()
+    for p in points:
+        model = catalog.models.find(p.model)
+        gpu = catalog.gpus.find(p.gpu)
+        if p.load_type == "rate":
+            skipped["open-loop rate runs (the simulator's job)"] += 1
+            continue
+        if model is None or gpu is None:
+            skipped["model or GPU not in the catalog"] += 1
+            continue
+        if p.tp is None or p.load_value is None:
+            skipped["TP or batch not stated"] += 1
+            continue
+        if p.precision not in ("bf16", "fp16", "fp8", "int4") or not gpu.supports(p.precision):  # type: ignore[arg-type]
+            skipped["precision not modelled on that GPU"] += 1
+            continue
+        setup = Setup(model, gpu, p.tp, p.precision, default_nvlink_domain(gpu))
+        mode = "static" if p.load_type == "batch" else "inflight"
+        if mode == "static":
+            works: tuple[Work, Work] = static_works(
+                setup, p.load_value, p.input_tokens, p.output_tokens
+            )
+            shape = (p.load_value, p.load_value, 1.0)
+        else:
+            load = inflight_load(setup, p.load_value, p.input_tokens, p.output_tokens)
+            works = (load.decode, load.prefill)
+            shape = (load.concurrency, load.running, load.group)
+        measured = _measured(p, mode, p.tp)
+        if measured["ttft"] is None and measured["itl"] is None:
+            skipped["no TTFT or ITL"] += 1
+            continue
+        samples.append(
+            Sample(
+                p,
+                engine_of(p, engine),
+                setup,
+                mode,
+                shape,
+                max(p.output_tokens, 1.0),
+                works,
+                measured,
+            )
+        )
+    return samples, skipped
+
+
+def _stack(works: Sequence[Work]) -> Work:
+    return Work(*(np.array([getattr(w, f) for w in works], dtype=float) for f in Work.__slots__))
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Samples of one mode as arrays, for vectorised prediction."""
+
+    mode: str
+    works: tuple[Work, Work]  # static: prefill, decode; in-flight: decode, prefill group
+    load: Any
+    output: Any
+    measured: dict[str, Any]  # metric -> array with nan where not measured
+
+
+def _batches(samples: Sequence[Sample]) -> list[_Batch]:
+    batches = []
+    for mode in ("static", "inflight"):
+        chosen = [s for s in samples if s.mode == mode]
+        if not chosen:
+            continue
+        batches.append(
+            _Batch(
+                mode,
+                (_stack([s.works[0] for s in chosen]), _stack([s.works[1] for s in chosen])),
+                np.array([s.load for s in chosen], dtype=float).T,
+                np.array([s.output_tokens for s in chosen], dtype=float),
+                {
+                    m: np.array(
+                        [np.nan if s.measured[m] is None else s.measured[m] for s in chosen]
+                    )
+                    for m in METRICS
+                },
+            )
+        )
+    return batches
+
+
+def _predict(batch: _Batch, params: Params) -> dict[str, Any]:
+    first, second = batch.works
+    if batch.mode == "static":
+        times = static_from_work(first, second, params, batch.load[0], batch.output, np.maximum)
+    else:
+        concurrency, running, group = batch.load
+        times = inflight_from_work(
+            first, second, params, concurrency, running, group, batch.output, np.maximum
+        )
+    return {"ttft": times.ttft_ms, "itl": times.itl_ms, "throughput": times.instance_rps}
+
+
+def predict_samples(samples: Sequence[Sample], params: Params) -> list[dict[str, float]]:
+    """Predicted ttft (ms), itl (ms) and throughput (instance req/s) for each sample, in order."""
+    out: list[dict[str, float]] = []
+    for s in samples:
+        first, second = s.works
+        if s.mode == "static":
+            t = static_from_work(first, second, params, s.load[0], s.output_tokens)
+        else:
+            t = inflight_from_work(first, second, params, *s.load, s.output_tokens)
+        out.append({"ttft": t.ttft_ms, "itl": t.itl_ms, "throughput": t.instance_rps})
+    return out
+
+
+def _residuals(batches: Sequence[_Batch], params: Params, metrics: Sequence[str]) -> Any:
+    parts = []
+    for batch in batches:
+        predicted = _predict(batch, params)
+        for m in metrics:
+            measured = batch.measured[m]
+            mask = ~np.isnan(measured)
+            if mask.any():
+                parts.append(np.log(predicted[m][mask] / measured[mask]))
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _fit_metrics(samples: Sequence[Sample]) -> tuple[str, ...]:
+    """Static throughput follows from TTFT and ITL; in-flight throughput is its own measurement."""
+    return (
+        ("ttft", "itl", "throughput")
+        if any(s.mode == "inflight" for s in samples)
+        else ("ttft", "itl")
+    )
+
+
+def _least_squares(
+    residuals: Callable[[Params], Any], start: Params, free: Sequence[str], max_nfev: int = 400
+) -> Params:
+    """Minimise residuals over the `free` parameters (in log space, within bounds), pulled weakly
+    towards their start values; the other parameters stay as in `start`."""
+    lo = np.log([_BOUNDS[n][0] for n in free])
+    hi = np.log([_BOUNDS[n][1] for n in free])
+    x0 = np.clip(np.log([getattr(start, n) for n in free]), lo + 1e-9, hi - 1e-9)
+
+    def params_at(x: Any) -> Params:
+        return replace(start, **dict(zip(free, np.exp(x).tolist(), strict=True)))
+
+    def residual(x: Any) -> Any:
+        return np.concatenate([residuals(params_at(x)), PRIOR_WEIGHT * (x - x0)])
+
+    result = least_squares(residual, x0, bounds=(lo, hi), method="trf", max_nfev=max_nfev)
+    return params_at(result.x)
+
+
+def fit_params(
+    samples: Sequence[Sample], prior: Params, free: Sequence[str] = GROUP_PARAMS
+) -> Params:
+    """Fit one group's parameters to its rows."""
+    batches = _batches(samples)
+    metrics = _fit_metrics(samples)
+    return _least_squares(lambda p: _residuals(batches, p, metrics), prior, free)
+
+
+def fit_gpu(groups: Sequence[tuple[Sequence[Sample], Params]]) -> list[Params]:
+    """Fit one GPU's precision classes together: GPU_PARAMS tied, CLASS_PARAMS per class."""
+    if len(groups) == 1:
+        rows, start = groups[0]
+        return [fit_params(rows, start)]
+    prepared = [(_batches(rows), _fit_metrics(rows), start) for rows, start in groups]
+    tied, own = list(GPU_PARAMS), list(CLASS_PARAMS)
+    names = tied + [n for _ in groups for n in own]
+    starts = [getattr(groups[0][1], n) for n in tied] + [
+        getattr(start, n) for _, start in groups for n in own
+    ]
+    lo = np.log([_BOUNDS[n][0] for n in names])
+    hi = np.log([_BOUNDS[n][1] for n in names])
+    x0 = np.clip(np.log(starts), lo + 1e-9, hi - 1e-9)
+
+    def params_at(x: Any) -> list[Params]:
+        values = np.exp(x).tolist()
+        common = dict(zip(tied, values[: len(tied)], strict=True))
+        out = []
+        for i, (_, _, start) in enumerate(prepared):
+            at = len(tied) + i * len(own)
+            out.append(
+                replace(start, **common, **dict(zip(own, values[at : at + len(own)], strict=True)))
+            )
+        return out
+
+    def residual(x: Any) -> Any:
+        parts = [_residuals(b, p, m) for (b, m, _), p in zip(prepared, params_at(x), strict=True)]
+        return np.concatenate([*parts, PRIOR_WEIGHT * (x - x0)])
+
+    result = least_squares(residual, x0, bounds=(lo, hi), method="trf", max_nfev=400)
+    return params_at(result.x)
+
+
+def fit_shared(
+    groups: Sequence[tuple[Sequence[Sample], Params]], start: Params
+) -> dict[str, float]:
+    """Fit an engine's shared parameters over all its groups, each group's own parameters fixed."""
+    prepared = [(_batches(rows), _fit_metrics(rows), params) for rows, params in groups]
+
+    def residuals(shared: Params) -> Any:
+        values = {n: getattr(shared, n) for n in SHARED_PARAMS}
+        parts = [_residuals(b, replace(p, **values), m) for b, m, p in prepared]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    fitted = _least_squares(residuals, start, SHARED_PARAMS, max_nfev=100)
+    return {n: float(getattr(fitted, n)) for n in SHARED_PARAMS}
+
+
+def ape_summary(apes: Sequence[float]) -> dict[str, float]:
+    """Median and 90th-percentile absolute percentage error, in percent."""
+    if not apes:
+        return {"n": 0}
+    values = sorted(apes)
+    return {
+        "n": len(values),
+        "median": round(100 * _quantile(values, 0.5), 2),
+        "p90": round(100 * _quantile(values, 0.9), 2),
+    }
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    position = (len(sorted_values) - 1) * q
+    lo, hi = math.floor(position), math.ceil(position)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (position - lo)
+
+
+def errors(
+    samples: Sequence[Sample], predictions: Sequence[dict[str, float]]
+) -> dict[str, list[float]]:
+    """Absolute relative errors per metric, over the samples that measured it."""
+    apes: dict[str, list[float]] = {m: [] for m in METRICS}
+    for s, pred in zip(samples, predictions, strict=True):
+        for m in METRICS:
+            measured = s.measured[m]
+            if measured:
+                apes[m].append(abs(pred[m] / measured - 1))
+    return apes
+
+
+def _engine_order(engines: Iterable[str]) -> list[str]:
+    return sorted(set(engines), key=lambda e: (e != DEFAULT_ENGINE, e))
+
+
+def fit_calibration(
+    samples: Sequence[Sample],
+    catalog: Catalog,
+    prior: Calibration | None = None,
+    origin: str = "fit",
+    min_rows: int = MIN_ROWS,
+    rounds: int = 2,
+) -> Calibration:
+    """One parameter set per (engine, GPU, precision class) with at least `min_rows` rows, plus
+    each engine's shared parameters (SHARED_PARAMS) fitted over all its rows.
+
+    The default engine is fitted first, so other engines start from (and are pulled towards) its
+    parameters for the same GPU; the prior calibration backs whatever has no fit of its own. Group
+    and shared parameters are fitted in turn, `rounds` times.
+    """
+    grouped: dict[tuple[str, str, str], list[Sample]] = defaultdict(list)
+    for s in samples:
+        grouped[(s.engine, s.setup.gpu.id, precision_class(s.setup.precision))].append(s)
+    engines = _engine_order(k[0] for k in grouped)
+    default = (
+        DEFAULT_ENGINE if DEFAULT_ENGINE in engines else (engines[0] if engines else DEFAULT_ENGINE)
+    )
+    if prior is not None and default not in engines:
+        default = prior.default_engine
+    groups: dict[tuple[str, str, str], GroupFit] = {}
+    shared: dict[str, dict[str, float]] = {}
+
+    def current() -> Calibration:
+        return Calibration(dict(groups), default, origin, prior, shared=dict(shared))
+
+    for engine in engines:
+        keys = sorted(k for k in grouped if k[0] == engine)
+        starts = {
+            k: current()
+            .resolve(engine, grouped[k][0].setup.gpu, grouped[k][0].setup.precision, catalog)
+            .params
+            for k in keys
+        }
+        for _ in range(rounds):
+            for gpu_id in sorted({k[1] for k in keys}):
+                chosen = [k for k in keys if k[1] == gpu_id and len(grouped[k]) >= min_rows]
+                if not chosen:
+                    continue
+                fits = fit_gpu(
+                    [(grouped[k], replace(starts[k], **shared.get(engine, {}))) for k in chosen]
+                )
+                for key, params in zip(chosen, fits, strict=True):
+                    groups[key] = GroupFit(engine, key[1], key[2], len(grouped[key]), params)
+            fitted = [
+                (
+                    grouped[k],
+                    current()
+                    .resolve(
+                        engine, grouped[k][0].setup.gpu, grouped[k][0].setup.precision, catalog
+                    )
+                    .params,
+                )
+                for k in keys
+            ]
+            shared[engine] = fit_shared(fitted, fitted[0][1])
+        for key in keys:
+            if key not in groups:
+                continue
+            rows, start = grouped[key], replace(starts[key])
+            final = replace(groups[key].params, **shared[engine])
+            groups[key] = GroupFit(
+                engine=engine,
+                gpu=key[1],
+                precision=key[2],
+                rows=len(rows),
+                params=final,
+                before={
+                    m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, start)).items()
+                },
+                after={
+                    m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, final)).items()
+                },
+            )
+    return current()

@@ -1,0 +1,58 @@
+"""Result shapes of the estimate and configs questions (the library returns them; reports render
+them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmsize.perf.estimate import Estimate
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateResult:
+    """The calculator's clicked point: one configuration on an 8-GPU server (or the one given)."""
+
+    model: str
+    gpu: str
+    server: str
+    tp: int
+    batch: int
+    precision: str
+    mode: str
+    input_tokens: int
+    output_tokens: int
+    fits: bool
+    max_batch: int
+    weights_gb_per_gpu: float
+    kv_gb_per_sequence: float
+    memory_needed_gb_per_gpu: float
+    memory_usable_gb_per_gpu: float
+    ttft_ms: float | None
+    itl_ms: float | None
+    e2e_ms: float | None
+    rps_per_server: float | None
+    output_tokens_per_s_per_gpu: float | None
+    provenance: str
+    source: str
+    typical_error: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigsResult:
+    """Every configuration of one model on one GPU type, the frontier, and the two optima."""
+
+    model: str
+    gpu: str
+    server: str
+    precision: str | None
+    input_tokens: int
+    output_tokens: int
+    limits: dict[str, float | None]
+    metric: str  # the latency the frontier is drawn against
+    points: tuple[Estimate, ...]
+    frontier: tuple[Estimate, ...]
+    feasible: tuple[Estimate, ...]
+    throughput_optimal: Estimate | None
+    latency_optimal: Estimate | None
+    missing: tuple[str, ...]

@@ -1,0 +1,340 @@
+"""A roofline model of one LLM forward pass, with every efficiency and overhead a named parameter.
+
+Time of a pass = max(compute time, memory time) + tensor-parallel all-reduce time + fixed overhead:
+- compute: matmul FLOPs / (TP x peak x e_compute x M / (M + gemm_half_tokens)) + attention FLOPs /
+  (TP x peak x e_attention), where M is the tokens in the pass: a matmul over few rows (a decode
+  step of a small batch) uses the tensor cores poorly;
+- memory: weight bytes / (TP x bandwidth x e_memory) + KV-cache bytes / (TP x bandwidth x e_kv);
+- all-reduce: ring traffic per GPU / (link x e_link) + calls x allreduce_us, two per layer (one
+  with parallel attention, as in GPT-J and Falcon), over NVLink when TP fits in the NVLink domain
+  and over PCIe otherwise.
+
+The work of a pass is computed from the architecture (`Work`); the time formula works on floats and
+on numpy arrays alike (`maximum` is passed in), so calibration evaluates thousands of rows at once
+through the same code that answers a single estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from llmsize.catalog import Gpu, LlmArch
+from llmsize.perf.memory import WEIGHT_BYTES, kv_bytes_per_token, memory_fit
+
+ACTIVATION_BYTES = 2.0
+"""All-reduce messages carry 16-bit activations."""
+
+COMPUTE_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "int4": "fp16"}
+"""Tensor-core rate each precision computes at (int4 is weight-only: 16-bit math)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Efficiencies (fractions of datasheet peak) and overheads; fitted per GPU and precision."""
+
+    e_compute: float = 0.55
+    e_attention: float = 0.35
+    e_memory: float = 0.80
+    e_kv: float = 0.60
+    e_link: float = 0.50
+    allreduce_us: float = 8.0
+    prefill_overhead_ms: float = 2.0
+    step_overhead_ms: float = 1.0
+    gemm_half_tokens: float = 64.0
+    moe_spread: float = 1.0
+    kv_reread: float = 0.5
+    wave_sync: float = 0.5
+
+    @staticmethod
+    def names() -> tuple[str, ...]:
+        return tuple(f.name for f in fields(Params))
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in self.names()}
+
+
+EFFICIENCIES = ("e_compute", "e_attention", "e_memory", "e_kv", "e_link")
+"""Parameters bounded by 1: a prediction is never faster than the roofline at 100 % efficiency."""
+
+FRACTIONS = ("moe_spread", "kv_reread", "wave_sync")
+"""Parameters in (0, 1] that scale extra bytes:
+- moe_spread: how far MoE routing spreads a batch over the experts (1 = uniformly at random;
+  the bundled DLI sweep used random weights, whose routing hits few experts);
+- kv_reread: the share of the KV cache read again per extra query head when a grouped-query
+  group is wider than the engine's kernels cover (GQA_KERNEL_GROUP);
+- wave_sync: in-flight batching under a closed loop, how much arrivals stay bunched in waves
+  (1: a whole wave queues for its prefill passes, 0: arrivals spread evenly)."""
+
+GQA_KERNEL_GROUP = 8
+"""Widest grouped-query group (query heads per KV head) whose KV an attention kernel reads once:
+the Llama-2/3 family's 8. Falcon-180B's 29 runs on a fallback kernel in the DLI-era engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What a pass runs on: model, GPU, TP degree, precision, and how many GPUs share NVLink."""
+
+    model: LlmArch
+    gpu: Gpu
+    tp: int
+    precision: str
+    nvlink_domain: int
+
+    @property
+    def peak_flops(self) -> float:
+        rate: float = self.gpu.tflops[COMPUTE_PRECISION[self.precision]]  # type: ignore[index]
+        return self.tp * rate * 1e12
+
+    @property
+    def bandwidth(self) -> float:
+        return self.tp * self.gpu.bandwidth_tb_s * 1e12
+
+    @property
+    def link_bandwidth(self) -> float:
+        """One direction of one GPU's link, bytes/s: NVLink within the domain, else PCIe."""
+        gb_s = self.gpu.link.gb_s if self.tp <= self.nvlink_domain else self.gpu.pcie_gb_s
+        return gb_s / 2 * 1e9
+
+
+def default_nvlink_domain(gpu: Gpu) -> int:
+    """GPUs sharing a fabric when no server is named: NVSwitch 8, NVLink bridges 2, PCIe 1."""
+    return {"nvlink": 8, "infinity-fabric": 8, "nvlink-bridge": 2}.get(gpu.link.kind, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What one pass of a TP group does; fields are floats or numpy arrays of them."""
+
+    tokens: Any  # rows of every layer's matmuls in the pass
+    logits: Any  # rows of the LM-head matmul (the last position of each sequence in a prefill)
+    flops_linear: Any
+    flops_head: Any
+    flops_attention: Any
+    bytes_weights: Any
+    bytes_experts: Any  # extra expert weights read when routing spreads uniformly (x moe_spread)
+    bytes_kv: Any
+    bytes_kv_reread: Any  # extra KV reads of a too-wide GQA group (x kv_reread)
+    allreduce_bytes: Any  # ring traffic through one GPU's link
+    allreduce_calls: Any
+    peak_flops: Any
+    bandwidth: Any
+    link_bandwidth: Any
+
+
+def _layer_params(model: LlmArch) -> tuple[float, float]:
+    """Parameters of one layer's attention and of one expert's MLP."""
+    d = model.dim_per_head
+    attn = model.hidden * d * (model.heads + 2 * model.kv_heads) + model.heads * d * model.hidden
+    mlp = (3 if model.ffn_kind == "gated" else 2) * model.hidden * model.ffn
+    return float(attn), float(mlp)
+
+
+def experts_touched(model: LlmArch, tokens: float) -> float:
+    """Expected experts a layer reads for `tokens` tokens routed top-k uniformly at random."""
+    if model.experts == 1:
+        return 1.0
+    miss: float = (1 - model.experts_per_token / model.experts) ** tokens
+    return model.experts * (1 - miss)
+
+
+def _allreduce(setup: Setup, tokens: float) -> tuple[float, float]:
+    if setup.tp == 1:
+        return 0.0, 0.0
+    per_layer = 1 if setup.model.parallel_attention else 2
+    calls = setup.model.layers * per_layer
+    message = tokens * setup.model.hidden * ACTIVATION_BYTES
+    return calls * 2 * (setup.tp - 1) / setup.tp * message, float(calls)
+
+
+def _work(
+    setup: Setup, tokens: float, logits: float, attention: float, kv_tokens: float, *, decode: bool
+) -> Work:
+    model = setup.model
+    attn, mlp = _layer_params(model)
+    bpp = WEIGHT_BYTES[setup.precision]
+    head = model.hidden * model.vocab
+    active = model.layers * (attn + mlp * model.experts_per_token)
+    extra_experts = experts_touched(model, tokens) - model.experts_per_token
+    kv = kv_tokens * kv_bytes_per_token(model, setup.tp, setup.precision) * setup.tp
+    group = model.heads // model.kv_heads
+    ar_bytes, ar_calls = _allreduce(setup, tokens)
+    return Work(
+        tokens=tokens,
+        logits=logits,
+        flops_linear=2 * tokens * active,
+        flops_head=2 * logits * head,
+        flops_attention=attention,
+        bytes_weights=(active + head) * bpp,
+        bytes_experts=model.layers * mlp * max(extra_experts, 0.0) * bpp,
+        bytes_kv=kv,
+        bytes_kv_reread=kv * (group - 1) if decode and group > GQA_KERNEL_GROUP else 0.0,
+        allreduce_bytes=ar_bytes,
+        allreduce_calls=ar_calls,
+        peak_flops=setup.peak_flops,
+        bandwidth=setup.bandwidth,
+        link_bandwidth=setup.link_bandwidth,
+    )
+
+
+def prefill_work(setup: Setup, batch: float, input_tokens: float) -> Work:
+    """Prefill of `batch` prompts of `input_tokens`: causal attention, KV written, last logits."""
+    m = setup.model
+    attention = batch * m.layers * m.heads * 2 * input_tokens**2 * m.dim_per_head
+    return _work(setup, batch * input_tokens, batch, attention, batch * input_tokens, decode=False)
+
+
+def decode_work(setup: Setup, batch: float, context: float) -> Work:
+    """One decode step of `batch` sequences at `context` tokens: every weight and KV entry read."""
+    m = setup.model
+    attention = batch * m.layers * m.heads * 4 * context * m.dim_per_head
+    return _work(setup, batch, batch, attention, batch * context, decode=True)
+
+
+def pass_seconds(
+    work: Work, params: Params, overhead_ms: Any, maximum: Callable[[Any, Any], Any] = max
+) -> Any:
+    """The roofline time of one pass (seconds); `maximum` is max, or numpy.maximum for arrays."""
+    half = params.gemm_half_tokens
+    layers = params.e_compute * work.tokens / (work.tokens + half)
+    head = params.e_compute * work.logits / (work.logits + half)
+    compute = (
+        work.flops_linear / (work.peak_flops * layers)
+        + work.flops_head / (work.peak_flops * head)
+        + work.flops_attention / (work.peak_flops * params.e_attention)
+    )
+    weights = work.bytes_weights + params.moe_spread * work.bytes_experts
+    kv = work.bytes_kv + params.kv_reread * work.bytes_kv_reread
+    memory = weights / (work.bandwidth * params.e_memory) + kv / (work.bandwidth * params.e_kv)
+    comm = work.allreduce_bytes / (work.link_bandwidth * params.e_link)
+    comm = comm + work.allreduce_calls * params.allreduce_us * 1e-6
+    return maximum(compute, memory) + comm + overhead_ms * 1e-3
+
+
+@dataclass(frozen=True, slots=True)
+class StepTimes:
+    """Per-request latencies (ms) and one TP instance's request rate (floats or arrays)."""
+
+    ttft_ms: Any
+    itl_ms: Any
+    e2e_ms: Any
+    instance_rps: Any
+
+
+def static_from_work(
+    prefill: Work,
+    decode: Work,
+    params: Params,
+    batch: Any,
+    output_tokens: Any,
+    maximum: Callable[[Any, Any], Any] = max,
+) -> StepTimes:
+    """Static batching, the calculator's semantics: prefill of the whole batch, then decode steps
+    at the average context (input + output / 2) until every sequence has its output."""
+    ttft = pass_seconds(prefill, params, params.prefill_overhead_ms, maximum)
+    itl = pass_seconds(decode, params, params.step_overhead_ms, maximum)
+    e2e = ttft + (output_tokens - 1) * itl
+    return StepTimes(ttft * 1e3, itl * 1e3, e2e * 1e3, batch / e2e)
+
+
+def inflight_from_work(
+    decode: Work,
+    prefill_group: Work,
+    params: Params,
+    concurrency: Any,
+    running: Any,
+    group: Any,
+    output_tokens: Any,
+    maximum: Callable[[Any, Any], Any] = max,
+) -> StepTimes:
+    """Steady state of in-flight batching at a fixed concurrency C (closed loop, as GenAI-Perf and
+    AIPerf measure).
+
+    `running` = min(C, sequences whose KV cache fits); the rest queue for a slot. Arrivals from a
+    closed loop come in waves, and prefills are batched `group` at a time (as many as fit in one
+    step's token budget). A running request lives T = out x t_d + (running / group) x t_prefill:
+    its own decode steps plus the prefill passes of the others that interrupt them. So the rate is
+    running / T and the mean gap between tokens T / out. The first token waits half a step, its
+    prefill pass, the passes of the wave ahead of it (on average half of running / group, scaled by
+    how bunched the waves stay), and (Little's law) the queue for a slot: (C - running) / rate.
+    """
+    t_d = pass_seconds(decode, params, params.step_overhead_ms, maximum)
+    t_p = pass_seconds(prefill_group, params, params.prefill_overhead_ms, maximum)
+    lifetime = output_tokens * t_d + running / group * t_p
+    rate = running / lifetime
+    waves_ahead = params.wave_sync * (running / group - 1) / 2
+    ttft = t_d / 2 + t_p * (1 + waves_ahead) + (concurrency - running) / rate
+    itl = lifetime / output_tokens
+    e2e = ttft + (output_tokens - 1) * itl
+    return StepTimes(ttft * 1e3, itl * 1e3, e2e * 1e3, rate)
+
+
+def static_works(
+    setup: Setup, batch: float, input_tokens: float, output_tokens: float
+) -> tuple[Work, Work]:
+    return (
+        prefill_work(setup, batch, input_tokens),
+        decode_work(setup, batch, input_tokens + output_tokens / 2),
+    )
+
+
+INFLIGHT_STEP_TOKENS = 16384
+"""Token budget of one in-flight step (TensorRT-LLM's max_num_tokens): how many prompts one
+prefill pass can take. The NIM sweep is matched best with 16,384."""
+
+
+@dataclass(frozen=True, slots=True)
+class InflightLoad:
+    """How a concurrency C runs: sequences in flight, prefills batched per pass, and the work."""
+
+    concurrency: float
+    running: float
+    group: float
+    decode: Work
+    prefill: Work
+
+
+def inflight_load(
+    setup: Setup, concurrency: float, input_tokens: float, output_tokens: float
+) -> InflightLoad:
+    out = max(output_tokens, 1.0)
+    fit = memory_fit(setup.model, setup.gpu, setup.tp, setup.precision, int(input_tokens + out))
+    running = max(1.0, min(concurrency, float(fit.max_batch)))
+    group = max(1.0, min(running, float(INFLIGHT_STEP_TOKENS // max(input_tokens, 1.0))))
+    return InflightLoad(
+        concurrency,
+        running,
+        group,
+        decode_work(setup, running, input_tokens + out / 2),
+        prefill_work(setup, group, input_tokens),
+    )
+
+
+def static_times(
+    setup: Setup, params: Params, batch: int, input_tokens: float, output_tokens: float
+) -> StepTimes:
+    prefill, decode = static_works(setup, batch, input_tokens, output_tokens)
+    return static_from_work(prefill, decode, params, batch, max(output_tokens, 1))
+
+
+def inflight_times(
+    setup: Setup, params: Params, concurrency: float, input_tokens: float, output_tokens: float
+) -> StepTimes:
+    load = inflight_load(setup, concurrency, input_tokens, output_tokens)
+    return inflight_from_work(
+        load.decode,
+        load.prefill,
+        params,
+        concurrency,
+        load.running,
+        load.group,
+        max(output_tokens, 1.0),
+    )
+
+
+def roofline_floor_ms(setup: Setup, work: Work) -> float:
+    """The pass at 100 % efficiency, no communication, no overhead: nothing can be faster."""
+    compute = (work.flops_linear + work.flops_head + work.flops_attention) / work.peak_flops
+    memory = (work.bytes_weights + work.bytes_kv) / work.bandwidth  # routing at its narrowest
+    return float(max(compute, memory) * 1e3)

@@ -1,0 +1,86 @@
+"""Measured first, modelled elsewhere: one lookup that search and the commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from llmsize.catalog import Gpu, LlmArch, Precision, Server
+from llmsize.perf.calibration import precision_class
+from llmsize.perf.estimate import Estimate, Lookup
+from llmsize.perf.measured import MeasuredCurves
+from llmsize.perf.modelled import ModelledPerf
+
+SOURCES = ("auto", "measured", "model")
+
+
+class PerfSource(Protocol):
+    def lookup(
+        self,
+        model: LlmArch,
+        server: Server,
+        gpu: Gpu,
+        precision: Precision | None,
+        input_tokens: int,
+        output_tokens: int,
+    ) -> Lookup: ...
+
+
+def modelled_precisions(gpu: Gpu, asked: Precision | None) -> tuple[str, ...]:
+    """What to model: the asked precision, or FP8 (where the GPU has it) and BF16. Weight-only
+    int4 changes answers, not just speed, so it is modelled only when asked for."""
+    if asked is not None:
+        return (asked,)
+    return tuple(p for p in ("fp8", "bf16") if gpu.supports(p))
+
+
+def _covered(measured: Sequence[Estimate]) -> Callable[[Estimate], bool]:
+    """Whether measured curves already answer an estimate's precision class and TP (a measured
+    row that does not state its TP answers every TP of its precision class)."""
+    pairs = {(precision_class(e.precision), e.tp) for e in measured}
+    return lambda e: (
+        (precision_class(e.precision), e.tp) in pairs
+        or (precision_class(e.precision), None) in pairs
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CombinedPerf:
+    """`auto`: measured curves where they answer (a precision and TP with a measured curve at the
+    use case's lengths is answered by measurements alone), the calibrated model for every other
+    precision and TP; `measured` or `model` alone on request."""
+
+    measured: MeasuredCurves
+    modelled: ModelledPerf
+    source: str = "auto"
+
+    def lookup(
+        self,
+        model: LlmArch,
+        server: Server,
+        gpu: Gpu,
+        precision: Precision | None,
+        input_tokens: int,
+        output_tokens: int,
+    ) -> Lookup:
+        measured = Lookup(())
+        if self.source != "model":
+            measured = self.measured.lookup(
+                model, server, gpu, precision, input_tokens, output_tokens, self.modelled.mode
+            )
+        if self.source == "measured":
+            return measured
+        modelled = self.modelled.lookup(
+            model, server, gpu, modelled_precisions(gpu, precision), input_tokens, output_tokens
+        )
+        if self.source == "model":
+            return modelled
+        covered = _covered(measured.estimates)
+        extra = tuple(e for e in modelled.estimates if not covered(e))
+        missing = (
+            modelled.missing
+            if (measured.estimates or extra)
+            else measured.missing + modelled.missing
+        )
+        return Lookup(measured.estimates + extra, tuple(dict.fromkeys(missing)))

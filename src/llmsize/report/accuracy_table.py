@@ -1,0 +1,43 @@
+"""Error tables: median and p90 absolute percentage error per metric and group."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from llmsize.perf.accuracy import AccuracyReport
+
+METRICS = ("ttft", "itl", "throughput")
+
+
+def _cell(summary: dict[str, float]) -> str:
+    if not summary.get("n"):
+        return "—"
+    return f"{summary['median']:.1f} / {summary['p90']:.1f}"
+
+
+def error_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> Table:
+    table = Table(title=f"{title} (median / p90 APE, %)", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("")
+    for metric in METRICS:
+        table.add_column(
+            metric.upper() if metric != "throughput" else "throughput", justify="right"
+        )
+    table.add_column("rows", justify="right")
+    for name, metrics in rows.items():
+        n = max((int(metrics.get(m, {}).get("n", 0)) for m in METRICS), default=0)
+        table.add_row(name, *(_cell(metrics.get(m, {})) for m in METRICS), str(n))
+    return table
+
+
+def render_accuracy(report: AccuracyReport, console: Console) -> None:
+    console.print(
+        f"Cross-validated on {report.rows} rows, {report.folds} folds; each fold holds out whole "
+        "curves (model x GPU x precision x TP) and refits from the default parameters."
+    )
+    console.print(error_table("Per GPU", {**report.per_gpu, "all": report.overall}))
+    console.print(error_table("Per engine", report.per_engine))
+    console.print(error_table("Per mode", report.per_mode))
+    for reason, count in report.skipped.items():
+        console.print(f"  not tested, {count} rows: {reason}")

@@ -1,0 +1,39 @@
+"""One configuration for people: latencies, throughput, memory, and the source of each."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from llmsize.perf.results import EstimateResult
+
+
+def _fmt(value: float | None, unit: str, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f} {unit}"
+
+
+def render_estimate(r: EstimateResult, console: Console) -> None:
+    console.print(
+        f"[bold]{r.model}[/] on {r.server}: {r.precision} TP{r.tp} "
+        f"{'batch' if r.mode == 'static' else 'concurrency'} {r.batch}, "
+        f"{r.input_tokens:,} in / {r.output_tokens:,} out ({r.mode})"
+    )
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("TTFT", _fmt(r.ttft_ms, "ms"))
+    table.add_row("ITL", _fmt(r.itl_ms, "ms", 2))
+    table.add_row("E2E", _fmt(r.e2e_ms, "ms", 0))
+    table.add_row("req/s per server", _fmt(r.rps_per_server, "", 2))
+    table.add_row("output tok/s per GPU", _fmt(r.output_tokens_per_s_per_gpu, "", 0))
+    table.add_row(
+        "memory per GPU",
+        f"{r.memory_needed_gb_per_gpu:,.1f} GB needed of {r.memory_usable_gb_per_gpu:,.1f} GB "
+        f"usable (weights {r.weights_gb_per_gpu:,.1f} GB, KV {r.kv_gb_per_sequence:,.2f} GB per "
+        f"sequence); max batch {r.max_batch:,}",
+    )
+    table.add_row("fits", "yes" if r.fits else f"[red]no[/]: {r.reason}")
+    table.add_row("data", f"{r.provenance}: {r.source}")
+    if r.typical_error:
+        table.add_row("accuracy", r.typical_error)
+    console.print(table)
