@@ -40,9 +40,9 @@ from llmsize.perf.roofline import (
 )
 
 MIN_ROWS = 4
-SHARED_PARAMS = FRACTIONS
+SHARED_PARAMS = (*FRACTIONS, "allreduce_us", "e_link")
 """Fitted once per engine over all its rows: they describe the engine and its workload (routing,
-attention kernels, batching), not a GPU."""
+attention kernels, batching, its all-reduce library), not a GPU."""
 GROUP_PARAMS = tuple(n for n in Params.names() if n not in SHARED_PARAMS)
 CLASS_PARAMS = ("e_compute", "e_attention", "e_memory", "e_kv")
 """Fitted per precision class: how well FP8 or 16-bit kernels use the GPU."""
@@ -356,7 +356,7 @@ def fit_calibration(
     prior: Calibration | None = None,
     origin: str = "fit",
     min_rows: int = MIN_ROWS,
-    rounds: int = 2,
+    rounds: int = 4,
 ) -> Calibration:
     """One parameter set per (engine, GPU, precision class) with at least `min_rows` rows, plus
     each engine's shared parameters (SHARED_PARAMS) fitted over all its rows.

@@ -43,6 +43,7 @@ class Params:
     prefill_overhead_ms: float = 2.0
     step_overhead_ms: float = 1.0
     gemm_half_tokens: float = 64.0
+    e_experts: float = 1.0
     moe_spread: float = 1.0
     kv_reread: float = 0.5
     wave_sync: float = 0.5
@@ -58,10 +59,12 @@ class Params:
 EFFICIENCIES = ("e_compute", "e_attention", "e_memory", "e_kv", "e_link")
 """Parameters bounded by 1: a prediction is never faster than the roofline at 100 % efficiency."""
 
-FRACTIONS = ("moe_spread", "kv_reread", "wave_sync")
+FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync")
 """Parameters in (0, 1] that scale extra bytes:
-- moe_spread: how far MoE routing spreads a batch over the experts (1 = uniformly at random;
-  the bundled DLI sweep used random weights, whose routing hits few experts);
+- e_experts: how well the engine's MoE (grouped) matmuls run relative to dense ones;
+- moe_spread: the share of the expert weights that uniform top-k routing would read that a
+  batch actually reads (1 = uniform routing, as trained routers roughly do; the bundled DLI
+  sweep used random weights, whose routing hits far fewer experts);
 - kv_reread: the share of the KV cache read again per extra query head when a grouped-query
   group is wider than the engine's kernels cover (GQA_KERNEL_GROUP);
 - wave_sync: in-flight batching under a closed loop, how much arrivals stay bunched in waves
@@ -110,10 +113,11 @@ class Work:
     tokens: Any  # rows of every layer's matmuls in the pass
     logits: Any  # rows of the LM-head matmul (the last position of each sequence in a prefill)
     flops_linear: Any
+    flops_experts: Any  # the MoE expert matmuls (top-k per token), at e_experts of dense speed
     flops_head: Any
     flops_attention: Any
     bytes_weights: Any
-    bytes_experts: Any  # extra expert weights read when routing spreads uniformly (x moe_spread)
+    bytes_experts: Any  # MoE expert weights read under uniform routing (x moe_spread)
     bytes_kv: Any
     bytes_kv_reread: Any  # extra KV reads of a too-wide GQA group (x kv_reread)
     allreduce_bytes: Any  # ring traffic through one GPU's link
@@ -155,19 +159,21 @@ def _work(
     attn, mlp = _layer_params(model)
     bpp = WEIGHT_BYTES[setup.precision]
     head = model.hidden * model.vocab
-    active = model.layers * (attn + mlp * model.experts_per_token)
-    extra_experts = experts_touched(model, tokens) - model.experts_per_token
+    moe = model.experts > 1
+    dense = model.layers * (attn + (0 if moe else mlp))
+    expert_flops = 2 * tokens * model.layers * mlp * model.experts_per_token if moe else 0.0
     kv = kv_tokens * kv_bytes_per_token(model, setup.tp, setup.precision) * setup.tp
     group = model.heads // model.kv_heads
     ar_bytes, ar_calls = _allreduce(setup, tokens)
     return Work(
         tokens=tokens,
         logits=logits,
-        flops_linear=2 * tokens * active,
+        flops_linear=2 * tokens * dense,
+        flops_experts=expert_flops,
         flops_head=2 * logits * head,
         flops_attention=attention,
-        bytes_weights=(active + head) * bpp,
-        bytes_experts=model.layers * mlp * max(extra_experts, 0.0) * bpp,
+        bytes_weights=(dense + head) * bpp,
+        bytes_experts=model.layers * mlp * experts_touched(model, tokens) * bpp if moe else 0.0,
         bytes_kv=kv,
         bytes_kv_reread=kv * (group - 1) if decode and group > GQA_KERNEL_GROUP else 0.0,
         allreduce_bytes=ar_bytes,
@@ -201,6 +207,7 @@ def pass_seconds(
     head = params.e_compute * work.logits / (work.logits + half)
     compute = (
         work.flops_linear / (work.peak_flops * layers)
+        + work.flops_experts / (work.peak_flops * layers * params.e_experts)
         + work.flops_head / (work.peak_flops * head)
         + work.flops_attention / (work.peak_flops * params.e_attention)
     )
@@ -335,6 +342,7 @@ def inflight_times(
 
 def roofline_floor_ms(setup: Setup, work: Work) -> float:
     """The pass at 100 % efficiency, no communication, no overhead: nothing can be faster."""
-    compute = (work.flops_linear + work.flops_head + work.flops_attention) / work.peak_flops
-    memory = (work.bytes_weights + work.bytes_kv) / work.bandwidth  # routing at its narrowest
+    flops = work.flops_linear + work.flops_experts + work.flops_head + work.flops_attention
+    compute = flops / work.peak_flops
+    memory = (work.bytes_weights + work.bytes_kv) / work.bandwidth  # experts' reads may all vanish
     return float(max(compute, memory) * 1e3)
