@@ -56,7 +56,8 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class ServerPlan:
-    """The answer for one server type: planned, infeasible (limits broken) or no_data."""
+    """The answer for one server type: planned, infeasible (limits broken), does_not_fit (not
+    even at the widest TP) or no_data (nothing measured and nothing modelled)."""
 
     server: Server
     gpu: Gpu
@@ -71,7 +72,7 @@ class ServerPlan:
     @property
     def reasons(self) -> list[str]:
         """Why this server type has no plan, in words a user can act on."""
-        if self.status == "no_data":
+        if self.status in {"no_data", "does_not_fit"}:
             return list(self.missing)
         if self.status == "infeasible":
             counts: dict[str, int] = {}
@@ -172,6 +173,8 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
             feasible.append(estimate)
     if not feasible:
         status = "infeasible" if rejected else "no_data"
+        if not rejected and lookup.missing and lookup.missing[0].startswith("does not fit"):
+            status = "does_not_fit"
         return ServerPlan(
             server, gpu, status, None, None, None, (), tuple(rejected), lookup.missing
         )

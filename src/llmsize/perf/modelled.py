@@ -117,6 +117,7 @@ class ModelledPerf:
             if why:
                 missing[why] = None
                 continue
+            too_big = ""
             for tp in TPS:
                 problem = tp_problem(model, tp, server.gpus)
                 if problem:
@@ -125,9 +126,7 @@ class ModelledPerf:
                     continue
                 fit = memory_fit(model, gpu, tp, precision, context)
                 if fit.max_batch < 1:
-                    missing[f"{precision} TP{tp}: {fit.reason or 'no room for one sequence'}"] = (
-                        None
-                    )
+                    too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
                     continue
                 batches = sorted({b for b in BATCHES if b <= fit.max_batch} | {fit.max_batch})
                 if self.mode == "inflight":
@@ -144,6 +143,8 @@ class ModelledPerf:
                         server.nvlink_domain,
                     )
                     estimates.append(self._estimate(server, gpu, precision, tp, batch, p))
+            if too_big:  # the widest TP that was tried: the closest it came to fitting
+                missing[too_big] = None
         return Lookup(tuple(estimates), tuple(missing))
 
     def _estimate(

@@ -78,9 +78,6 @@ class CombinedPerf:
             return modelled
         covered = _covered(measured.estimates)
         extra = tuple(e for e in modelled.estimates if not covered(e))
-        missing = (
-            modelled.missing
-            if (measured.estimates or extra)
-            else measured.missing + modelled.missing
-        )
+        answered = bool(measured.estimates or extra)
+        missing = modelled.missing + (() if answered else measured.missing)
         return Lookup(measured.estimates + extra, tuple(dict.fromkeys(missing)))

@@ -90,7 +90,8 @@ def server_table(result: PlanResult) -> Table:
     for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0, p.server.id)):
         name = Text(p.server.id, style="bold" if p is rec else "")
         if p.best is None:
-            label = "no data" if p.status == "no_data" else "over limits"
+            labels = {"no_data": "no data", "does_not_fit": "does not fit"}
+            label = labels.get(p.status, "over limits")
             table.add_row(name, "—", Text(label, style="dim"), *[""] * 6)
             continue
         e = p.best
