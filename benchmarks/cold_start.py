@@ -20,9 +20,32 @@ ROOT = HERE.parent
 BASELINE = HERE / "baseline.json"
 
 CASES: dict[str, tuple[list[str], float]] = {
+    # issue 2: --help under 0.3 s, plan under 0.6 s
     "help": (["--help"], 0.3),
     "plan-seed": (["plan", str(ROOT / "examples/usecases/seed-nemo-43b.yaml")], 0.6),
     "plan-all-servers": (["plan", str(ROOT / "examples/usecases/rag-compare-all.yaml")], 0.6),
+    # issue 3: configs over the full TP x batch grid and plan across all server types with the
+    # model filling every gap, under 1 s each
+    "configs-full-grid": (
+        [
+            "configs",
+            "--model",
+            "llama-3-8b",
+            "--gpu",
+            "h100-sxm",
+            "--input-tokens",
+            "1000",
+            "--output-tokens",
+            "1000",
+            "--source",
+            "model",
+        ],
+        1.0,
+    ),
+    "plan-all-models-405b": (
+        ["plan", str(ROOT / "examples/usecases/llama-3.1-405b-batch.yaml")],
+        1.0,
+    ),
 }
 
 

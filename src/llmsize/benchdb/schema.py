@@ -134,8 +134,8 @@ def parse_curves(
     `models` keeps only rows whose model column is one of these (exact text): the bundled file is
     stored with catalog ids, so a plan converts only its own model's rows.
     """
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(origin, f"missing column(s) {', '.join(missing)}; see the curve schema")
@@ -145,9 +145,11 @@ def parse_curves(
             origin, f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}"
         )
     points = []
-    for line, row in enumerate(reader, start=2):
-        if models is not None and row.get("model") not in models:
+    model_at = header.index("model")
+    for line, values in enumerate(reader, start=2):
+        if models is not None and (len(values) <= model_at or values[model_at] not in models):
             continue
+        row = dict(zip(header, values, strict=False))
         where = f"{origin}:{line}"
         point = _row_to_point(row, where, origin)
         points.append(canonical(point, where) if canonical else point)

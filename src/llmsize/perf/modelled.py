@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 from llmsize.perf.calibration import Calibration, Resolved
@@ -61,6 +61,18 @@ class ModelledPerf:
     catalog: Catalog
     engine: str | None = None
     mode: str = "static"
+    _resolved: dict[tuple[str, str], Resolved] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def resolve(self, gpu: Gpu, precision: str) -> Resolved:
+        """The calibration's parameters for this GPU and precision (cached: asked per point)."""
+        key = (gpu.id, precision)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self.calibration.resolve(self.engine, gpu, precision, self.catalog)
+            self._resolved[key] = found
+        return found
 
     def typical_error(self, resolved: Resolved, gpu: Gpu) -> str:
         fit = resolved.fit
@@ -88,7 +100,7 @@ class ModelledPerf:
     ) -> ModelPoint:
         """One configuration. The memory check is reported, not enforced (the caller decides)."""
         setup = Setup(model, gpu, tp, precision, nvlink_domain)
-        resolved = self.calibration.resolve(self.engine, gpu, precision, self.catalog)
+        resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
         context = int(input_tokens + output_tokens)
         if mode == "static":
