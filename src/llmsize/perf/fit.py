@@ -51,12 +51,14 @@ GPU_PARAMS = tuple(n for n in GROUP_PARAMS if n not in CLASS_PARAMS)
 cost, how many rows a matmul needs. They do not depend on the number format, so FP8 and BF16
 predictions differ only in rates and bytes."""
 PRIOR_WEIGHT = 0.1
+"""Pull of each log-parameter towards its start value, per unit of log error."""
 METRICS = ("ttft", "itl", "throughput")
 _BOUNDS = {
     **{name: (0.01, 1.0) for name in EFFICIENCIES},
     **{name: (0.001, 1.0) for name in FRACTIONS},
     "allreduce_us": (0.5, 500.0),
     "gemm_half_tokens": (1.0, 4096.0),
+    "layer_overhead_us": (0.1, 1000.0),
     "prefill_overhead_ms": (0.01, 500.0),
     "step_overhead_ms": (0.01, 200.0),
 }

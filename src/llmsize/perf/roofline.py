@@ -1,6 +1,7 @@
 """A roofline model of one LLM forward pass, with every efficiency and overhead a named parameter.
 
-Time of a pass = max(compute time, memory time) + tensor-parallel all-reduce time + fixed overhead:
+Time of a pass = max(compute time, memory time) + tensor-parallel all-reduce time + fixed overhead
+(per pass, and per layer for the kernels each layer launches):
 - compute: matmul FLOPs / (TP x peak x e_compute x M / (M + gemm_half_tokens)) + attention FLOPs /
   (TP x peak x e_attention), where M is the tokens in the pass: a matmul over few rows (a decode
   step of a small batch) uses the tensor cores poorly;
@@ -42,6 +43,7 @@ class Params:
     allreduce_us: float = 8.0
     prefill_overhead_ms: float = 2.0
     step_overhead_ms: float = 1.0
+    layer_overhead_us: float = 10.0
     gemm_half_tokens: float = 64.0
     e_experts: float = 1.0
     moe_spread: float = 1.0
@@ -122,6 +124,7 @@ class Work:
     bytes_kv_reread: Any  # extra KV reads of a too-wide GQA group (x kv_reread)
     allreduce_bytes: Any  # ring traffic through one GPU's link
     allreduce_calls: Any
+    layers: Any  # kernel launches and syncs scale with depth (layer_overhead_us each)
     peak_flops: Any
     bandwidth: Any
     link_bandwidth: Any
@@ -178,6 +181,7 @@ def _work(
         bytes_kv_reread=kv * (group - 1) if decode and group > GQA_KERNEL_GROUP else 0.0,
         allreduce_bytes=ar_bytes,
         allreduce_calls=ar_calls,
+        layers=float(model.layers),
         peak_flops=setup.peak_flops,
         bandwidth=setup.bandwidth,
         link_bandwidth=setup.link_bandwidth,
@@ -216,7 +220,8 @@ def pass_seconds(
     memory = weights / (work.bandwidth * params.e_memory) + kv / (work.bandwidth * params.e_kv)
     comm = work.allreduce_bytes / (work.link_bandwidth * params.e_link)
     comm = comm + work.allreduce_calls * params.allreduce_us * 1e-6
-    return maximum(compute, memory) + comm + overhead_ms * 1e-3
+    fixed = overhead_ms * 1e-3 + work.layers * params.layer_overhead_us * 1e-6
+    return maximum(compute, memory) + comm + fixed
 
 
 @dataclass(frozen=True, slots=True)
