@@ -23,6 +23,7 @@ class Estimate:
     source: str  # short: the source ids
     citations: tuple[str, ...] = ()
     note: str = ""
+    error_pct: float | None = None  # modelled: cross-validated median throughput error on this GPU
 
     @property
     def label(self) -> str:

@@ -46,13 +46,13 @@ def tp_problem(model: LlmArch, tp: int, gpus: int) -> str:
 
 
 def short_label(resolved: Resolved) -> str:
-    """'fit: h100-sxm fp8', with '(borrowed)' when the GPU or engine had no fit of its own."""
+    """'fit h100-sxm fp8', with '(borrowed)' when the GPU or engine had no fit of its own."""
     fit = resolved.fit
     if fit is None:
-        return "fit: none (defaults)"
+        return "no fit (defaults)"
     engine = "" if fit.engine == "trtllm-0.9" else f"{fit.engine} "
     borrowed = " (borrowed)" if resolved.borrowed else ""
-    return f"fit: {engine}{fit.gpu} {fit.precision}{borrowed}"
+    return f"fit {engine}{fit.gpu} {fit.precision}{borrowed}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,13 @@ class ModelledPerf:
             self._resolved[key] = found
         return found
 
+    def error_pct(self, resolved: Resolved, gpu: Gpu) -> float | None:
+        """Cross-validated median throughput error on this GPU, when its own fit is used."""
+        summary = self.calibration.accuracy_for(gpu.id)
+        if resolved.fit is None or resolved.borrowed or "throughput" not in summary:
+            return None
+        return summary["throughput"]
+
     def typical_error(self, resolved: Resolved, gpu: Gpu) -> str:
         fit = resolved.fit
         if fit is None:
@@ -81,8 +88,8 @@ class ModelledPerf:
         summary = self.calibration.accuracy_for(gpu.id)
         if summary and not resolved.borrowed:
             return (
-                f"typical error ±{summary['itl']:.0f} % ITL, ±{summary['ttft']:.0f} % TTFT "
-                f"(cross-validated on {gpu.id})"
+                f"typical error ±{summary['itl']:.0f} % ITL, ±{summary['ttft']:.0f} % TTFT, "
+                f"±{summary['throughput']:.0f} % throughput (cross-validated on {gpu.id})"
             )
         return "error unknown (borrowed calibration)"
 
@@ -178,4 +185,5 @@ class ModelledPerf:
             source=short_label(p.calibration),
             citations=(f"llmsize roofline model, calibration: {p.calibration.label}",),
             note=p.typical_error,
+            error_pct=self.error_pct(p.calibration, gpu),
         )

@@ -33,6 +33,7 @@ def estimate_doc(plan: ServerPlan, estimate: Estimate, peak_rps: float) -> dict[
         "source": estimate.source,
         "citations": list(estimate.citations),
         "note": estimate.note or None,
+        "error_pct": estimate.error_pct,
     }
 
 

@@ -23,11 +23,19 @@ def _config(e: Estimate) -> str:
     return e.label
 
 
+_STYLE = {"measured": "green", "interpolated": "yellow", "modelled": "magenta"}
+_SHORT = {"interpolated": "interp.", "modelled": "model"}
+
+
 def _provenance(e: Estimate) -> Text:
-    style = {"measured": "green", "interpolated": "yellow", "modelled": "magenta"}.get(
-        e.provenance, ""
-    )
-    return Text(e.provenance, style=style)
+    return Text(_SHORT.get(e.provenance, e.provenance), style=_STYLE.get(e.provenance, ""))
+
+
+def _error(e: Estimate) -> str:
+    """Typical error of a modelled row ('?' when its calibration was borrowed)."""
+    if e.provenance != "modelled":
+        return ""
+    return "?" if e.error_pct is None else f"{e.error_pct:.0f} %"
 
 
 def checklist(uc: Resolved) -> Table:
@@ -76,6 +84,7 @@ def server_table(result: PlanResult) -> Table:
         ("ITL ms", "right"),
         ("E2E ms", "right"),
         ("req/s/server", "right"),
+        ("±err", "right"),
         ("data", "left"),
         ("source", "left"),
     ):
@@ -84,7 +93,7 @@ def server_table(result: PlanResult) -> Table:
             column,
             justify=justify,  # type: ignore[arg-type]
             no_wrap=no_wrap,
-            max_width=30 if column == "source" else None,
+            max_width=28 if column == "source" else None,
         )
     rec = result.recommendation
     for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0, p.server.id)):
@@ -92,7 +101,7 @@ def server_table(result: PlanResult) -> Table:
         if p.best is None:
             labels = {"no_data": "no data", "does_not_fit": "does not fit"}
             label = labels.get(p.status, "over limits")
-            table.add_row(name, "—", Text(label, style="dim"), *[""] * 6)
+            table.add_row(name, "—", Text(label, style="dim"), *[""] * 7)
             continue
         e = p.best
         table.add_row(
@@ -103,6 +112,7 @@ def server_table(result: PlanResult) -> Table:
             _ms(e.itl_ms),
             _ms(e.e2e_ms),
             f"{e.rps_per_server:,.2f}",
+            _error(e),
             _provenance(e),
             e.source,
         )
@@ -155,6 +165,11 @@ def render_plan(result: PlanResult, console: Console) -> None:
         )
         if e.note:
             console.print(f"Note: {e.note}.")
+        if e.provenance == "modelled" and e.error_pct is None:
+            console.print(
+                "Warning: this GPU has no measurements of its own; its calibration is borrowed, so "
+                "the error is unknown. Measure it (llmsize calibrate) before committing money."
+            )
         console.print("Sources:")
         for citation in e.citations:
             console.print(f"  • {citation}", soft_wrap=True)
