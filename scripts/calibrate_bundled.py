@@ -24,10 +24,14 @@ def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
     fitted = calibrate([], start_from_shipped=False)
     report = accuracy([])
-    per_gpu = {
-        gpu: {m: float(s["median"]) for m, s in metrics.items() if "median" in s}
-        for gpu, metrics in report.per_gpu.items()
-    }
+    per_gpu: dict[str, dict[str, float]] = {}
+    for gpu, metrics in {**report.per_gpu, "all": report.overall}.items():
+        per_gpu[gpu] = {}
+        for metric, summary in metrics.items():
+            if "median" in summary:
+                per_gpu[gpu][metric] = float(summary["median"])
+                per_gpu[gpu][f"{metric}_p90"] = float(summary["p90"])
+                per_gpu[gpu]["rows"] = float(summary["n"])
     skipped = ", ".join(f"{n} {k}" for k, n in fitted.skipped.items()) or "none"
     notes = (
         f"Fitted by llmsize {__version__} on {date.today().isoformat()} "

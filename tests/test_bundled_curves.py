@@ -35,3 +35,18 @@ def test_shipped_curves_are_regenerated_from_shared(tmp_path: Path) -> None:
     out = tmp_path / "curves.csv"
     assert module.main(["build_curves", str(SHARED), str(out)]) == 0
     assert out.read_text(encoding="utf-8") == _shipped(), "run: python scripts/build_curves.py"
+
+
+def test_readme_accuracy_table_matches_the_shipped_calibration() -> None:
+    """The per-GPU table in the README is the shipped calibration's cross-validated accuracy
+    (regenerate both with scripts/calibrate_bundled.py)."""
+    import yaml
+
+    text = resources.files("llmsize.data").joinpath("calibration.yaml").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for gpu, v in yaml.safe_load(text)["accuracy"].items():
+        cells = " | ".join(
+            f"{v[m]:.1f} / {v[m + '_p90']:.1f}" for m in ("ttft", "itl", "throughput")
+        )
+        row = f"| {gpu} | {int(v['rows'])} | {cells} |"
+        assert row in readme, row
