@@ -15,8 +15,10 @@ from llmsize.usecase import UseCase, load_usecase, parse_usecase
 from llmsize.workload import peak_from_average, sustainable_average
 
 if TYPE_CHECKING:  # numpy and scipy load only when calibrating
+    from llmsize.catalog import Gpu, LlmArch, Precision, Server
     from llmsize.perf.accuracy import AccuracyReport
     from llmsize.perf.calibration import Calibration
+    from llmsize.perf.context import PerfContext
     from llmsize.perf.fit import Sample
 
 __all__ = [
@@ -68,6 +70,63 @@ def plan(
     return search_plan(resolved, context.catalog, context.perf)
 
 
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """A question about one model on one GPU type: its parts, checked, and what answers it."""
+
+    model: LlmArch
+    gpu: Gpu
+    server: Server
+    precision: Precision | None
+    context: PerfContext
+
+
+def _question(
+    model: str,
+    gpu: str,
+    server: str | None,
+    precision: str | None,
+    tokens: int,
+    bench: Sequence[Path | str],
+    calibration: Path | str | None,
+    engine: str | None,
+    source: str,
+    mode: str,
+) -> _Question:
+    """Resolve and check the flags estimate and configs share; load what answers them."""
+    from llmsize.catalog import PRECISIONS, load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.context import bare_server, perf_context
+
+    catalog = load_catalog()
+    arch = catalog.resolve_model(model, "--model")
+    chip = catalog.gpus.get(gpu, "--gpu")
+    box = catalog.servers.get(server, "--server") if server else bare_server(chip)
+    if server and catalog.gpu_of(box).id != chip.id:
+        raise InputError("--server", f"{box.id} holds {box.gpu}, not {chip.id}")
+    asked: Precision | None = None
+    if precision is not None:
+        if precision not in PRECISIONS:
+            allowed = ", ".join(PRECISIONS)
+            raise InputError("--precision", f"{precision!r} is not one of {allowed}")
+        asked = precision
+    if tokens > arch.context_window:
+        raise InputError(
+            "--input-tokens",
+            f"input + output = {tokens} tokens exceeds the {arch.context_window}-token context "
+            f"window of {arch.id}",
+        )
+    context = perf_context(
+        {arch.id, arch.name.lower()},
+        [Path(b) for b in bench],
+        Path(calibration) if calibration else None,
+        engine,
+        source,
+        mode,
+    )
+    return _Question(arch, chip, box, asked, context)
+
+
 def estimate(
     model: str,
     gpu: str,
@@ -85,19 +144,9 @@ def estimate(
     bench: Sequence[Path | str] = (),
 ) -> EstimateResult:
     """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source."""
-    from llmsize.catalog import PRECISIONS, load_catalog
     from llmsize.errors import InputError
-    from llmsize.perf.context import bare_server, perf_context
     from llmsize.perf.modelled import tp_problem, unsupported
 
-    catalog = load_catalog()
-    arch = catalog.resolve_model(model, "--model")
-    chip = catalog.gpus.get(gpu, "--gpu")
-    box = catalog.servers.get(server, "--server") if server else bare_server(chip)
-    if server and catalog.gpu_of(box).id != chip.id:
-        raise InputError("--server", f"{box.id} holds {box.gpu}, not {chip.id}")
-    if precision not in PRECISIONS:
-        raise InputError("--precision", f"{precision!r} is not one of {', '.join(PRECISIONS)}")
     for flag, value in (
         ("--tp", tp),
         ("--batch", batch),
@@ -106,17 +155,22 @@ def estimate(
     ):
         if value < 1:
             raise InputError(flag, "must be at least 1")
-    problem = unsupported(chip, precision) or tp_problem(arch, tp, box.gpus)
-    if problem:
-        raise InputError("--tp" if "TP" in problem else "--precision", problem)
-    ctx = perf_context(
-        {arch.id, arch.name.lower()},
-        [Path(b) for b in bench],
-        Path(calibration) if calibration else None,
+    q = _question(
+        model,
+        gpu,
+        server,
+        precision,
+        input_tokens + output_tokens,
+        bench,
+        calibration,
         engine,
         source,
         mode,
     )
+    arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
+    problem = unsupported(chip, precision) or tp_problem(arch, tp, box.gpus)
+    if problem:
+        raise InputError("--tp" if "TP" in problem else "--precision", problem)
     point = ctx.perf.modelled.point(
         arch, chip, tp, batch, precision, input_tokens, output_tokens, box.nvlink_domain
     )
@@ -130,7 +184,7 @@ def estimate(
     rps: float | None
     if source != "model":
         lookup = ctx.perf.measured.lookup(
-            arch, box, chip, precision, input_tokens, output_tokens, mode
+            arch, box, chip, q.precision, input_tokens, output_tokens, mode
         )
         found = next((e for e in lookup.estimates if e.tp == tp and e.batch == batch), None)
     if found is not None:
@@ -200,32 +254,22 @@ def configs(
 ) -> ConfigsResult:
     """The calculator's main screen: every (TP, batch), the latency-throughput frontier, and the
     throughput- and latency-optimal configurations within the limits."""
-    from llmsize.catalog import PRECISIONS, load_catalog
-    from llmsize.errors import InputError
-    from llmsize.perf.context import bare_server, perf_context
     from llmsize.search import Limits, frontier, pick_optimal, primary_metric
 
-    catalog = load_catalog()
-    arch = catalog.resolve_model(model, "--model")
-    chip = catalog.gpus.get(gpu, "--gpu")
-    box = catalog.servers.get(server, "--server") if server else bare_server(chip)
-    if precision is not None and precision not in PRECISIONS:
-        raise InputError("--precision", f"{precision!r} is not one of {', '.join(PRECISIONS)}")
-    if input_tokens + output_tokens > arch.context_window:
-        raise InputError(
-            "--input-tokens",
-            f"input + output = {input_tokens + output_tokens} tokens exceeds the "
-            f"{arch.context_window}-token context window of {arch.id}",
-        )
-    ctx = perf_context(
-        {arch.id, arch.name.lower()},
-        [Path(b) for b in bench],
-        Path(calibration) if calibration else None,
+    q = _question(
+        model,
+        gpu,
+        server,
+        precision,
+        input_tokens + output_tokens,
+        bench,
+        calibration,
         engine,
         source,
         mode,
     )
-    lookup = ctx.perf.lookup(arch, box, chip, precision, input_tokens, output_tokens)
+    arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
+    lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens)
     limits = Limits(first_token_ms, last_token_ms, inter_token_ms)
     metric = primary_metric(limits) if limits.any else "ttft_ms"
     feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)
