@@ -15,12 +15,13 @@ LAYERS = [
     {"cli"},
     {"api"},
     {"report"},
-    {"search"},
+    {"search", "sizing_sim"},
+    {"sim"},
     {"perf"},
     {"benchdb"},
     {"usecase", "workload"},
     {"catalog"},
-    {"units", "errors"},
+    {"metrics", "units", "errors"},
 ]
 
 

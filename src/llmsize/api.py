@@ -4,7 +4,7 @@ objects; never prints."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # numpy and scipy load only when calibrating
     from llmsize.perf.calibration import Calibration
     from llmsize.perf.context import PerfContext
     from llmsize.perf.fit import Sample
+    from llmsize.sizing_sim import SimulationResult
 
 __all__ = [
     "ConfigsResult",
@@ -32,6 +33,7 @@ __all__ = [
     "parse_usecase",
     "peak_from_average",
     "plan",
+    "simulate",
     "sustainable_average",
 ]
 
@@ -45,9 +47,13 @@ def plan(
     calibration: Path | str | None = None,
     engine: str | None = None,
     mode: str = "static",
+    method: str = "peak",
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
-    calibrated model elsewhere (`source` = auto | measured | model)."""
+    calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
+    digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated)."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import perf_context
     from llmsize.search import plan as search_plan
@@ -67,7 +73,19 @@ def plan(
         source,
         mode,
     )
-    return search_plan(resolved, context.catalog, context.perf)
+    result = search_plan(resolved, context.catalog, context.perf)
+    if method == "peak":
+        return result
+    if method != "simulate":
+        from llmsize.errors import InputError
+
+        raise InputError("--method", f"{method!r} is not one of peak, simulate")
+    from dataclasses import replace
+
+    from llmsize.sizing_sim import size_by_simulation
+
+    simulated = size_by_simulation(resolved, context, seed=seed, progress=progress)
+    return replace(result, simulated=simulated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,9 +374,14 @@ def calibrate(
 
 
 def accuracy(
-    files: Sequence[Path | str] = (), *, engine: str | None = None, folds: int = 5
+    files: Sequence[Path | str] = (),
+    *,
+    engine: str | None = None,
+    folds: int = 5,
+    simulate: bool = False,
 ) -> AccuracyReport:
-    """Cross-validated prediction error (whole curves held out) on the given or bundled rows."""
+    """Cross-validated prediction error (whole curves held out) on the given or bundled rows;
+    with simulate=True, the digital twin's error on the closed-loop (concurrency) rows."""
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
     from llmsize.perf.accuracy import accuracy_report
@@ -366,4 +389,142 @@ def accuracy(
     samples, skipped = _samples(files, engine)
     if len({s.curve for s in samples}) < 2:
         raise InputError("DATA", "cross-validation needs rows from at least two curves")
-    return accuracy_report(samples, load_catalog(), folds, skipped)
+    if not simulate:
+        return accuracy_report(samples, load_catalog(), folds, skipped)
+    from llmsize.sim.fidelity import is_closed_loop, simulated
+
+    if not any(is_closed_loop(s) for s in samples):
+        raise InputError("DATA", "--simulate needs closed-loop (load_type concurrency) rows")
+    skipped = {
+        **skipped,
+        "static-batch rows (the twin runs in-flight batching)": sum(
+            not is_closed_loop(s) for s in samples
+        ),
+    }
+    return accuracy_report(samples, load_catalog(), folds, skipped, simulated, is_closed_loop)
+
+
+def simulate(
+    usecase: UseCase | Path | str,
+    *,
+    server: str | None = None,
+    tp: int | None = None,
+    precision: str | None = None,
+    servers: int | None = None,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    trace: Path | str | None = None,
+    requests: int = 5000,
+    warmup: int | None = None,
+    seed: int = 0,
+    router: str = "round-robin",
+    max_batch: int = 256,
+    chunked_prefill: bool = False,
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Run the digital twin: the use case's lengths (and spreads) under Poisson arrivals at its
+    average rate (or peak, or --rate), a closed loop at --concurrency, or a trace. The deployment
+    is the one given, or the one the steady-state model suggests."""
+    from dataclasses import replace
+
+    from llmsize.catalog import load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.context import perf_context
+    from llmsize.sim.run import Traffic, run, summarise
+    from llmsize.sizing_sim import (
+        SimulationResult,
+        broken_at_percentile,
+        candidates,
+        deployment,
+        limits_of,
+        rate_of,
+    )
+    from llmsize.usecase import resolve
+    from llmsize.workload import Lengths
+
+    base_dir = Path()
+    if not isinstance(usecase, UseCase):
+        base_dir = Path(usecase).parent
+        usecase = load_usecase(Path(usecase))
+    catalog = load_catalog()
+    resolved = resolve(usecase, catalog, base_dir)
+    if server is not None:
+        resolved = replace(resolved, servers=(catalog.servers.get(server, "--server"),))
+    if precision is not None:
+        if precision not in ("bf16", "fp16", "fp8", "int4"):
+            raise InputError("--precision", f"{precision!r} is not one of bf16, fp16, fp8, int4")
+        resolved = replace(resolved, precision=precision)  # type: ignore[arg-type]
+    loads = [x is not None for x in (rate, concurrency, trace)]
+    if sum(loads) > 1:
+        raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")
+    chosen_rate = rate if rate is not None else rate_of(resolved)[0]
+    context = perf_context(
+        (), (), Path(calibration) if calibration else None, engine, "model", "inflight"
+    )
+    options = [
+        c
+        for s in resolved.servers
+        for c in candidates(resolved, context, s, chosen_rate)[0]
+        if tp is None or c.tp == tp
+    ]
+    if not options:
+        raise InputError(
+            "--tp" if tp is not None else "hardware.server",
+            "no configuration of this model fits the chosen server and TP (see llmsize plan)",
+        )
+    best = min(options, key=lambda c: (c.servers_guess * c.server.gpus, c.tp))
+    count = servers if servers is not None else best.servers_guess
+    d = deployment(
+        resolved,
+        context,
+        best,
+        count,
+        max_batch=max_batch,
+        chunked_prefill=chunked_prefill,
+        router=router,
+    )
+    traffic = Traffic(
+        requests=requests,
+        input_tokens=Lengths(resolved.input_tokens_total, resolved.input_stddev),
+        output_tokens=Lengths(resolved.output_tokens, resolved.output_stddev),
+        rate=None if concurrency is not None or trace is not None else chosen_rate,
+        concurrency=concurrency,
+        trace=Path(trace) if trace is not None else None,
+        warmup=requests // 10 if warmup is None else warmup,
+        seed=seed,
+    )
+    result = summarise(run(d, traffic, progress), traffic, limits_of(resolved))
+    params_label = context.calibration.resolve(
+        context.engine, best.gpu, best.precision, catalog
+    ).label
+    return SimulationResult(
+        name=resolved.name,
+        deployment={
+            "server": best.server.id,
+            "gpu": best.gpu.id,
+            "servers": count,
+            "tp": best.tp,
+            "precision": best.precision,
+            "replicas": d.replicas,
+            "kv_capacity_tokens_per_replica": d.kv_capacity_tokens(),
+            "max_batch": max_batch,
+            "chunked_prefill": chunked_prefill,
+            "router": router,
+            "step_times": f"model ({params_label})",
+        },
+        traffic={
+            "rate": traffic.rate,
+            "concurrency": concurrency,
+            "trace": str(trace) if trace is not None else None,
+            "requests": requests,
+            "warmup": traffic.warmup,
+            "seed": seed,
+            "input_tokens": {"mean": resolved.input_tokens_total, "stddev": resolved.input_stddev},
+            "output_tokens": {"mean": resolved.output_tokens, "stddev": resolved.output_stddev},
+        },
+        run=result,
+        percentile=resolved.percentile,
+        broken=broken_at_percentile(result, resolved),
+    )

@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from llmsize.catalog import Catalog, Gpu, Server
 from llmsize.perf.estimate import Estimate
 from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
+
+if TYPE_CHECKING:
+    from llmsize.sizing_sim import SimulatedPlan
 
 
 class HasLimits(Protocol):
@@ -94,6 +97,7 @@ class PlanResult:
     usecase: Resolved
     plans: tuple[ServerPlan, ...]
     recommendation: ServerPlan | None
+    simulated: SimulatedPlan | None = None  # plan --method simulate: the digital twin's answer
 
     @property
     def primary_metric(self) -> str:

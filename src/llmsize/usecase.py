@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmsize.catalog import PRECISIONS, Catalog, LlmArch, Precision, Server
 from llmsize.errors import InputError
@@ -19,6 +26,7 @@ from llmsize.units import text_to_tokens, words_to_tokens
 from llmsize.workload import DEFAULT_PERCENTILE, peak_from_average
 
 MAX_TOKENS = 10_000_000
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 MAX_RPS = 1_000_000.0
 
 PositiveMs = Annotated[float, Field(gt=0, le=86_400_000)]
@@ -42,6 +50,15 @@ class Latency(_Strict):
     first_token_ms: PositiveMs | None = None
     last_token_ms: PositiveMs | None = None
     inter_token_ms: PositiveMs | None = None
+    percentile: float = 0.95
+    """Which percentile of each latency must hold (plan --method simulate, simulate)."""
+
+    @field_validator("percentile")
+    @classmethod
+    def _known_percentile(cls, value: float) -> float:
+        if value not in PERCENTILES:
+            raise ValueError(f"use one of {', '.join(str(p) for p in PERCENTILES)}")
+        return value
 
     @model_validator(mode="after")
     def _any(self) -> Latency:
@@ -65,6 +82,16 @@ class Load(_Strict):
         return self
 
 
+class LengthSpread(_Strict):
+    """A length that varies per request: its mean and standard deviation (lognormal)."""
+
+    mean: float = Field(gt=0, le=MAX_TOKENS)
+    stddev: float = Field(default=0, ge=0, le=MAX_TOKENS)
+
+
+TokenCount = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
+
+
 class Hardware(_Strict):
     server: str | list[str] | None = None
     precision: Precision | None = None
@@ -77,9 +104,9 @@ class UseCase(_Strict):
     model: str = Field(min_length=1)
     system_prompt: str | None = None
     system_prompt_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS)
-    input_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    input_tokens: TokenCount | LengthSpread | None = None
     input_words: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
-    output_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    output_tokens: TokenCount | LengthSpread | None = None
     output_words: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
     tokenizer: str | None = None
     latency: Latency
@@ -99,13 +126,19 @@ def _field_names(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
 
-_NESTED: dict[str, type[BaseModel]] = {"latency": Latency, "load": Load, "hardware": Hardware}
+_NESTED: dict[str, type[BaseModel]] = {
+    "latency": Latency,
+    "load": Load,
+    "hardware": Hardware,
+    "input_tokens": LengthSpread,
+    "output_tokens": LengthSpread,
+}
 
 
 def validation_to_input_error(exc: ValidationError, origin: str) -> InputError:
     """The first pydantic error as one line: dotted field path, what is wrong, close names."""
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
+    err = _first_relevant(exc.errors())
+    loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
     where = ".".join(loc)
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
@@ -120,6 +153,26 @@ def validation_to_input_error(exc: ValidationError, origin: str) -> InputError:
         message = f"{err['input']!r} is not allowed; use one of {', '.join(PRECISIONS)}"
     prefix = f"{origin}: " if origin else ""
     return InputError(f"{prefix}{where}" if where else origin, message)
+
+
+def _is_union_tag(part: object) -> bool:
+    """Pydantic names a union's branch in the error path ('constrained-int', 'LengthSpread')."""
+    return isinstance(part, str) and ("-" in part or part[:1].isupper())
+
+
+def _first_relevant(errors: list[Any]) -> Any:
+    """For a field that takes a number or a {mean, stddev} mapping, report the branch the user
+    meant: the mapping's errors for a mapping, the number's otherwise."""
+    for err in errors:
+        tags = [p for p in err["loc"] if _is_union_tag(p)]
+        if not tags:
+            return err
+        wants_mapping = any(
+            isinstance(e["input"], dict) for e in errors if e["loc"][:1] == err["loc"][:1]
+        )
+        if (tags[0] == "LengthSpread") == wants_mapping:
+            return err
+    return errors[0]
 
 
 def parse_usecase(data: Any, origin: str = "") -> UseCase:
@@ -157,6 +210,9 @@ class Resolved:
     system_prompt_tokens: int
     input_tokens: int
     output_tokens: int
+    input_stddev: float
+    output_stddev: float
+    percentile: float
     first_token_ms: float | None
     last_token_ms: float | None
     inter_token_ms: float | None
@@ -193,6 +249,15 @@ def _count_text_tokens(text: str, tokenizer: str | None, base_dir: Path) -> int:
     return len(encoding.ids)
 
 
+def _length(tokens: int | LengthSpread | None, words: float | None) -> tuple[int, float]:
+    """Mean tokens (rounded) and their spread, from a count, a spread, or words."""
+    if isinstance(tokens, LengthSpread):
+        return max(1, round(tokens.mean)), tokens.stddev
+    if tokens is not None:
+        return tokens, 0.0
+    return words_to_tokens(words or 0), 0.0
+
+
 def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Resolved:
     """Tokens from words or text, peak from average, model and servers from the catalog."""
     model = catalog.resolve_model(usecase.model, "model", base_dir)
@@ -200,8 +265,8 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         system = _count_text_tokens(usecase.system_prompt, usecase.tokenizer, base_dir)
     else:
         system = usecase.system_prompt_tokens or 0
-    input_tokens = usecase.input_tokens or words_to_tokens(usecase.input_words or 0)
-    output_tokens = usecase.output_tokens or words_to_tokens(usecase.output_words or 0)
+    input_tokens, input_stddev = _length(usecase.input_tokens, usecase.input_words)
+    output_tokens, output_stddev = _length(usecase.output_tokens, usecase.output_words)
     total = system + input_tokens + output_tokens
     if total > model.context_window:
         raise InputError(
@@ -229,6 +294,9 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         system_prompt_tokens=system,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        input_stddev=input_stddev,
+        output_stddev=output_stddev,
+        percentile=usecase.latency.percentile,
         first_token_ms=usecase.latency.first_token_ms,
         last_token_ms=usecase.latency.last_token_ms,
         inter_token_ms=usecase.latency.inter_token_ms,

@@ -6,7 +6,12 @@ scipy.stats, which alone takes about a second to import; tests check it against 
 
 from __future__ import annotations
 
+import csv
 import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_PERCENTILE = 0.95
 
@@ -68,3 +73,77 @@ def _normal_quantile(p: float) -> float:
         1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t**3
     )
     return z if p >= 0.5 else -z
+
+
+# --- Arrivals and request lengths (seeded; no global random state) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lengths:
+    """Token lengths of requests: fixed (stddev 0) or lognormal with this mean and spread, which
+    keeps lengths positive and right-skewed as real prompts are."""
+
+    mean: float
+    stddev: float = 0.0
+
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        if self.stddev <= 0:
+            fixed = max(1, round(self.mean))
+            return lambda: fixed
+        sigma2 = math.log(1 + (self.stddev / self.mean) ** 2)
+        mu, sigma = math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+        return lambda: max(1, round(rng.lognormvariate(mu, sigma)))
+
+
+def poisson_times(rate: float, count: int, rng: random.Random, start: float = 0.0) -> list[float]:
+    """Absolute send times of a Poisson process: a slow response never delays the next arrival."""
+    times = []
+    t = start
+    expo = rng.expovariate
+    for _ in range(count):
+        t += expo(rate)
+        times.append(t)
+    return times
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRow:
+    arrival_s: float
+    input_tokens: int
+    output_tokens: int
+
+
+def read_trace(path: Path) -> list[TraceRow]:
+    """A trace CSV with columns arrival_s (or timestamp), input_tokens, output_tokens."""
+    from llmsize.errors import InputError
+
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read trace: {exc.strerror or exc}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        time_col = next(
+            (c for c in ("arrival_s", "timestamp", "arrival_time") if c in header), None
+        )
+        if time_col is None or "input_tokens" not in header or "output_tokens" not in header:
+            raise InputError(
+                str(path), "a trace needs columns arrival_s, input_tokens, output_tokens"
+            )
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                item = TraceRow(
+                    float(row[time_col]),
+                    int(float(row["input_tokens"])),
+                    int(float(row["output_tokens"])),
+                )
+            except (TypeError, ValueError):
+                raise InputError(f"{path}:{line}", "expected numbers in every column") from None
+            if item.arrival_s < 0 or item.input_tokens < 1 or item.output_tokens < 1:
+                raise InputError(f"{path}:{line}", "times must be >= 0 and lengths >= 1")
+            rows.append(item)
+    if not rows:
+        raise InputError(str(path), "the trace has no rows")
+    return sorted(rows, key=lambda r: r.arrival_s)

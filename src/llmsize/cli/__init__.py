@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from llmsize.cli import calibrate, catalog, configs, estimate, peak, plan
+from llmsize.cli import calibrate, catalog, configs, estimate, peak, plan, simulate
 
 
 class OneLineErrors(TyperGroup):
@@ -62,6 +62,7 @@ app = typer.Typer(
 app.command("plan")(plan.plan_command)
 app.command("estimate")(estimate.estimate_command)
 app.command("configs")(configs.configs_command)
+app.command("simulate")(simulate.simulate_command)
 app.command("peak")(peak.peak_command)
 app.command("calibrate")(calibrate.calibrate_command)
 app.command("accuracy")(calibrate.accuracy_command)

@@ -20,6 +20,11 @@ class Mode(StrEnum):
     inflight = "inflight"
 
 
+class Method(StrEnum):
+    peak = "peak"
+    simulate = "simulate"
+
+
 class PrecisionChoice(StrEnum):
     bf16 = "bf16"
     fp16 = "fp16"

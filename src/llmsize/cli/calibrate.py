@@ -82,6 +82,13 @@ def accuracy_command(
     folds: Annotated[
         int, typer.Option("--folds", min=2, max=50, help="Cross-validation folds.")
     ] = 5,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate",
+            help="Test the digital twin instead: simulate every closed-loop (concurrency) row.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Prediction error against measurements, cross-validated with whole curves held out:
@@ -92,11 +99,11 @@ def accuracy_command(
         if not path.is_file():
             raise typer.BadParameter(f"{str(path)!r} is not a file", param_hint="--data")
     with user_errors():
-        report = accuracy(data or [], engine=engine, folds=folds)
+        report = accuracy(data or [], engine=engine, folds=folds, simulate=simulate)
     if as_json:
         typer.echo(json.dumps({"schema_version": 1, **report.to_dict()}, indent=2))
         return
     from llmsize.report.accuracy_table import render_accuracy
     from llmsize.report.console import make_console
 
-    render_accuracy(report, make_console())
+    render_accuracy(report, make_console(), simulated=simulate)

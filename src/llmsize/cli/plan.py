@@ -14,6 +14,7 @@ from llmsize.cli._options import (
     CalibrationOpt,
     EngineOpt,
     JsonOpt,
+    Method,
     Mode,
     ModeOpt,
     Source,
@@ -37,6 +38,15 @@ def plan_command(
     mode: ModeOpt = Mode.static,
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            help="peak: the Poisson-peak rule on static batches (the calculator); simulate: also "
+            "size by the digital twin's latency percentiles under Poisson arrivals.",
+        ),
+    ] = Method.peak,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated traffic.")] = 0,
 ) -> None:
     """Size a use case: servers needed per server type, the best configuration, and why.
 
@@ -54,8 +64,12 @@ def plan_command(
             calibration=calibration,
             engine=engine,
             mode=mode.value,
+            method=method.value,
+            seed=seed,
         )
     rec = result.recommendation
+    if result.simulated is not None and result.simulated.recommendation is not None:
+        rec = rec or result.recommendation  # either answer is an answer
     if as_json:
         from llmsize.report.plan_json import plan_document
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog
+from llmsize.perf.calibration import Calibration
 from llmsize.perf.fit import METRICS, Sample, ape_summary, fit_calibration, predict_samples
 
 FOLDS = 5
@@ -43,6 +44,13 @@ class AccuracyReport:
         }
 
 
+def _only(predict: Predictor, tested: Callable[[Sample], bool]) -> Predictor:
+    def wrapped(sample: Sample, calibration: Calibration, catalog: Catalog) -> dict[str, float]:
+        return predict(sample, calibration, catalog) if tested(sample) else {}
+
+    return wrapped
+
+
 def fold_of(samples: Sequence[Sample], folds: int, seed: int = 0) -> list[int]:
     """A fold number per sample; every sample of one curve lands in the same fold."""
     curves = sorted({s.curve for s in samples}, key=repr)
@@ -51,8 +59,21 @@ def fold_of(samples: Sequence[Sample], folds: int, seed: int = 0) -> list[int]:
     return [assignment[s.curve] for s in samples]
 
 
+Predictor = Callable[[Sample, Calibration, Catalog], dict[str, float]]
+
+
+def analytic(sample: Sample, calibration: Calibration, catalog: Catalog) -> dict[str, float]:
+    """The calibrated model's closed-form prediction (static or in-flight steady state)."""
+    params = calibration.resolve(sample.engine, sample.setup.gpu, sample.setup.precision, catalog)
+    return predict_samples([sample], params.params)[0]
+
+
 def cross_validate(
-    samples: Sequence[Sample], catalog: Catalog, folds: int = FOLDS, seed: int = 0
+    samples: Sequence[Sample],
+    catalog: Catalog,
+    folds: int = FOLDS,
+    seed: int = 0,
+    predict: Predictor = analytic,
 ) -> list[dict[str, float]]:
     """Out-of-fold predictions for every sample, in order."""
     folds = max(2, min(folds, len({s.curve for s in samples})))
@@ -63,10 +84,7 @@ def cross_validate(
         calibration = fit_calibration(train, catalog, origin=f"fold {fold}")
         for i, (s, f) in enumerate(zip(samples, assignment, strict=True)):
             if f == fold:
-                params = calibration.resolve(
-                    s.engine, s.setup.gpu, s.setup.precision, catalog
-                ).params
-                predictions[i] = predict_samples([s], params)[0]
+                predictions[i] = predict(s, calibration, catalog)
     return [p for p in predictions if p is not None]
 
 
@@ -75,8 +93,15 @@ def accuracy_report(
     catalog: Catalog,
     folds: int = FOLDS,
     skipped: dict[str, int] | None = None,
+    predict: Predictor = analytic,
+    tested: Callable[[Sample], bool] = lambda s: True,
 ) -> AccuracyReport:
-    predictions = cross_validate(samples, catalog, folds)
+    """Errors of out-of-fold predictions; folds are cut over all samples (so fits see the same
+    data whatever is tested), and only the `tested` samples are predicted and scored."""
+    predictions = cross_validate(samples, catalog, folds, predict=_only(predict, tested))
+    pairs = [(s, p) for s, p in zip(samples, predictions, strict=True) if tested(s)]
+    samples = [s for s, _ in pairs]
+    predictions = [p for _, p in pairs]
     buckets: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
         lambda: {m: [] for m in METRICS}
     )

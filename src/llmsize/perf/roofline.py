@@ -18,7 +18,7 @@ through the same code that answers a single estimate.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from llmsize.catalog import Gpu, LlmArch
@@ -202,10 +202,48 @@ def decode_work(setup: Setup, batch: float, context: float) -> Work:
     return _work(setup, batch, batch, attention, batch * context, decode=True)
 
 
+def mixed_work(
+    setup: Setup,
+    decode_seqs: int,
+    context_sum: float,
+    prefill_tokens: float,
+    prefill_attention_units: float,
+    prefill_done: int,
+) -> Work:
+    """One step of continuous batching: `decode_seqs` sequences (contexts summing to
+    `context_sum`) each decode a token, while prompt chunks of `prefill_tokens` tokens are
+    prefilled; `prefill_attention_units` = sum over chunks of c x (prior + c / 2), and
+    `prefill_done` prompts finish (and produce logits) in this step."""
+    m = setup.model
+    per_unit = m.layers * m.heads * 4 * m.dim_per_head
+    decode = _work(
+        setup, decode_seqs, decode_seqs, per_unit * context_sum, context_sum, decode=True
+    )
+    if prefill_tokens <= 0:
+        return decode
+    tokens = decode_seqs + prefill_tokens
+    whole = _work(
+        setup,
+        tokens,
+        decode_seqs + prefill_done,
+        per_unit * (context_sum + prefill_attention_units),
+        context_sum + prefill_tokens,
+        decode=False,
+    )
+    return replace(whole, bytes_kv_reread=decode.bytes_kv_reread)
+
+
 def pass_seconds(
     work: Work, params: Params, overhead_ms: Any, maximum: Callable[[Any, Any], Any] = max
 ) -> Any:
     """The roofline time of one pass (seconds); `maximum` is max, or numpy.maximum for arrays."""
+    compute, memory, other = pass_parts(work, params)
+    return maximum(compute, memory) + other + overhead_ms * 1e-3
+
+
+def pass_parts(work: Work, params: Params) -> tuple[Any, Any, Any]:
+    """Seconds of compute, of memory traffic, and of everything that adds to their maximum
+    (all-reduces and per-layer launches; the per-pass overhead is the caller's)."""
     half = params.gemm_half_tokens
     layers = params.e_compute * work.tokens / (work.tokens + half)
     head = params.e_compute * work.logits / (work.logits + half)
@@ -220,8 +258,7 @@ def pass_seconds(
     memory = weights / (work.bandwidth * params.e_memory) + kv / (work.bandwidth * params.e_kv)
     comm = work.allreduce_bytes / (work.link_bandwidth * params.e_link)
     comm = comm + work.allreduce_calls * params.allreduce_us * 1e-6
-    fixed = overhead_ms * 1e-3 + work.layers * params.layer_overhead_us * 1e-6
-    return maximum(compute, memory) + comm + fixed
+    return compute, memory, comm + work.layers * params.layer_overhead_us * 1e-6
 
 
 @dataclass(frozen=True, slots=True)

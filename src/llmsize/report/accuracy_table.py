@@ -31,10 +31,11 @@ def error_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> Tab
     return table
 
 
-def render_accuracy(report: AccuracyReport, console: Console) -> None:
+def render_accuracy(report: AccuracyReport, console: Console, *, simulated: bool = False) -> None:
+    what = "The digital twin against measured closed-loop runs" if simulated else "The model"
     console.print(
-        f"Cross-validated on {report.rows} rows, {report.folds} folds; each fold holds out whole "
-        "curves (model x GPU x precision x TP) and refits from the default parameters."
+        f"{what}: cross-validated on {report.rows} rows, {report.folds} folds; each fold holds "
+        "out whole curves (model x GPU x precision x TP) and refits from the default parameters."
     )
     console.print(error_table("Per GPU", {**report.per_gpu, "all": report.overall}))
     console.print(error_table("Per engine", report.per_engine))

@@ -7,6 +7,7 @@ from typing import Any
 from llmsize import __version__
 from llmsize.perf.estimate import Estimate
 from llmsize.search import PlanResult, ServerPlan, servers_needed
+from llmsize.sizing_sim import SimulatedChoice, SimulatedPlan
 
 SCHEMA_VERSION = 1
 
@@ -50,6 +51,34 @@ def _alternative(plan: ServerPlan, peak_rps: float) -> dict[str, Any]:
     return doc
 
 
+def simulated_document(sim: SimulatedPlan) -> dict[str, Any]:
+    def choice(c: SimulatedChoice | None) -> dict[str, Any] | None:
+        if c is None:
+            return None
+        return {
+            "server": c.candidate.server.id,
+            "gpu": c.candidate.gpu.id,
+            "servers": c.servers,
+            "precision": c.candidate.precision,
+            "tp": c.candidate.tp,
+            "provenance": "simulated",
+            "result": c.result.as_dict(),
+        }
+
+    rec = sim.recommendation
+    return {
+        "rate_rps": sim.rate,
+        "rate_source": sim.rate_source,
+        "percentile": sim.percentile,
+        "simulations": sim.simulations,
+        "recommendation": choice(rec.choice) if rec is not None else None,
+        "alternatives": [
+            {"server": s.server.id, "choice": choice(s.choice), "reasons": list(s.reasons)}
+            for s in sim.per_server
+        ],
+    }
+
+
 def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[str, Any]:
     uc = result.usecase
     rec = result.recommendation
@@ -77,6 +106,8 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "alternatives": [_alternative(p, uc.peak_rps) for p in result.plans],
         "max_servers": max_servers,
     }
+    if result.simulated is not None:
+        doc["simulated"] = simulated_document(result.simulated)
     if rec is not None and rec.best is not None and rec.latency_optimal is not None:
         doc["recommendation"] = estimate_doc(rec, rec.best, uc.peak_rps)
         doc["latency_optimal"] = estimate_doc(rec, rec.latency_optimal, uc.peak_rps)

@@ -178,3 +178,59 @@ def render_plan(result: PlanResult, console: Console) -> None:
         for p in result.plans:
             for reason in p.reasons:
                 console.print(f"  {p.server.id}: {reason}", soft_wrap=True)
+    if result.simulated is not None:
+        render_simulated(result, console)
+
+
+def render_simulated(result: PlanResult, console: Console) -> None:
+    """The digital twin's answer beside the Poisson-peak one, and one line on why they differ."""
+    from llmsize.report.sim_table import simulated_plan_table
+
+    sim = result.simulated
+    assert sim is not None
+    console.print()
+    console.print(simulated_plan_table(sim))
+    rec = sim.recommendation
+    if rec is None or rec.choice is None:
+        console.print("[bold red]The digital twin found no deployment within the limits.[/]")
+        return
+    c = rec.choice
+    console.print(
+        f"[bold green]Digital twin:[/] {c.servers} x {rec.server.id} ({c.candidate.precision} "
+        f"TP{c.candidate.tp}, in-flight batching) keeps p{round(sim.percentile * 100)} within "
+        f"every limit at {sim.rate:g} req/s ({sim.simulations} simulations)."
+    )
+    console.print(why_they_differ(result))
+
+
+def why_they_differ(result: PlanResult) -> str:
+    """One line on why the Poisson-peak answer and the simulated one differ."""
+    sim, rec, uc = result.simulated, result.recommendation, result.usecase
+    assert sim is not None and sim.recommendation is not None and sim.recommendation.choice
+    twin = sim.recommendation.choice.servers
+    if rec is None or rec.servers is None:
+        return (
+            "Why they differ: no static batch meets the limits, while in-flight batching (new "
+            "requests join every step) does."
+        )
+    peak = rec.servers
+    basis = (
+        f"the {uc.peak_percentile:.0%} Poisson peak of {uc.peak_rps:g} req/s"
+        if uc.peak_source == "poisson"
+        else f"the given peak of {uc.peak_rps:g} req/s"
+    )
+    if twin < peak:
+        return (
+            f"Why they differ: the peak rule sizes static batches (each waits for its slowest "
+            f"request) for {basis}; the twin runs in-flight batching at {sim.rate:g} req/s and "
+            f"only asks that p{round(sim.percentile * 100)} latency holds, so {peak - twin} fewer "
+            "servers suffice."
+        )
+    if twin > peak:
+        return (
+            f"Why they differ: the peak rule counts requests per second at {basis}, but queueing "
+            f"within the second and per-request latency percentiles need headroom the rule does "
+            f"not see: {twin - peak} more servers keep p{round(sim.percentile * 100)} within the "
+            "limits."
+        )
+    return "Both methods agree on the server count."

@@ -1,0 +1,132 @@
+"""`llmsize simulate`: the digital twin of one deployment under seeded traffic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import NO_CONFIG, fail, user_errors
+from llmsize.cli._options import CalibrationOpt, EngineOpt, JsonOpt, PrecisionChoice
+
+
+def simulate_command(
+    usecase: Annotated[Path, typer.Argument(help="Use-case checklist (YAML).")],
+    server: Annotated[str | None, typer.Option("--server", help="Server type to simulate.")] = None,
+    tp: Annotated[int | None, typer.Option("--tp", min=1, max=64, help="TP per replica.")] = None,
+    precision: Annotated[
+        PrecisionChoice | None, typer.Option("--precision", help="Weights and math precision.")
+    ] = None,
+    servers: Annotated[
+        int | None, typer.Option("--servers", min=1, max=100_000, help="How many servers.")
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.0001,
+            max=1e6,
+            help="Poisson arrivals, req/s (default: the use case's average, else peak).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=1_000_000,
+            help="Closed loop: clients that each wait for their answer.",
+        ),
+    ] = None,
+    trace: Annotated[
+        Path | None,
+        typer.Option("--trace", help="CSV of arrival_s, input_tokens, output_tokens to replay."),
+    ] = None,
+    requests: Annotated[
+        int, typer.Option("--requests", min=1, max=10_000_000, help="Requests to simulate.")
+    ] = 5000,
+    warmup: Annotated[
+        int | None, typer.Option("--warmup", min=0, help="Requests not measured (default 10 %).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same result.")] = 0,
+    router: Annotated[
+        str, typer.Option("--router", help="round-robin or least-outstanding.")
+    ] = "round-robin",
+    max_batch: Annotated[
+        int, typer.Option("--max-batch", min=1, max=65536, help="Sequences per replica step.")
+    ] = 256,
+    chunked_prefill: Annotated[
+        bool, typer.Option("--chunked-prefill", help="Split long prompts across steps.")
+    ] = False,
+    calibration: CalibrationOpt = None,
+    engine: EngineOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate continuous batching (admission by KV cache, max batch, token budget, preemption)
+    under Poisson, closed-loop or traced traffic; report TTFT, ITL and E2E percentiles,
+    throughput, goodput, occupancy and preemptions. Exit 1 when a limit's percentile is missed.
+    """
+    from llmsize.api import simulate
+
+    if not usecase.exists():
+        raise fail(f"USECASE: file {str(usecase)!r} does not exist")
+    if router not in ("round-robin", "least-outstanding"):
+        raise fail(f"--router: {router!r} is not one of round-robin, least-outstanding")
+    if warmup is not None and warmup >= requests:
+        raise fail("--warmup: must be smaller than --requests")
+    progress = None
+    bar = None
+    if requests >= 100_000 and not as_json:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("simulating", total=requests)
+        bar.start()
+
+        def progress(done: int) -> None:
+            bar.update(task, completed=done)
+
+    try:
+        with user_errors():
+            result = simulate(
+                usecase,
+                server=server,
+                tp=tp,
+                precision=precision.value if precision else None,
+                servers=servers,
+                rate=rate,
+                concurrency=concurrency,
+                trace=trace,
+                requests=requests,
+                warmup=warmup,
+                seed=seed,
+                router=router,
+                max_batch=max_batch,
+                chunked_prefill=chunked_prefill,
+                calibration=calibration,
+                engine=engine,
+                progress=progress,
+            )
+    finally:
+        if bar is not None:
+            bar.stop()
+    if as_json:
+        doc = {
+            "schema_version": 1,
+            "name": result.name,
+            "deployment": result.deployment,
+            "traffic": result.traffic,
+            "result": result.run.as_dict(),
+            "percentile": result.percentile,
+            "broken": list(result.broken),
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        from llmsize.report.console import make_console
+        from llmsize.report.sim_table import render_simulation
+
+        render_simulation(result, make_console())
+    if result.broken:
+        raise typer.Exit(NO_CONFIG)

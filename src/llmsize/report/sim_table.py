@@ -1,0 +1,98 @@
+"""Simulated runs for people: the deployment, the latency distributions, the verdict."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from llmsize.metrics import RunResult
+from llmsize.sizing_sim import SimulatedPlan, SimulationResult
+
+
+def latency_table(run: RunResult) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Latency (ms)", title_justify="left")
+    table.add_column("")
+    for column in ("mean", "p50", "p90", "p95", "p99"):
+        table.add_column(column, justify="right")
+    for label, dist in (("TTFT", run.ttft_ms), ("ITL", run.itl_ms), ("E2E", run.e2e_ms)):
+        table.add_row(
+            label, *(f"{getattr(dist, c):,.1f}" for c in ("mean", "p50", "p90", "p95", "p99"))
+        )
+    return table
+
+
+def render_simulation(result: SimulationResult, console: Console) -> None:
+    d, t, run = result.deployment, result.traffic, result.run
+    load = (
+        f"Poisson {t['rate']:g} req/s"
+        if t["rate"] is not None
+        else f"closed loop, concurrency {t['concurrency']}"
+        if t["concurrency"] is not None
+        else f"trace {t['trace']}"
+    )
+    console.print(
+        f"[bold]{result.name}[/]: {d['servers']} x {d['server']} ({d['precision']} TP{d['tp']}, "
+        f"{d['replicas']} replicas, KV cache {d['kv_capacity_tokens_per_replica']:,} tokens each), "
+        f"{load}, {t['requests']:,} requests (first {t['warmup']:,} not measured), seed {t['seed']}"
+    )
+    console.print(latency_table(run))
+    goodput = "—" if run.goodput is None else f"{run.goodput:.1%}"
+    console.print(
+        f"throughput {run.achieved_rps:,.2f} req/s, {run.output_tokens_per_s:,.0f} output tok/s; "
+        f"goodput {goodput}; mean batch {run.mean_batch or 0:,.1f}, mean queue "
+        f"{run.mean_queue or 0:,.1f} per replica; preemptions {run.preemptions:,}"
+        + (f"; {run.errors:,} requests never fit" if run.errors else "")
+    )
+    console.print(f"step times: {d['step_times']} (modelled, simulated)")
+    q = f"p{round(result.percentile * 100)}"
+    if result.broken:
+        console.print(f"[bold red]Misses the limits at {q}:[/] " + "; ".join(result.broken))
+    else:
+        console.print(f"[bold green]Every limit holds at {q}.[/]")
+
+
+def simulated_plan_table(plan: SimulatedPlan) -> Table:
+    q = f"p{round(plan.percentile * 100)}"
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        title=(
+            f"Digital twin: in-flight batching, Poisson {plan.rate:g} req/s "
+            f"({plan.rate_source}), limits at {q}"
+        ),
+        title_justify="left",
+    )
+    for column in (
+        "server",
+        "servers",
+        "config",
+        f"TTFT {q}",
+        f"ITL {q}",
+        f"E2E {q}",
+        "goodput",
+        "data",
+    ):
+        table.add_column(
+            column, justify="right" if column not in ("server", "config", "data") else "left"
+        )
+    rows = sorted(
+        plan.per_server, key=lambda s: (s.choice is None, s.choice.servers if s.choice else 0)
+    )
+    for s in rows:
+        c = s.choice
+        if c is None:
+            reason = s.reasons[-1] if s.reasons else "nothing fits"
+            table.add_row(s.server.id, "—", reason[:60], "", "", "", "", "")
+            continue
+        r = c.result
+        table.add_row(
+            s.server.id,
+            str(c.servers),
+            f"{c.candidate.precision} TP{c.candidate.tp}",
+            f"{r.ttft_ms.at(plan.percentile):,.0f}",
+            f"{r.itl_ms.at(plan.percentile):,.1f}",
+            f"{r.e2e_ms.at(plan.percentile):,.0f}",
+            f"{(r.goodput or 0):.1%}",
+            "simulated (model)",
+        )
+    return table

@@ -1,0 +1,423 @@
+"""The event loop: arrivals, a router over replicas, and a continuous-batching scheduler per
+replica, as vLLM and TensorRT-LLM run them.
+
+One heap of replica events (time, sequence number, replica) with ties broken by the sequence
+number, i.e. in the order events were scheduled. Arrivals (a pre-drawn open-loop schedule, or the
+next request of a closed-loop client) are processed before replica events at the same time.
+
+Per replica, each step decodes one token for every running sequence and may also prefill prompt
+chunks of newly admitted requests (up to `max_step_tokens` tokens per step; with chunked prefill a
+long prompt is split across steps, without it a prompt goes whole). A request is admitted while the
+batch has room and its prompt fits in the free KV cache; when decoding outgrows the cache, the
+youngest running request is preempted (recomputed later: its prompt and generated tokens are
+prefilled again). Steps that only decode are taken in stretches: until the next request finishes,
+the cache fills, or an arrival routed to this replica interrupts at the next step boundary, so a
+stretch of identical steps costs O(1), not one Python iteration per step.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from llmsize.sim.steps import StepModel
+
+INF = math.inf
+PROGRESS_EVERY = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduler:
+    """A replica's batching limits (vLLM: max_num_seqs, max_num_batched_tokens)."""
+
+    kv_capacity_tokens: int
+    max_batch: int = 256
+    max_step_tokens: int = 16384
+    chunked_prefill: bool = False
+
+
+class Request:
+    __slots__ = (
+        "arrival",
+        "client",
+        "done_prefill",
+        "epoch",
+        "finish_step",
+        "first",
+        "generated",
+        "join_step",
+        "measured",
+        "output",
+        "prompt",
+        "replica",
+    )
+
+    def __init__(self, arrival: float, prompt: int, output: int, client: int, measured: bool):
+        self.arrival = arrival
+        self.prompt = prompt  # tokens to prefill (grows on preemption: prompt + generated)
+        self.output = output
+        self.client = client
+        self.measured = measured
+        self.done_prefill = 0
+        self.generated = 0
+        self.first = -1.0
+        self.epoch = 0
+        self.join_step = 0
+        self.finish_step = 0
+        self.replica = -1
+
+
+class Replica:
+    __slots__ = (
+        "active",
+        "batch_area",
+        "busy",
+        "chunks",
+        "context_sum",
+        "event",
+        "finishing",
+        "index",
+        "outstanding",
+        "pending",
+        "prefilling",
+        "queue_area",
+        "queued",
+        "running",
+        "started",
+        "step",
+        "stretch",
+        "waiting",
+    )
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.waiting: deque[Request] = deque()
+        self.prefilling: list[Request] = []  # chunked prefill in progress, oldest first
+        self.pending = 0  # KV tokens already written by prompts still being prefilled
+        self.running: dict[int, Request] = {}  # in join order: the last is the youngest
+        self.finishing: list[tuple[int, int, int, Request]] = []  # (finish step, id, epoch, req)
+        self.context_sum = 0.0
+        self.step = 0
+        self.busy = False
+        self.event = 0  # sequence number of the valid pending event
+        self.stretch: tuple[float, int, float, float] | None = None  # (start, steps, a, b)
+        self.chunks: list[tuple[Request, int]] = []  # prefill chunks of the step in progress
+        self.outstanding = 0
+        self.batch_area = 0.0
+        self.queue_area = 0.0
+        self.started = 0.0  # when the step or stretch under way began
+        self.active = 0  # sequences it works on
+        self.queued = 0  # requests waiting meanwhile
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Per-request results (measured requests only) and run-wide counters."""
+
+    arrival: array[float]
+    first: array[float]
+    end: array[float]
+    output: array[int]
+    preemptions: int
+    rejected: int  # requests whose prompt and output can never fit in one replica's KV cache
+    end_time: float
+    first_arrival: float
+    batch_area: float
+    queue_area: float
+    replicas: int
+
+
+ArrivalSource = Callable[[], Iterator[tuple[float, int, int]]]
+
+
+class Simulation:
+    """One run: `requests` requests from an open-loop schedule or `concurrency` closed-loop
+    clients, over `replicas` identical replicas. The first `warmup` requests are not measured."""
+
+    def __init__(
+        self,
+        steps: StepModel,
+        scheduler: Scheduler,
+        replicas: int,
+        router: str = "round-robin",
+    ) -> None:
+        if router not in ("round-robin", "least-outstanding"):
+            raise ValueError(f"unknown router {router!r}")
+        self.steps = steps
+        self.scheduler = scheduler
+        self.replicas = [Replica(i) for i in range(replicas)]
+        self.router = router
+        self._rr = 0
+        self._heap: list[tuple[float, int, int]] = []
+        self._seq = 0
+        self.preemptions = 0
+        self.rejected = 0
+
+    # --- routing and events -------------------------------------------------------------------
+
+    def _route(self) -> Replica:
+        if self.router == "round-robin":
+            replica = self.replicas[self._rr]
+            self._rr = (self._rr + 1) % len(self.replicas)
+            return replica
+        return min(self.replicas, key=lambda r: (r.outstanding, r.index))
+
+    def _schedule(self, replica: Replica, time: float) -> None:
+        self._seq += 1
+        replica.event = self._seq
+        heapq.heappush(self._heap, (time, self._seq, replica.index))
+
+    def _arrive(self, request: Request, time: float) -> bool:
+        """Route a request; False when it can never fit in a replica's KV cache."""
+        if request.prompt + request.output > self.scheduler.kv_capacity_tokens:
+            self.rejected += 1
+            return False
+        replica = self._route()
+        request.replica = replica.index
+        replica.outstanding += 1
+        replica.waiting.append(request)
+        if not replica.busy:
+            replica.busy = True
+            self._schedule(replica, time)
+        elif replica.stretch is not None:
+            self._interrupt(replica, time)
+        return True
+
+    def _interrupt(self, replica: Replica, time: float) -> None:
+        """Cut a decode stretch at the step boundary that follows `time` (the step under way
+        finishes; the new request can join from the next one)."""
+        assert replica.stretch is not None
+        start, steps, a, b = replica.stretch
+        elapsed = time - start
+        if b > 1e-15:
+            half = a - b / 2
+            done = int((-half + math.sqrt(half * half + 2 * b * elapsed)) / b)
+        else:
+            done = int(elapsed / a)
+        keep = min(steps, max(done + 1, 1))
+        if keep < steps:
+            replica.stretch = (start, keep, a, b)
+            self._schedule(replica, start + a * keep + b * keep * (keep - 1) / 2)
+
+    # --- a replica's step ---------------------------------------------------------------------
+
+    def _finish_work(self, replica: Replica, now: float, done: list[Request]) -> None:
+        """Apply the step or stretch that just ended at `now`."""
+        elapsed = now - replica.started
+        replica.batch_area += replica.active * elapsed
+        replica.queue_area += replica.queued * elapsed
+        if replica.stretch is not None:
+            steps = replica.stretch[1]
+            replica.step += steps
+            replica.context_sum += len(replica.running) * steps
+            replica.stretch = None
+        elif replica.chunks or replica.running:
+            replica.step += 1
+            replica.context_sum += len(replica.running)
+            for request, size in replica.chunks:
+                request.done_prefill += size
+                if request.done_prefill < request.prompt:
+                    replica.pending += size
+                    continue  # a chunk of a longer prompt: it stays in `prefilling`
+                replica.pending -= request.done_prefill - size
+                replica.prefilling.remove(request)
+                if request.first < 0:
+                    request.first = now
+                request.generated += 1
+                if request.generated >= request.output:
+                    done.append(request)
+                    continue
+                request.join_step = replica.step
+                request.finish_step = replica.step + request.output - request.generated
+                replica.running[id(request)] = request
+                replica.context_sum += request.prompt + 1
+                heapq.heappush(
+                    replica.finishing,
+                    (request.finish_step, id(request), request.epoch, request),
+                )
+            replica.chunks = []
+        heap = replica.finishing
+        while heap and heap[0][0] <= replica.step:
+            _, key, epoch, request = heapq.heappop(heap)
+            if epoch != request.epoch or key not in replica.running:
+                continue
+            del replica.running[key]
+            replica.context_sum -= request.prompt + (replica.step - request.join_step) + 1
+            request.generated = request.output
+            done.append(request)
+
+    def _preempt_youngest(self, replica: Replica) -> None:
+        key = next(reversed(replica.running))
+        request = replica.running.pop(key)
+        generated = request.generated + (replica.step - request.join_step)
+        replica.context_sum -= request.prompt + (replica.step - request.join_step) + 1
+        request.epoch += 1  # its finishing entry is now stale
+        request.generated = generated
+        request.prompt = request.prompt + generated  # recompute: prefill prompt and output so far
+        request.done_prefill = 0
+        replica.waiting.appendleft(request)
+        self.preemptions += 1
+
+    @staticmethod
+    def _kv_used(replica: Replica) -> float:
+        return replica.context_sum + replica.pending
+
+    def _plan(self, replica: Replica, now: float) -> None:
+        """Choose what the replica does next, from `now`, and schedule its end."""
+        cfg = self.scheduler
+        capacity = cfg.kv_capacity_tokens
+        while replica.running and self._kv_used(replica) + len(replica.running) > capacity:
+            self._preempt_youngest(replica)
+        d = len(replica.running)
+        budget = cfg.max_step_tokens - d
+        chunks: list[tuple[Request, int]] = []
+        reserved = self._kv_used(replica) + d
+        for request in replica.prefilling:  # continue chunked prompts first
+            size = min(request.prompt - request.done_prefill, budget)
+            if size <= 0:
+                break
+            chunks.append((request, size))
+            budget -= size
+        while replica.waiting and budget > 0 and d + len(replica.prefilling) < cfg.max_batch:
+            request = replica.waiting[0]
+            if reserved + request.prompt + 1 > capacity and (d or replica.prefilling):
+                break  # wait for room in the cache
+            size = request.prompt if not cfg.chunked_prefill else min(request.prompt, budget)
+            if size > budget and (chunks or d):
+                break  # a whole prompt waits for a step with room for it
+            replica.waiting.popleft()
+            replica.prefilling.append(request)
+            chunks.append((request, size))
+            budget -= size
+            reserved += request.prompt + 1
+        queue = len(replica.waiting)
+        if chunks:
+            tokens = 0.0
+            units = 0.0
+            completing = 0
+            for request, size in chunks:
+                tokens += size
+                units += size * (request.done_prefill + size / 2)
+                completing += request.done_prefill + size >= request.prompt
+            dt = self.steps.mixed(d, replica.context_sum, tokens, units, completing)
+            replica.chunks = chunks
+            replica.started, replica.active, replica.queued = now, d + len(chunks), queue
+            self._schedule(replica, now + dt)
+        elif d:
+            heap = replica.finishing
+            while heap and (heap[0][2] != heap[0][3].epoch or heap[0][1] not in replica.running):
+                heapq.heappop(heap)
+            steps = heap[0][0] - replica.step if heap else 1
+            room = int((capacity - self._kv_used(replica)) // d)
+            steps = max(1, min(steps, room))
+            a = self.steps.decode(d, replica.context_sum)
+            b = 0.0
+            if steps > 1:
+                b = (self.steps.decode(d, replica.context_sum + (steps - 1) * d) - a) / (steps - 1)
+            duration = a * steps + b * steps * (steps - 1) / 2
+            replica.stretch = (now, steps, a, b)
+            replica.started, replica.active, replica.queued = now, d, queue
+            self._schedule(replica, now + duration)
+        else:
+            replica.busy = False
+
+    # --- the run ------------------------------------------------------------------------------
+
+    def run(
+        self,
+        arrivals: Iterator[tuple[float, int, int]] | None = None,
+        closed_loop: tuple[int, int, Callable[[], tuple[int, int]]] | None = None,
+        warmup: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ) -> Outcome:
+        """Open loop: `arrivals` yields (time, input, output) in time order. Closed loop:
+        (clients, total requests, lengths()) — every client sends its next request the moment its
+        previous one ends, all starting at time 0."""
+        heap = self._heap
+        pending: list[tuple[float, int, int, int]] = []  # closed loop: (time, seq, in, out)
+        sent = 0
+        total = 0
+        lengths: Callable[[], tuple[int, int]] | None = None
+        if closed_loop is not None:
+            clients, total, lengths = closed_loop
+            for client in range(min(clients, total)):
+                prompt, output = lengths()
+                pending.append((0.0, client, prompt, output))
+            heapq.heapify(pending)
+        source = iter(arrivals) if arrivals is not None else iter(())
+        next_arrival = next(source, None)
+        out_arrival: array[float] = array("d")
+        out_first: array[float] = array("d")
+        out_end: array[float] = array("d")
+        out_output: array[int] = array("q")
+        first_arrival = INF
+        now = 0.0
+        done: list[Request] = []
+        replicas = self.replicas
+        finished = 0
+        next_report = PROGRESS_EVERY
+        while True:
+            if pending:
+                t_arrival = pending[0][0]
+            elif next_arrival is not None:
+                t_arrival = next_arrival[0]
+            else:
+                t_arrival = INF
+            while heap and heap[0][1] != replicas[heap[0][2]].event:
+                heapq.heappop(heap)  # a stale event, superseded by an interruption
+            t_event = heap[0][0] if heap else INF
+            if t_arrival == INF and t_event == INF:
+                break
+            if t_arrival <= t_event:
+                now = t_arrival
+                if pending:
+                    _, client, prompt, output = heapq.heappop(pending)
+                else:
+                    assert next_arrival is not None
+                    _, prompt, output = next_arrival
+                    client = -1
+                    next_arrival = next(source, None)
+                request = Request(now, prompt, output, client, sent >= warmup)
+                first_arrival = min(first_arrival, now)
+                sent += 1
+                if not self._arrive(request, now) and lengths is not None and sent < total:
+                    prompt, output = lengths()  # the client moves on to its next request
+                    heapq.heappush(pending, (now, client, prompt, output))
+                continue
+            now, _, index = heapq.heappop(heap)
+            replica = replicas[index]
+            self._finish_work(replica, now, done)
+            if progress is not None and done:
+                finished += len(done)
+                if finished >= next_report:
+                    progress(finished)
+                    next_report += PROGRESS_EVERY
+            for request in done:
+                replica.outstanding -= 1
+                if request.measured:
+                    out_arrival.append(request.arrival)
+                    out_first.append(request.first)
+                    out_end.append(now)
+                    out_output.append(request.output)
+                if lengths is not None and sent + len(pending) < total:
+                    prompt, output = lengths()
+                    heapq.heappush(pending, (now, request.client, prompt, output))
+            done.clear()
+            self._plan(replica, now)
+        return Outcome(
+            out_arrival,
+            out_first,
+            out_end,
+            out_output,
+            self.preemptions,
+            self.rejected,
+            now,
+            0.0 if first_arrival == INF else first_arrival,
+            sum(r.batch_area for r in replicas),
+            sum(r.queue_area for r in replicas),
+            len(replicas),
+        )

@@ -1,0 +1,156 @@
+"""Set up and summarise a simulated run: the deployment, the traffic, the result model."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmsize.catalog import Gpu, LlmArch
+from llmsize.metrics import Distribution, RunResult
+from llmsize.perf.memory import kv_bytes_per_token, memory_fit
+from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
+from llmsize.sim.engine import Outcome, Scheduler, Simulation
+from llmsize.sim.steps import StepModel
+from llmsize.workload import Lengths, poisson_times, read_trace
+
+DEFAULT_MAX_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """What runs: one model at one TP per replica, `replicas` of them."""
+
+    model: LlmArch
+    gpu: Gpu
+    tp: int
+    precision: str
+    nvlink_domain: int
+    replicas: int
+    params: Params
+    max_batch: int = DEFAULT_MAX_BATCH
+    max_step_tokens: int = INFLIGHT_STEP_TOKENS
+    chunked_prefill: bool = False
+    router: str = "round-robin"
+
+    def kv_capacity_tokens(self) -> int:
+        """Tokens of KV cache one replica holds beside its weights (from the memory model)."""
+        fit = memory_fit(self.model, self.gpu, self.tp, self.precision, 1)
+        per_token = kv_bytes_per_token(self.model, self.tp, self.precision)
+        return int(fit.available_gb * 1e9 // per_token)
+
+    def simulation(self) -> Simulation:
+        setup = Setup(self.model, self.gpu, self.tp, self.precision, self.nvlink_domain)
+        scheduler = Scheduler(
+            kv_capacity_tokens=self.kv_capacity_tokens(),
+            max_batch=self.max_batch,
+            max_step_tokens=self.max_step_tokens,
+            chunked_prefill=self.chunked_prefill,
+        )
+        return Simulation(StepModel(setup, self.params), scheduler, self.replicas, self.router)
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """Open loop at `rate` req/s, closed loop at `concurrency`, or a trace; lengths per request."""
+
+    requests: int
+    input_tokens: Lengths
+    output_tokens: Lengths
+    rate: float | None = None
+    concurrency: int | None = None
+    trace: Path | None = None
+    warmup: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    first_token_ms: float | None = None
+    last_token_ms: float | None = None
+    inter_token_ms: float | None = None
+
+
+def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[tuple[float, int, int]]:
+    if traffic.trace is not None:
+        for row in read_trace(traffic.trace)[: traffic.requests]:
+            yield row.arrival_s, row.input_tokens, row.output_tokens
+        return
+    assert traffic.rate is not None
+    inputs, outputs = traffic.input_tokens.sampler(rng), traffic.output_tokens.sampler(rng)
+    for t in poisson_times(traffic.rate, traffic.requests, rng):
+        yield t, inputs(), outputs()
+
+
+def run(
+    deployment: Deployment, traffic: Traffic, progress: Callable[[int], None] | None = None
+) -> Outcome:
+    """One seeded, reproducible run: the same inputs give the same outcome, bit for bit."""
+    rng = random.Random(traffic.seed)
+    simulation = deployment.simulation()
+    if traffic.concurrency is not None:
+        inputs, outputs = traffic.input_tokens.sampler(rng), traffic.output_tokens.sampler(rng)
+        return simulation.run(
+            closed_loop=(traffic.concurrency, traffic.requests, lambda: (inputs(), outputs())),
+            warmup=traffic.warmup,
+            progress=progress,
+        )
+    return simulation.run(
+        arrivals=_open_loop(traffic, rng), warmup=traffic.warmup, progress=progress
+    )
+
+
+def summarise(outcome: Outcome, traffic: Traffic, limits: Limits | None = None) -> RunResult:
+    """The shared result model: latency distributions, throughput, goodput, occupancy."""
+    ttft, itl, e2e = [], [], []
+    within = 0
+    tokens = 0
+    for arrival, first, end, output in zip(
+        outcome.arrival, outcome.first, outcome.end, outcome.output, strict=True
+    ):
+        t = (first - arrival) * 1e3
+        e = (end - arrival) * 1e3
+        i = (end - first) * 1e3 / (output - 1) if output > 1 else None
+        ttft.append(t)
+        e2e.append(e)
+        tokens += output
+        if i is not None:
+            itl.append(i)
+        if limits is not None and _within(limits, t, e, i):
+            within += 1
+    n = len(ttft)
+    span = (max(outcome.end) - min(outcome.arrival)) if n else 0.0
+    load, value = (
+        ("concurrency", float(traffic.concurrency))
+        if traffic.concurrency is not None
+        else ("rate", float(traffic.rate or 0.0))
+    )
+    duration = outcome.end_time - outcome.first_arrival
+    return RunResult(
+        source="simulated",
+        load=load,
+        load_value=value,
+        requests=n,
+        errors=outcome.rejected,
+        duration_s=duration,
+        ttft_ms=Distribution.of(ttft),
+        itl_ms=Distribution.of(itl),
+        e2e_ms=Distribution.of(e2e),
+        achieved_rps=n / span if span > 0 else 0.0,
+        output_tokens_per_s=tokens / span if span > 0 else 0.0,
+        goodput=(within / n if n else 0.0) if limits is not None else None,
+        mean_batch=outcome.batch_area / duration / outcome.replicas if duration > 0 else 0.0,
+        mean_queue=outcome.queue_area / duration / outcome.replicas if duration > 0 else 0.0,
+        preemptions=outcome.preemptions,
+    )
+
+
+def _within(limits: Limits, ttft: float, e2e: float, itl: float | None) -> bool:
+    if limits.first_token_ms is not None and ttft > limits.first_token_ms:
+        return False
+    if limits.last_token_ms is not None and e2e > limits.last_token_ms:
+        return False
+    return not (
+        limits.inter_token_ms is not None and itl is not None and itl > limits.inter_token_ms
+    )

@@ -1,0 +1,301 @@
+"""Size a deployment with the digital twin: the fewest servers whose simulated latency percentiles
+hold at the use case's rate.
+
+For each server type, the calibrated model's in-flight steady state ranks every (precision, TP)
+that fits and gives a first guess of the server count; the best two are then simulated under
+Poisson arrivals, adding servers until every limit holds at the chosen percentile and removing
+them while it still does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from llmsize.catalog import Gpu, Server
+from llmsize.metrics import RunResult
+from llmsize.perf.context import PerfContext
+from llmsize.perf.memory import memory_fit
+from llmsize.perf.modelled import BATCHES, TPS, tp_problem, unsupported
+from llmsize.perf.roofline import Setup, inflight_times
+from llmsize.perf.sources import modelled_precisions
+from llmsize.sim.run import Deployment, Limits, Traffic, run, summarise
+from llmsize.usecase import Resolved
+from llmsize.workload import Lengths
+
+MIN_REQUESTS = 2000
+REQUESTS_PER_REPLICA = 40
+MAX_REQUESTS = 40_000
+CANDIDATES_PER_SERVER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A way to run the model on a server type, with the steady-state model's first guess."""
+
+    server: Server
+    gpu: Gpu
+    precision: str
+    tp: int
+    replica_rps: float  # steady-state capacity of one replica within the limits (means)
+    servers_guess: int
+
+    @property
+    def replicas_per_server(self) -> int:
+        return self.server.gpus // self.tp
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedChoice:
+    candidate: Candidate
+    servers: int
+    result: RunResult
+    broken: tuple[str, ...]  # empty when every limit holds at the percentile
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSimulation:
+    server: Server
+    choice: SimulatedChoice | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedPlan:
+    rate: float
+    rate_source: str  # "average" or "peak"
+    percentile: float
+    per_server: tuple[ServerSimulation, ...]
+    recommendation: ServerSimulation | None
+    simulations: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """A simulated run of one deployment, and which limits its percentiles break."""
+
+    name: str
+    deployment: dict[str, object]
+    traffic: dict[str, object]
+    run: RunResult
+    percentile: float
+    broken: tuple[str, ...]
+
+
+def limits_of(usecase: Resolved) -> Limits:
+    return Limits(usecase.first_token_ms, usecase.last_token_ms, usecase.inter_token_ms)
+
+
+def broken_at_percentile(result: RunResult, usecase: Resolved) -> tuple[str, ...]:
+    """Limits whose chosen percentile the run missed."""
+    q = usecase.percentile
+    name = f"p{round(q * 100)}"
+    broken = []
+    checks = (
+        ("TTFT", usecase.first_token_ms, result.ttft_ms),
+        ("E2E", usecase.last_token_ms, result.e2e_ms),
+        ("ITL", usecase.inter_token_ms, result.itl_ms),
+    )
+    for label, limit, dist in checks:
+        if limit is None or dist.count == 0:
+            continue
+        value = dist.at(q)
+        if not value <= limit:
+            broken.append(f"{name} {label} {value:,.0f} ms > {limit:,.0f} ms")
+    if result.errors:
+        broken.append(f"{result.errors} requests can never fit in a replica's KV cache")
+    return tuple(broken)
+
+
+def rate_of(usecase: Resolved) -> tuple[float, str]:
+    """The average rate when the checklist gives one, else its peak."""
+    if usecase.avg_rps is not None:
+        return usecase.avg_rps, "average"
+    return usecase.peak_rps, "peak"
+
+
+def candidates(
+    usecase: Resolved, context: PerfContext, server: Server, rate: float
+) -> tuple[list[Candidate], list[str]]:
+    """Every (precision, TP) that fits on this server type, best first by the steady-state
+    model's server count; and why the others were left out."""
+    gpu = context.catalog.gpu_of(server)
+    model = usecase.model
+    found: list[Candidate] = []
+    reasons: dict[str, None] = {}
+    context_tokens = usecase.input_tokens_total + usecase.output_tokens
+    for precision in modelled_precisions(gpu, usecase.precision):
+        why = unsupported(gpu, precision)
+        if why:
+            reasons[why] = None
+            continue
+        params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
+        for tp in TPS:
+            if tp_problem(model, tp, server.gpus):
+                continue
+            fit = memory_fit(model, gpu, tp, precision, context_tokens)
+            if fit.max_batch < 1:
+                reasons[f"does not fit: {fit.reason}"] = None
+                continue
+            setup = Setup(model, gpu, tp, precision, server.nvlink_domain)
+            best = 0.0
+            for concurrency in BATCHES:
+                if concurrency > min(fit.max_batch, 256):
+                    break
+                t = inflight_times(
+                    setup, params, concurrency, usecase.input_tokens_total, usecase.output_tokens
+                )
+                if _mean_within(usecase, t.ttft_ms, t.itl_ms, t.e2e_ms):
+                    best = max(best, t.instance_rps)
+            if best <= 0:
+                reasons[f"{precision} TP{tp}: even one request at a time misses a limit"] = None
+                continue
+            per_server = best * (server.gpus // tp)
+            found.append(Candidate(server, gpu, precision, tp, best, math.ceil(rate / per_server)))
+    found.sort(key=lambda c: (c.servers_guess, c.tp, c.precision))
+    return found, list(reasons)
+
+
+def _mean_within(usecase: Resolved, ttft: float, itl: float, e2e: float) -> bool:
+    return not (
+        (usecase.first_token_ms is not None and ttft > usecase.first_token_ms)
+        or (usecase.last_token_ms is not None and e2e > usecase.last_token_ms)
+        or (usecase.inter_token_ms is not None and itl > usecase.inter_token_ms)
+    )
+
+
+def deployment(
+    usecase: Resolved, context: PerfContext, candidate: Candidate, servers: int, **options: object
+) -> Deployment:
+    params = context.calibration.resolve(
+        context.engine, candidate.gpu, candidate.precision, context.catalog
+    ).params
+    return Deployment(
+        usecase.model,
+        candidate.gpu,
+        candidate.tp,
+        candidate.precision,
+        candidate.server.nvlink_domain,
+        servers * candidate.replicas_per_server,
+        params,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def traffic_for(
+    usecase: Resolved, rate: float, replicas: int, seed: int, requests: int | None = None
+) -> Traffic:
+    count = requests or min(MAX_REQUESTS, max(MIN_REQUESTS, REQUESTS_PER_REPLICA * replicas))
+    return Traffic(
+        requests=count,
+        input_tokens=Lengths(usecase.input_tokens_total, usecase.input_stddev),
+        output_tokens=Lengths(usecase.output_tokens, usecase.output_stddev),
+        rate=rate,
+        warmup=count // 10,
+        seed=seed,
+    )
+
+
+@dataclass(slots=True)
+class _Trials:
+    """Simulations of one candidate at several server counts, each run once."""
+
+    usecase: Resolved
+    context: PerfContext
+    candidate: Candidate
+    rate: float
+    seed: int
+    requests: int | None
+    limits: Limits
+    progress: Callable[[str], None] | None
+    done: dict[int, SimulatedChoice] = field(default_factory=dict)
+
+    def check(self, servers: int) -> SimulatedChoice:
+        if servers not in self.done:
+            d = deployment(self.usecase, self.context, self.candidate, servers)
+            traffic = traffic_for(self.usecase, self.rate, d.replicas, self.seed, self.requests)
+            result = summarise(run(d, traffic), traffic, self.limits)
+            self.done[servers] = SimulatedChoice(
+                self.candidate, servers, result, broken_at_percentile(result, self.usecase)
+            )
+            if self.progress is not None:
+                c = self.candidate
+                self.progress(f"{c.server.id} {c.precision} TP{c.tp} x{servers}")
+        return self.done[servers]
+
+    def passes(self, servers: int) -> bool:
+        return not self.check(servers).broken
+
+
+def smallest_passing(passes: Callable[[int], bool], guess: int) -> int | None:
+    """The fewest servers that pass, assuming more servers never hurt: gallop from the guess to
+    bracket the answer, then bisect. None when even 4 x guess + 4 servers fail."""
+    ceiling = 4 * guess + 4
+    if passes(guess):
+        hi, step = guess, 1
+        lo = guess - step
+        while lo >= 1 and passes(lo):
+            hi, step = lo, step * 2
+            lo = hi - step
+        lo = max(lo, 0)
+    else:
+        lo, step = guess, 1
+        hi = guess + step
+        while not passes(hi):
+            if hi >= ceiling:
+                return None
+            lo, step = hi, step * 2
+            hi = min(lo + step, ceiling)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if passes(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def size_by_simulation(
+    usecase: Resolved,
+    context: PerfContext,
+    seed: int = 0,
+    requests: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SimulatedPlan:
+    rate, rate_source = rate_of(usecase)
+    limits = limits_of(usecase)
+    per_server: list[ServerSimulation] = []
+    simulations = 0
+    for server in usecase.servers:
+        found, reasons = candidates(usecase, context, server, rate)
+        best: SimulatedChoice | None = None
+        for candidate in found[:CANDIDATES_PER_SERVER]:
+            if best is not None and candidate.servers_guess > best.servers:
+                break  # cannot beat what this server type already achieved
+            trial = _Trials(usecase, context, candidate, rate, seed, requests, limits, progress)
+            n = smallest_passing(trial.passes, max(1, candidate.servers_guess))
+            simulations += len(trial.done)
+            if n is None:
+                worst = trial.check(4 * max(1, candidate.servers_guess) + 4)
+                reasons.append(
+                    f"{candidate.precision} TP{candidate.tp}: still {'; '.join(worst.broken)} "
+                    f"with {worst.servers} servers"
+                )
+                continue
+            choice = trial.check(n)
+            if best is None or (choice.servers, choice.result.ttft_ms.p95) < (
+                best.servers,
+                best.result.ttft_ms.p95,
+            ):
+                best = choice
+        per_server.append(ServerSimulation(server, best, tuple(reasons)))
+    planned = [s for s in per_server if s.choice is not None]
+    recommendation = min(
+        planned,
+        key=lambda s: (s.choice.servers, s.choice.servers * s.server.gpus) if s.choice else (0, 0),
+        default=None,
+    )
+    return SimulatedPlan(
+        rate, rate_source, usecase.percentile, tuple(per_server), recommendation, simulations
+    )
