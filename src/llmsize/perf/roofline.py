@@ -246,7 +246,8 @@ def pass_parts(work: Work, params: Params) -> tuple[Any, Any, Any]:
     (all-reduces and per-layer launches; the per-pass overhead is the caller's)."""
     half = params.gemm_half_tokens
     layers = params.e_compute * work.tokens / (work.tokens + half)
-    head = params.e_compute * work.logits / (work.logits + half)
+    rows = work.logits + 1e-30  # a step whose prompts all continue has no LM-head rows at all
+    head = params.e_compute * rows / (rows + half)
     compute = (
         work.flops_linear / (work.peak_flops * layers)
         + work.flops_experts / (work.peak_flops * layers * params.e_experts)

@@ -54,9 +54,13 @@ class Request:
         "output",
         "prompt",
         "replica",
+        "rid",
     )
 
-    def __init__(self, arrival: float, prompt: int, output: int, client: int, measured: bool):
+    def __init__(
+        self, rid: int, arrival: float, prompt: int, output: int, client: int, measured: bool
+    ) -> None:
+        self.rid = rid  # the order of arrival: breaks ties deterministically
         self.arrival = arrival
         self.prompt = prompt  # tokens to prefill (grows on preemption: prompt + generated)
         self.output = output
@@ -210,6 +214,7 @@ class Simulation:
         elapsed = now - replica.started
         replica.batch_area += replica.active * elapsed
         replica.queue_area += replica.queued * elapsed
+        replica.started, replica.active, replica.queued = now, 0, 0
         if replica.stretch is not None:
             steps = replica.stretch[1]
             replica.step += steps
@@ -233,11 +238,11 @@ class Simulation:
                     continue
                 request.join_step = replica.step
                 request.finish_step = replica.step + request.output - request.generated
-                replica.running[id(request)] = request
+                replica.running[request.rid] = request
                 replica.context_sum += request.prompt + 1
                 heapq.heappush(
                     replica.finishing,
-                    (request.finish_step, id(request), request.epoch, request),
+                    (request.finish_step, request.rid, request.epoch, request),
                 )
             replica.chunks = []
         heap = replica.finishing
@@ -381,7 +386,7 @@ class Simulation:
                     _, prompt, output = next_arrival
                     client = -1
                     next_arrival = next(source, None)
-                request = Request(now, prompt, output, client, sent >= warmup)
+                request = Request(sent, now, prompt, output, client, sent >= warmup)
                 first_arrival = min(first_arrival, now)
                 sent += 1
                 if not self._arrive(request, now) and lengths is not None and sent < total:

@@ -87,11 +87,10 @@ class StepModel:
     ) -> float:
         """Seconds for a step that decodes d sequences and prefills prompt chunks."""
         tokens = d + prefill_tokens
-        compute = (
-            self._per_token * (tokens + self._half)
-            + self._per_logit * (d + done + self._half)
-            + self._per_unit * (context_sum + units)
-        )
+        logits = d + done
+        compute = self._per_token * (tokens + self._half) + self._per_unit * (context_sum + units)
+        if logits:
+            compute += self._per_logit * (logits + self._half)
         memory = self._weights + self._per_kv * (context_sum + prefill_tokens)
         memory += self._per_reread * context_sum
         if self._moe:

@@ -1,0 +1,97 @@
+"""`llmsize simulate` and `plan --method simulate` through the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import assert_one_line_error, run
+from tests.conftest import EXAMPLES
+
+SEED = str(EXAMPLES / "seed-nemo-43b.yaml")
+
+
+def test_simulate_json_has_the_shared_result_model() -> None:
+    result = run("simulate", SEED, "--requests", "600", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    res = doc["result"]
+    for key in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"):
+        assert set(res[key]) == {"mean", "p50", "p90", "p95", "p99"}
+    assert res["rate"] == 31 and res["requests"] == 540  # 10 % warm-up not measured
+    assert doc["deployment"]["server"] == "dgx-h100" and doc["broken"] == []
+    again = json.loads(run("simulate", SEED, "--requests", "600", "--json").stdout)
+    assert again["result"] == res  # same seed, same numbers
+
+
+def test_simulate_closed_loop_and_explicit_deployment() -> None:
+    result = run(
+        "simulate",
+        SEED,
+        "--concurrency",
+        "16",
+        "--requests",
+        "200",
+        "--tp",
+        "8",
+        "--servers",
+        "1",
+        "--precision",
+        "bf16",
+        "--json",
+    )
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads(result.stdout)
+    assert doc["result"]["concurrency"] == 16 and doc["deployment"]["tp"] == 8
+
+
+def test_simulate_reports_missed_limits_with_exit_1(write_usecase: Callable[..., Path]) -> None:
+    path = write_usecase({"latency.first_token_ms": 3000, "load.peak_rps": 200})
+    result = run("simulate", str(path), "--servers", "1", "--requests", "400")
+    assert result.exit_code == 1
+    assert "Misses the limits at p95" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--rate", "2", "--concurrency", "3"], "at most one of"),
+        (["--rate", "0"], "--rate"),
+        (["--router", "random"], "--router"),
+        (["--warmup", "900", "--requests", "100"], "--warmup"),
+        (["--tp", "3"], "--tp"),
+        (["--server", "dgx-h1000"], "did you mean 'dgx-h100'"),
+        (["--trace", "missing.csv"], "cannot read trace"),
+    ],
+)
+def test_simulate_bad_flags(args: list[str], fragment: str) -> None:
+    assert_one_line_error(run("simulate", SEED, *args), fragment)
+
+
+def test_percentile_field_is_validated(write_usecase: Callable[..., Path]) -> None:
+    path = write_usecase({"latency.percentile": 0.97})
+    assert_one_line_error(run("simulate", str(path)), "latency.percentile")
+
+
+def test_length_spread_in_the_checklist(write_usecase: Callable[..., Path]) -> None:
+    path = write_usecase({"input_tokens": {"mean": 3000, "stddev": 400}})
+    doc = json.loads(run("simulate", str(path), "--requests", "300", "--json").stdout)
+    assert doc["traffic"]["input_tokens"] == {"mean": 3000, "stddev": 400.0}
+    bad = write_usecase({"input_tokens": {"mean": 3000, "spread": 400}})
+    assert_one_line_error(run("plan", str(bad)), "input_tokens.spread")
+
+
+def test_plan_method_simulate_prints_both_answers() -> None:
+    result = run("plan", SEED, "--method", "simulate")
+    assert result.exit_code == 0, result.output
+    assert "Recommendation: 13 × dgx-h100" in result.stdout
+    assert "Digital twin:" in result.stdout and "Why they differ" in result.stdout
+    doc = json.loads(run("plan", SEED, "--method", "simulate", "--json").stdout)
+    assert doc["recommendation"]["servers"] == 13
+    sim = doc["simulated"]["recommendation"]
+    assert sim["provenance"] == "simulated" and 1 <= sim["servers"] <= 13
+    assert sim["result"]["ttft_ms"]["p95"] <= 3000
+    assert_one_line_error(run("plan", SEED, "--method", "guess"), "--method")
