@@ -16,7 +16,7 @@ LAYERS = [
     {"api"},
     {"report"},
     {"search", "sizing_sim"},
-    {"sim"},
+    {"sim", "bench"},
     {"perf"},
     {"benchdb"},
     {"usecase", "workload"},

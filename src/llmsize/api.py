@@ -15,6 +15,7 @@ from llmsize.usecase import UseCase, load_usecase, parse_usecase
 from llmsize.workload import peak_from_average, sustainable_average
 
 if TYPE_CHECKING:  # numpy and scipy load only when calibrating
+    from llmsize.bench.results import BenchResult
     from llmsize.catalog import Gpu, LlmArch, Precision, Server
     from llmsize.perf.accuracy import AccuracyReport
     from llmsize.perf.calibration import Calibration
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigsResult",
     "EstimateResult",
     "accuracy",
+    "bench",
     "calibrate",
     "configs",
     "estimate",
@@ -46,7 +48,7 @@ def plan(
     source: str = "auto",
     calibration: Path | str | None = None,
     engine: str | None = None,
-    mode: str = "static",
+    mode: str | None = None,
     method: str = "peak",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
@@ -65,6 +67,7 @@ def plan(
         usecase = load_usecase(path)
     resolved = resolve(usecase, load_catalog(), base_dir or Path())
     model = resolved.model
+    mode = mode or _mode_of([Path(b) for b in bench])
     context = perf_context(
         {model.id, model.name.lower()},
         [Path(b) for b in bench],
@@ -86,6 +89,17 @@ def plan(
 
     simulated = size_by_simulation(resolved, context, seed=seed, progress=progress)
     return replace(result, simulated=simulated)
+
+
+def _mode_of(bench: Sequence[Path]) -> str:
+    """In-flight when every row the user measured is a closed-loop (concurrency) run, as
+    `llmsize bench --concurrency` writes; otherwise the calculator's static batches."""
+    from llmsize.benchdb.schema import read_curve_file
+
+    rows = [p for path in bench for p in read_curve_file(path)]
+    if rows and all(p.load_type == "concurrency" for p in rows):
+        return "inflight"
+    return "static"
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,3 +542,59 @@ def simulate(
         percentile=resolved.percentile,
         broken=broken_at_percentile(result, resolved),
     )
+
+
+def bench(
+    url: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    rate: str | None = None,
+    concurrency: str | None = None,
+    requests: int | None = 200,
+    duration_s: float | None = None,
+    warmup: int = 0,
+    api: str = "chat",
+    tokenizer: Path | str | None = None,
+    seed: int = 0,
+    api_key: str | None = None,
+    timeout_s: float = 120.0,
+    progress: Callable[..., None] | None = None,
+    transport: object | None = None,
+) -> BenchResult:
+    """Measure an OpenAI-compatible endpoint at each load level; see llmsize.bench."""
+    import asyncio
+
+    from llmsize.bench.client import Endpoint
+    from llmsize.bench.prompts import PromptMaker
+    from llmsize.bench.results import BenchResult, measure
+    from llmsize.bench.runner import BenchPlan, parse_levels, run_plan
+    from llmsize.errors import InputError
+
+    if (rate is None) == (concurrency is None):
+        raise InputError("--rate", "give exactly one of --rate or --concurrency")
+    try:
+        levels = parse_levels(rate, concurrency)
+    except ValueError as exc:
+        flag = "--rate" if rate is not None else "--concurrency"
+        raise InputError(
+            flag, f"{exc} is not a positive number (a whole one for concurrency)"
+        ) from None
+    if not url.startswith(("http://", "https://")):
+        raise InputError("--url", f"{url!r} is not an http(s) URL such as http://127.0.0.1:8000/v1")
+    if api not in ("chat", "completions"):
+        raise InputError("--api", f"{api!r} is not one of chat, completions")
+    plan = BenchPlan(
+        Endpoint(url, model, api, api_key, timeout_s),
+        input_tokens,
+        output_tokens,
+        levels,
+        None if duration_s is not None else requests,
+        duration_s,
+        warmup,
+        seed,
+    )
+    prompts = PromptMaker(input_tokens, seed, Path(tokenizer) if tokenizer else None)
+    runs = asyncio.run(run_plan(plan, prompts, progress, transport=transport))  # type: ignore[arg-type]
+    return BenchResult(plan, runs, [measure(r) for r in runs], prompts.calibrated_from)

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from llmsize.cli import calibrate, catalog, configs, estimate, peak, plan, simulate
+from llmsize.cli import bench, calibrate, catalog, configs, estimate, peak, plan, simulate
 
 
 class OneLineErrors(TyperGroup):
@@ -64,6 +64,8 @@ app.command("estimate")(estimate.estimate_command)
 app.command("configs")(configs.configs_command)
 app.command("simulate")(simulate.simulate_command)
 app.command("peak")(peak.peak_command)
+app.command("bench")(bench.bench_command)
+app.command("serve-mock")(bench.serve_mock_command)
 app.command("calibrate")(calibrate.calibrate_command)
 app.command("accuracy")(calibrate.accuracy_command)
 app.add_typer(catalog.app, name="catalog")

@@ -16,7 +16,6 @@ from llmsize.cli._options import (
     JsonOpt,
     Method,
     Mode,
-    ModeOpt,
     Source,
     SourceOpt,
 )
@@ -35,7 +34,15 @@ def plan_command(
         ),
     ] = None,
     source: SourceOpt = Source.auto,
-    mode: ModeOpt = Mode.static,
+    mode: Annotated[
+        Mode | None,
+        typer.Option(
+            "--mode",
+            help="static: the calculator's static batches; inflight: continuous batching at a "
+            "fixed concurrency. Default: inflight when every --bench row is a closed-loop run, "
+            "else static.",
+        ),
+    ] = None,
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
     method: Annotated[
@@ -63,7 +70,7 @@ def plan_command(
             source=source.value,
             calibration=calibration,
             engine=engine,
-            mode=mode.value,
+            mode=mode.value if mode else None,
             method=method.value,
             seed=seed,
         )

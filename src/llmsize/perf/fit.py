@@ -39,7 +39,7 @@ from llmsize.perf.roofline import (
     static_works,
 )
 
-MIN_ROWS = 4
+MIN_ROWS = 3
 SHARED_PARAMS = (*FRACTIONS, "allreduce_us", "e_link")
 """Fitted once per engine over all its rows: they describe the engine and its workload (routing,
 attention kernels, batching, its all-reduce library), not a GPU."""

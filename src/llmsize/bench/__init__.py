@@ -1,0 +1,1 @@
+"""Measure a real endpoint: an OpenAI-compatible streaming load generator and a mock server."""

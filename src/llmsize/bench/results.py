@@ -1,0 +1,160 @@
+"""A measured level as the shared result model, as curve rows, and as per-request JSONL."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from llmsize import __version__
+from llmsize.bench.client import RequestRecord
+from llmsize.bench.runner import BenchPlan, LevelRun
+from llmsize.benchdb.schema import CurvePoint, write_curves
+from llmsize.metrics import Distribution, RunResult, percentile
+
+SOURCE_ID = "llmsize-bench"
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One level: the result model plus what the client itself cost."""
+
+    run: RunResult
+    errors_by_kind: dict[str, int]
+    dispatch_lag_ms: dict[str, float]  # scheduled send -> request handed to the connection
+    mean_prompt_tokens: float
+    mean_output_tokens: float
+
+
+@dataclass(frozen=True, slots=True)
+class BenchResult:
+    plan: BenchPlan
+    runs: list[LevelRun]
+    levels: list[Measured]
+    prompt_calibration: str
+
+
+def measure(level_run: LevelRun) -> Measured:
+    records = [r for r in level_run.records if not r.warmup]
+    ok = [r for r in records if r.ok and r.first_token is not None]
+    ttft = [(r.first_token - r.sent) * 1e3 for r in ok if r.first_token is not None]
+    e2e = [(r.end - r.sent) * 1e3 for r in ok]
+    itl = []
+    tokens = 0
+    prompts = []
+    outputs = []
+    for r in ok:
+        out = r.output_tokens or len(r.token_times)
+        tokens += out
+        outputs.append(out)
+        if r.prompt_tokens:
+            prompts.append(r.prompt_tokens)
+        if out > 1 and r.first_token is not None:
+            itl.append((r.end - r.first_token) * 1e3 / (out - 1))
+    span = (max(r.end for r in ok) - min(r.sent for r in ok)) if ok else 0.0
+    lags = sorted(max(0.0, (r.sent - r.scheduled) * 1e3) for r in records)
+    level = level_run.level
+    run = RunResult(
+        source="measured",
+        load=level.kind,
+        load_value=level.value,
+        requests=len(ok),
+        errors=len(records) - len(ok),
+        duration_s=span,
+        ttft_ms=Distribution.of(ttft),
+        itl_ms=Distribution.of(itl),
+        e2e_ms=Distribution.of(e2e),
+        achieved_rps=len(ok) / span if span > 0 else 0.0,
+        output_tokens_per_s=tokens / span if span > 0 else 0.0,
+    )
+    return Measured(
+        run=run,
+        errors_by_kind=dict(Counter(r.error for r in records if r.error)),
+        dispatch_lag_ms={
+            "p50": round(percentile(lags, 50), 3) if lags else math.nan,
+            "p99": round(percentile(lags, 99), 3) if lags else math.nan,
+        },
+        mean_prompt_tokens=sum(prompts) / len(prompts) if prompts else math.nan,
+        mean_output_tokens=sum(outputs) / len(outputs) if outputs else math.nan,
+    )
+
+
+def level_document(measured: Measured) -> dict[str, Any]:
+    doc = measured.run.as_dict()
+    doc.pop("source")
+    doc["errors_by_kind"] = measured.errors_by_kind
+    doc["client_dispatch_lag_ms"] = measured.dispatch_lag_ms
+    doc["mean_prompt_tokens"] = measured.mean_prompt_tokens
+    doc["mean_output_tokens"] = measured.mean_output_tokens
+    return doc
+
+
+def curve_points(
+    measured: Sequence[Measured],
+    url: str,
+    model: str,
+    gpu: str,
+    tp: int,
+    precision: str,
+    today: date | None = None,
+) -> list[CurvePoint]:
+    """Summary rows in the curve schema, with the run's provenance."""
+    host = urlparse(url).netloc or url
+    stamp = (today or date.today()).isoformat()
+    rows = []
+    for m in measured:
+        r = m.run
+        if not r.requests or math.isnan(m.mean_prompt_tokens):
+            continue
+        rows.append(
+            CurvePoint(
+                model=model,
+                gpu=gpu,
+                precision=precision,
+                tp=tp,
+                load_type=r.load,
+                load_value=r.load_value,
+                input_tokens=round(m.mean_prompt_tokens, 2),
+                output_tokens=round(m.mean_output_tokens, 2),
+                ttft_ms=round(r.ttft_ms.mean, 4),
+                itl_ms=round(r.itl_ms.mean, 4) if r.itl_ms.count else None,
+                e2e_ms=round(r.e2e_ms.mean, 4),
+                req_s=round(r.achieved_rps, 6),
+                out_tok_s=round(r.output_tokens_per_s, 4),
+                latency_stat="mean",
+                source_id=SOURCE_ID,
+                source=f"llmsize {__version__} bench of {host} (model {model}) on {stamp}",
+                source_row=f"{r.load} {r.load_value:g}",
+                raw_model=model,
+                notes=(
+                    f"p50 TTFT {r.ttft_ms.p50:.2f} ms, p95 {r.ttft_ms.p95:.2f}; p50 ITL "
+                    f"{r.itl_ms.p50:.3f} ms; {r.requests} requests, {r.errors} errors"
+                ),
+            )
+        )
+    return rows
+
+
+def write_outputs(
+    out: Path, points: Iterable[CurvePoint], runs: Sequence[LevelRun], jsonl: Path | None
+) -> Path:
+    """The curve CSV and the per-request JSONL beside it (results.csv -> results.jsonl)."""
+    out.write_text("".join(write_curves(points)), encoding="utf-8")
+    jsonl = jsonl or out.with_suffix(".jsonl")
+    with jsonl.open("w", encoding="utf-8") as handle:
+        for level_run in runs:
+            for record in level_run.records:
+                row = record.as_json(level_run.started)
+                row["level"] = level_run.level.label
+                handle.write(json.dumps(row) + "\n")
+    return jsonl
+
+
+def records_of(runs: Sequence[LevelRun]) -> list[RequestRecord]:
+    return [r for run in runs for r in run.records]

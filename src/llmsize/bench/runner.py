@@ -1,0 +1,226 @@
+"""Load levels against an endpoint: a Poisson open loop with an absolute, seeded send schedule
+(a slow response never delays the next request) or a closed loop of C clients; a sweep runs each
+level in turn over one connection pool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from llmsize.bench.client import Endpoint, RequestRecord, send
+from llmsize.bench.prompts import PromptMaker
+from llmsize.bench.stream import StreamClient
+from llmsize.workload import poisson_times
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    kind: str  # "rate" or "concurrency"
+    value: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.value:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPlan:
+    endpoint: Endpoint
+    input_tokens: int
+    output_tokens: int
+    levels: tuple[Level, ...]
+    requests: int | None = 200
+    duration_s: float | None = None
+    warmup: int = 0
+    seed: int = 0
+
+
+@dataclass(slots=True)
+class LevelRun:
+    level: Level
+    records: list[RequestRecord]
+    started: float
+    stopped_early: bool = False
+
+
+Progress = Callable[[Level, int, int, int, float | None], None]
+"""(level, done, total, errors, live p50 TTFT ms) -> None."""
+
+
+class Stop:
+    """Set by Ctrl-C (or a test): no new requests start; what was measured is kept."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    @property
+    def set(self) -> bool:
+        return self.event.is_set()
+
+
+async def _ticker(
+    level: Level, records: list[RequestRecord], total: int, progress: Progress, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        done = [r for r in records if r.end]
+        ttfts = [(r.first_token - r.sent) * 1e3 for r in done if r.first_token is not None]
+        errors = sum(1 for r in done if r.error)
+        progress(level, len(done), total, errors, statistics.median(ttfts) if ttfts else None)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.25)
+
+
+async def _open_loop(
+    client: StreamClient,
+    plan: BenchPlan,
+    level: Level,
+    prompts: PromptMaker,
+    records: list[RequestRecord],
+    stop: Stop,
+    total: int,
+) -> None:
+    rng = random.Random(plan.seed)
+    if plan.duration_s is None:
+        times = poisson_times(level.value, total, rng)
+    else:
+        times = []
+        t = rng.expovariate(level.value)
+        while t <= plan.duration_s:
+            times.append(t)
+            t += rng.expovariate(level.value)
+    start = time.perf_counter()
+    tasks: set[asyncio.Task[RequestRecord]] = set()
+    for i, offset in enumerate(times):
+        if stop.set:
+            break
+        at = start + offset
+        delay = at - time.perf_counter()
+        if delay > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.event.wait(), delay)
+            if stop.set:
+                break
+        record = RequestRecord(i, at, warmup=i < plan.warmup)
+        records.append(record)
+        task = asyncio.create_task(
+            send(client, plan.endpoint, record, prompts.prompt(i), plan.output_tokens)
+        )
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await _drain(tasks, stop)
+
+
+async def _closed_loop(
+    client: StreamClient,
+    plan: BenchPlan,
+    level: Level,
+    prompts: PromptMaker,
+    records: list[RequestRecord],
+    stop: Stop,
+    total: int,
+) -> None:
+    start = time.perf_counter()
+    counter = iter(range(total if plan.duration_s is None else 10**12))
+
+    async def worker() -> None:
+        for i in counter:
+            if stop.set or (
+                plan.duration_s is not None and time.perf_counter() - start > plan.duration_s
+            ):
+                return
+            record = RequestRecord(i, time.perf_counter(), warmup=i < plan.warmup)
+            records.append(record)
+            await send(client, plan.endpoint, record, prompts.prompt(i), plan.output_tokens)
+
+    tasks = {asyncio.create_task(worker()) for _ in range(int(level.value))}
+    await _drain(tasks, stop)
+
+
+async def _drain(tasks: Iterable[asyncio.Task[Any]], stop: Stop) -> None:
+    """Wait for the requests under way; on stop, cancel them (they are not measured)."""
+    pending = set(tasks)
+    while pending:
+        stopper = asyncio.ensure_future(stop.event.wait())
+        done, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+        pending.discard(stopper)
+        if stopper in done:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            return
+        stopper.cancel()
+
+
+async def run_plan(
+    plan: BenchPlan,
+    prompts: PromptMaker,
+    progress: Progress | None = None,
+    stop: Stop | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[LevelRun]:
+    """Run every level in turn; Ctrl-C (SIGINT) stops cleanly and returns what was measured."""
+    stop = stop or Stop()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, stop.event.set)
+    timeout = httpx.Timeout(plan.endpoint.timeout_s, connect=min(10.0, plan.endpoint.timeout_s))
+    runs: list[LevelRun] = []
+    client = StreamClient(plan.endpoint.url, plan.endpoint.timeout_s)
+    try:
+        async with httpx.AsyncClient(timeout=timeout, transport=transport) as probe:
+            await prompts.prepare(probe, plan.endpoint)
+            for level in plan.levels:
+                if stop.set:
+                    break
+                records: list[RequestRecord] = []
+                total = (plan.requests or 0) + plan.warmup
+                ticking = asyncio.Event()
+                ticker = (
+                    asyncio.create_task(_ticker(level, records, total, progress, ticking))
+                    if progress is not None
+                    else None
+                )
+                started = time.perf_counter()
+                loop_fn = _open_loop if level.kind == "rate" else _closed_loop
+                await loop_fn(client, plan, level, prompts, records, stop, total)
+                ticking.set()
+                if ticker is not None:
+                    await ticker
+                finished = [r for r in records if r.end]
+                runs.append(LevelRun(level, finished, started, stop.set))
+    finally:
+        client.close()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+    return runs
+
+
+def parse_levels(rate: str | None, concurrency: str | None) -> tuple[Level, ...]:
+    """'2,4,8' -> three levels; exactly one of the two flags is given (checked by the caller)."""
+    text, kind = (rate, "rate") if rate is not None else (concurrency, "concurrency")
+    assert text is not None
+    levels = []
+    for part in text.split(","):
+        value = float(part)
+        if value <= 0 or (kind == "concurrency" and value != int(value)):
+            raise ValueError(part)
+        levels.append(Level(kind, value))
+    return tuple(levels)
+
+
+def quantiles_ms(values: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return (
+        (statistics.median(ordered), ordered[int(0.99 * (len(ordered) - 1))])
+        if ordered
+        else (0.0, 0.0)
+    )

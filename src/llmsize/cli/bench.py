@@ -1,0 +1,254 @@
+"""`llmsize bench` (measure an endpoint) and `llmsize serve-mock` (a server with known timing)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import fail, user_errors
+from llmsize.cli._options import JsonOpt, PrecisionChoice
+
+
+def bench_command(
+    url: Annotated[
+        str, typer.Option("--url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="Model name the server serves (and, for the curve rows, a catalog id or alias).",
+        ),
+    ],
+    input_tokens: Annotated[
+        int, typer.Option("--input-tokens", min=1, max=1_000_000, help="Prompt tokens per request.")
+    ],
+    output_tokens: Annotated[
+        int,
+        typer.Option(
+            "--output-tokens",
+            min=1,
+            max=1_000_000,
+            help="Output tokens per request (forced where the server allows).",
+        ),
+    ],
+    rate: Annotated[
+        str | None, typer.Option("--rate", help="Poisson rates to sweep, req/s: 2,4,8")
+    ] = None,
+    concurrency: Annotated[
+        str | None, typer.Option("--concurrency", help="Closed-loop concurrencies to sweep: 1,8,64")
+    ] = None,
+    requests: Annotated[
+        int | None,
+        typer.Option(
+            "--requests", min=1, max=10_000_000, help="Measured requests per level (default 200)."
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration", min=0.1, max=86_400, help="Seconds per level, instead of --requests."
+        ),
+    ] = None,
+    warmup: Annotated[
+        int, typer.Option("--warmup", min=0, help="Requests per level sent first and not measured.")
+    ] = 0,
+    api: Annotated[str, typer.Option("--api", help="chat or completions")] = "chat",
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(
+            "--tokenizer",
+            help="A tokenizer.json for exact prompt lengths (pip install 'llmsize[tokenizers]').",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the send schedule and the prompts.")
+    ] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Curve CSV to write (per-request JSONL beside it).")
+    ] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Per-request JSONL (default: --out with .jsonl).")
+    ] = None,
+    gpu: Annotated[
+        str | None,
+        typer.Option("--gpu", help="GPU the server runs on (catalog id), for the curve rows."),
+    ] = None,
+    tp: Annotated[
+        int,
+        typer.Option("--tp", min=1, max=64, help="GPUs per server instance, for the curve rows."),
+    ] = 1,
+    precision: Annotated[
+        PrecisionChoice, typer.Option("--precision", help="Precision served, for the curve rows.")
+    ] = PrecisionChoice.bf16,
+    api_key_env: Annotated[
+        str, typer.Option("--api-key-env", help="Environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.1, max=3600, help="Seconds before a request counts as timed out."
+        ),
+    ] = 120.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure an OpenAI-compatible streaming endpoint: a Poisson open loop or a closed loop at
+    each level; TTFT, ITL, TPOT, E2E percentiles, throughput and errors by kind. Ctrl-C stops
+    cleanly and keeps what was measured. The API key is read from the environment, never shown.
+    """
+    from llmsize.api import bench
+    from llmsize.bench.results import curve_points, level_document, write_outputs
+
+    if out is not None and gpu is None:
+        raise fail(
+            "--gpu: needed with --out, so the curve rows say what ran (llmsize catalog gpus)"
+        )
+    if requests is not None and duration is not None:
+        raise fail("--requests: give either --requests or --duration, not both")
+    with user_errors():
+        canonical_gpu = None
+        canonical_model = model
+        if gpu is not None:
+            from llmsize.catalog import load_catalog
+
+            catalog = load_catalog()
+            canonical_gpu = catalog.gpus.get(gpu, "--gpu").id
+            found = catalog.models.find(model)
+            canonical_model = found.id if found else model
+        progress, bar = _progress(as_json)
+        try:
+            result = bench(
+                url,
+                model,
+                input_tokens,
+                output_tokens,
+                rate=rate,
+                concurrency=concurrency,
+                requests=requests if duration is None else None,
+                duration_s=duration,
+                warmup=warmup,
+                api=api,
+                tokenizer=tokenizer,
+                seed=seed,
+                api_key=os.environ.get(api_key_env),
+                timeout_s=timeout,
+                progress=progress,
+            )
+        finally:
+            if bar is not None:
+                bar.stop()
+        written = None
+        if out is not None:
+            assert canonical_gpu is not None
+            points = curve_points(
+                result.levels, url, canonical_model, canonical_gpu, tp, precision.value
+            )
+            try:
+                written = write_outputs(out, points, result.runs, jsonl)
+            except OSError as exc:
+                from llmsize.errors import InputError
+
+                raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
+    stopped = any(r.stopped_early for r in result.runs)
+    if as_json:
+        doc = {
+            "schema_version": 1,
+            "url": url,
+            "model": model,
+            "prompt_lengths": result.prompt_calibration,
+            "stopped_early": stopped,
+            "levels": [level_document(m) for m in result.levels],
+            "out": str(out) if out else None,
+            "jsonl": str(written) if written else None,
+        }
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    from llmsize.report.bench_table import render_bench
+    from llmsize.report.console import make_console
+
+    render_bench(result, make_console(), out, written, stopped)
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    """A rich progress bar: requests done, errors and the live p50 TTFT."""
+    if quiet:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("errors {task.fields[errors]}  p50 TTFT {task.fields[ttft]}"),
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+    bar.start()
+
+    def update(level, done, total, errors, ttft):  # type: ignore[no-untyped-def]
+        label = level.label
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=total or None, errors=0, ttft="—")
+        bar.update(
+            tasks[label],
+            completed=done,
+            errors=errors,
+            ttft="—" if ttft is None else f"{ttft:,.1f} ms",
+        )
+
+    return update, bar
+
+
+def serve_mock_command(
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1.")
+    ] = 8000,
+    ttft_ms: Annotated[float, typer.Option("--ttft-ms", min=0, help="Time to first token.")] = 60.0,
+    itl_ms: Annotated[float, typer.Option("--itl-ms", min=0, help="Time between tokens.")] = 10.0,
+    output_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--output-tokens", min=1, help="Tokens per answer (default: the request's max_tokens)."
+        ),
+    ] = None,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", min=0, max=1, help="Share answered HTTP 500.")
+    ] = 0.0,
+    stall_rate: Annotated[
+        float,
+        typer.Option("--stall-rate", min=0, max=1, help="Share that stop mid-stream and hang."),
+    ] = 0.0,
+    cut_rate: Annotated[
+        float,
+        typer.Option("--cut-rate", min=0, max=1, help="Share whose connection is cut mid-stream."),
+    ] = 0.0,
+    malformed_rate: Annotated[
+        float,
+        typer.Option("--malformed-rate", min=0, max=1, help="Share with one malformed chunk."),
+    ] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the fault injection.")] = 0,
+) -> None:
+    """Serve a mock OpenAI-compatible endpoint on 127.0.0.1 with known timing and injected
+    faults, for dry runs of llmsize bench (Ctrl-C stops it)."""
+    from llmsize.bench.mock import MockConfig, serve
+
+    if error_rate + stall_rate + cut_rate + malformed_rate > 1:
+        raise fail("--error-rate: the fault rates add up to more than 1")
+    config = MockConfig(
+        ttft_ms, itl_ms, output_tokens, error_rate, stall_rate, cut_rate, malformed_rate, seed
+    )
+    typer.echo(
+        f"mock server on http://127.0.0.1:{port}/v1 (TTFT {ttft_ms:g} ms, ITL {itl_ms:g} ms); "
+        "Ctrl-C stops",
+        err=True,
+    )
+    try:
+        serve(config, "127.0.0.1", port)
+    except OSError as exc:
+        raise fail(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass

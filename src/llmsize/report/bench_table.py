@@ -1,0 +1,67 @@
+"""Measured levels for people: latencies, throughput, errors, and the client's own cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from llmsize.bench.results import BenchResult
+
+
+def render_bench(
+    result: BenchResult, console: Console, out: Path | None, jsonl: Path | None, stopped: bool
+) -> None:
+    plan = result.plan
+    console.print(
+        f"[bold]{plan.endpoint.model}[/] at {plan.endpoint.url}: {plan.input_tokens} in / "
+        f"{plan.output_tokens} out; prompt lengths: {result.prompt_calibration}"
+    )
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in (
+        "level",
+        "requests",
+        "errors",
+        "req/s",
+        "tok/s",
+        "TTFT p50",
+        "TTFT p95",
+        "ITL p50",
+        "ITL p95",
+        "E2E p50",
+        "E2E p95",
+        "client lag p99",
+    ):
+        table.add_column(column, justify="left" if column == "level" else "right")
+    for m in result.levels:
+        r = m.run
+        table.add_row(
+            f"{r.load} {r.load_value:g}",
+            str(r.requests),
+            str(r.errors),
+            f"{r.achieved_rps:,.2f}",
+            f"{r.output_tokens_per_s:,.0f}",
+            f"{r.ttft_ms.p50:,.1f}",
+            f"{r.ttft_ms.p95:,.1f}",
+            f"{r.itl_ms.p50:,.2f}",
+            f"{r.itl_ms.p95:,.2f}",
+            f"{r.e2e_ms.p50:,.0f}",
+            f"{r.e2e_ms.p95:,.0f}",
+            f"{m.dispatch_lag_ms['p99']:,.2f}",
+        )
+    console.print(table)
+    console.print("Latencies in ms (measured). client lag: scheduled send to request written.")
+    for m in result.levels:
+        if m.errors_by_kind:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(m.errors_by_kind.items()))
+            console.print(f"  errors at {m.run.load} {m.run.load_value:g}: {kinds}")
+    if stopped:
+        console.print("[yellow]Stopped early: the levels above hold what was measured.[/]")
+    if out is not None:
+        console.print(f"Curve rows: {out}; per-request records: {jsonl}")
+        console.print(
+            f"Next: llmsize calibrate {out} --out params.yaml, then llmsize plan USECASE.yaml "
+            f"--bench {out} --calibration params.yaml"
+        )
