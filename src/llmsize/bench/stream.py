@@ -46,6 +46,7 @@ class _Protocol(asyncio.Protocol):
         self.remaining = 0
         self.partial = b""  # an SSE line cut by a chunk boundary
         self.closed = False
+        self.stamp = 0.0  # arrival of the first byte now in `buffer`
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -68,6 +69,8 @@ class _Protocol(asyncio.Protocol):
     def feed(self, data: bytes, now: float) -> None:
         if self.response is None:
             return
+        if not self.buffer:
+            self.stamp = now
         self.buffer += data
         try:
             self._parse(now)
@@ -110,7 +113,8 @@ class _Protocol(asyncio.Protocol):
                     return
                 data = self.buffer[: self.remaining]
                 self.buffer = self.buffer[self.remaining + 2 :]
-                self._lines(now, data)
+                self._lines(self.stamp, data)  # the time the chunk began to arrive
+                self.stamp = now
                 self.state = "chunk-size"
             elif self.state == "body":
                 if len(self.buffer) < self.remaining:
@@ -140,6 +144,8 @@ class _Protocol(asyncio.Protocol):
 
 
 SO_TIMESTAMPNS = 35  # Linux: stamp received data with the kernel's arrival time
+READ_BYTES = 64  # less than one streamed token's TCP segment
+READS_PER_WAKEUP = 64
 
 
 class _KernelStamped(_Protocol):
@@ -157,22 +163,28 @@ class _KernelStamped(_Protocol):
         self.loop = loop
 
     def _readable(self) -> None:
-        try:
-            data, ancillary, _, _ = self.sock.recvmsg(262144, 64)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._lost(exc)
-            return
-        if not data:
-            self._lost(None)
-            return
-        now = self.clock()
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
-                seconds, nanos = struct.unpack("qq", payload[:16])
-                now = min(now, seconds + nanos * 1e-9 - self.offset)
-        self.feed(data, now)
+        # Small reads: the kernel stamps a read with its last segment's arrival, so reading less
+        # than a token's segment at a time keeps every token's own arrival time even when the
+        # client falls behind. Read until the socket is empty, then let the loop move on.
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(READ_BYTES, 64)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._lost(exc)
+                return
+            if not data:
+                self._lost(None)
+                return
+            now = self.clock()
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
+                    seconds, nanos = struct.unpack("qq", payload[:16])
+                    now = min(now, seconds + nanos * 1e-9 - self.offset)
+            self.feed(data, now)
+            if self.closed:
+                return
 
     def _lost(self, exc: Exception | None) -> None:
         self.loop.remove_reader(self.sock.fileno())
