@@ -55,7 +55,8 @@ def main() -> int:
             ttft_ok = abs(r.ttft_ms.p50 - TTFT) <= 3
             itl_ok = abs(r.itl_ms.p50 - ITL) <= 1
             failed |= not (ttft_ok and itl_ok)
-            ttft = f"median TTFT {r.ttft_ms.p50:7.2f} ms (truth {TTFT:g}, {'ok' if ttft_ok else 'MISSED'})"
+            verdict = "ok" if ttft_ok else "MISSED"
+            ttft = f"median TTFT {r.ttft_ms.p50:7.2f} ms (truth {TTFT:g}, {verdict})"
             itl = (
                 f"median ITL {r.itl_ms.p50:6.3f} ms (truth {ITL:g}, {'ok' if itl_ok else 'MISSED'})"
             )
