@@ -241,6 +241,9 @@ class MockServer:
     async def _handle(
         self, method: str, path: str, body: bytes, writer: _Conn, arrived: float
     ) -> bool:
+        if method == "GET" and path.rstrip("/").endswith("/health"):
+            await self._respond(writer, "200 OK", {"status": "ok"})
+            return True
         if method == "GET" and path.rstrip("/").endswith("/models"):
             await self._respond(
                 writer,

@@ -9,7 +9,17 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from llmsize.cli import bench, calibrate, catalog, configs, estimate, peak, plan, simulate
+from llmsize.cli import (
+    bench,
+    calibrate,
+    catalog,
+    configs,
+    estimate,
+    importer,
+    peak,
+    plan,
+    simulate,
+)
 
 
 class OneLineErrors(TyperGroup):
@@ -66,6 +76,7 @@ app.command("simulate")(simulate.simulate_command)
 app.command("peak")(peak.peak_command)
 app.command("bench")(bench.bench_command)
 app.command("serve-mock")(bench.serve_mock_command)
+app.command("import")(importer.import_command)
 app.command("calibrate")(calibrate.calibrate_command)
 app.command("accuracy")(calibrate.accuracy_command)
 app.add_typer(catalog.app, name="catalog")

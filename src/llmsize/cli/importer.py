@@ -1,0 +1,69 @@
+"""`llmsize import`: other tools' result files as curve rows for plan --bench and calibrate."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import user_errors
+from llmsize.cli._options import PrecisionChoice
+
+
+def import_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Result files: AIPerf/GenAI-Perf profile exports, vLLM bench JSON, GuideLLM "
+            "benchmarks.json."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Curve CSV to write.")],
+    gpu: Annotated[
+        str,
+        typer.Option(
+            "--gpu", help="GPU the measured server ran on (catalog id): the files do not say."
+        ),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="aiperf, genai-perf, vllm or guidellm (default: detected)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Catalog id of the served model (default: the name in the file)."
+        ),
+    ] = None,
+    tp: Annotated[int, typer.Option("--tp", min=1, max=64, help="GPUs per server instance.")] = 1,
+    precision: Annotated[
+        PrecisionChoice, typer.Option("--precision", help="Precision served.")
+    ] = PrecisionChoice.bf16,
+) -> None:
+    """Convert other load generators' results to the curve schema (units and definitions
+    reconciled: seconds to ms, ITL without the first token)."""
+    from llmsize.benchdb.importers import FORMATS, Hardware, import_file
+    from llmsize.benchdb.schema import write_curves
+    from llmsize.catalog import load_catalog
+    from llmsize.errors import InputError
+
+    with user_errors():
+        if fmt is not None and fmt not in FORMATS:
+            raise InputError("--format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+        catalog = load_catalog()
+        chip = catalog.gpus.get(gpu, "--gpu").id
+        canonical = catalog.models.get(model, "--model").id if model else None
+        rows = []
+        for path in files:
+            for point in import_file(path, Hardware(canonical, chip, tp, precision.value), fmt):
+                found = catalog.models.find(point.model)
+                rows.append(
+                    replace(point, model=found.id if found else point.model, origin=str(path))
+                )
+        try:
+            out.write_text("".join(write_curves(rows)), encoding="utf-8")
+        except OSError as exc:
+            raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {len(rows)} curve row(s) to {out}")

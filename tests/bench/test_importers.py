@@ -1,0 +1,104 @@
+"""Importers turn real files of other tools (tests/data, see its README) into curve rows that
+plan --bench accepts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmsize.benchdb.importers import Hardware, detect, import_file
+from llmsize.benchdb.schema import read_curve_file
+from tests.cli.helpers import assert_one_line_error, run
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+HW = Hardware("llama-3-8b", "h100-sxm", 1, "bf16")
+
+
+def test_aiperf_concurrency_and_rate() -> None:
+    [c] = import_file(DATA / "aiperf_concurrency" / "profile_export_aiperf.json", HW)
+    assert (c.load_type, c.load_value, c.input_tokens, c.output_tokens) == (
+        "concurrency",
+        4,
+        64,
+        16,
+    )
+    assert c.ttft_ms == pytest.approx(24.2485, rel=1e-4)  # ms, as AIPerf reports
+    assert c.itl_ms == pytest.approx(5.0955, rel=1e-4) and c.req_s == pytest.approx(36.05, rel=1e-3)
+    [r] = import_file(DATA / "aiperf_rate" / "profile_export_aiperf.json", HW)
+    assert (r.load_type, r.load_value) == ("rate", 20)
+
+
+def test_guidellm_converts_seconds_and_uses_itl_not_tpot() -> None:
+    [g] = import_file(DATA / "guidellm" / "benchmarks.json", HW)
+    raw = json.loads((DATA / "guidellm" / "benchmarks.json").read_text())["benchmarks"][0][
+        "metrics"
+    ]
+    assert (g.load_type, g.load_value) == ("concurrency", 4)
+    assert g.e2e_ms == pytest.approx(raw["request_latency"]["successful"]["mean"] * 1000)  # s -> ms
+    assert g.itl_ms == pytest.approx(raw["inter_token_latency_ms"]["successful"]["mean"])
+    assert g.itl_ms != pytest.approx(raw["time_per_output_token_ms"]["successful"]["mean"])
+
+
+def test_detection() -> None:
+    for name, fmt in (
+        ("aiperf_rate/profile_export_aiperf.json", "aiperf"),
+        ("guidellm/benchmarks.json", "guidellm"),
+    ):
+        assert detect(json.loads((DATA / name).read_text())) == fmt
+    assert detect({"mean_ttft_ms": 1}) == "vllm" and detect([1]) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["aiperf_concurrency/profile_export_aiperf.json", "guidellm/benchmarks.json"]
+)
+def test_imported_rows_feed_plan(name: str, tmp_path: Path) -> None:
+    out = tmp_path / "curves.csv"
+    result = run(
+        "import", str(DATA / name), "--out", str(out), "--gpu", "h100-sxm", "--model", "llama-3-8b"
+    )
+    assert result.exit_code == 0, result.output
+    [row] = read_curve_file(out)
+    usecase = tmp_path / "uc.yaml"
+    usecase.write_text(
+        yaml.safe_dump(
+            {
+                "model": "llama-3-8b",
+                "input_tokens": round(row.input_tokens),
+                "output_tokens": round(row.output_tokens),
+                "latency": {"last_token_ms": 5000},
+                "load": {"peak_rps": 10},
+                "hardware": {"server": "dgx-h100", "precision": "bf16"},
+            }
+        )
+    )
+    planned = run("plan", str(usecase), "--bench", str(out), "--json")
+    assert planned.exit_code == 0, planned.output  # accepted; in-flight mode for closed-loop rows
+    assert json.loads(planned.stdout)["recommendation"]["mode"] == "inflight"
+    if row.input_tokens == round(row.input_tokens):  # exact lengths: the measured row answers
+        measured = run("plan", str(usecase), "--bench", str(out), "--source", "measured", "--json")
+        rec = json.loads(measured.stdout)["recommendation"]
+        assert rec["provenance"] == "measured" and rec["source"] == row.source_id
+
+
+def test_import_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_text("{}")
+    assert_one_line_error(
+        run("import", str(bad), "--out", "o.csv", "--gpu", "h100-sxm"), "--format"
+    )
+    bad.write_text("not json")
+    assert_one_line_error(
+        run("import", str(bad), "--out", "o.csv", "--gpu", "h100-sxm"), "not JSON"
+    )
+    good = str(DATA / "guidellm" / "benchmarks.json")
+    assert_one_line_error(run("import", good, "--out", "o.csv", "--gpu", "h1"), "--gpu")
+    assert_one_line_error(
+        run("import", good, "--out", "o.csv", "--gpu", "l40s", "--format", "csv"), "--format"
+    )
+    assert_one_line_error(
+        run("import", good, "--out", "o.csv", "--gpu", "l40s", "--format", "vllm"),
+        "not a vLLM result",
+    )
