@@ -42,13 +42,30 @@ def test_guidellm_converts_seconds_and_uses_itl_not_tpot() -> None:
     assert g.itl_ms != pytest.approx(raw["time_per_output_token_ms"]["successful"]["mean"])
 
 
+VLLM = (
+    DATA
+    / "vllm"
+    / "vllm_200prompts16qps_DeepSeek-R1-Distill-Llama-8B_sharegpt_1xNVIDIA-H100-PCIe.json"
+)
+
+
+def test_vllm_result_means_per_request_lengths_and_tpot() -> None:
+    [v] = import_file(VLLM, Hardware("llama-3.1-8b", "h100-pcie", 1, "fp16"))
+    assert (v.load_type, v.load_value) == ("rate", 16)
+    # mean lengths, rounded to 2 decimals like every curve row
+    assert (v.input_tokens, v.output_tokens) == (round(41169 / 200, 2), round(42322 / 200, 2))
+    assert v.ttft_ms == pytest.approx(24.1535, rel=1e-4)
+    assert v.itl_ms == pytest.approx(12.2428, rel=1e-4)  # vLLM's TPOT: first token excluded
+    assert v.req_s == pytest.approx(10.1223, rel=1e-4)
+
+
 def test_detection() -> None:
     for name, fmt in (
         ("aiperf_rate/profile_export_aiperf.json", "aiperf"),
         ("guidellm/benchmarks.json", "guidellm"),
     ):
         assert detect(json.loads((DATA / name).read_text())) == fmt
-    assert detect({"mean_ttft_ms": 1}) == "vllm" and detect([1]) is None
+    assert detect(json.loads(VLLM.read_text())) == "vllm" and detect([1]) is None
 
 
 @pytest.mark.parametrize(
@@ -75,8 +92,9 @@ def test_imported_rows_feed_plan(name: str, tmp_path: Path) -> None:
         )
     )
     planned = run("plan", str(usecase), "--bench", str(out), "--json")
-    assert planned.exit_code == 0, planned.output  # accepted; in-flight mode for closed-loop rows
-    assert json.loads(planned.stdout)["recommendation"]["mode"] == "inflight"
+    assert planned.exit_code == 0, planned.output  # accepted
+    expected_mode = "inflight" if row.load_type == "concurrency" else "static"
+    assert json.loads(planned.stdout)["recommendation"]["mode"] == expected_mode
     if row.input_tokens == round(row.input_tokens):  # exact lengths: the measured row answers
         measured = run("plan", str(usecase), "--bench", str(out), "--source", "measured", "--json")
         rec = json.loads(measured.stdout)["recommendation"]
