@@ -195,3 +195,31 @@ def test_curve_points_carry_provenance() -> None:
     )
     assert rows[0].source == "llmsize 0.1.0 bench of h:1 (model m) on 2026-01-02"
     assert (rows[0].tp, rows[0].load_type, rows[0].req_s) == (2, "rate", 2.0)
+
+
+def test_stop_keeps_what_was_measured(mock_server: Start) -> None:
+    """What Ctrl-C does (SIGINT sets the same event): no new requests, measured ones kept."""
+    import asyncio
+
+    from llmsize.bench.client import Endpoint
+    from llmsize.bench.prompts import PromptMaker
+    from llmsize.bench.runner import BenchPlan, Level, Stop, run_plan
+
+    mock = mock_server(ttft_ms=5, itl_ms=5)
+    plan = BenchPlan(Endpoint(mock.url, "mock"), 16, 20, (Level("rate", 20.0),), requests=10_000)
+
+    async def go() -> list[object]:
+        stop = Stop()
+        asyncio.get_running_loop().call_later(1.5, stop.event.set)
+        return await run_plan(plan, PromptMaker(16), stop=stop)  # type: ignore[return-value]
+
+    [level] = asyncio.run(go())
+    assert level.stopped_early  # type: ignore[attr-defined]
+    done = level.records  # type: ignore[attr-defined]
+    assert 10 < len(done) < 100 and all(r.end for r in done)
+
+
+def test_duration_bounds_a_level(mock_server: Start) -> None:
+    mock = mock_server(ttft_ms=5, itl_ms=2)
+    result = bench(mock.url, "mock", 16, 4, concurrency="2", duration_s=1.0, requests=None)
+    assert 20 < result.levels[0].run.requests < 200
