@@ -17,6 +17,7 @@ from llmsize.workload import peak_from_average, sustainable_average
 if TYPE_CHECKING:  # numpy and scipy load only when calibrating
     from llmsize.bench.results import BenchResult
     from llmsize.catalog import Gpu, LlmArch, Precision, Server
+    from llmsize.economics import ApiCost, DailyCapacity, ServerPrice
     from llmsize.perf.accuracy import AccuracyReport
     from llmsize.perf.calibration import Calibration
     from llmsize.perf.context import PerfContext
@@ -29,6 +30,7 @@ __all__ = [
     "accuracy",
     "bench",
     "calibrate",
+    "capacity",
     "configs",
     "estimate",
     "load_usecase",
@@ -598,3 +600,94 @@ def bench(
     prompts = PromptMaker(input_tokens, seed, Path(tokenizer) if tokenizer else None)
     runs = asyncio.run(run_plan(plan, prompts, progress, transport=transport))  # type: ignore[arg-type]
     return BenchResult(plan, runs, [measure(r) for r in runs], prompts.calibrated_from)
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityResult:
+    """One server type's capacity and what it means per working day, with costs."""
+
+    configs: ConfigsResult
+    daily: DailyCapacity | None
+    api: ApiCost | None
+    server_price: ServerPrice | None
+    server_month_usd: float | None
+    usd_per_million_output_tokens: float | None
+
+
+def capacity(
+    model: str,
+    server: str,
+    input_tokens: int,
+    output_tokens: int,
+    precision: str | None = None,
+    *,
+    first_token_ms: float | None = None,
+    last_token_ms: float | None = None,
+    inter_token_ms: float | None = None,
+    hours_per_day: float = 8.0,
+    requests_per_user: float = 3.0,
+    api_input_per_1k: float | None = None,
+    api_output_per_1k: float | None = None,
+    server_usd_per_hour: float | None = None,
+    mode: str = "static",
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    bench: Sequence[Path | str] = (),
+) -> CapacityResult:
+    """The talk's business view: peak capacity per server, the sustainable average, requests,
+    users and tokens per working day, the API cost of the same traffic and the server's own."""
+    from llmsize.catalog import load_catalog
+    from llmsize.economics import (
+        DAYS_PER_MONTH,
+        ApiPrice,
+        ServerPrice,
+        api_cost,
+        daily_capacity,
+        load_prices,
+    )
+
+    box = load_catalog().servers.get(server, "--server")
+    found = configs(
+        model,
+        box.gpu,
+        input_tokens,
+        output_tokens,
+        precision,
+        first_token_ms=first_token_ms,
+        last_token_ms=last_token_ms,
+        inter_token_ms=inter_token_ms,
+        mode=mode,
+        server=box.id,
+        source=source,
+        calibration=calibration,
+        engine=engine,
+        bench=bench,
+    )
+    best = found.throughput_optimal
+    if best is None:
+        return CapacityResult(found, None, None, None, None, None)
+    daily = daily_capacity(
+        best.rps_per_server, input_tokens, output_tokens, hours_per_day, requests_per_user
+    )
+    prices = load_prices()
+    price = prices.default_api
+    if api_input_per_1k is not None or api_output_per_1k is not None:
+        price = ApiPrice(
+            "yours",
+            api_input_per_1k if api_input_per_1k is not None else price.input_per_1k_usd,
+            api_output_per_1k if api_output_per_1k is not None else price.output_per_1k_usd,
+            "given on the command line",
+            "",
+        )
+    server_price = prices.servers.get(box.id)
+    if server_usd_per_hour is not None:
+        server_price = ServerPrice(
+            box.id, "given", server_usd_per_hour, "given on the command line", ""
+        )
+    month = server_price.per_month_usd if server_price else None
+    per_million = None
+    if month is not None:
+        tokens_month = daily.output_tokens_per_day * DAYS_PER_MONTH
+        per_million = month / (tokens_month / 1e6) if tokens_month else None
+    return CapacityResult(found, daily, api_cost(daily, price), server_price, month, per_million)

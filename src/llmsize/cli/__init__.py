@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from llmsize.cli import (
     bench,
     calibrate,
+    capacity,
     catalog,
     configs,
     estimate,
@@ -73,6 +74,7 @@ app.command("plan")(plan.plan_command)
 app.command("estimate")(estimate.estimate_command)
 app.command("configs")(configs.configs_command)
 app.command("simulate")(simulate.simulate_command)
+app.command("capacity")(capacity.capacity_command)
 app.command("peak")(peak.peak_command)
 app.command("bench")(bench.bench_command)
 app.command("serve-mock")(bench.serve_mock_command)

@@ -1,0 +1,167 @@
+"""`llmsize capacity`: a server's capacity per working day, and what it costs against an API."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from llmsize.cli._common import NO_CONFIG, user_errors
+from llmsize.cli._options import (
+    BenchOpt,
+    CalibrationOpt,
+    EngineOpt,
+    JsonOpt,
+    Mode,
+    ModeOpt,
+    PrecisionChoice,
+    Source,
+    SourceOpt,
+)
+from llmsize.cli.estimate import InputOpt, ModelOpt, OutputOpt
+
+Usd = Annotated[float | None, typer.Option(min=0)]
+
+
+def capacity_command(
+    model: ModelOpt,
+    server: Annotated[str, typer.Option("--server", help="Server type (llmsize catalog servers).")],
+    input_tokens: InputOpt,
+    output_tokens: OutputOpt,
+    precision: Annotated[
+        PrecisionChoice | None, typer.Option("--precision", help="One precision (default: best).")
+    ] = None,
+    first_token_ms: Annotated[
+        float | None, typer.Option("--first-token-ms", min=0.001, help="TTFT limit.")
+    ] = None,
+    last_token_ms: Annotated[
+        float | None, typer.Option("--last-token-ms", min=0.001, help="End-to-end limit.")
+    ] = None,
+    inter_token_ms: Annotated[
+        float | None, typer.Option("--inter-token-ms", min=0.001, help="Inter-token limit.")
+    ] = None,
+    hours_per_day: Annotated[
+        float, typer.Option("--hours-per-day", min=0.1, max=24, help="Working hours of traffic.")
+    ] = 8.0,
+    requests_per_user: Annotated[
+        float, typer.Option("--requests-per-user", min=0.01, help="Requests per user per day.")
+    ] = 3.0,
+    api_input_per_1k: Annotated[
+        float | None,
+        typer.Option("--api-input-per-1k", min=0, help="API price, USD per 1k input tokens."),
+    ] = None,
+    api_output_per_1k: Annotated[
+        float | None,
+        typer.Option("--api-output-per-1k", min=0, help="API price, USD per 1k output tokens."),
+    ] = None,
+    server_usd_per_hour: Annotated[
+        float | None,
+        typer.Option("--server-usd-per-hour", min=0, help="Your server cost per hour."),
+    ] = None,
+    mode: ModeOpt = Mode.static,
+    source: SourceOpt = Source.auto,
+    calibration: CalibrationOpt = None,
+    engine: EngineOpt = None,
+    bench: BenchOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Peak capacity per server, the sustainable average (inverse Poisson rule), requests, users
+    and tokens per working day, the server's monthly cost and the API cost of the same traffic.
+    Exit 1 when no configuration meets the limits."""
+    from llmsize.api import capacity
+
+    with user_errors():
+        r = capacity(
+            model,
+            server,
+            input_tokens,
+            output_tokens,
+            precision.value if precision else None,
+            first_token_ms=first_token_ms,
+            last_token_ms=last_token_ms,
+            inter_token_ms=inter_token_ms,
+            hours_per_day=hours_per_day,
+            requests_per_user=requests_per_user,
+            api_input_per_1k=api_input_per_1k,
+            api_output_per_1k=api_output_per_1k,
+            server_usd_per_hour=server_usd_per_hour,
+            mode=mode.value,
+            source=source.value,
+            calibration=calibration,
+            engine=engine,
+            bench=bench or [],
+        )
+    best = r.configs.throughput_optimal
+    if as_json:
+        d = r.daily
+        doc = {
+            "schema_version": 1,
+            "model": r.configs.model,
+            "server": r.configs.server,
+            "config": None
+            if best is None
+            else {
+                "precision": best.precision,
+                "tp": best.tp,
+                "batch": best.batch,
+                "ttft_ms": best.ttft_ms,
+                "itl_ms": best.itl_ms,
+                "e2e_ms": best.e2e_ms,
+                "provenance": best.provenance,
+                "source": best.source,
+            },
+            "peak_rps_per_server": None if d is None else d.peak_rps,
+            "avg_rps_per_server": None if d is None else d.avg_rps,
+            "requests_per_day": None if d is None else d.requests_per_day,
+            "users_per_day": None if d is None else d.users_per_day,
+            "input_tokens_per_day": None if d is None else d.input_tokens_per_day,
+            "output_tokens_per_day": None if d is None else d.output_tokens_per_day,
+            "server_cost_per_month_usd": r.server_month_usd,
+            "server_price_source": None if r.server_price is None else r.server_price.source,
+            "usd_per_million_output_tokens": r.usd_per_million_output_tokens,
+            "api_cost": None
+            if r.api is None
+            else {
+                "price": r.api.price.id,
+                "price_source": r.api.price.source,
+                "input_per_day_usd": r.api.input_per_day_usd,
+                "output_per_day_usd": r.api.output_per_day_usd,
+                "per_month_usd": r.api.per_month_usd,
+            },
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        from llmsize.report.console import make_console
+
+        console = make_console()
+        if best is None or r.daily is None:
+            console.print("[bold red]No configuration meets the limits.[/]")
+        else:
+            d = r.daily
+            console.print(
+                f"[bold]{r.configs.model}[/] on 1 x {r.configs.server} ({best.label}, "
+                f"{best.provenance}, {best.source})\n"
+                f"peak capacity {d.peak_rps:,.2f} req/s -> sustainable average {d.avg_rps:,.3g} "
+                f"req/s (its 95 % Poisson peak fits)\n"
+                f"per {d.hours_per_day:g}-hour day: {d.requests_per_day:,.0f} requests, "
+                f"{d.users_per_day:,.0f} users at {requests_per_user:g} each, "
+                f"{d.input_tokens_per_day / 1e6:,.1f} M input and "
+                f"{d.output_tokens_per_day / 1e6:,.1f} M output tokens"
+            )
+            if r.server_month_usd is not None and r.server_price is not None:
+                console.print(
+                    f"server: ${r.server_month_usd:,.0f} a month ({r.server_price.usd_per_hour:g} "
+                    f"$/h; {r.server_price.source}), ${r.usd_per_million_output_tokens:,.2f} per "
+                    "million output tokens at that traffic",
+                    soft_wrap=True,
+                )
+            if r.api is not None:
+                console.print(
+                    f"the same traffic from an API ({r.api.price.id}): "
+                    f"${r.api.input_per_day_usd:,.1f} + ${r.api.output_per_day_usd:,.1f} a day, "
+                    f"${r.api.per_month_usd:,.0f} a month ({r.api.price.source})",
+                    soft_wrap=True,
+                )
+    if best is None:
+        raise typer.Exit(NO_CONFIG)

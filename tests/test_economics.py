@@ -1,0 +1,99 @@
+"""The talk's business arithmetic (GTC S62797, Examples 1 and 2), within the talk's rounding.
+
+Example 1, Llama-2-7B on H100 (TP1, batch 64, 128 in / 512 out): 65.6 prompts/s -> 53.2 average
+-> 1.5 M requests per 8-hour day, 500 k users at 3 requests, 192 M input and 768 M output tokens.
+Example 2, Llama-2-70B (TP4, batch 128): 11.2 -> 6.92 -> about 200 k requests, 66 k users,
+25.6 M input and 102 M output tokens; at GPT-3.5-turbo prices ($0.0015 / 1k in, $0.002 / 1k out)
+$38.4 + $204 a day, about $7.2 k a month. The talk rounds requests per day (1.5 M) before
+multiplying, hence a 3 % tolerance on Example 1's derived figures.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmsize.economics import ApiPrice, api_cost, daily_capacity
+from tests.cli.helpers import assert_one_line_error, run
+
+
+def test_example_1() -> None:
+    d = daily_capacity(65.6, 128, 512)
+    assert round(d.avg_rps, 1) == 53.2
+    assert d.requests_per_day == pytest.approx(1.5e6, rel=0.03)
+    assert d.users_per_day == pytest.approx(500e3, rel=0.03)
+    assert d.input_tokens_per_day == pytest.approx(192e6, rel=0.03)
+    assert d.output_tokens_per_day == pytest.approx(768e6, rel=0.03)
+
+
+def test_example_2_with_api_cost() -> None:
+    d = daily_capacity(11.2, 128, 512)
+    assert round(d.avg_rps, 2) == 6.92
+    assert d.requests_per_day == pytest.approx(200e3, rel=0.01)
+    assert d.users_per_day == pytest.approx(66e3, rel=0.01)
+    assert d.input_tokens_per_day == pytest.approx(25.6e6, rel=0.01)
+    assert d.output_tokens_per_day == pytest.approx(102e6, rel=0.01)
+    cost = api_cost(d, ApiPrice("gpt-3.5", 0.0015, 0.002, "talk", "2024"))
+    assert cost.input_per_day_usd == pytest.approx(38.4, rel=0.01)
+    assert cost.output_per_day_usd == pytest.approx(204, rel=0.01)
+    assert cost.per_month_usd == pytest.approx(7.2e3, rel=0.02)
+
+
+def test_capacity_command_reproduces_example_2_from_measurements() -> None:
+    result = run(
+        "capacity",
+        "--model",
+        "llama-2-70b",
+        "--server",
+        "dgx-h100",
+        "--input-tokens",
+        "128",
+        "--output-tokens",
+        "512",
+        "--first-token-ms",
+        "2000",
+        "--precision",
+        "bf16",
+        "--source",
+        "measured",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["peak_rps_per_server"], round(doc["avg_rps_per_server"], 2)) == (11.2, 6.92)
+    assert doc["api_cost"]["output_per_day_usd"] == pytest.approx(204, rel=0.01)
+    assert doc["server_cost_per_month_usd"] == pytest.approx(98.32 * 730)
+    assert "Next Platform" in doc["server_price_source"]
+    own = json.loads(
+        run(
+            "capacity",
+            "--model",
+            "llama-2-70b",
+            "--server",
+            "dgx-h100",
+            "--input-tokens",
+            "128",
+            "--output-tokens",
+            "512",
+            "--json",
+            "--server-usd-per-hour",
+            "40",
+            "--api-output-per-1k",
+            "0.01",
+        ).stdout
+    )
+    assert own["server_cost_per_month_usd"] == pytest.approx(40 * 730)
+    assert own["api_cost"]["price"] == "yours"
+
+
+def test_capacity_bad_input() -> None:
+    base = ["capacity", "--model", "llama-2-70b", "--input-tokens", "128", "--output-tokens", "512"]
+    assert_one_line_error(run(*base, "--server", "dgx-h1"), "did you mean 'dgx-h100'")
+    assert_one_line_error(
+        run(*base, "--server", "dgx-h100", "--hours-per-day", "30"), "--hours-per-day"
+    )
+    assert_one_line_error(
+        run(*base, "--server", "dgx-h100", "--server-usd-per-hour", "-1"), "--server-usd-per-hour"
+    )
+    assert run(*base, "--server", "dgx-h100", "--first-token-ms", "1").exit_code == 1
