@@ -15,7 +15,7 @@ LAYERS = [
     {"cli"},
     {"api"},
     {"report"},
-    {"search", "sizing_sim"},
+    {"search", "sizing_sim", "economics"},
     {"sim", "bench"},
     {"perf"},
     {"benchdb"},
