@@ -97,3 +97,42 @@ def test_capacity_bad_input() -> None:
         run(*base, "--server", "dgx-h100", "--server-usd-per-hour", "-1"), "--server-usd-per-hour"
     )
     assert run(*base, "--server", "dgx-h100", "--first-token-ms", "1").exit_code == 1
+
+
+def test_warnings_the_talk_teaches(tmp_path: object) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(str(tmp_path)) / "uc.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "model": "llama-2-70b",
+                "system_prompt_tokens": 1500,
+                "input_tokens": 2000,
+                "output_tokens": 300,
+                "latency": {"first_token_ms": 60000},
+                "load": {"peak_rps": 5},
+                "hardware": {"server": "l40s-server", "precision": "fp8"},
+            }
+        )
+    )
+    doc = json.loads(run("plan", str(path), "--json").stdout)
+    text = " | ".join(doc["warnings"])
+    assert "system prompt is 43% of the input" in text
+    assert "fill 93% of the 4,096-token context window" in text
+    assert "without NVLink" in text
+
+
+def test_reading_speed_warnings() -> None:
+    from llmsize.checks import itl_warning
+    from llmsize.perf.estimate import Estimate
+
+    def at(itl: float) -> Estimate:
+        return Estimate("s", "g", "fp8", 1, 8, "static", 100, itl, 1000, 1, "modelled", "x")
+
+    assert itl_warning(at(50), streaming=True) is None
+    assert "fast reader (90 ms/token)" in (itl_warning(at(120), streaming=True) or "")
+    assert "average reader (200 ms/token)" in (itl_warning(at(250), streaming=True) or "")
+    assert itl_warning(at(250), streaming=False) is None  # a sequential app reads the whole answer

@@ -15,7 +15,7 @@ LAYERS = [
     {"cli"},
     {"api"},
     {"report"},
-    {"search", "sizing_sim", "economics"},
+    {"search", "sizing_sim", "economics", "checks"},
     {"sim", "bench"},
     {"perf"},
     {"benchdb"},

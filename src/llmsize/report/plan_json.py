@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmsize import __version__
+from llmsize.checks import plan_warnings
 from llmsize.perf.estimate import Estimate
 from llmsize.search import PlanResult, ServerPlan, servers_needed
 from llmsize.sizing_sim import SimulatedChoice, SimulatedPlan
@@ -105,6 +106,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "latency_optimal": None,
         "alternatives": [_alternative(p, uc.peak_rps) for p in result.plans],
         "max_servers": max_servers,
+        "warnings": plan_warnings(result),
     }
     if result.simulated is not None:
         doc["simulated"] = simulated_document(result.simulated)

@@ -178,6 +178,10 @@ def render_plan(result: PlanResult, console: Console) -> None:
         for p in result.plans:
             for reason in p.reasons:
                 console.print(f"  {p.server.id}: {reason}", soft_wrap=True)
+    from llmsize.checks import plan_warnings
+
+    for warning in plan_warnings(result):
+        console.print(f"[yellow]Warning:[/] {warning}.", soft_wrap=True)
     if result.simulated is not None:
         render_simulated(result, console)
 

@@ -1,0 +1,55 @@
+"""Warnings the talk teaches: what a sizing answer can hide."""
+
+from __future__ import annotations
+
+from llmsize.perf.estimate import Estimate
+from llmsize.search import PlanResult
+from llmsize.units import READING_AVERAGE_MS_PER_TOKEN, READING_FAST_MS_PER_TOKEN
+
+SYSTEM_PROMPT_SHARE = 0.3
+CONTEXT_FULL = 0.9
+
+
+def itl_warning(estimate: Estimate, streaming: bool) -> str | None:
+    itl = estimate.itl_ms
+    if not streaming or itl is None:
+        return None
+    if itl > READING_AVERAGE_MS_PER_TOKEN:
+        return (
+            f"ITL {itl:.0f} ms is slower than an average reader ({READING_AVERAGE_MS_PER_TOKEN:g} "
+            "ms/token): a streaming user will wait on every word"
+        )
+    if itl > READING_FAST_MS_PER_TOKEN:
+        fast = READING_FAST_MS_PER_TOKEN
+        return f"ITL {itl:.0f} ms is slower than a fast reader ({fast:g} ms/token)"
+    return None
+
+
+def plan_warnings(result: PlanResult) -> list[str]:
+    """Warnings about the use case and the recommended configuration."""
+    uc = result.usecase
+    found: list[str] = []
+    share = uc.system_prompt_tokens / uc.input_tokens_total if uc.input_tokens_total else 0.0
+    if share > SYSTEM_PROMPT_SHARE:
+        found.append(
+            f"the system prompt is {share:.0%} of the input ({uc.system_prompt_tokens:,} tokens): "
+            "every request pays for it; shorten it or cache its prefix"
+        )
+    used = (uc.input_tokens_total + uc.output_tokens) / uc.model.context_window
+    if used > CONTEXT_FULL:
+        found.append(
+            f"input + output fill {used:.0%} of the {uc.model.context_window:,}-token context "
+            "window: longer requests than the average will not fit"
+        )
+    rec = result.recommendation
+    if rec is not None and rec.best is not None:
+        e = rec.best
+        if e.tp is not None and e.tp > rec.server.nvlink_domain:
+            found.append(
+                f"TP{e.tp} on {rec.server.id} spans GPUs without NVLink (NVLink domain "
+                f"{rec.server.nvlink_domain}): its all-reduces run over PCIe"
+            )
+        itl = itl_warning(e, uc.first_token_ms is not None)
+        if itl:
+            found.append(itl)
+    return found
