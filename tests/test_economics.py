@@ -136,3 +136,42 @@ def test_reading_speed_warnings() -> None:
     assert "fast reader (90 ms/token)" in (itl_warning(at(120), streaming=True) or "")
     assert "average reader (200 ms/token)" in (itl_warning(at(250), streaming=True) or "")
     assert itl_warning(at(250), streaming=False) is None  # a sequential app reads the whole answer
+
+
+def test_plan_shows_costs_and_takes_overrides(tmp_path: object) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(str(tmp_path)) / "uc.yaml"
+    base = {
+        "model": "llama-2-70b",
+        "input_tokens": 128,
+        "output_tokens": 512,
+        "latency": {"first_token_ms": 2000},
+        "load": {"avg_rps": 6.92},
+        "hardware": {"server": "dgx-h100", "precision": "bf16"},
+    }
+    path.write_text(yaml.safe_dump(base))
+    doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
+    alt = doc["alternatives"][0]
+    assert alt["cost_per_month_usd"] == pytest.approx(98.32 * 730)
+    assert doc["api_cost"]["per_month_usd"] == pytest.approx(7275 * 3, rel=0.01)  # 24 h a day
+    path.write_text(
+        yaml.safe_dump(
+            {
+                **base,
+                "cost": {
+                    "server_usd_per_hour": {"DGX H100": 40},
+                    "hours_per_day": 8,
+                    "api_output_per_1k_usd": 0.002,
+                    "api_input_per_1k_usd": 0.0015,
+                },
+            }
+        )
+    )
+    doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
+    assert doc["alternatives"][0]["cost_per_month_usd"] == pytest.approx(40 * 730)
+    assert doc["api_cost"]["per_month_usd"] == pytest.approx(7.2e3, rel=0.02)  # the talk's figure
+    path.write_text(yaml.safe_dump({**base, "cost": {"server_usd_per_hour": {"dgx-h1": 1}}}))
+    assert_one_line_error(run("plan", str(path)), "cost.server_usd_per_hour")

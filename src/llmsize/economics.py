@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 from llmsize.errors import CatalogError
+from llmsize.search import PlanResult
+from llmsize.usecase import Resolved
 from llmsize.workload import DEFAULT_PERCENTILE, sustainable_average
 
 DAYS_PER_MONTH = 30
@@ -134,3 +136,84 @@ def load_prices() -> Prices:
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"prices.yaml: malformed entry ({exc})") from exc
     return Prices(api, servers)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCost:
+    """What a planned deployment costs, and what its traffic would cost from an API."""
+
+    server_usd_per_hour: float | None
+    server_price_source: str | None
+    per_month_usd: float | None
+    usd_per_million_output_tokens: float | None
+
+
+def traffic_per_day(
+    avg_rps: float, input_tokens: float, output_tokens: float, hours: float
+) -> tuple[float, float]:
+    """Input and output tokens a day at an average request rate over `hours` a day."""
+    requests = avg_rps * hours * 3600
+    return requests * input_tokens, requests * output_tokens
+
+
+def plan_cost(
+    server: str,
+    servers: int,
+    avg_rps: float,
+    output_tokens: float,
+    hours_per_day: float,
+    override: float | None,
+) -> PlanCost:
+    """Servers x hourly price x 730 h; per million output tokens at the use case's traffic."""
+    price = load_prices().servers.get(server)
+    hourly = override if override is not None else (price.usd_per_hour if price else None)
+    if hourly is None:
+        return PlanCost(None, None, None, None)
+    source = "given in the use case" if override is not None else price.source if price else None
+    month = servers * hourly * HOURS_PER_MONTH
+    tokens_month = avg_rps * hours_per_day * 3600 * output_tokens * DAYS_PER_MONTH
+    return PlanCost(hourly, source, month, month / (tokens_month / 1e6) if tokens_month else None)
+
+
+def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
+    """The use case's traffic (its average, else its peak) bought from an API, and that rate."""
+    rate = usecase.avg_rps if usecase.avg_rps is not None else usecase.peak_rps
+    cost = usecase.cost
+    default = load_prices().default_api
+    price = default
+    if cost.api_input_per_1k_usd is not None or cost.api_output_per_1k_usd is not None:
+        price = ApiPrice(
+            "use case",
+            cost.api_input_per_1k_usd
+            if cost.api_input_per_1k_usd is not None
+            else default.input_per_1k_usd,
+            cost.api_output_per_1k_usd
+            if cost.api_output_per_1k_usd is not None
+            else default.output_per_1k_usd,
+            "given in the use case",
+            "",
+        )
+    inputs, outputs = traffic_per_day(
+        rate, usecase.input_tokens_total, usecase.output_tokens, cost.hours_per_day
+    )
+    return ApiCost(
+        price, inputs / 1000 * price.input_per_1k_usd, outputs / 1000 * price.output_per_1k_usd
+    ), rate
+
+
+def plan_costs(result: PlanResult) -> dict[str, PlanCost]:
+    """Monthly cost of every planned server type, where a price is known."""
+    uc = result.usecase
+    rate = uc.avg_rps if uc.avg_rps is not None else uc.peak_rps
+    return {
+        p.server.id: plan_cost(
+            p.server.id,
+            p.servers,
+            rate,
+            uc.output_tokens,
+            uc.cost.hours_per_day,
+            uc.cost.server_usd_per_hour.get(p.server.id),
+        )
+        for p in result.plans
+        if p.servers is not None
+    }

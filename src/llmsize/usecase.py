@@ -97,6 +97,15 @@ class Hardware(_Strict):
     precision: Precision | None = None
 
 
+class Cost(_Strict):
+    """Prices that override the packaged list (data/prices.yaml)."""
+
+    server_usd_per_hour: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    api_input_per_1k_usd: float | None = Field(default=None, ge=0)
+    api_output_per_1k_usd: float | None = Field(default=None, ge=0)
+    hours_per_day: float = Field(default=24.0, gt=0, le=24)
+
+
 class UseCase(_Strict):
     """One use case, as a user writes it in YAML."""
 
@@ -112,6 +121,7 @@ class UseCase(_Strict):
     latency: Latency
     load: Load
     hardware: Hardware = Hardware()
+    cost: Cost = Field(default_factory=Cost)
 
     @model_validator(mode="after")
     def _alternatives(self) -> UseCase:
@@ -132,6 +142,7 @@ _NESTED: dict[str, type[BaseModel]] = {
     "hardware": Hardware,
     "input_tokens": LengthSpread,
     "output_tokens": LengthSpread,
+    "cost": Cost,
 }
 
 
@@ -222,6 +233,7 @@ class Resolved:
     peak_source: str  # "given" or "poisson"
     servers: tuple[Server, ...]
     precision: Precision | None
+    cost: Cost
 
     @property
     def input_tokens_total(self) -> int:
@@ -247,6 +259,15 @@ def _count_text_tokens(text: str, tokenizer: str | None, base_dir: Path) -> int:
     except Exception as exc:  # the tokenizers library raises plain Exceptions on bad files
         raise InputError("tokenizer", f"cannot load {tokenizer!r}: {exc}") from None
     return len(encoding.ids)
+
+
+def _checked_cost(cost: Cost, catalog: Catalog) -> Cost:
+    """Server prices keyed by catalog ids (aliases accepted)."""
+    prices = {
+        catalog.servers.get(name, "cost.server_usd_per_hour").id: usd
+        for name, usd in cost.server_usd_per_hour.items()
+    }
+    return cost.model_copy(update={"server_usd_per_hour": prices})
 
 
 def _length(tokens: int | LengthSpread | None, words: float | None) -> tuple[int, float]:
@@ -306,4 +327,5 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         peak_source=source,
         servers=tuple(dict.fromkeys(servers)),
         precision=usecase.hardware.precision,
+        cost=_checked_cost(usecase.cost, catalog),
     )

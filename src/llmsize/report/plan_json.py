@@ -6,6 +6,7 @@ from typing import Any
 
 from llmsize import __version__
 from llmsize.checks import plan_warnings
+from llmsize.economics import PlanCost, plan_costs, usecase_api_cost
 from llmsize.perf.estimate import Estimate
 from llmsize.search import PlanResult, ServerPlan, servers_needed
 from llmsize.sizing_sim import SimulatedChoice, SimulatedPlan
@@ -39,10 +40,15 @@ def estimate_doc(plan: ServerPlan, estimate: Estimate, peak_rps: float) -> dict[
     }
 
 
-def _alternative(plan: ServerPlan, peak_rps: float) -> dict[str, Any]:
+def _alternative(plan: ServerPlan, peak_rps: float, cost: PlanCost | None) -> dict[str, Any]:
     doc: dict[str, Any] = {"server": plan.server.id, "gpu": plan.gpu.id, "status": plan.status}
     if plan.best is not None:
         doc.update(estimate_doc(plan, plan.best, peak_rps))
+    if cost is not None and cost.per_month_usd is not None:
+        doc["cost_per_month_usd"] = round(cost.per_month_usd, 2)
+        doc["usd_per_million_output_tokens"] = round(cost.usd_per_million_output_tokens or 0, 4)
+        doc["server_usd_per_hour"] = cost.server_usd_per_hour
+        doc["server_price_source"] = cost.server_price_source
     doc["feasible_configs"] = len(plan.feasible)
     doc["rejected"] = [
         {"config": r.estimate.label, "broken": list(r.broken), "provenance": r.estimate.provenance}
@@ -83,6 +89,8 @@ def simulated_document(sim: SimulatedPlan) -> dict[str, Any]:
 def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[str, Any]:
     uc = result.usecase
     rec = result.recommendation
+    costs = plan_costs(result)
+    api, rate = usecase_api_cost(uc)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": f"llmsize {__version__}",
@@ -104,7 +112,17 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         },
         "recommendation": None,
         "latency_optimal": None,
-        "alternatives": [_alternative(p, uc.peak_rps) for p in result.plans],
+        "alternatives": [
+            _alternative(p, uc.peak_rps, costs.get(p.server.id)) for p in result.plans
+        ],
+        "api_cost": {
+            "price": api.price.id,
+            "price_source": api.price.source,
+            "rate_rps": rate,
+            "hours_per_day": uc.cost.hours_per_day,
+            "per_day_usd": round(api.per_day_usd, 2),
+            "per_month_usd": round(api.per_month_usd, 2),
+        },
         "max_servers": max_servers,
         "warnings": plan_warnings(result),
     }

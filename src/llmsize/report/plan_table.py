@@ -151,6 +151,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
     console.print(Group(*parts))
     unplanned = [p for p in result.plans if p.best is None]
     rec = result.recommendation
+    render_costs(result, console)
     if unplanned and rec is not None:
         console.print("\nNot planned:")
         for p in unplanned:
@@ -184,6 +185,28 @@ def render_plan(result: PlanResult, console: Console) -> None:
         console.print(f"[yellow]Warning:[/] {warning}.", soft_wrap=True)
     if result.simulated is not None:
         render_simulated(result, console)
+
+
+def render_costs(result: PlanResult, console: Console) -> None:
+    """Monthly cost per planned server type (where a price is known) against the API."""
+    from llmsize.economics import plan_costs, usecase_api_cost
+
+    costs = {k: v for k, v in plan_costs(result).items() if v.per_month_usd is not None}
+    api, rate = usecase_api_cost(result.usecase)
+    hours = result.usecase.cost.hours_per_day
+    for server, c in costs.items():
+        assert c.per_month_usd is not None
+        per_m = c.usd_per_million_output_tokens or 0
+        console.print(
+            f"Cost: {server} ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h "
+            f"(${per_m:,.2f} per million output tokens; {c.server_price_source})",
+            soft_wrap=True,
+        )
+    console.print(
+        f"The same traffic from an API ({api.price.id}, {rate:g} req/s for {hours:g} h a day): "
+        f"${api.per_month_usd:,.0f} a month ({api.price.source}).",
+        soft_wrap=True,
+    )
 
 
 def render_simulated(result: PlanResult, console: Console) -> None:
