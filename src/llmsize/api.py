@@ -511,7 +511,8 @@ def simulate(
         warmup=requests // 10 if warmup is None else warmup,
         seed=seed,
     )
-    result = summarise(run(d, traffic, progress), traffic, limits_of(resolved))
+    outcome = run(d, traffic, progress)
+    result = summarise(outcome, traffic, limits_of(resolved))
     params_label = context.calibration.resolve(
         context.engine, best.gpu, best.precision, catalog
     ).label
@@ -543,6 +544,12 @@ def simulate(
         run=result,
         percentile=resolved.percentile,
         broken=broken_at_percentile(result, resolved),
+        ttft_samples_ms=tuple(
+            (f - a) * 1e3 for a, f in zip(outcome.arrival, outcome.first, strict=True)
+        ),
+        e2e_samples_ms=tuple(
+            (e - a) * 1e3 for a, e in zip(outcome.arrival, outcome.end, strict=True)
+        ),
     )
 
 

@@ -81,6 +81,8 @@ class SimulationResult:
     run: RunResult
     percentile: float
     broken: tuple[str, ...]
+    ttft_samples_ms: tuple[float, ...] = ()
+    e2e_samples_ms: tuple[float, ...] = ()
 
 
 def limits_of(usecase: Resolved) -> Limits:

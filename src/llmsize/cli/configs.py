@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -48,6 +49,10 @@ def configs_command(
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
     bench: BenchOpt = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the frontier chart (PNG; needs llmsize[plot])."),
+    ] = None,
     frontier_only: Annotated[
         bool, typer.Option("--frontier-only", help="Show only the frontier's configurations.")
     ] = False,
@@ -77,6 +82,11 @@ def configs_command(
             engine=engine,
             bench=bench or [],
         )
+    if plot is not None:
+        from llmsize.report.plots import frontier_plot
+
+        with user_errors():
+            frontier_plot(result, plot)
     if as_json:
         from llmsize.report.configs_table import configs_document
 

@@ -54,6 +54,10 @@ def plan_command(
         ),
     ] = Method.peak,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated traffic.")] = 0,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write servers and monthly cost per server type (PNG)."),
+    ] = None,
 ) -> None:
     """Size a use case: servers needed per server type, the best configuration, and why.
 
@@ -75,8 +79,13 @@ def plan_command(
             seed=seed,
         )
     rec = result.recommendation
-    if result.simulated is not None and result.simulated.recommendation is not None:
-        rec = rec or result.recommendation  # either answer is an answer
+    if plot is not None:
+        from llmsize.economics import plan_costs
+        from llmsize.report.plots import servers_plot
+
+        monthly = {k: v.per_month_usd for k, v in plan_costs(result).items() if v.per_month_usd}
+        with user_errors():
+            servers_plot(result, plot, monthly)
     if as_json:
         from llmsize.report.plan_json import plan_document
 

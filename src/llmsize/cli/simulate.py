@@ -62,6 +62,10 @@ def simulate_command(
     ] = False,
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write TTFT and E2E distributions with limits (PNG)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate continuous batching (admission by KV cache, max batch, token budget, preemption)
@@ -112,6 +116,24 @@ def simulate_command(
     finally:
         if bar is not None:
             bar.stop()
+    if plot is not None:
+        from llmsize.report.plots import latency_plot
+
+        limits: dict[str, float | None]
+        with user_errors():
+            from llmsize.api import load_usecase
+
+            latency = load_usecase(usecase).latency
+            limits = {
+                "first_token_ms": latency.first_token_ms,
+                "last_token_ms": latency.last_token_ms,
+            }
+            latency_plot(
+                [("simulated", result.ttft_samples_ms, result.e2e_samples_ms)],
+                plot,
+                limits,
+                result.percentile,
+            )
     if as_json:
         doc = {
             "schema_version": 1,

@@ -1,0 +1,51 @@
+"""Every picture is generated, is a PNG of 1200 x 700 pixels with something drawn on it, and
+without matplotlib the flag says how to get it (exit 2)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import assert_one_line_error, run
+from tests.conftest import EXAMPLES
+
+CASES = {
+    "frontier": [
+        "configs",
+        "--model",
+        "llama-2-70b",
+        "--gpu",
+        "h100-sxm",
+        "--input-tokens",
+        "128",
+        "--output-tokens",
+        "512",
+        "--first-token-ms",
+        "2000",
+    ],
+    "servers": ["plan", str(EXAMPLES / "rag-compare-all.yaml")],
+    "latency": ["simulate", str(EXAMPLES / "llama-2-70b-chat.yaml"), "--requests", "800"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_picture_is_a_drawn_png_of_the_right_size(name: str, tmp_path: Path) -> None:
+    import matplotlib.image
+
+    path = tmp_path / f"{name}.png"
+    result = run(*CASES[name], "--plot", str(path))
+    assert result.exit_code == 0, result.output
+    image = matplotlib.image.imread(path)
+    assert image.shape[:2] == (700, 1200)
+    assert image.std() > 0.05  # not a blank canvas
+
+
+def test_without_matplotlib_the_flag_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert_one_line_error(
+        run(*CASES["frontier"], "--plot", str(tmp_path / "x.png")), "llmsize[plot]"
+    )
