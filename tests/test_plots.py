@@ -49,3 +49,40 @@ def test_without_matplotlib_the_flag_says_how_to_install(
     assert_one_line_error(
         run(*CASES["frontier"], "--plot", str(tmp_path / "x.png")), "llmsize[plot]"
     )
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
+def test_every_example_makes_a_report(example: str, tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
+    result = run(
+        "plan",
+        str(EXAMPLES / example),
+        "--report",
+        str(report),
+        "--plot",
+        str(tmp_path / "servers.png"),
+    )
+    assert result.exit_code == 0, result.output
+    text = report.read_text()
+    for section in (
+        "## The use case",
+        "## Assumptions",
+        "## Recommendation",
+        "## Alternatives",
+        "## Cost",
+        "## Sources",
+        "![servers](servers.png)",
+    ):
+        assert section in text, section
+
+
+def test_plan_formats() -> None:
+    example = str(EXAMPLES / "seed-nemo-43b.yaml")
+    csv_out = run("plan", example, "--format", "csv").stdout.splitlines()
+    assert csv_out[0].startswith("server,status,servers") and csv_out[1].startswith(
+        "dgx-h100,planned,13"
+    )
+    markdown = run("plan", example, "--format", "markdown").stdout
+    assert "**13 × dgx-h100**" in markdown
+    assert '"recommendation"' in run("plan", example, "--format", "json").stdout
+    assert_one_line_error(run("plan", example, "--format", "xml"), "--format")

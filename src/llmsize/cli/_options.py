@@ -20,6 +20,13 @@ class Mode(StrEnum):
     inflight = "inflight"
 
 
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
 class Method(StrEnum):
     peak = "peak"
     simulate = "simulate"

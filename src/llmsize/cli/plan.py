@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from llmsize.cli._options import (
     CalibrationOpt,
     EngineOpt,
     JsonOpt,
+    Format,
     Method,
     Mode,
     Source,
@@ -58,6 +60,14 @@ def plan_command(
         Path | None,
         typer.Option("--plot", help="Write servers and monthly cost per server type (PNG)."),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write a self-contained Markdown sizing report."),
+    ] = None,
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", help="table, json, csv (one row per server type) or markdown."),
+    ] = Format.table,
 ) -> None:
     """Size a use case: servers needed per server type, the best configuration, and why.
 
@@ -86,10 +96,30 @@ def plan_command(
         monthly = {k: v.per_month_usd for k, v in plan_costs(result).items() if v.per_month_usd}
         with user_errors():
             servers_plot(result, plot, monthly)
-    if as_json:
+    if report is not None:
+        from llmsize.report.plan_markdown import plan_markdown
+
+        pictures = None
+        if plot is not None:
+            pictures = {"servers": str(plot.resolve())}
+            with contextlib.suppress(ValueError):  # beside the report: a relative link
+                pictures = {"servers": str(plot.resolve().relative_to(report.resolve().parent))}
+        try:
+            report.write_text(plan_markdown(result, pictures), encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"--report: cannot write {report}: {exc.strerror or exc}") from None
+    if as_json or fmt == Format.json:
         from llmsize.report.plan_json import plan_document
 
         typer.echo(json.dumps(plan_document(result, max_servers), indent=2))
+    elif fmt == Format.markdown:
+        from llmsize.report.plan_markdown import plan_markdown
+
+        typer.echo(plan_markdown(result))
+    elif fmt == Format.csv:
+        from llmsize.report.plan_json import plan_csv
+
+        typer.echo(plan_csv(result), nl=False)
     else:
         from llmsize.report.console import make_console
         from llmsize.report.plan_table import render_plan

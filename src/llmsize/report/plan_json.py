@@ -86,6 +86,41 @@ def simulated_document(sim: SimulatedPlan) -> dict[str, Any]:
     }
 
 
+CSV_COLUMNS = (
+    "server",
+    "status",
+    "servers",
+    "gpu",
+    "precision",
+    "tp",
+    "batch",
+    "mode",
+    "ttft_ms",
+    "itl_ms",
+    "e2e_ms",
+    "rps_per_server",
+    "provenance",
+    "source",
+    "cost_per_month_usd",
+    "usd_per_million_output_tokens",
+    "reasons",
+)
+
+
+def plan_csv(result: PlanResult) -> str:
+    """One row per server type: the alternatives table of the JSON document."""
+    import csv
+    import io
+
+    doc = plan_document(result)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for alt in doc["alternatives"]:
+        writer.writerow({**alt, "reasons": "; ".join(alt.get("reasons") or [])})
+    return buffer.getvalue()
+
+
 def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[str, Any]:
     uc = result.usecase
     rec = result.recommendation

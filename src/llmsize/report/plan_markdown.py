@@ -1,0 +1,147 @@
+"""The plan as a self-contained Markdown report an architect can send to a customer: the
+checklist, the assumptions, the peak derivation, the recommendation with its alternatives, the cost
+comparison, pictures alongside, and the provenance of every number."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from llmsize import __version__
+from llmsize.checks import plan_warnings
+from llmsize.economics import plan_costs, usecase_api_cost
+from llmsize.perf.estimate import Estimate
+from llmsize.search import PlanResult, servers_needed
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else (f"{value:,.1f}" if value < 100 else f"{value:,.0f}")
+
+
+def _row(e: Estimate) -> str:
+    return (
+        f"{e.label} | {_ms(e.ttft_ms)} | {_ms(e.itl_ms)} | {_ms(e.e2e_ms)} | "
+        f"{e.rps_per_server:,.2f} | {e.provenance} | {e.source}"
+    )
+
+
+def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) -> str:
+    uc = result.usecase
+    arch = uc.model
+    lines = [
+        f"# Sizing report: {uc.name}",
+        "",
+        f"Prepared with llmsize {__version__} on {date.today().isoformat()}. Every number below "
+        "says where it comes from: **measured** (a published or your own measurement), "
+        "**interpolated** (between measured lengths, log-log), **modelled** (the calibrated "
+        "performance model, with its cross-validated error) or **simulated** (the digital twin).",
+        "",
+        "## The use case",
+        "",
+        "| item | value |",
+        "|---|---|",
+        f"| model | {arch.id} ({arch.name}; {arch.params / 1e9:,.1f} B parameters; "
+        f"context {arch.context_window:,} tokens; source: {arch.source}) |",
+        f"| input tokens | {uc.input_tokens_total:,} (system prompt {uc.system_prompt_tokens:,} + "
+        f"input {uc.input_tokens:,}) |",
+        f"| output tokens | {uc.output_tokens:,} |",
+    ]
+    for label, value in (
+        ("first-token limit", uc.first_token_ms),
+        ("last-token limit", uc.last_token_ms),
+        ("inter-token limit", uc.inter_token_ms),
+    ):
+        if value is not None:
+            lines.append(f"| {label} | {value:,g} ms |")
+    if uc.peak_source == "given":
+        lines.append(f"| peak load | {uc.peak_rps:,g} req/s (given) |")
+    else:
+        assert uc.avg_rps is not None
+        lines.append(
+            f"| peak load | {uc.peak_rps:,g} req/s: the {uc.peak_percentile:.0%} quantile of a "
+            f"Poisson distribution with mean {uc.avg_rps:,g} (the average), i.e. the busiest "
+            f"second of 20 (+{(uc.peak_rps / uc.avg_rps - 1) * 100:.0f} %) |"
+        )
+    lines += [
+        "",
+        "## Assumptions",
+        "",
+        "- Words count as 1/0.75 tokens; the system prompt counts as input (GTC S62797).",
+        "- Static batching as the NeMo inference sizing calculator assumes: TTFT is the prefill of "
+        "the whole batch; E2E = TTFT + (output − 1) × ITL; requests/s per server = (GPUs / TP) × "
+        "batch / E2E."
+        if not any(p.best and p.best.mode == "inflight" for p in result.plans)
+        else "- In-flight (continuous) batching at a fixed concurrency, as measured closed-loop.",
+        "- Servers = ceil(peak / requests per second per server).",
+        "",
+    ]
+    rec = result.recommendation
+    lines += ["## Recommendation", ""]
+    if rec is None or rec.best is None:
+        lines.append("**No configuration meets the limits.** Per server type:")
+        lines.append("")
+        for p in result.plans:
+            for reason in p.reasons:
+                lines.append(f"- {p.server.id}: {reason}")
+    else:
+        e = rec.best
+        lines += [
+            f"**{rec.servers} × {rec.server.id}** ({rec.server.gpus} × {rec.gpu.id}), configured "
+            f"{e.label}: {e.rps_per_server:,.2f} requests/s per server against a peak of "
+            f"{uc.peak_rps:,g} requests/s ({e.provenance}; {e.source}).",
+            "",
+            "| | configuration | TTFT ms | ITL ms | E2E ms | req/s per server | data | source |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| throughput-optimal | {_row(e)} |",
+        ]
+        if rec.latency_optimal is not None:
+            lines.append(
+                f"| latency-optimal ({servers_needed(uc.peak_rps, rec.latency_optimal.rps_per_server)} servers) | {_row(rec.latency_optimal)} |"
+            )
+        if e.note:
+            lines += ["", f"Note: {e.note}."]
+    costs = plan_costs(result)
+    lines += [
+        "",
+        "## Alternatives",
+        "",
+        "| server type | servers | configuration | TTFT ms | ITL ms | E2E ms | req/s per server | data | source | cost per month |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0)):
+        if p.best is None:
+            why = "; ".join(p.reasons[:2])
+            lines.append(
+                f"| {p.server.id} | — | {p.status.replace('_', ' ')}: {why} | | | | | | | |"
+            )
+            continue
+        cost = costs.get(p.server.id)
+        month = "—" if cost is None or cost.per_month_usd is None else f"${cost.per_month_usd:,.0f}"
+        lines.append(f"| {p.server.id} | {p.servers} | {_row(p.best)} | {month} |")
+    api, rate = usecase_api_cost(uc)
+    lines += [
+        "",
+        "## Cost",
+        "",
+        f"The same traffic ({rate:g} requests/s for {uc.cost.hours_per_day:g} hours a day) bought "
+        f"from an API priced like {api.price.id}: ${api.input_per_day_usd:,.1f} (input) + "
+        f"${api.output_per_day_usd:,.1f} (output) a day, ${api.per_month_usd:,.0f} a month "
+        f"(prices: {api.price.source}).",
+        "",
+    ]
+    for server, c in costs.items():
+        if c.per_month_usd is not None:
+            lines.append(
+                f"- {server}: ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h "
+                f"(${c.usd_per_million_output_tokens or 0:,.2f} per million output tokens; "
+                f"{c.server_price_source})."
+            )
+    if not any(c.per_month_usd is not None for c in costs.values()):
+        lines.append("No server price is known for these types: add `cost.server_usd_per_hour`.")
+    warnings = plan_warnings(result)
+    if warnings:
+        lines += ["", "## Watch out", ""] + [f"- {w}." for w in warnings]
+    if pictures:
+        lines += ["", "## Pictures", ""] + [f"![{k}]({v})" for k, v in pictures.items()]
+    sources = dict.fromkeys(c for p in result.plans if p.best for c in p.best.citations)
+    lines += ["", "## Sources", ""] + [f"- {s}" for s in sources] + [""]
+    return "\n".join(lines)
