@@ -93,10 +93,10 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             "|---|---|---|---|---|---|---|---|",
             f"| throughput-optimal | {_row(e)} |",
         ]
-        if rec.latency_optimal is not None:
-            lines.append(
-                f"| latency-optimal ({servers_needed(uc.peak_rps, rec.latency_optimal.rps_per_server)} servers) | {_row(rec.latency_optimal)} |"
-            )
+        fastest = rec.latency_optimal
+        if fastest is not None:
+            n = servers_needed(uc.peak_rps, fastest.rps_per_server)
+            lines.append(f"| latency-optimal ({n} servers) | {_row(fastest)} |")
         if e.note:
             lines += ["", f"Note: {e.note}."]
     costs = plan_costs(result)
@@ -104,7 +104,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         "",
         "## Alternatives",
         "",
-        "| server type | servers | configuration | TTFT ms | ITL ms | E2E ms | req/s per server | data | source | cost per month |",
+        "| server type | servers | configuration | TTFT ms | ITL ms | E2E ms | req/s per server "
+        "| data | source | cost per month |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0)):
