@@ -78,3 +78,16 @@ BenchOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one versioned JSON document.")]
+FormatOpt = Annotated[
+    Format,
+    typer.Option(
+        "--format", help="table (default), json, csv or markdown (--json = --format json)."
+    ),
+]
+
+
+def emit(doc: object, as_json: bool, fmt: Format, title: str) -> None:
+    """Print a command's JSON document as JSON, CSV or Markdown."""
+    from llmsize.report.formats import render
+
+    typer.echo(render(doc, "json" if as_json else fmt.value, title), nl=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 
 from llmsize.cli._common import fail, user_errors
-from llmsize.cli._options import JsonOpt, PrecisionChoice
+from llmsize.cli._options import Format, FormatOpt, JsonOpt, PrecisionChoice, emit
 
 
 def bench_command(
@@ -94,6 +93,7 @@ def bench_command(
             "--timeout", min=0.1, max=3600, help="Seconds before a request counts as timed out."
         ),
     ] = 120.0,
+    fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure an OpenAI-compatible streaming endpoint: a Poisson open loop or a closed loop at
@@ -154,7 +154,7 @@ def bench_command(
 
                 raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
     stopped = any(r.stopped_early for r in result.runs)
-    if as_json:
+    if as_json or fmt != Format.table:
         doc = {
             "schema_version": 1,
             "url": url,
@@ -165,7 +165,7 @@ def bench_command(
             "out": str(out) if out else None,
             "jsonl": str(written) if written else None,
         }
-        typer.echo(json.dumps(doc, indent=2))
+        emit(doc, as_json, fmt, "Benchmark")
         return
     from llmsize.report.bench_table import render_bench
     from llmsize.report.console import make_console

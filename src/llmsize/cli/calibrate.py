@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from llmsize.cli._common import user_errors
-from llmsize.cli._options import JsonOpt
+from llmsize.cli._options import Format, FormatOpt, JsonOpt, emit
 
 
 def calibrate_command(
@@ -89,6 +89,7 @@ def accuracy_command(
             help="Test the digital twin instead: simulate every closed-loop (concurrency) row.",
         ),
     ] = False,
+    fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """Prediction error against measurements, cross-validated with whole curves held out:
@@ -100,8 +101,8 @@ def accuracy_command(
             raise typer.BadParameter(f"{str(path)!r} is not a file", param_hint="--data")
     with user_errors():
         report = accuracy(data or [], engine=engine, folds=folds, simulate=simulate)
-    if as_json:
-        typer.echo(json.dumps({"schema_version": 1, **report.to_dict()}, indent=2))
+    if as_json or fmt != Format.table:
+        emit({"schema_version": 1, **report.to_dict()}, as_json, fmt, "Accuracy")
         return
     from llmsize.report.accuracy_table import render_accuracy
     from llmsize.report.console import make_console

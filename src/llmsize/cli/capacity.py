@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -12,12 +11,15 @@ from llmsize.cli._options import (
     BenchOpt,
     CalibrationOpt,
     EngineOpt,
+    Format,
+    FormatOpt,
     JsonOpt,
     Mode,
     ModeOpt,
     PrecisionChoice,
     Source,
     SourceOpt,
+    emit,
 )
 from llmsize.cli.estimate import InputOpt, ModelOpt, OutputOpt
 
@@ -64,6 +66,7 @@ def capacity_command(
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
     bench: BenchOpt = None,
+    fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """Peak capacity per server, the sustainable average (inverse Poisson rule), requests, users
@@ -93,7 +96,7 @@ def capacity_command(
             bench=bench or [],
         )
     best = r.configs.throughput_optimal
-    if as_json:
+    if as_json or fmt != Format.table:
         d = r.daily
         doc = {
             "schema_version": 1,
@@ -130,7 +133,7 @@ def capacity_command(
                 "per_month_usd": r.api.per_month_usd,
             },
         }
-        typer.echo(json.dumps(doc, indent=2))
+        emit(doc, as_json, fmt, "Capacity")
     else:
         from llmsize.report.console import make_console
 

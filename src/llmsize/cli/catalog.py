@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
+
+from llmsize.cli._options import Format, FormatOpt, emit
 
 app = typer.Typer(
     help="List catalogued GPUs, servers and models, with their sources.", no_args_is_help=True
@@ -14,9 +15,11 @@ app = typer.Typer(
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON list.")]
 
 
-def _emit(rows: list[dict[str, Any]], columns: list[str], title: str, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+def _emit(
+    rows: list[dict[str, Any]], columns: list[str], title: str, as_json: bool, fmt: Format
+) -> None:
+    if as_json or fmt != Format.table:
+        emit(rows, as_json, fmt, title)
         return
     from rich.table import Table
 
@@ -31,7 +34,7 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], title: str, as_json: b
 
 
 @app.command("gpus")
-def gpus(as_json: JsonFlag = False) -> None:
+def gpus(as_json: JsonFlag = False, fmt: FormatOpt = Format.table) -> None:
     """GPUs: dense TFLOPS per precision, memory, bandwidth, link."""
     from llmsize.catalog import load_catalog
 
@@ -47,11 +50,11 @@ def gpus(as_json: JsonFlag = False) -> None:
         }
         for g in load_catalog().gpus.entries
     ]
-    _emit(rows, ["id", "tflops", "memory_gb", "bandwidth_tb_s", "link"], "GPUs", as_json)
+    _emit(rows, ["id", "tflops", "memory_gb", "bandwidth_tb_s", "link"], "GPUs", as_json, fmt)
 
 
 @app.command("servers")
-def servers(as_json: JsonFlag = False) -> None:
+def servers(as_json: JsonFlag = False, fmt: FormatOpt = Format.table) -> None:
     """Server types: GPU, GPU count, NVLink domain."""
     from llmsize.catalog import load_catalog
 
@@ -66,11 +69,11 @@ def servers(as_json: JsonFlag = False) -> None:
         }
         for s in load_catalog().servers.entries
     ]
-    _emit(rows, ["id", "gpu", "gpus", "nvlink_domain", "name"], "Servers", as_json)
+    _emit(rows, ["id", "gpu", "gpus", "nvlink_domain", "name"], "Servers", as_json, fmt)
 
 
 @app.command("models")
-def models(as_json: JsonFlag = False) -> None:
+def models(as_json: JsonFlag = False, fmt: FormatOpt = Format.table) -> None:
     """LLMs: architecture from public config.json files."""
     from llmsize.catalog import load_catalog
 
@@ -95,4 +98,5 @@ def models(as_json: JsonFlag = False) -> None:
         ["id", "params_b", "layers", "hidden", "heads", "kv_heads", "ffn", "context_window"],
         "Models",
         as_json,
+        fmt,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,12 +12,15 @@ from llmsize.cli._options import (
     BenchOpt,
     CalibrationOpt,
     EngineOpt,
+    Format,
+    FormatOpt,
     JsonOpt,
     Mode,
     ModeOpt,
     PrecisionChoice,
     Source,
     SourceOpt,
+    emit,
 )
 from llmsize.cli.estimate import GpuOpt, InputOpt, ModelOpt, OutputOpt, ServerOpt
 
@@ -56,6 +58,7 @@ def configs_command(
     frontier_only: Annotated[
         bool, typer.Option("--frontier-only", help="Show only the frontier's configurations.")
     ] = False,
+    fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """Every (TP, batch) that fits, the latency-throughput frontier, and the throughput-optimal
@@ -87,10 +90,10 @@ def configs_command(
 
         with user_errors():
             frontier_plot(result, plot)
-    if as_json:
+    if as_json or fmt != Format.table:
         from llmsize.report.configs_table import configs_document
 
-        typer.echo(json.dumps(configs_document(result), indent=2))
+        emit(configs_document(result), as_json, fmt, "Configurations")
     else:
         from llmsize.report.configs_table import render_configs
         from llmsize.report.console import make_console

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Annotated
 
 import typer
@@ -13,12 +12,15 @@ from llmsize.cli._options import (
     BenchOpt,
     CalibrationOpt,
     EngineOpt,
+    Format,
+    FormatOpt,
     JsonOpt,
     Mode,
     ModeOpt,
     PrecisionChoice,
     Source,
     SourceOpt,
+    emit,
 )
 
 ModelOpt = Annotated[
@@ -58,6 +60,7 @@ def estimate_command(
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
     bench: BenchOpt = None,
+    fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """TTFT, ITL, E2E, requests/s per server and output tokens/s per GPU of one configuration,
@@ -83,9 +86,9 @@ def estimate_command(
             engine=engine,
             bench=bench or [],
         )
-    if as_json:
+    if as_json or fmt != Format.table:
         doc = {"schema_version": 1, **dataclasses.asdict(result)}
-        typer.echo(json.dumps(doc, indent=2))
+        emit(doc, as_json, fmt, "Estimate")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.estimate_table import render_estimate

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 from llmsize.cli._common import fail
+from llmsize.cli._options import Format, FormatOpt, emit
 
 
 def peak_command(
@@ -32,6 +32,7 @@ def peak_command(
             "--percentile", min=0.5, max=0.9999, help="Quantile of the one-second counts."
         ),
     ] = 0.95,
+    fmt: FormatOpt = Format.table,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Peak req/s to size for, from an average (Poisson quantile), or the reverse.
@@ -45,9 +46,9 @@ def peak_command(
     if avg is not None:
         peak = peak_from_average(avg, percentile)
         rise = (peak / avg - 1) * 100 if avg > 0 else 0.0
-        if as_json:
+        if as_json or fmt != Format.table:
             doc = {"avg_rps": avg, "percentile": percentile, "peak_rps": peak, "increase_pct": rise}
-            typer.echo(json.dumps(doc))
+            emit(doc, as_json, fmt, "Peak")
         else:
             typer.echo(
                 f"{peak} req/s peak: the {percentile:.0%} quantile of one-second request counts "
@@ -56,10 +57,9 @@ def peak_command(
         return
     assert capacity is not None
     average = sustainable_average(capacity, percentile)
-    if as_json:
-        typer.echo(
-            json.dumps({"capacity_rps": capacity, "percentile": percentile, "avg_rps": average})
-        )
+    if as_json or fmt != Format.table:
+        doc = {"capacity_rps": capacity, "percentile": percentile, "avg_rps": average}
+        emit(doc, as_json, fmt, "Sustainable average")
     else:
         typer.echo(
             f"{average:.3g} req/s average: the largest Poisson average whose {percentile:.0%} "

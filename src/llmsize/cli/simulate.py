@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from llmsize.cli._common import NO_CONFIG, fail, user_errors
-from llmsize.cli._options import CalibrationOpt, EngineOpt, JsonOpt, PrecisionChoice
+from llmsize.cli._options import (
+    CalibrationOpt,
+    EngineOpt,
+    Format,
+    FormatOpt,
+    JsonOpt,
+    PrecisionChoice,
+    emit,
+)
 
 
 def simulate_command(
@@ -66,6 +73,7 @@ def simulate_command(
         Path | None,
         typer.Option("--plot", help="Write TTFT and E2E distributions with limits (PNG)."),
     ] = None,
+    fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate continuous batching (admission by KV cache, max batch, token budget, preemption)
@@ -134,7 +142,7 @@ def simulate_command(
                 limits,
                 result.percentile,
             )
-    if as_json:
+    if as_json or fmt != Format.table:
         doc = {
             "schema_version": 1,
             "name": result.name,
@@ -144,7 +152,7 @@ def simulate_command(
             "percentile": result.percentile,
             "broken": list(result.broken),
         }
-        typer.echo(json.dumps(doc, indent=2))
+        emit(doc, as_json, fmt, "Simulation")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.sim_table import render_simulation
