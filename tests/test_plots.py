@@ -27,7 +27,25 @@ CASES = {
     ],
     "servers": ["plan", str(EXAMPLES / "rag-compare-all.yaml")],
     "latency": ["simulate", str(EXAMPLES / "llama-2-70b-chat.yaml"), "--requests", "800"],
+    "sweep": [
+        "estimate",
+        "--model",
+        "llama-2-70b",
+        "--gpu",
+        "h100-sxm",
+        "--tp",
+        "4",
+        "--batch",
+        "64",
+        "--input-tokens",
+        "128",
+        "--output-tokens",
+        "512",
+        "--precision",
+        "fp8",
+    ],
 }
+FLAG = {"sweep": "--sweep-plot"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -35,7 +53,7 @@ def test_picture_is_a_drawn_png_of_the_right_size(name: str, tmp_path: Path) -> 
     import matplotlib.image
 
     path = tmp_path / f"{name}.png"
-    result = run(*CASES[name], "--plot", str(path))
+    result = run(*CASES[name], FLAG.get(name, "--plot"), str(path))
     assert result.exit_code == 0, result.output
     image = matplotlib.image.imread(path)
     assert image.shape[:2] == (700, 1200)

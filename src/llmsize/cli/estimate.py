@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,7 @@ from llmsize.cli._options import (
     SourceOpt,
     emit,
 )
+from llmsize.perf.results import EstimateResult
 
 ModelOpt = Annotated[
     str, typer.Option("--model", help="Catalog id or alias, or a path to a HF config.json.")
@@ -60,6 +62,14 @@ def estimate_command(
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
     bench: BenchOpt = None,
+    sweep_plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--sweep-plot",
+            help="Write prefill time against input x batch and decode time against context x "
+            "batch (PNG), modelled and measured.",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
@@ -86,6 +96,8 @@ def estimate_command(
             engine=engine,
             bench=bench or [],
         )
+    if sweep_plot is not None:
+        _sweep_plot(result, sweep_plot, calibration, engine)
     if as_json or fmt != Format.table:
         doc = {"schema_version": 1, **dataclasses.asdict(result)}
         emit(doc, as_json, fmt, "Estimate")
@@ -96,3 +108,31 @@ def estimate_command(
         render_estimate(result, make_console())
     if not result.fits:
         raise typer.Exit(NO_CONFIG)
+
+
+def _sweep_plot(
+    r: EstimateResult, path: Path, calibration: Path | None, engine: str | None
+) -> None:
+    """The talk's two charts for this estimate's model, GPU, precision and TP."""
+    from llmsize.catalog import load_catalog
+    from llmsize.perf.calibration import load_calibration
+    from llmsize.perf.roofline import default_nvlink_domain
+    from llmsize.report.plots import sweep_plot
+    from llmsize.report.sweep import sweep
+
+    with user_errors():
+        catalog = load_catalog()
+        model = catalog.resolve_model(r.model, "--model")
+        gpu = catalog.gpus.get(r.gpu, "--gpu")
+        prefill, decode = sweep(
+            model,
+            gpu,
+            r.tp,
+            r.precision,
+            r.output_tokens,
+            default_nvlink_domain(gpu),
+            load_calibration(calibration),
+            engine,
+        )
+        title = f"{model.id} on {gpu.id}, {r.precision} TP{r.tp}"
+        sweep_plot(prefill, decode, title, path)

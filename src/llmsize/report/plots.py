@@ -156,3 +156,36 @@ def latency_plot(
         ax.legend(fontsize=8)
     fig.tight_layout()
     _save(fig, path, "--plot")
+
+
+def sweep_plot(
+    prefill: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    decode: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    title: str,
+    path: Path,
+) -> None:
+    """The talk's two charts: prefill time against sequence positions (input x batch), decode
+    step time against (input + output / 2) x batch; one series per (kind, label)."""
+    plt = _pyplot("--sweep-plot")
+    fig, axes = plt.subplots(1, 2, figsize=SIZE_INCHES)
+    for ax, series, xlabel, ylabel in (
+        (axes[0], prefill, "sequence positions (input x batch)", "prefill time, TTFT (ms)"),
+        (
+            axes[1],
+            decode,
+            "context tokens read per step ((input + output/2) x batch)",
+            "decode step, ITL (ms)",
+        ),
+    ):
+        for label, xs, ys in series:
+            style = "o" if label.startswith("measured") else "-"
+            ax.plot(xs, ys, style, label=label, markersize=5)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path, "--sweep-plot")
