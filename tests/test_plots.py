@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import assert_one_line_error, run
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
+
+MEASURED = ROOT / "tests" / "data" / "llmsize_bench" / "results.jsonl"
 
 CASES = {
     "frontier": [
@@ -26,6 +28,19 @@ CASES = {
         "2000",
     ],
     "servers": ["plan", str(EXAMPLES / "rag-compare-all.yaml")],
+    "measured": ["show", str(MEASURED), "--first-token-ms", "100"],
+    "simulated-vs-measured": [
+        "simulate",
+        str(EXAMPLES / "llama-2-70b-chat.yaml"),
+        "--concurrency",
+        "8",
+        "--requests",
+        "300",
+        "--measured",
+        str(MEASURED),
+        "--measured-level",
+        "8",
+    ],
     "latency": ["simulate", str(EXAMPLES / "llama-2-70b-chat.yaml"), "--requests", "800"],
     "sweep": [
         "estimate",

@@ -15,7 +15,7 @@ from llmsize.usecase import UseCase, load_usecase, parse_usecase
 from llmsize.workload import peak_from_average, sustainable_average
 
 if TYPE_CHECKING:  # numpy and scipy load only when calibrating
-    from llmsize.bench.results import BenchResult
+    from llmsize.bench.results import BenchResult, Measured
     from llmsize.catalog import Gpu, LlmArch, Precision, Server
     from llmsize.economics import ApiCost, DailyCapacity, ServerPrice
     from llmsize.perf.accuracy import AccuracyReport
@@ -607,6 +607,27 @@ def bench(
     prompts = PromptMaker(input_tokens, seed, Path(tokenizer) if tokenizer else None)
     runs = asyncio.run(run_plan(plan, prompts, progress, transport=transport))  # type: ignore[arg-type]
     return BenchResult(plan, runs, [measure(r) for r in runs], prompts.calibrated_from)
+
+
+@dataclass(frozen=True, slots=True)
+class ShownLevel:
+    """One level of a saved run: its statistics and the per-request latencies to draw."""
+
+    measured: Measured
+    ttft_ms: list[float]
+    e2e_ms: list[float]
+
+
+def show(path: Path, level: str | None = None) -> list[ShownLevel]:
+    """Recompute a saved `bench` run from its per-request JSONL (every level, or one)."""
+    from llmsize.bench.records_file import read_runs, select
+    from llmsize.bench.results import latency_samples, measure
+
+    shown = []
+    for run in select(read_runs(path), level):
+        ttft, e2e = latency_samples(run)
+        shown.append(ShownLevel(measure(run), ttft, e2e))
+    return shown
 
 
 @dataclass(frozen=True, slots=True)

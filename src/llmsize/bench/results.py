@@ -40,11 +40,21 @@ class BenchResult:
     prompt_calibration: str
 
 
+def _answered(records: Sequence[RequestRecord]) -> list[RequestRecord]:
+    return [r for r in records if not r.warmup and r.ok and r.first_token is not None]
+
+
+def latency_samples(level_run: LevelRun) -> tuple[list[float], list[float]]:
+    """Per-request TTFT and E2E (ms) of the measured, answered requests: what gets drawn."""
+    ok = _answered(level_run.records)
+    ttft = [(r.first_token - r.sent) * 1e3 for r in ok if r.first_token is not None]
+    return ttft, [(r.end - r.sent) * 1e3 for r in ok]
+
+
 def measure(level_run: LevelRun) -> Measured:
     records = [r for r in level_run.records if not r.warmup]
-    ok = [r for r in records if r.ok and r.first_token is not None]
-    ttft = [(r.first_token - r.sent) * 1e3 for r in ok if r.first_token is not None]
-    e2e = [(r.end - r.sent) * 1e3 for r in ok]
+    ok = _answered(records)
+    ttft, e2e = latency_samples(level_run)
     itl = []
     tokens = 0
     prompts = []

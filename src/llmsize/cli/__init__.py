@@ -19,6 +19,7 @@ from llmsize.cli import (
     importer,
     peak,
     plan,
+    show,
     simulate,
 )
 
@@ -77,6 +78,7 @@ app.command("simulate")(simulate.simulate_command)
 app.command("capacity")(capacity.capacity_command)
 app.command("peak")(peak.peak_command)
 app.command("bench")(bench.bench_command)
+app.command("show")(show.show_command)
 app.command("serve-mock")(bench.serve_mock_command)
 app.command("import")(importer.import_command)
 app.command("calibrate")(calibrate.calibrate_command)

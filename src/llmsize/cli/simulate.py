@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from llmsize.api import ShownLevel
 
 from llmsize.cli._common import NO_CONFIG, fail, user_errors
 from llmsize.cli._options import (
@@ -73,6 +77,17 @@ def simulate_command(
         Path | None,
         typer.Option("--plot", help="Write TTFT and E2E distributions with limits (PNG)."),
     ] = None,
+    measured: Annotated[
+        Path | None,
+        typer.Option(
+            "--measured",
+            help="A bench run's per-request JSONL to compare with (and draw beside) this run.",
+        ),
+    ] = None,
+    measured_level: Annotated[
+        str | None,
+        typer.Option("--measured-level", help="Which level of --measured ('concurrency 8')."),
+    ] = None,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
@@ -88,6 +103,9 @@ def simulate_command(
         raise fail(f"--router: {router!r} is not one of round-robin, least-outstanding")
     if warmup is not None and warmup >= requests:
         raise fail("--warmup: must be smaller than --requests")
+    if measured_level is not None and measured is None:
+        raise fail("--measured-level: needs --measured")
+    compared = _measured_level(measured, measured_level) if measured is not None else None
     progress = None
     bar = None
     if requests >= 100_000 and not as_json:
@@ -136,8 +154,13 @@ def simulate_command(
                 "first_token_ms": latency.first_token_ms,
                 "last_token_ms": latency.last_token_ms,
             }
+            runs: list[tuple[str, Sequence[float], Sequence[float]]] = [
+                ("simulated", result.ttft_samples_ms, result.e2e_samples_ms)
+            ]
+            if compared is not None:
+                runs.append((compared[0], compared[1].ttft_ms, compared[1].e2e_ms))
             latency_plot(
-                [("simulated", result.ttft_samples_ms, result.e2e_samples_ms)],
+                runs,
                 plot,
                 limits,
                 result.percentile,
@@ -152,11 +175,31 @@ def simulate_command(
             "percentile": result.percentile,
             "broken": list(result.broken),
         }
+        if compared is not None:
+            doc["measured"] = {"level": compared[0], **compared[1].measured.run.as_dict()}
         emit(doc, as_json, fmt, "Simulation")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.sim_table import render_simulation
 
-        render_simulation(result, make_console())
+        console = make_console()
+        render_simulation(result, console)
+        if compared is not None:
+            from llmsize.report.sim_table import render_measured_beside
+
+            render_measured_beside(result, compared[0], compared[1].measured, console)
     if result.broken:
         raise typer.Exit(NO_CONFIG)
+
+
+def _measured_level(path: Path, level: str | None) -> tuple[str, ShownLevel]:
+    """The one measured level to compare with: named, or the file's only one."""
+    from llmsize.api import show
+
+    with user_errors():
+        shown = show(path, level)
+    if len(shown) > 1:
+        labels = ", ".join(f"'{s.measured.run.load} {s.measured.run.load_value:g}'" for s in shown)
+        raise fail(f"--measured-level: {path} holds several levels ({labels}); name one")
+    run = shown[0].measured.run
+    return f"measured {run.load} {run.load_value:g}", shown[0]

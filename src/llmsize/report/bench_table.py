@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from llmsize.bench.results import BenchResult
+from llmsize.bench.results import BenchResult, Measured
 
 
 def render_bench(
@@ -19,6 +20,19 @@ def render_bench(
         f"[bold]{plan.endpoint.model}[/] at {plan.endpoint.url}: {plan.input_tokens} in / "
         f"{plan.output_tokens} out; prompt lengths: {result.prompt_calibration}"
     )
+    _print_levels(result.levels, console)
+    if stopped:
+        console.print("[yellow]Stopped early: the levels above hold what was measured.[/]")
+    if out is not None:
+        console.print(f"Curve rows: {out}; per-request records: {jsonl}")
+        console.print(
+            f"Next: llmsize calibrate {out} --out params.yaml, then llmsize plan USECASE.yaml "
+            f"--bench {out} --calibration params.yaml"
+        )
+
+
+def _print_levels(levels: Sequence[Measured], console: Console) -> None:
+    """The per-level table `bench` prints live and `show` prints from a saved run."""
     table = Table(box=box.SIMPLE_HEAD)
     for column in (
         "level",
@@ -35,7 +49,7 @@ def render_bench(
         "client lag p99",
     ):
         table.add_column(column, justify="left" if column == "level" else "right")
-    for m in result.levels:
+    for m in levels:
         r = m.run
         table.add_row(
             f"{r.load} {r.load_value:g}",
@@ -53,15 +67,13 @@ def render_bench(
         )
     console.print(table)
     console.print("Latencies in ms (measured). client lag: scheduled send to request written.")
-    for m in result.levels:
+    for m in levels:
         if m.errors_by_kind:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(m.errors_by_kind.items()))
             console.print(f"  errors at {m.run.load} {m.run.load_value:g}: {kinds}")
-    if stopped:
-        console.print("[yellow]Stopped early: the levels above hold what was measured.[/]")
-    if out is not None:
-        console.print(f"Curve rows: {out}; per-request records: {jsonl}")
-        console.print(
-            f"Next: llmsize calibrate {out} --out params.yaml, then llmsize plan USECASE.yaml "
-            f"--bench {out} --calibration params.yaml"
-        )
+
+
+def render_show(path: Path, levels: Sequence[Measured], console: Console) -> None:
+    """A saved run, recomputed from its per-request records."""
+    console.print(f"[bold]{path}[/]: {sum(m.run.requests for m in levels)} answered requests")
+    _print_levels(levels, console)

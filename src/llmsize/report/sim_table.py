@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from llmsize.bench.results import Measured
 from llmsize.metrics import RunResult
 from llmsize.sizing_sim import SimulatedPlan, SimulationResult
 
@@ -96,3 +99,41 @@ def simulated_plan_table(plan: SimulatedPlan) -> Table:
             "simulated (model)",
         )
     return table
+
+
+def render_measured_beside(
+    result: SimulationResult, label: str, measured: Measured, console: Console
+) -> None:
+    """Simulated against measured, metric by metric, with the simulation's relative error: the
+    check that the twin describes this deployment before its answer is trusted."""
+    table = Table(box=box.SIMPLE_HEAD, title=f"Simulated vs {label} (ms)", title_justify="left")
+    for column in ("", "simulated p50", "measured p50", "error", "simulated p95", "measured p95"):
+        table.add_column(column, justify="left" if not column else "right")
+    sim = result.run
+    run = measured.run
+    for name, s, m in (
+        ("TTFT", sim.ttft_ms, run.ttft_ms),
+        ("ITL", sim.itl_ms, run.itl_ms),
+        ("E2E", sim.e2e_ms, run.e2e_ms),
+    ):
+        error = f"{(s.p50 - m.p50) / m.p50:+.0%}" if m.count and m.p50 else "-"
+        table.add_row(
+            name, f"{s.p50:,.1f}", f"{m.p50:,.1f}", error, f"{s.p95:,.1f}", f"{m.p95:,.1f}"
+        )
+    console.print(table)
+    mismatches = []
+    if run.load != sim.load or run.load_value != sim.load_value:
+        mismatches.append(f"traffic {run.load} {run.load_value:g} vs {sim.load} {sim.load_value:g}")
+    for key, value in (
+        ("input_tokens", measured.mean_prompt_tokens),
+        ("output_tokens", measured.mean_output_tokens),
+    ):
+        spread = result.traffic.get(key)
+        simulated = float(spread.get("mean", math.nan)) if isinstance(spread, dict) else math.nan
+        if not math.isclose(value, simulated, rel_tol=0.1):
+            mismatches.append(f"{key} {value:g} measured vs {simulated:g} simulated")
+    if mismatches:
+        console.print(
+            "[yellow]Not the same experiment (" + "; ".join(mismatches) + "): match the "
+            "use case and traffic to the measured run before reading the error.[/]"
+        )
