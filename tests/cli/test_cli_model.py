@@ -4,6 +4,7 @@ model and server type."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -254,6 +255,18 @@ def test_calibrate_writes_a_usable_file(tmp_path: Path) -> None:
     )
     assert estimate.exit_code == 0, estimate.output
     assert "my-nim" in json.loads(estimate.stdout)["source"]
+
+
+def test_calibrate_formats(tmp_path: Path) -> None:
+    """CSV holds one row per fitted group; Markdown a field table and the groups."""
+    data = _subset(tmp_path, "DLI_NIM_GENAIPERF", "llama-3-8b")
+    args = ("calibrate", str(data), "--out", str(tmp_path / "p.yaml"))
+    rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
+    assert {(r["gpu"], r["precision"]) for r in rows} >= {("h100-sxm", "fp8")}
+    assert all(float(r["params.e_compute"]) > 0 for r in rows)
+    markdown = run(*args, "--format", "markdown").stdout
+    assert "| after.itl.median |" in markdown and "## groups" in markdown
+    assert_one_line_error(run(*args, "--format", "xml"), "--format")
 
 
 def test_calibrate_and_accuracy_bad_input(tmp_path: Path) -> None:

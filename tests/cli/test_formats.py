@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.cli.helpers import assert_one_line_error, run
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 COMMANDS = {
     "estimate": [
@@ -53,6 +53,7 @@ COMMANDS = {
     ],
     "simulate": ["simulate", str(EXAMPLES / "llama-2-7b-chat.yaml"), "--requests", "300"],
     "peak": ["peak", "--avg", "64"],
+    "show": ["show", str(ROOT / "tests" / "data" / "llmsize_bench" / "results.jsonl")],
     "catalog": ["catalog", "servers"],
     "plan": ["plan", str(EXAMPLES / "seed-nemo-43b.yaml")],
 }

@@ -3,7 +3,6 @@ it is on measurements it did not see."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +24,7 @@ def calibrate_command(
         str | None,
         typer.Option("--engine", help="Name the fit's engine (default: each row's source_id)."),
     ] = None,
+    fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit the performance model to your measurements (scipy least squares on relative error),
@@ -47,7 +47,7 @@ def calibrate_command(
 
             raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
     groups = [g.to_dict() for g in result.calibration.groups.values()]
-    if as_json:
+    if as_json or fmt != Format.table:
         doc = {
             "schema_version": 1,
             "out": str(out),
@@ -57,7 +57,7 @@ def calibrate_command(
             "after": result.after,
             "groups": groups,
         }
-        typer.echo(json.dumps(doc, indent=2))
+        emit(doc, as_json, fmt, "Calibration")
         return
     from llmsize.report.accuracy_table import error_table
     from llmsize.report.console import make_console

@@ -8,7 +8,7 @@ import io
 import json
 from typing import Any
 
-ROW_LISTS = ("alternatives", "configs", "levels", "rows")
+ROW_LISTS = ("alternatives", "configs", "levels", "rows", "groups")
 """The list of rows a CSV holds, when a document has one."""
 
 
