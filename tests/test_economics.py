@@ -175,3 +175,44 @@ def test_plan_shows_costs_and_takes_overrides(tmp_path: object) -> None:
     assert doc["api_cost"]["per_month_usd"] == pytest.approx(7.2e3, rel=0.02)  # the talk's figure
     path.write_text(yaml.safe_dump({**base, "cost": {"server_usd_per_hour": {"dgx-h1": 1}}}))
     assert_one_line_error(run("plan", str(path)), "cost.server_usd_per_hour")
+
+
+def test_on_prem_price_is_amortised(tmp_path: object) -> None:
+    """A purchase spread over its months plus running cost, as an hourly rate (730 h a month)."""
+    from pathlib import Path
+
+    import yaml
+
+    from llmsize.economics import amortised_price
+
+    price = amortised_price("dgx-h100", 360_000, 36, 2_000, "test")
+    assert price.per_month_usd == pytest.approx(360_000 / 36 + 2_000)
+    assert "over 36 months" in price.source and price.kind == "on-prem"
+
+    path = Path(str(tmp_path)) / "uc.yaml"
+    base = {
+        "model": "llama-2-70b",
+        "input_tokens": 128,
+        "output_tokens": 512,
+        "latency": {"first_token_ms": 2000},
+        "load": {"avg_rps": 6.92},
+        "hardware": {"server": "dgx-h100", "precision": "bf16"},
+    }
+    onprem = {"server_purchase_usd": {"DGX H100": 480_000}, "amortisation_months": 48}
+    path.write_text(yaml.safe_dump({**base, "cost": onprem}))
+    doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
+    alt = doc["alternatives"][0]
+    assert alt["cost_per_month_usd"] == pytest.approx(alt["servers"] * 10_000)
+    both = {**onprem, "server_usd_per_hour": {"dgx-h100": 3}}
+    path.write_text(yaml.safe_dump({**base, "cost": both}))
+    assert_one_line_error(run("plan", str(path)), "one price per server")
+    path.write_text(
+        yaml.safe_dump({**base, "cost": {"server_running_usd_per_month": {"dgx-h100": 1}}})
+    )
+    assert_one_line_error(run("plan", str(path)), "cost.server_running_usd_per_month")
+
+    args = ["capacity", "--model", "llama-2-70b", "--server", "dgx-h100", "--input-tokens", "128"]
+    args += ["--output-tokens", "512", "--server-purchase-usd", "360000", "--json"]
+    cap = json.loads(run(*args, "--server-running-usd-per-month", "2000").stdout)
+    assert cap["server_cost_per_month_usd"] == pytest.approx(12_000)
+    assert_one_line_error(run(*args, "--server-usd-per-hour", "9"), "--server-purchase-usd")

@@ -657,6 +657,9 @@ def capacity(
     api_input_per_1k: float | None = None,
     api_output_per_1k: float | None = None,
     server_usd_per_hour: float | None = None,
+    server_purchase_usd: float | None = None,
+    amortisation_months: int = 36,
+    server_running_usd_per_month: float = 0.0,
     mode: str = "static",
     source: str = "auto",
     calibration: Path | str | None = None,
@@ -670,6 +673,7 @@ def capacity(
         DAYS_PER_MONTH,
         ApiPrice,
         ServerPrice,
+        amortised_price,
         api_cost,
         daily_capacity,
         load_prices,
@@ -709,6 +713,18 @@ def capacity(
             "",
         )
     server_price = prices.servers.get(box.id)
+    if server_purchase_usd is not None:
+        if server_usd_per_hour is not None:
+            from llmsize.errors import InputError
+
+            raise InputError("--server-purchase-usd", "give it or --server-usd-per-hour, not both")
+        server_price = amortised_price(
+            box.id,
+            server_purchase_usd,
+            amortisation_months,
+            server_running_usd_per_month,
+            "given on the command line",
+        )
     if server_usd_per_hour is not None:
         server_price = ServerPrice(
             box.id, "given", server_usd_per_hour, "given on the command line", ""

@@ -12,7 +12,7 @@ import yaml
 
 from llmsize.errors import CatalogError
 from llmsize.search import PlanResult
-from llmsize.usecase import Resolved
+from llmsize.usecase import Cost, Resolved
 from llmsize.workload import DEFAULT_PERCENTILE, sustainable_average
 
 DAYS_PER_MONTH = 30
@@ -101,6 +101,33 @@ class ServerPrice:
         return self.usd_per_hour * HOURS_PER_MONTH
 
 
+def amortised_price(
+    server: str, purchase_usd: float, months: int, running_usd_per_month: float, given_in: str
+) -> ServerPrice:
+    """An on-prem server as an hourly rate: purchase / months + running cost, over 730 h."""
+    hourly = (purchase_usd / months + running_usd_per_month) / HOURS_PER_MONTH
+    running = f" + ${running_usd_per_month:,.0f}/month running" if running_usd_per_month else ""
+    source = f"on-prem: ${purchase_usd:,.0f} over {months} months{running}, {given_in}"
+    return ServerPrice(server, "on-prem", hourly, source, "")
+
+
+def usecase_server_price(cost: Cost, server: str) -> ServerPrice | None:
+    """The use case's own price for a server (an hourly rate or an amortised purchase)."""
+    if server in cost.server_usd_per_hour:
+        return ServerPrice(
+            server, "given", cost.server_usd_per_hour[server], "given in the use case", ""
+        )
+    if server in cost.server_purchase_usd:
+        return amortised_price(
+            server,
+            cost.server_purchase_usd[server],
+            cost.amortisation_months,
+            cost.server_running_usd_per_month.get(server, 0.0),
+            "given in the use case",
+        )
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Prices:
     api: dict[str, ApiPrice]
@@ -162,14 +189,13 @@ def plan_cost(
     avg_rps: float,
     output_tokens: float,
     hours_per_day: float,
-    override: float | None,
+    override: ServerPrice | None,
 ) -> PlanCost:
     """Servers x hourly price x 730 h; per million output tokens at the use case's traffic."""
-    price = load_prices().servers.get(server)
-    hourly = override if override is not None else (price.usd_per_hour if price else None)
-    if hourly is None:
+    price = override or load_prices().servers.get(server)
+    if price is None:
         return PlanCost(None, None, None, None)
-    source = "given in the use case" if override is not None else price.source if price else None
+    hourly, source = price.usd_per_hour, price.source
     month = servers * hourly * HOURS_PER_MONTH
     tokens_month = avg_rps * hours_per_day * 3600 * output_tokens * DAYS_PER_MONTH
     return PlanCost(hourly, source, month, month / (tokens_month / 1e6) if tokens_month else None)
@@ -212,7 +238,7 @@ def plan_costs(result: PlanResult) -> dict[str, PlanCost]:
             rate,
             uc.output_tokens,
             uc.cost.hours_per_day,
-            uc.cost.server_usd_per_hour.get(p.server.id),
+            usecase_server_price(uc.cost, p.server.id),
         )
         for p in result.plans
         if p.servers is not None

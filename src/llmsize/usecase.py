@@ -101,6 +101,12 @@ class Cost(_Strict):
     """Prices that override the packaged list (data/prices.yaml)."""
 
     server_usd_per_hour: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    # On-prem: what a server cost, spread over its amortisation period, plus its running cost.
+    server_purchase_usd: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    server_running_usd_per_month: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict
+    )
+    amortisation_months: int = Field(default=36, ge=1, le=240)
     api_input_per_1k_usd: float | None = Field(default=None, ge=0)
     api_output_per_1k_usd: float | None = Field(default=None, ge=0)
     hours_per_day: float = Field(default=24.0, gt=0, le=24)
@@ -262,12 +268,26 @@ def _count_text_tokens(text: str, tokenizer: str | None, base_dir: Path) -> int:
 
 
 def _checked_cost(cost: Cost, catalog: Catalog) -> Cost:
-    """Server prices keyed by catalog ids (aliases accepted)."""
-    prices = {
-        catalog.servers.get(name, "cost.server_usd_per_hour").id: usd
-        for name, usd in cost.server_usd_per_hour.items()
+    """Server prices keyed by catalog ids (aliases accepted); one price per server."""
+    fields = ("server_usd_per_hour", "server_purchase_usd", "server_running_usd_per_month")
+    update = {
+        field: {
+            catalog.servers.get(name, f"cost.{field}").id: usd
+            for name, usd in getattr(cost, field).items()
+        }
+        for field in fields
     }
-    return cost.model_copy(update={"server_usd_per_hour": prices})
+    for server in update["server_usd_per_hour"].keys() & update["server_purchase_usd"].keys():
+        raise InputError(
+            "cost.server_purchase_usd",
+            f"{server} also has cost.server_usd_per_hour; give one price per server",
+        )
+    for server in update["server_running_usd_per_month"].keys() - update["server_purchase_usd"]:
+        raise InputError(
+            "cost.server_running_usd_per_month",
+            f"{server} needs cost.server_purchase_usd (running cost adds to an amortised price)",
+        )
+    return cost.model_copy(update=update)
 
 
 def _length(tokens: int | LengthSpread | None, words: float | None) -> tuple[int, float]:

@@ -61,6 +61,24 @@ def capacity_command(
         float | None,
         typer.Option("--server-usd-per-hour", min=0, help="Your server cost per hour."),
     ] = None,
+    server_purchase_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--server-purchase-usd", min=0, help="On-prem: what one server cost (amortised)."
+        ),
+    ] = None,
+    amortisation_months: Annotated[
+        int,
+        typer.Option("--amortisation-months", min=1, max=240, help="On-prem amortisation period."),
+    ] = 36,
+    server_running_usd_per_month: Annotated[
+        float,
+        typer.Option(
+            "--server-running-usd-per-month",
+            min=0,
+            help="On-prem: power, space and support per server per month.",
+        ),
+    ] = 0.0,
     mode: ModeOpt = Mode.static,
     source: SourceOpt = Source.auto,
     calibration: CalibrationOpt = None,
@@ -89,6 +107,9 @@ def capacity_command(
             api_input_per_1k=api_input_per_1k,
             api_output_per_1k=api_output_per_1k,
             server_usd_per_hour=server_usd_per_hour,
+            server_purchase_usd=server_purchase_usd,
+            amortisation_months=amortisation_months,
+            server_running_usd_per_month=server_running_usd_per_month,
             mode=mode.value,
             source=source.value,
             calibration=calibration,

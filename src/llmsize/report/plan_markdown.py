@@ -137,7 +137,10 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
                 f"{c.server_price_source})."
             )
     if not any(c.per_month_usd is not None for c in costs.values()):
-        lines.append("No server price is known for these types: add `cost.server_usd_per_hour`.")
+        lines.append(
+            "No server price is known for these types: add `cost.server_usd_per_hour` (or, "
+            "on-prem, `cost.server_purchase_usd` and `cost.amortisation_months`)."
+        )
     warnings = plan_warnings(result)
     if warnings:
         lines += ["", "## Watch out", ""] + [f"- {w}." for w in warnings]
