@@ -216,3 +216,45 @@ def test_on_prem_price_is_amortised(tmp_path: object) -> None:
     cap = json.loads(run(*args, "--server-running-usd-per-month", "2000").stdout)
     assert cap["server_cost_per_month_usd"] == pytest.approx(12_000)
     assert_one_line_error(run(*args, "--server-usd-per-hour", "9"), "--server-purchase-usd")
+
+
+def test_packaged_prices_are_dated_and_sourced_on_both_bases() -> None:
+    from llmsize.economics import HOURS_PER_MONTH, load_prices
+
+    prices = load_prices()
+    cloud = prices.server("dgx-h100", "cloud")
+    onprem = prices.server("dgx-h100", "on-prem")
+    assert cloud is not None and onprem is not None
+    assert cloud.usd_per_hour == 98.32 and "p5.48xlarge" in cloud.source
+    assert onprem.usd_per_hour * HOURS_PER_MONTH == pytest.approx(270_000 / 36)
+    assert "SemiAnalysis" in onprem.source and "2023-05" in onprem.source
+    for price in prices.servers.values():
+        assert price.source
+
+
+def test_on_prem_basis_in_plan_and_capacity(tmp_path: object) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(str(tmp_path)) / "uc.yaml"
+    usecase = {
+        "model": "llama-2-70b",
+        "input_tokens": 128,
+        "output_tokens": 512,
+        "latency": {"first_token_ms": 2000},
+        "load": {"avg_rps": 6.92},
+        "hardware": {"server": "dgx-h100", "precision": "bf16"},
+        "cost": {"basis": "on-prem"},
+    }
+    path.write_text(yaml.safe_dump(usecase))
+    doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
+    alt = doc["alternatives"][0]
+    assert alt["cost_per_month_usd"] == pytest.approx(alt["servers"] * 7_500)
+    path.write_text(yaml.safe_dump({**usecase, "cost": {"basis": "owned"}}))
+    assert_one_line_error(run("plan", str(path)), "cost.basis")
+    args = ["capacity", "--model", "llama-2-70b", "--server", "dgx-h100", "--input-tokens", "128"]
+    args += ["--output-tokens", "512", "--json"]
+    cap = json.loads(run(*args, "--basis", "on-prem").stdout)
+    assert cap["server_cost_per_month_usd"] == pytest.approx(7_500)
+    assert_one_line_error(run(*args, "--basis", "leased"), "--basis")

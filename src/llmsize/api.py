@@ -660,6 +660,7 @@ def capacity(
     server_purchase_usd: float | None = None,
     amortisation_months: int = 36,
     server_running_usd_per_month: float = 0.0,
+    basis: str = "cloud",
     mode: str = "static",
     source: str = "auto",
     calibration: Path | str | None = None,
@@ -712,7 +713,7 @@ def capacity(
             "given on the command line",
             "",
         )
-    server_price = prices.servers.get(box.id)
+    server_price = prices.server(box.id, basis)
     if server_purchase_usd is not None:
         if server_usd_per_hour is not None:
             from llmsize.errors import InputError

@@ -128,14 +128,44 @@ def usecase_server_price(cost: Cost, server: str) -> ServerPrice | None:
     return None
 
 
+BASES = ("cloud", "on-prem")
+"""How a server is paid for: rented by the hour, or bought and amortised."""
+
+
 @dataclass(frozen=True, slots=True)
 class Prices:
     api: dict[str, ApiPrice]
-    servers: dict[str, ServerPrice]
+    servers: dict[tuple[str, str], ServerPrice]  # (server id, basis) -> price
 
     @property
     def default_api(self) -> ApiPrice:
         return next(iter(self.api.values()))
+
+    def server(self, server: str, basis: str) -> ServerPrice | None:
+        return self.servers.get((server, basis))
+
+
+def _packaged_server_price(entry: dict[str, Any]) -> tuple[tuple[str, str], ServerPrice]:
+    basis = entry["basis"]
+    if basis not in BASES:
+        raise ValueError(f"basis {basis!r} is not one of {', '.join(BASES)}")
+    if basis == "on-prem":
+        price = amortised_price(
+            entry["server"],
+            float(entry["purchase_usd"]),
+            int(entry["amortisation_months"]),
+            float(entry.get("running_usd_per_month", 0.0)),
+            f"{entry['source']} ({entry['date']})",
+        )
+    else:
+        price = ServerPrice(
+            entry["server"],
+            basis,
+            float(entry["usd_per_hour"]),
+            entry["source"],
+            str(entry["date"]),
+        )
+    return (entry["server"], basis), price
 
 
 @functools.cache
@@ -154,12 +184,7 @@ def load_prices() -> Prices:
             )
             for a in data["api"]
         }
-        servers = {
-            s["server"]: ServerPrice(
-                s["server"], s["kind"], float(s["usd_per_hour"]), s["source"], str(s["date"])
-            )
-            for s in data["servers"]
-        }
+        servers = dict(_packaged_server_price(s) for s in data["servers"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"prices.yaml: malformed entry ({exc})") from exc
     return Prices(api, servers)
@@ -190,9 +215,10 @@ def plan_cost(
     output_tokens: float,
     hours_per_day: float,
     override: ServerPrice | None,
+    basis: str = "cloud",
 ) -> PlanCost:
     """Servers x hourly price x 730 h; per million output tokens at the use case's traffic."""
-    price = override or load_prices().servers.get(server)
+    price = override or load_prices().server(server, basis)
     if price is None:
         return PlanCost(None, None, None, None)
     hourly, source = price.usd_per_hour, price.source
@@ -239,6 +265,7 @@ def plan_costs(result: PlanResult) -> dict[str, PlanCost]:
             uc.output_tokens,
             uc.cost.hours_per_day,
             usecase_server_price(uc.cost, p.server.id),
+            uc.cost.basis,
         )
         for p in result.plans
         if p.servers is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -107,6 +107,7 @@ class Cost(_Strict):
         default_factory=dict
     )
     amortisation_months: int = Field(default=36, ge=1, le=240)
+    basis: Literal["cloud", "on-prem"] = "cloud"  # which packaged server price to use
     api_input_per_1k_usd: float | None = Field(default=None, ge=0)
     api_output_per_1k_usd: float | None = Field(default=None, ge=0)
     hours_per_day: float = Field(default=24.0, gt=0, le=24)

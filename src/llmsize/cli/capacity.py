@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -24,6 +25,11 @@ from llmsize.cli._options import (
 from llmsize.cli.estimate import InputOpt, ModelOpt, OutputOpt
 
 Usd = Annotated[float | None, typer.Option(min=0)]
+
+
+class Basis(StrEnum):
+    cloud = "cloud"
+    on_prem = "on-prem"
 
 
 def capacity_command(
@@ -79,6 +85,10 @@ def capacity_command(
             help="On-prem: power, space and support per server per month.",
         ),
     ] = 0.0,
+    basis: Annotated[
+        Basis,
+        typer.Option("--basis", help="Packaged server price: cloud (per hour) or on-prem."),
+    ] = Basis.cloud,
     mode: ModeOpt = Mode.static,
     source: SourceOpt = Source.auto,
     calibration: CalibrationOpt = None,
@@ -110,6 +120,7 @@ def capacity_command(
             server_purchase_usd=server_purchase_usd,
             amortisation_months=amortisation_months,
             server_running_usd_per_month=server_running_usd_per_month,
+            basis=basis.value,
             mode=mode.value,
             source=source.value,
             calibration=calibration,
