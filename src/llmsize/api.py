@@ -610,6 +610,57 @@ def bench(
 
 
 @dataclass(frozen=True, slots=True)
+class FileCheck:
+    """One checked file: what it was read as, and every problem found (none: valid)."""
+
+    path: Path
+    kind: str  # "usecase" or "curves"
+    problems: list[str]
+    summary: str
+
+
+def validate(paths: Sequence[Path]) -> list[FileCheck]:
+    """Check use-case YAML files (schema, then the catalog and context window) and curve CSVs
+    (schema and catalog names) without planning."""
+    from llmsize.benchdb.schema import read_curve_file
+    from llmsize.benchdb.store import canonicalizer
+    from llmsize.catalog import load_catalog
+    from llmsize.errors import InputError
+    from llmsize.usecase import read_usecase_data, resolve, usecase_problems
+
+    catalog = load_catalog()
+    checks = []
+    for path in paths:
+        if path.suffix.lower() == ".csv":
+            try:
+                rows = read_curve_file(path, canonicalizer(catalog))
+            except InputError as exc:
+                checks.append(FileCheck(path, "curves", [str(exc)], ""))
+            else:
+                checks.append(FileCheck(path, "curves", [], f"{len(rows)} curve rows"))
+            continue
+        try:
+            data = read_usecase_data(path)
+        except InputError as exc:
+            checks.append(FileCheck(path, "usecase", [str(exc)], ""))
+            continue
+        problems = [str(p) for p in usecase_problems(data, str(path))]
+        summary = ""
+        if not problems:
+            try:
+                resolved = resolve(parse_usecase(data, str(path)), catalog, path.parent)
+            except InputError as exc:
+                problems.append(f"{path}: {exc}")
+            else:
+                summary = (
+                    f"{resolved.model.id}: {resolved.input_tokens_total} in / "
+                    f"{resolved.output_tokens} out, peak {resolved.peak_rps:g} req/s"
+                )
+        checks.append(FileCheck(path, "usecase", problems, summary))
+    return checks
+
+
+@dataclass(frozen=True, slots=True)
 class ShownLevel:
     """One level of a saved run: its statistics and the per-request latencies to draw."""
 

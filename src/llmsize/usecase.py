@@ -155,7 +155,20 @@ _NESTED: dict[str, type[BaseModel]] = {
 
 def validation_to_input_error(exc: ValidationError, origin: str) -> InputError:
     """The first pydantic error as one line: dotted field path, what is wrong, close names."""
-    err = _first_relevant(exc.errors())
+    return _as_input_error(_first_relevant(exc.errors()), origin)
+
+
+def validation_problems(exc: ValidationError, origin: str) -> list[InputError]:
+    """Every field's problem (one per field path), for `llmsize validate`."""
+    errors = exc.errors()
+    by_field: dict[tuple[object, ...], list[Any]] = {}
+    for err in errors:
+        path = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        by_field.setdefault(path, []).append(err)
+    return [_as_input_error(_first_relevant(group), origin) for group in by_field.values()]
+
+
+def _as_input_error(err: Any, origin: str) -> InputError:
     loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
     where = ".".join(loc)
     message = str(err["msg"]).removeprefix("Value error, ")
@@ -202,21 +215,36 @@ def parse_usecase(data: Any, origin: str = "") -> UseCase:
         raise validation_to_input_error(exc, origin) from None
 
 
-def load_usecase(path: Path | str) -> UseCase:
-    """Read and validate a use-case YAML file; every problem is one InputError line."""
+def read_usecase_data(path: Path | str) -> Any:
+    """The YAML document of a use-case file, or one InputError saying why it cannot be read."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(str(path), f"cannot read use-case file: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "malformed"
         raise InputError(str(path), f"not valid YAML{at}: {problem}") from None
-    return parse_usecase(data, str(path))
+
+
+def load_usecase(path: Path | str) -> UseCase:
+    """Read and validate a use-case YAML file; every problem is one InputError line."""
+    return parse_usecase(read_usecase_data(path), str(path))
+
+
+def usecase_problems(data: Any, origin: str) -> list[InputError]:
+    """Every schema problem of a use-case document (empty when it is valid)."""
+    if not isinstance(data, dict):
+        return [InputError(origin, "a use case must be a YAML mapping of checklist fields")]
+    try:
+        UseCase.model_validate(data)
+    except ValidationError as exc:
+        return validation_problems(exc, origin)
+    return []
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from llmsize.cli import (
     plan,
     show,
     simulate,
+    validate,
 )
 
 
@@ -79,6 +80,7 @@ app.command("capacity")(capacity.capacity_command)
 app.command("peak")(peak.peak_command)
 app.command("bench")(bench.bench_command)
 app.command("show")(show.show_command)
+app.command("validate")(validate.validate_command)
 app.command("serve-mock")(bench.serve_mock_command)
 app.command("import")(importer.import_command)
 app.command("calibrate")(calibrate.calibrate_command)
