@@ -19,6 +19,7 @@ from llmsize.cli import (
     importer,
     peak,
     plan,
+    schema,
     show,
     simulate,
     validate,
@@ -81,6 +82,7 @@ app.command("peak")(peak.peak_command)
 app.command("bench")(bench.bench_command)
 app.command("show")(show.show_command)
 app.command("validate")(validate.validate_command)
+app.command("schema")(schema.schema_command)
 app.command("serve-mock")(bench.serve_mock_command)
 app.command("import")(importer.import_command)
 app.command("calibrate")(calibrate.calibrate_command)
