@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from llmsize.cli import _complete as complete
 from llmsize.cli._common import NO_CONFIG, user_errors
 from llmsize.cli._options import (
     BenchOpt,
@@ -34,7 +35,14 @@ class Basis(StrEnum):
 
 def capacity_command(
     model: ModelOpt,
-    server: Annotated[str, typer.Option("--server", help="Server type (llmsize catalog servers).")],
+    server: Annotated[
+        str,
+        typer.Option(
+            "--server",
+            help="Server type (llmsize catalog servers).",
+            autocompletion=complete.servers,
+        ),
+    ],
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
     precision: Annotated[

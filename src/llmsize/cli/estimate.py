@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from llmsize.cli import _complete as complete
 from llmsize.cli._common import NO_CONFIG, user_errors
 from llmsize.cli._options import (
     BenchOpt,
@@ -26,9 +27,19 @@ from llmsize.cli._options import (
 from llmsize.perf.results import EstimateResult
 
 ModelOpt = Annotated[
-    str, typer.Option("--model", help="Catalog id or alias, or a path to a HF config.json.")
+    str,
+    typer.Option(
+        "--model",
+        help="Catalog id or alias, or a path to a HF config.json.",
+        autocompletion=complete.models,
+    ),
 ]
-GpuOpt = Annotated[str, typer.Option("--gpu", help="Catalog GPU id (llmsize catalog gpus).")]
+GpuOpt = Annotated[
+    str,
+    typer.Option(
+        "--gpu", help="Catalog GPU id (llmsize catalog gpus).", autocompletion=complete.gpus
+    ),
+]
 InputOpt = Annotated[
     int,
     typer.Option("--input-tokens", min=1, help="Input tokens per request (incl. system prompt)."),
@@ -38,7 +49,11 @@ OutputOpt = Annotated[
 ]
 ServerOpt = Annotated[
     str | None,
-    typer.Option("--server", help="Server type (default: 8 GPUs of --gpu, per-8-GPU figures)."),
+    typer.Option(
+        "--server",
+        help="Server type (default: 8 GPUs of --gpu, per-8-GPU figures).",
+        autocompletion=complete.servers,
+    ),
 ]
 
 

@@ -11,6 +11,7 @@ import typer
 if TYPE_CHECKING:
     from llmsize.api import ShownLevel
 
+from llmsize.cli import _complete as complete
 from llmsize.cli._common import NO_CONFIG, fail, user_errors
 from llmsize.cli._options import (
     CalibrationOpt,
@@ -25,7 +26,10 @@ from llmsize.cli._options import (
 
 def simulate_command(
     usecase: Annotated[Path, typer.Argument(help="Use-case checklist (YAML).")],
-    server: Annotated[str | None, typer.Option("--server", help="Server type to simulate.")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="Server type to simulate.", autocompletion=complete.servers),
+    ] = None,
     tp: Annotated[int | None, typer.Option("--tp", min=1, max=64, help="TP per replica.")] = None,
     precision: Annotated[
         PrecisionChoice | None, typer.Option("--precision", help="Weights and math precision.")
