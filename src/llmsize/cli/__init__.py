@@ -17,6 +17,7 @@ from llmsize.cli import (
     configs,
     estimate,
     importer,
+    init,
     peak,
     plan,
     schema,
@@ -73,6 +74,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.command("init")(init.init_command)
 app.command("plan")(plan.plan_command)
 app.command("estimate")(estimate.estimate_command)
 app.command("configs")(configs.configs_command)

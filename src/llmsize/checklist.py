@@ -1,0 +1,122 @@
+"""The talk's sizing checklist as answers, and the commented use-case YAML they make.
+
+`llmsize init` asks the questions (or takes flags) and this module turns the answers into a file
+`plan` accepts, so the interactive and the scripted forms write the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from llmsize.errors import InputError
+
+WORDS_PER_TOKEN = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    model: str
+    input_tokens: int
+    output_tokens: int
+    system_prompt_tokens: int = 0
+    rag_tokens: int = 0
+    history_tokens: int = 0
+    streaming: bool = True
+    first_token_ms: float | None = None
+    last_token_ms: float | None = None
+    inter_token_ms: float | None = None
+    peak_rps: float | None = None
+    avg_rps: float | None = None
+    load_note: str = ""
+    server: str = "all"
+    precision: str = "best"
+    name: str | None = None
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.rag_tokens + self.history_tokens
+
+
+def parse_length(text: str, where: str) -> int:
+    """'500' or '500 tokens' -> 500; '300 words' -> 400 (0.75 words per token)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(tokens?|words?)?\s*", text.lower())
+    if not match:
+        raise InputError(where, f"{text!r} is not a length: give '500' (tokens) or '300 words'")
+    value = float(match.group(1))
+    tokens = value / WORDS_PER_TOKEN if (match.group(2) or "").startswith("word") else value
+    if tokens < 1:
+        raise InputError(where, "must be at least 1 token")
+    return math.ceil(tokens)
+
+
+def parse_load(text: str, where: str) -> tuple[float | None, float | None, str]:
+    """'30' or '30 peak' -> peak; 'avg 25' -> average; '200000/day over 8h' -> average over the
+    working hours. Returns (peak_rps, avg_rps, note)."""
+    t = text.strip().lower()
+    day = re.fullmatch(r"(\d+(?:\.\d+)?)\s*/\s*day(?:\s+over\s+(\d+(?:\.\d+)?)\s*h)?", t)
+    if day:
+        per_day, hours = float(day.group(1)), float(day.group(2) or 8)
+        if not 0 < hours <= 24 or per_day <= 0:
+            raise InputError(where, "requests per day must be > 0 over 1-24 hours")
+        avg = round(per_day / (hours * 3600), 4)
+        return None, avg, f"{per_day:g} requests a day over {hours:g} working hours"
+    avg_match = re.fullmatch(r"(?:avg|average)\s+(\d+(?:\.\d+)?)", t)
+    if avg_match and float(avg_match.group(1)) > 0:
+        return None, float(avg_match.group(1)), ""
+    peak_match = re.fullmatch(r"(\d+(?:\.\d+)?)(?:\s+peak)?", t)
+    if peak_match and float(peak_match.group(1)) > 0:
+        return float(peak_match.group(1)), None, ""
+    raise InputError(
+        where, f"{text!r}: give a peak ('30'), an average ('avg 25') or '200000/day over 8h'"
+    )
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def to_yaml(a: Answers) -> str:
+    """The use case as commented YAML (the checklist's order, each line saying what it is)."""
+    lines = ["# llmsize use case, written by `llmsize init`: edit freely, then `llmsize plan` it."]
+    if a.name:
+        lines.append(f"name: {a.name}")
+    lines.append(f"model: {a.model}")
+    if a.system_prompt_tokens:
+        lines.append(f"system_prompt_tokens: {a.system_prompt_tokens}   # counts as input")
+    parts = [f"{a.input_tokens} user"]
+    if a.rag_tokens:
+        parts.append(f"{a.rag_tokens} RAG documents")
+    if a.history_tokens:
+        parts.append(f"{a.history_tokens} chat history")
+    lines.append(
+        f"input_tokens: {a.total_input_tokens}   # average, without the system prompt: "
+        + " + ".join(parts)
+    )
+    lines.append(f"output_tokens: {a.output_tokens}   # average")
+    kind = "streaming: time to first token" if a.streaming else "sequential: time to last token"
+    lines.append(f"latency:   # {kind} is the limit")
+    for key, value in (
+        ("first_token_ms", a.first_token_ms),
+        ("last_token_ms", a.last_token_ms),
+        ("inter_token_ms", a.inter_token_ms),
+    ):
+        if value is not None:
+            lines.append(f"  {key}: {_number(value)}")
+    lines.append("load:")
+    if a.peak_rps is not None:
+        lines.append(f"  peak_rps: {_number(a.peak_rps)}")
+    if a.avg_rps is not None:
+        note = f"   # {a.load_note}" if a.load_note else "   # peak = its 95 % Poisson quantile"
+        lines.append(f"  avg_rps: {_number(a.avg_rps)}{note}")
+    hardware = []
+    if a.server != "all":
+        hardware.append(f"  server: {a.server}")
+    if a.precision != "best":
+        hardware.append(f"  precision: {a.precision}")
+    if hardware:
+        lines += ["hardware:", *hardware]
+    else:
+        lines.append("# hardware: every catalogued server type is compared, at its best precision")
+    return "\n".join(lines) + "\n"

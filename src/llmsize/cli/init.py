@@ -1,0 +1,226 @@
+"""`llmsize init`: the talk's sizing checklist, asked in the terminal (or given as flags), written
+as a commented use-case YAML that `plan` accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from llmsize.cli import _complete as complete
+from llmsize.cli._common import fail
+
+T = TypeVar("T")
+
+
+def _ask(
+    flag: str, given: str | None, question: str, default: str, parse: Callable[[str], T], yes: bool
+) -> T:
+    """A flag's value, or the default with --yes, or the answer to a prompt; a wrong answer is
+    explained in one line and asked again (a wrong flag is exit 2)."""
+    from llmsize.errors import LlmsizeError
+
+    if given is not None or yes:
+        try:
+            return parse(given if given is not None else default)
+        except LlmsizeError as exc:
+            raise fail(f"{flag}: {exc}") from None
+    while True:
+        answer = str(typer.prompt(question, default=default))
+        try:
+            return parse(answer)
+        except LlmsizeError as exc:
+            typer.echo(f"  ! {exc} — try again", err=False)
+
+
+def init_command(
+    file: Annotated[Path, typer.Argument(help="Where to write the use case.")] = Path(
+        "usecase.yaml"
+    ),
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Catalog id or config.json.", autocompletion=complete.models),
+    ] = None,
+    system_prompt_tokens: Annotated[
+        str | None, typer.Option("--system-prompt-tokens", help="System prompt length (or words).")
+    ] = None,
+    input_length: Annotated[
+        str | None,
+        typer.Option("--input", help="Average user input: '500' tokens or '300 words'."),
+    ] = None,
+    rag: Annotated[
+        str | None, typer.Option("--rag", help="RAG documents added per request (tokens/words).")
+    ] = None,
+    history: Annotated[
+        str | None, typer.Option("--history", help="Chat history added per request.")
+    ] = None,
+    output_length: Annotated[
+        str | None, typer.Option("--output", help="Average output: tokens or words.")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="streaming (TTFT limit) or sequential (E2E).")
+    ] = None,
+    limit_ms: Annotated[
+        str | None, typer.Option("--limit-ms", help="The latency limit for that mode, ms.")
+    ] = None,
+    load: Annotated[
+        str | None,
+        typer.Option("--load", help="'30' peak req/s, 'avg 25', or '200000/day over 8h'."),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="Server type, or 'all'.", autocompletion=complete.servers),
+    ] = None,
+    precision: Annotated[
+        str | None, typer.Option("--precision", help="fp8, bf16, fp16, int4 or 'best'.")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="No prompts: flags, else the defaults.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.")] = False,
+) -> None:
+    """Walk through the sizing checklist (model, prompts, lengths, latency limit, load, hardware),
+    showing derived numbers, and write a commented use case. Every question has a flag."""
+    from llmsize.catalog import PRECISIONS, load_catalog
+    from llmsize.checklist import Answers, parse_length, parse_load, to_yaml
+    from llmsize.errors import InputError
+    from llmsize.workload import peak_from_average
+
+    if file.exists() and not force:
+        raise fail(f"FILE: {file} exists (--force to overwrite)")
+    catalog = load_catalog()
+    arch = _ask(
+        "--model",
+        model,
+        "Model (catalog id, or path to a config.json)",
+        "llama-3.1-8b",
+        lambda t: catalog.resolve_model(t.strip(), "model", Path.cwd()),
+        yes,
+    )
+    model_name = arch.id if catalog.models.find(arch.id) else str(model)
+    system = _ask(
+        "--system-prompt-tokens",
+        system_prompt_tokens,
+        "System prompt length (tokens or 'N words'; 0 for none)",
+        "0",
+        lambda t: 0 if t.strip() == "0" else parse_length(t, "system prompt"),
+        yes,
+    )
+    user = _ask("--input", input_length, "Average user input", "500", _len("input"), yes)
+    rag_tokens = _ask("--rag", rag, "RAG documents added per request", "0", _len0("rag"), yes)
+    hist = _ask("--history", history, "Chat history added per request", "0", _len0("history"), yes)
+    inputs = system + user + rag_tokens + hist
+    while True:
+        out = _ask("--output", output_length, "Average output", "300", _len("output"), yes)
+        total = inputs + out
+        typer.echo(
+            f"  = {inputs} input + {out} output = {total} tokens of {arch.context_window:,} in "
+            f"{arch.id}'s context window ({total / arch.context_window:.0%})"
+        )
+        if total <= arch.context_window:
+            break
+        problem = f"{total} tokens exceed the {arch.context_window}-token context window"
+        if output_length is not None or yes:
+            raise fail(f"--output: {problem}")
+        typer.echo(f"  ! {problem}: give a shorter output (or start again with less input)")
+
+    def parse_mode(t: str) -> bool:
+        if t.strip().lower() not in ("streaming", "sequential"):
+            raise InputError("mode", f"{t!r}: answer streaming or sequential")
+        return t.strip().lower() == "streaming"
+
+    streaming = _ask(
+        "--mode",
+        mode,
+        "Streaming (limit the first token) or sequential (the last)?",
+        "streaming",
+        parse_mode,
+        yes,
+    )
+    limit = _ask(
+        "--limit-ms",
+        limit_ms,
+        "Time to first token limit, ms" if streaming else "End-to-end (last token) limit, ms",
+        "1000" if streaming else "10000",
+        _positive("limit"),
+        yes,
+    )
+    peak, avg, note = _ask(
+        "--load",
+        load,
+        "Load: peak req/s ('30'), 'avg 25', or '200000/day over 8h'",
+        "10",
+        lambda t: parse_load(t, "load"),
+        yes,
+    )
+    if avg is not None:
+        typer.echo(f"  average {avg:g} req/s -> size for a peak of {peak_from_average(avg)} req/s")
+
+    def parse_server(t: str) -> str:
+        t = t.strip()
+        return "all" if t.lower() == "all" else catalog.servers.get(t, "server").id
+
+    def parse_precision(t: str) -> str:
+        t = t.strip().lower()
+        if t != "best" and t not in PRECISIONS:
+            raise InputError("precision", f"{t!r}: use best or one of {', '.join(PRECISIONS)}")
+        return t
+
+    box = _ask("--server", server, "Server type, or 'all' to compare", "all", parse_server, yes)
+    prec = _ask("--precision", precision, "Precision", "best", parse_precision, yes)
+    answers = Answers(
+        model=model_name,
+        input_tokens=user,
+        output_tokens=out,
+        system_prompt_tokens=system,
+        rag_tokens=rag_tokens,
+        history_tokens=hist,
+        streaming=streaming,
+        first_token_ms=limit if streaming else None,
+        last_token_ms=None if streaming else limit,
+        peak_rps=peak,
+        avg_rps=avg,
+        load_note=note,
+        server=box,
+        precision=prec,
+    )
+    text = to_yaml(answers)
+    import yaml
+
+    from llmsize.usecase import parse_usecase, resolve
+
+    try:
+        resolve(parse_usecase(yaml.safe_load(text), str(file)), catalog, Path.cwd())
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    file.write_text(text, encoding="utf-8")
+    typer.echo(f"Wrote {file}. Next: llmsize plan {file}")
+
+
+def _len(where: str) -> Callable[[str], int]:
+    from llmsize.checklist import parse_length
+
+    return lambda t: parse_length(t, where)
+
+
+def _len0(where: str) -> Callable[[str], int]:
+    from llmsize.checklist import parse_length
+
+    return lambda t: 0 if t.strip() in ("0", "") else parse_length(t, where)
+
+
+def _positive(where: str) -> Callable[[str], float]:
+    def parse(t: str) -> float:
+        from llmsize.errors import InputError
+
+        try:
+            value = float(t)
+        except ValueError:
+            raise InputError(where, f"{t!r} is not a number of milliseconds") from None
+        if value <= 0:
+            raise InputError(where, "must be more than 0 ms")
+        return value
+
+    return parse

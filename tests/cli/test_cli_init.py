@@ -1,0 +1,101 @@
+"""`llmsize init`: the checklist asked through prompts (CliRunner input), the same file from
+flags, and the written use cases plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmsize.checklist import parse_length, parse_load
+from llmsize.cli import app
+from llmsize.errors import InputError
+from tests.cli.helpers import RUNNER, assert_one_line_error, run
+
+# model, system prompt, input, RAG, history, output, mode, limit, load, server, precision
+RAG_ANSWERS = [
+    "llama-2-7",  # a wrong answer: re-asked with "did you mean"
+    "llama-2-70b",
+    "100 words",
+    "300 words",
+    "2000",
+    "200",
+    "5000",  # too long for the context window: re-asked
+    "500",
+    "streaming",
+    "3000",
+    "avg 25",
+    "all",
+    "best",
+]
+RAG_FLAGS = [
+    "--model", "llama-2-70b", "--system-prompt-tokens", "100 words", "--input", "300 words",
+    "--rag", "2000", "--history", "200", "--output", "500", "--mode", "streaming",
+    "--limit-ms", "3000", "--load", "avg 25", "--server", "all", "--precision", "best", "--yes",
+]  # fmt: skip
+
+
+def interactive(path: Path, answers: list[str]) -> str:
+    result = RUNNER.invoke(app, ["init", str(path)], input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_streaming_rag_case_through_the_prompts(tmp_path: Path) -> None:
+    path = tmp_path / "rag.yaml"
+    shown = interactive(path, RAG_ANSWERS)
+    assert "unknown model 'llama-2-7'; did you mean" in shown
+    assert "7734 tokens exceed the 4096-token context window" in shown
+    assert "size for a peak of 33 req/s" in shown  # Poisson 95 % of 25
+    doc = yaml.safe_load(path.read_text())
+    assert doc["model"] == "llama-2-70b"
+    assert doc["system_prompt_tokens"] == 134  # 100 words / 0.75
+    assert doc["input_tokens"] == 400 + 2000 + 200
+    assert doc["output_tokens"] == 500
+    assert doc["latency"] == {"first_token_ms": 3000}
+    assert doc["load"] == {"avg_rps": 25}
+    assert "hardware" not in doc
+    assert run("plan", str(path)).exit_code == 0
+
+
+def test_sequential_case_with_daily_requests(tmp_path: Path) -> None:
+    path = tmp_path / "seq.yaml"
+    answers = ["llama-3.1-8b", "0", "800", "0", "0", "200", "sequential", "20000"]
+    answers += ["720000/day over 8h", "dgx-h100", "fp8"]
+    shown = interactive(path, answers)
+    assert "size for a peak of" in shown
+    doc = yaml.safe_load(path.read_text())
+    assert doc["latency"] == {"last_token_ms": 20000}
+    assert doc["load"] == {"avg_rps": 25}  # 720,000 over 8 h
+    assert doc["hardware"] == {"server": "dgx-h100", "precision": "fp8"}
+    assert "system_prompt_tokens" not in doc
+    assert run("plan", str(path)).exit_code == 0
+
+
+def test_flags_write_the_same_file_as_the_prompts(tmp_path: Path) -> None:
+    asked, flagged = tmp_path / "asked.yaml", tmp_path / "flagged.yaml"
+    interactive(asked, RAG_ANSWERS)
+    assert run("init", str(flagged), *RAG_FLAGS).exit_code == 0
+    assert flagged.read_bytes() == asked.read_bytes()
+
+
+def test_bad_flags_and_existing_files(tmp_path: Path) -> None:
+    path = tmp_path / "u.yaml"
+    assert_one_line_error(run("init", str(path), "--model", "llama-2-7", "--yes"), "--model")
+    assert_one_line_error(run("init", str(path), "--load", "lots", "--yes"), "--load")
+    assert_one_line_error(
+        run("init", str(path), "--model", "llama-2-7b", "--input", "4000", "--yes"), "--output"
+    )
+    assert run("init", str(path), "--yes").exit_code == 0
+    assert_one_line_error(run("init", str(path), "--yes"), "--force")
+    assert run("init", str(path), "--yes", "--force").exit_code == 0
+
+
+def test_lengths_and_loads_parse() -> None:
+    assert parse_length("300 words", "x") == 400 and parse_length("512", "x") == 512
+    assert parse_load("30", "x") == (30.0, None, "")
+    assert parse_load("avg 6.92", "x") == (None, 6.92, "")
+    assert parse_load("200000/day over 8h", "x")[1] == pytest.approx(6.9444, abs=1e-4)
+    with pytest.raises(InputError, match="300 words"):
+        parse_length("three hundred", "input")
