@@ -20,7 +20,7 @@ LAYERS = [
     {"sim", "bench"},
     {"perf"},
     {"benchdb"},
-    {"usecase", "workload"},
+    {"usecase", "workload", "checklist"},
     {"catalog"},
     {"metrics", "units", "errors"},
 ]
