@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ class Answers:
     input_tokens: int
     output_tokens: int
     system_prompt_tokens: int = 0
+    system_prompt: str | None = None  # the pasted text, when given (its tokens counted above)
     rag_tokens: int = 0
     history_tokens: int = 0
     streaming: bool = True
@@ -49,6 +51,23 @@ def parse_length(text: str, where: str) -> int:
     if tokens < 1:
         raise InputError(where, "must be at least 1 token")
     return math.ceil(tokens)
+
+
+def parse_system_prompt(text: str) -> tuple[int, str | None]:
+    """'0', '200', '150 words' -> a length; anything else of two or more words is the prompt's
+    text, counted at 0.75 words per token."""
+    if text.strip() == "0":
+        return 0, None
+    try:
+        return parse_length(text, "system prompt"), None
+    except InputError:
+        if len(text.split()) < 2:
+            raise InputError(
+                "system prompt", f"{text!r}: give tokens ('200'), '150 words' or paste the text"
+            ) from None
+    from llmsize.units import text_to_tokens
+
+    return text_to_tokens(text.strip()), text.strip()
 
 
 def parse_load(text: str, where: str) -> tuple[float | None, float | None, str]:
@@ -83,7 +102,12 @@ def to_yaml(a: Answers) -> str:
     if a.name:
         lines.append(f"name: {a.name}")
     lines.append(f"model: {a.model}")
-    if a.system_prompt_tokens:
+    if a.system_prompt is not None:
+        quoted = json.dumps(a.system_prompt, ensure_ascii=False)  # a JSON string is valid YAML
+        lines.append(
+            f"system_prompt: {quoted}   # ~{a.system_prompt_tokens} tokens, counts as input"
+        )
+    elif a.system_prompt_tokens:
         lines.append(f"system_prompt_tokens: {a.system_prompt_tokens}   # counts as input")
     parts = [f"{a.input_tokens} user"]
     if a.rag_tokens:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmsize.checklist import parse_length, parse_load
+from llmsize.checklist import parse_length, parse_load, parse_system_prompt
 from llmsize.cli import app
 from llmsize.errors import InputError
 from tests.cli.helpers import RUNNER, assert_one_line_error, run
@@ -30,7 +30,7 @@ RAG_ANSWERS = [
     "best",
 ]
 RAG_FLAGS = [
-    "--model", "llama-2-70b", "--system-prompt-tokens", "100 words", "--input", "300 words",
+    "--model", "llama-2-70b", "--system-prompt", "100 words", "--input", "300 words",
     "--rag", "2000", "--history", "200", "--output", "500", "--mode", "streaming",
     "--limit-ms", "3000", "--load", "avg 25", "--server", "all", "--precision", "best", "--yes",
 ]  # fmt: skip
@@ -61,7 +61,8 @@ def test_streaming_rag_case_through_the_prompts(tmp_path: Path) -> None:
 
 def test_sequential_case_with_daily_requests(tmp_path: Path) -> None:
     path = tmp_path / "seq.yaml"
-    answers = ["llama-3.1-8b", "0", "800", "0", "0", "200", "sequential", "20000"]
+    prompt = 'You are a careful "support" agent: answer in English.'
+    answers = ["llama-3.1-8b", prompt, "800", "0", "0", "200", "sequential", "20000"]
     answers += ["720000/day over 8h", "dgx-h100", "fp8"]
     shown = interactive(path, answers)
     assert "size for a peak of" in shown
@@ -69,7 +70,7 @@ def test_sequential_case_with_daily_requests(tmp_path: Path) -> None:
     assert doc["latency"] == {"last_token_ms": 20000}
     assert doc["load"] == {"avg_rps": 25}  # 720,000 over 8 h
     assert doc["hardware"] == {"server": "dgx-h100", "precision": "fp8"}
-    assert "system_prompt_tokens" not in doc
+    assert doc["system_prompt"] == prompt  # pasted text, kept as text (quotes survive)
     assert run("plan", str(path)).exit_code == 0
 
 
@@ -93,6 +94,10 @@ def test_bad_flags_and_existing_files(tmp_path: Path) -> None:
 
 
 def test_lengths_and_loads_parse() -> None:
+    assert parse_system_prompt("150 words") == (200, None)
+    assert parse_system_prompt("Be brief and kind")[1] == "Be brief and kind"
+    with pytest.raises(InputError, match="paste the text"):
+        parse_system_prompt("lots")
     assert parse_length("300 words", "x") == 400 and parse_length("512", "x") == 512
     assert parse_load("30", "x") == (30.0, None, "")
     assert parse_load("avg 6.92", "x") == (None, 6.92, "")

@@ -41,7 +41,7 @@ def test_a_terminal_session_answers_the_checklist(tmp_path: Path) -> None:
         steps = [
             ("Model (catalog id", "mistral-7"),  # wrong: re-asked
             ("did you mean 'mistral-7b'", "mistral-7b"),
-            ("System prompt length", "0"),
+            ("System prompt: tokens", "0"),
             ("Average user input", "1000"),
             ("RAG documents", "0"),
             ("Chat history", "0"),

@@ -43,8 +43,9 @@ def init_command(
         str | None,
         typer.Option("--model", help="Catalog id or config.json.", autocompletion=complete.models),
     ] = None,
-    system_prompt_tokens: Annotated[
-        str | None, typer.Option("--system-prompt-tokens", help="System prompt length (or words).")
+    system_prompt: Annotated[
+        str | None,
+        typer.Option("--system-prompt", help="Its length ('200', '150 words') or its text."),
     ] = None,
     input_length: Annotated[
         str | None,
@@ -84,7 +85,7 @@ def init_command(
     """Walk through the sizing checklist (model, prompts, lengths, latency limit, load, hardware),
     showing derived numbers, and write a commented use case. Every question has a flag."""
     from llmsize.catalog import PRECISIONS, load_catalog
-    from llmsize.checklist import Answers, parse_length, parse_load, to_yaml
+    from llmsize.checklist import Answers, parse_load, parse_system_prompt, to_yaml
     from llmsize.errors import InputError
     from llmsize.workload import peak_from_average
 
@@ -100,12 +101,12 @@ def init_command(
         yes,
     )
     model_name = arch.id if catalog.models.find(arch.id) else str(model)
-    system = _ask(
-        "--system-prompt-tokens",
-        system_prompt_tokens,
-        "System prompt length (tokens or 'N words'; 0 for none)",
+    system, system_text = _ask(
+        "--system-prompt",
+        system_prompt,
+        "System prompt: tokens, 'N words', or paste it (0 for none)",
         "0",
-        lambda t: 0 if t.strip() == "0" else parse_length(t, "system prompt"),
+        parse_system_prompt,
         yes,
     )
     user = _ask("--input", input_length, "Average user input", "500", _len("input"), yes)
@@ -175,6 +176,7 @@ def init_command(
         input_tokens=user,
         output_tokens=out,
         system_prompt_tokens=system,
+        system_prompt=system_text,
         rag_tokens=rag_tokens,
         history_tokens=hist,
         streaming=streaming,
