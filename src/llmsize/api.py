@@ -622,7 +622,7 @@ class FileCheck:
 def validate(paths: Sequence[Path]) -> list[FileCheck]:
     """Check use-case YAML files (schema, then the catalog and context window) and curve CSVs
     (schema and catalog names) without planning."""
-    from llmsize.benchdb.schema import read_curve_file
+    from llmsize.benchdb.schema import parse_curves
     from llmsize.benchdb.store import canonicalizer
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
@@ -632,12 +632,17 @@ def validate(paths: Sequence[Path]) -> list[FileCheck]:
     checks = []
     for path in paths:
         if path.suffix.lower() == ".csv":
+            bad_rows: list[InputError] = []
             try:
-                rows = read_curve_file(path, canonicalizer(catalog))
-            except InputError as exc:
+                text = path.read_text(encoding="utf-8")
+                rows = parse_curves(text, str(path), canonicalizer(catalog), problems=bad_rows)
+            except OSError as exc:
+                checks.append(FileCheck(path, "curves", [f"{path}: cannot read: {exc}"], ""))
+            except InputError as exc:  # the header: nothing else can be checked
                 checks.append(FileCheck(path, "curves", [str(exc)], ""))
             else:
-                checks.append(FileCheck(path, "curves", [], f"{len(rows)} curve rows"))
+                summary = f"{len(rows)} valid curve rows"
+                checks.append(FileCheck(path, "curves", [str(p) for p in bad_rows], summary))
             continue
         try:
             data = read_usecase_data(path)

@@ -56,3 +56,19 @@ def test_catalog_and_context_problems_after_the_schema(tmp_path: Path) -> None:
     assert "did you mean" in problems["unknown.yaml"][0]
     assert "missing column" in problems["c.csv"][0]
     assert not doc["valid"]
+
+
+def test_every_bad_curve_row_is_listed(tmp_path: Path) -> None:
+    lines = (ROOT / "src" / "llmsize" / "data" / "curves.csv").read_text().splitlines()[:4]
+    header = lines[0].split(",")
+    gpu, precision = header.index("gpu"), header.index("precision")
+    bad_gpu, bad_precision = lines[1].split(","), lines[2].split(",")
+    bad_gpu[gpu] = "z100"
+    bad_precision[precision] = "bf17"
+    path = tmp_path / "rows.csv"
+    path.write_text("\n".join([*lines, ",".join(bad_gpu), ",".join(bad_precision)]) + "\n")
+    doc = json.loads(run("validate", str(path), "--json").stdout)
+    (checked,) = doc["files"]
+    assert checked["summary"] == "3 valid curve rows"
+    assert [p.split(": ")[0] for p in checked["problems"]] == [f"{path}:5", f"{path}:6"]
+    assert "did you mean" in checked["problems"][0] and "bf17" in checked["problems"][1]

@@ -128,11 +128,13 @@ def parse_curves(
     origin: str,
     canonical: Callable[[CurvePoint, str], CurvePoint] | None = None,
     models: Collection[str] | None = None,
+    problems: list[InputError] | None = None,
 ) -> list[CurvePoint]:
     """Parse curve CSV text; every problem is an InputError naming the file, line and column.
 
     `models` keeps only rows whose model column is one of these (exact text): the bundled file is
-    stored with catalog ids, so a plan converts only its own model's rows.
+    stored with catalog ids, so a plan converts only its own model's rows. With `problems`, a bad
+    row is collected there and skipped instead of raised (`llmsize validate` lists them all).
     """
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
@@ -151,8 +153,13 @@ def parse_curves(
             continue
         row = dict(zip(header, values, strict=False))
         where = f"{origin}:{line}"
-        point = _row_to_point(row, where, origin)
-        points.append(canonical(point, where) if canonical else point)
+        try:
+            point = _row_to_point(row, where, origin)
+            points.append(canonical(point, where) if canonical else point)
+        except InputError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
     return points
 
 
