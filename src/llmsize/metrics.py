@@ -83,6 +83,11 @@ class RunResult:
     preemptions: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def level_label(self) -> str:
+        """'concurrency 8', 'rate 2': how a bench level is named in files and on --level."""
+        return f"{self.load} {self.load_value:g}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,

@@ -78,6 +78,10 @@ BenchOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one versioned JSON document.")]
+LatencyPlotOpt = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Write TTFT and E2E distributions with limits (PNG)."),
+]
 FormatOpt = Annotated[
     Format,
     typer.Option(

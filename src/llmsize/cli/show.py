@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from llmsize.cli._common import user_errors
-from llmsize.cli._options import Format, FormatOpt, JsonOpt
+from llmsize.cli._options import Format, FormatOpt, JsonOpt, LatencyPlotOpt
 
 
 def show_command(
@@ -19,10 +19,7 @@ def show_command(
         str | None,
         typer.Option("--level", help="Only this level: 'concurrency 8', 'rate 2', or just '8'."),
     ] = None,
-    plot: Annotated[
-        Path | None,
-        typer.Option("--plot", help="Write TTFT and E2E distributions with limits (PNG)."),
-    ] = None,
+    plot: LatencyPlotOpt = None,
     first_token_ms: Annotated[
         float | None,
         typer.Option("--first-token-ms", min=0.001, help="TTFT limit to mark on the plot."),
@@ -51,7 +48,7 @@ def show_command(
             latency_plot(
                 [
                     (
-                        f"measured {s.measured.run.load} {s.measured.run.load_value:g}",
+                        f"measured {s.measured.run.level_label}",
                         s.ttft_ms,
                         s.e2e_ms,
                     )

@@ -19,6 +19,7 @@ from llmsize.cli._options import (
     Format,
     FormatOpt,
     JsonOpt,
+    LatencyPlotOpt,
     PrecisionChoice,
     emit,
 )
@@ -77,10 +78,7 @@ def simulate_command(
     ] = False,
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
-    plot: Annotated[
-        Path | None,
-        typer.Option("--plot", help="Write TTFT and E2E distributions with limits (PNG)."),
-    ] = None,
+    plot: LatencyPlotOpt = None,
     measured: Annotated[
         Path | None,
         typer.Option(
@@ -203,7 +201,7 @@ def _measured_level(path: Path, level: str | None) -> tuple[str, ShownLevel]:
     with user_errors():
         shown = show(path, level)
     if len(shown) > 1:
-        labels = ", ".join(f"'{s.measured.run.load} {s.measured.run.load_value:g}'" for s in shown)
+        labels = ", ".join(f"'{s.measured.run.level_label}'" for s in shown)
         raise fail(f"--measured-level: {path} holds several levels ({labels}); name one")
     run = shown[0].measured.run
-    return f"measured {run.load} {run.load_value:g}", shown[0]
+    return f"measured {run.level_label}", shown[0]

@@ -52,7 +52,7 @@ def _print_levels(levels: Sequence[Measured], console: Console) -> None:
     for m in levels:
         r = m.run
         table.add_row(
-            f"{r.load} {r.load_value:g}",
+            r.level_label,
             str(r.requests),
             str(r.errors),
             f"{r.achieved_rps:,.2f}",
@@ -70,7 +70,7 @@ def _print_levels(levels: Sequence[Measured], console: Console) -> None:
     for m in levels:
         if m.errors_by_kind:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(m.errors_by_kind.items()))
-            console.print(f"  errors at {m.run.load} {m.run.load_value:g}: {kinds}")
+            console.print(f"  errors at {m.run.level_label}: {kinds}")
 
 
 def render_show(path: Path, levels: Sequence[Measured], console: Console) -> None:

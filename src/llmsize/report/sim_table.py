@@ -123,7 +123,7 @@ def render_measured_beside(
     console.print(table)
     mismatches = []
     if run.load != sim.load or run.load_value != sim.load_value:
-        mismatches.append(f"traffic {run.load} {run.load_value:g} vs {sim.load} {sim.load_value:g}")
+        mismatches.append(f"traffic {run.level_label} vs {sim.level_label}")
     for key, value in (
         ("input_tokens", measured.mean_prompt_tokens),
         ("output_tokens", measured.mean_output_tokens),
