@@ -728,11 +728,10 @@ def capacity(
     from llmsize.catalog import load_catalog
     from llmsize.economics import (
         DAYS_PER_MONTH,
-        ApiPrice,
-        ServerPrice,
-        amortised_price,
         api_cost,
         daily_capacity,
+        given_api_price,
+        given_server_price,
         load_prices,
     )
 
@@ -759,33 +758,20 @@ def capacity(
     daily = daily_capacity(
         best.rps_per_server, input_tokens, output_tokens, hours_per_day, requests_per_user
     )
-    prices = load_prices()
-    price = prices.default_api
-    if api_input_per_1k is not None or api_output_per_1k is not None:
-        price = ApiPrice(
-            "yours",
-            api_input_per_1k if api_input_per_1k is not None else price.input_per_1k_usd,
-            api_output_per_1k if api_output_per_1k is not None else price.output_per_1k_usd,
-            "given on the command line",
-            "",
-        )
-    server_price = prices.server(box.id, basis)
-    if server_purchase_usd is not None:
-        if server_usd_per_hour is not None:
-            from llmsize.errors import InputError
+    given_in = "given on the command line"
+    price = given_api_price(api_input_per_1k, api_output_per_1k, "yours", given_in)
+    if server_purchase_usd is not None and server_usd_per_hour is not None:
+        from llmsize.errors import InputError
 
-            raise InputError("--server-purchase-usd", "give it or --server-usd-per-hour, not both")
-        server_price = amortised_price(
-            box.id,
-            server_purchase_usd,
-            amortisation_months,
-            server_running_usd_per_month,
-            "given on the command line",
-        )
-    if server_usd_per_hour is not None:
-        server_price = ServerPrice(
-            box.id, "given", server_usd_per_hour, "given on the command line", ""
-        )
+        raise InputError("--server-purchase-usd", "give it or --server-usd-per-hour, not both")
+    server_price = given_server_price(
+        box.id,
+        given_in,
+        server_usd_per_hour,
+        server_purchase_usd,
+        amortisation_months,
+        server_running_usd_per_month,
+    ) or load_prices().server(box.id, basis)
     month = server_price.per_month_usd if server_price else None
     per_million = None
     if month is not None:

@@ -111,21 +111,50 @@ def amortised_price(
     return ServerPrice(server, "on-prem", hourly, source, "")
 
 
-def usecase_server_price(cost: Cost, server: str) -> ServerPrice | None:
-    """The use case's own price for a server (an hourly rate or an amortised purchase)."""
-    if server in cost.server_usd_per_hour:
-        return ServerPrice(
-            server, "given", cost.server_usd_per_hour[server], "given in the use case", ""
-        )
-    if server in cost.server_purchase_usd:
+def given_server_price(
+    server: str,
+    given_in: str,
+    usd_per_hour: float | None = None,
+    purchase_usd: float | None = None,
+    amortisation_months: int = 36,
+    running_usd_per_month: float = 0.0,
+) -> ServerPrice | None:
+    """A user's own price for a server (an hourly rate, else an amortised purchase), if given."""
+    if usd_per_hour is not None:
+        return ServerPrice(server, "given", usd_per_hour, given_in, "")
+    if purchase_usd is not None:
         return amortised_price(
-            server,
-            cost.server_purchase_usd[server],
-            cost.amortisation_months,
-            cost.server_running_usd_per_month.get(server, 0.0),
-            "given in the use case",
+            server, purchase_usd, amortisation_months, running_usd_per_month, given_in
         )
     return None
+
+
+def usecase_server_price(cost: Cost, server: str) -> ServerPrice | None:
+    """The use case's own price for a server (an hourly rate or an amortised purchase)."""
+    return given_server_price(
+        server,
+        "given in the use case",
+        cost.server_usd_per_hour.get(server),
+        cost.server_purchase_usd.get(server),
+        cost.amortisation_months,
+        cost.server_running_usd_per_month.get(server, 0.0),
+    )
+
+
+def given_api_price(
+    input_per_1k: float | None, output_per_1k: float | None, label: str, given_in: str
+) -> ApiPrice:
+    """The packaged API price with whichever of its two rates the user gave replaced."""
+    default = load_prices().default_api
+    if input_per_1k is None and output_per_1k is None:
+        return default
+    return ApiPrice(
+        label,
+        input_per_1k if input_per_1k is not None else default.input_per_1k_usd,
+        output_per_1k if output_per_1k is not None else default.output_per_1k_usd,
+        given_in,
+        "",
+    )
 
 
 BASES = ("cloud", "on-prem")
@@ -231,20 +260,9 @@ def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
     """The use case's traffic (its average, else its peak) bought from an API, and that rate."""
     rate = usecase.avg_rps if usecase.avg_rps is not None else usecase.peak_rps
     cost = usecase.cost
-    default = load_prices().default_api
-    price = default
-    if cost.api_input_per_1k_usd is not None or cost.api_output_per_1k_usd is not None:
-        price = ApiPrice(
-            "use case",
-            cost.api_input_per_1k_usd
-            if cost.api_input_per_1k_usd is not None
-            else default.input_per_1k_usd,
-            cost.api_output_per_1k_usd
-            if cost.api_output_per_1k_usd is not None
-            else default.output_per_1k_usd,
-            "given in the use case",
-            "",
-        )
+    price = given_api_price(
+        cost.api_input_per_1k_usd, cost.api_output_per_1k_usd, "use case", "given in the use case"
+    )
     inputs, outputs = traffic_per_day(
         rate, usecase.input_tokens_total, usecase.output_tokens, cost.hours_per_day
     )
