@@ -258,3 +258,20 @@ def test_on_prem_basis_in_plan_and_capacity(tmp_path: object) -> None:
     cap = json.loads(run(*args, "--basis", "on-prem").stdout)
     assert cap["server_cost_per_month_usd"] == pytest.approx(7_500)
     assert_one_line_error(run(*args, "--basis", "leased"), "--basis")
+
+
+def test_bad_amortisation_is_one_line(tmp_path: object) -> None:
+    from pathlib import Path
+
+    args = ["capacity", "--model", "llama-2-70b", "--server", "dgx-h100", "--input-tokens", "128"]
+    args += ["--output-tokens", "512", "--server-purchase-usd", "1000"]
+    assert_one_line_error(run(*args, "--amortisation-months", "0"), "--amortisation-months")
+    assert_one_line_error(run(*args, "--server-running-usd-per-month", "-1"), "--server-running")
+    path = Path(str(tmp_path)) / "uc.yaml"
+    text = (
+        Path(__file__).parent.parent / "examples" / "usecases" / "seed-nemo-43b.yaml"
+    ).read_text()
+    path.write_text(
+        text + "cost:\n  server_purchase_usd: {dgx-h100: 1}\n  amortisation_months: 0\n"
+    )
+    assert_one_line_error(run("plan", str(path)), "cost.amortisation_months")

@@ -104,3 +104,19 @@ def test_lengths_and_loads_parse() -> None:
     assert parse_load("200000/day over 8h", "x")[1] == pytest.approx(6.9444, abs=1e-4)
     with pytest.raises(InputError, match="300 words"):
         parse_length("three hundred", "input")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--mode", "batch"),
+        ("--limit-ms", "-3"),
+        ("--server", "dgx-h1"),
+        ("--precision", "fp9"),
+        ("--input", "lots"),
+        ("--system-prompt", "x"),
+    ],
+)
+def test_every_bad_init_flag_is_one_line(flag: str, value: str, tmp_path: Path) -> None:
+    assert_one_line_error(run("init", str(tmp_path / "u.yaml"), flag, value, "--yes"), flag)
+    assert not (tmp_path / "u.yaml").exists()
