@@ -22,7 +22,7 @@ LAYERS = [
     {"benchdb"},
     {"usecase", "workload", "checklist"},
     {"catalog"},
-    {"metrics", "units", "errors"},
+    {"metrics", "units", "errors", "files"},
 ]
 
 
@@ -71,3 +71,17 @@ def test_import_llmsize_is_light() -> None:
     code = f"import sys, llmsize; print(' '.join(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_questions_are_importable_from_the_top_level_package() -> None:
+    """`import llmsize; llmsize.estimate(...)` works, and loads the library only when asked."""
+    code = (
+        "import sys, llmsize\n"
+        "assert 'llmsize.api' not in sys.modules\n"
+        "r = llmsize.estimate('llama-3-8b', 'h100-sxm', 1, 8, 1000, 100)\n"
+        "assert r.fits and r.ttft_ms > 0 and r.provenance == 'modelled'\n"
+        "names = ('plan', 'estimate', 'configs', 'capacity', 'simulate', 'calibrate')\n"
+        "assert all(callable(getattr(llmsize, n)) for n in names)\n"
+        "assert 'typer' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,6 +16,37 @@ from llmsize.perf.sources import SOURCES, CombinedPerf
 
 
 @dataclass(frozen=True, slots=True)
+class PerfOptions:
+    """The settings every predicting question shares: which data answers (`source`: auto,
+    measured or model), whose fit (`calibration` file, `engine`), the user's own measurements
+    (`bench` curve files) and the batching `mode` (static or inflight)."""
+
+    source: str = "auto"
+    calibration: Path | None = None
+    engine: str | None = None
+    bench: tuple[Path, ...] = ()
+    mode: str = "static"
+
+    @classmethod
+    def of(
+        cls,
+        source: str = "auto",
+        calibration: Path | str | None = None,
+        engine: str | None = None,
+        bench: Sequence[Path | str] = (),
+        mode: str = "static",
+    ) -> PerfOptions:
+        """From the library's keyword arguments (paths as str or Path)."""
+        return cls(
+            source,
+            Path(calibration) if calibration is not None else None,
+            engine,
+            tuple(Path(b) for b in bench),
+            mode,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PerfContext:
     catalog: Catalog
     calibration: Calibration
@@ -27,23 +58,18 @@ class PerfContext:
         return self.perf.modelled.mode
 
 
-def perf_context(
-    models: Iterable[str],
-    bench: Sequence[Path] = (),
-    calibration: Path | None = None,
-    engine: str | None = None,
-    source: str = "auto",
-    mode: str = "static",
-) -> PerfContext:
+def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) -> PerfContext:
     """Load curves (only these models' rows), the calibration and check the engine name."""
     from llmsize.benchdb.store import load_store
+
+    source, mode, engine, bench = options.source, options.mode, options.engine, options.bench
 
     if source not in SOURCES:
         raise InputError("--source", f"{source!r} is not one of {', '.join(SOURCES)}")
     if mode not in MODES:
         raise InputError("--mode", f"{mode!r} is not one of {', '.join(MODES)}")
     catalog = load_catalog()
-    cal = load_calibration(calibration)
+    cal = load_calibration(options.calibration)
     if engine is not None and engine not in cal.engines:
         raise unknown_name("--engine", "engine", engine, cal.engines)
     chosen = engine or cal.default_engine

@@ -1,0 +1,40 @@
+"""The library facade, one module per question: plan, estimate/configs/capacity, simulate,
+calibrate/accuracy, bench/show, validate. Each returns result objects and never prints; the CLI
+only parses, calls one of these and renders."""
+
+from __future__ import annotations
+
+from llmsize.api.calibration import CalibrateResult, accuracy, calibrate
+from llmsize.api.measurement import ShownLevel, bench, show
+from llmsize.api.planning import plan
+from llmsize.api.questions import CapacityResult, capacity, configs, estimate
+from llmsize.api.simulation import simulate
+from llmsize.api.validation import FileCheck, validate
+from llmsize.perf.context import PerfOptions
+from llmsize.perf.results import ConfigsResult, EstimateResult
+from llmsize.usecase import load_usecase, parse_usecase
+from llmsize.workload import peak_from_average, sustainable_average
+
+__all__ = [
+    "CalibrateResult",
+    "CapacityResult",
+    "ConfigsResult",
+    "EstimateResult",
+    "FileCheck",
+    "PerfOptions",
+    "ShownLevel",
+    "accuracy",
+    "bench",
+    "calibrate",
+    "capacity",
+    "configs",
+    "estimate",
+    "load_usecase",
+    "parse_usecase",
+    "peak_from_average",
+    "plan",
+    "show",
+    "simulate",
+    "sustainable_average",
+    "validate",
+]

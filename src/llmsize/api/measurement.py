@@ -1,0 +1,88 @@
+"""Measure a real endpoint (`bench`) and read a saved run back (`show`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmsize.bench.results import BenchResult, Measured
+
+
+def bench(
+    url: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    rate: str | None = None,
+    concurrency: str | None = None,
+    requests: int | None = 200,
+    duration_s: float | None = None,
+    warmup: int = 0,
+    api: str = "chat",
+    tokenizer: Path | str | None = None,
+    seed: int = 0,
+    api_key: str | None = None,
+    timeout_s: float = 120.0,
+    progress: Callable[..., None] | None = None,
+    transport: object | None = None,
+) -> BenchResult:
+    """Measure an OpenAI-compatible endpoint at each load level; see llmsize.bench."""
+    import asyncio
+
+    from llmsize.bench.client import Endpoint
+    from llmsize.bench.prompts import PromptMaker
+    from llmsize.bench.results import BenchResult, measure
+    from llmsize.bench.runner import BenchPlan, parse_levels, run_plan
+    from llmsize.errors import InputError
+
+    if (rate is None) == (concurrency is None):
+        raise InputError("--rate", "give exactly one of --rate or --concurrency")
+    try:
+        levels = parse_levels(rate, concurrency)
+    except ValueError as exc:
+        flag = "--rate" if rate is not None else "--concurrency"
+        raise InputError(
+            flag, f"{exc} is not a positive number (a whole one for concurrency)"
+        ) from None
+    if not url.startswith(("http://", "https://")):
+        raise InputError("--url", f"{url!r} is not an http(s) URL such as http://127.0.0.1:8000/v1")
+    if api not in ("chat", "completions"):
+        raise InputError("--api", f"{api!r} is not one of chat, completions")
+    plan = BenchPlan(
+        Endpoint(url, model, api, api_key, timeout_s),
+        input_tokens,
+        output_tokens,
+        levels,
+        None if duration_s is not None else requests,
+        duration_s,
+        warmup,
+        seed,
+    )
+    prompts = PromptMaker(input_tokens, seed, Path(tokenizer) if tokenizer else None)
+    runs = asyncio.run(run_plan(plan, prompts, progress, transport=transport))  # type: ignore[arg-type]
+    return BenchResult(plan, runs, [measure(r) for r in runs], prompts.calibrated_from)
+
+
+@dataclass(frozen=True, slots=True)
+class ShownLevel:
+    """One level of a saved run: its statistics and the per-request latencies to draw."""
+
+    measured: Measured
+    ttft_ms: list[float]
+    e2e_ms: list[float]
+
+
+def show(path: Path, level: str | None = None) -> list[ShownLevel]:
+    """Recompute a saved `bench` run from its per-request JSONL (every level, or one)."""
+    from llmsize.bench.records_file import read_runs, select
+    from llmsize.bench.results import latency_samples, measure
+
+    shown = []
+    for run in select(read_runs(path), level):
+        ttft, e2e = latency_samples(run)
+        shown.append(ShownLevel(measure(run), ttft, e2e))
+    return shown

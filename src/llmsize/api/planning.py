@@ -1,0 +1,66 @@
+"""Size a use case: the server count per server type, the recommendation, and (method
+"simulate") the digital twin's answer beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from llmsize.search import PlanResult
+from llmsize.usecase import UseCase, load_usecase
+
+
+def plan(
+    usecase: UseCase | Path | str,
+    bench: Sequence[Path | str] = (),
+    base_dir: Path | None = None,
+    *,
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    mode: str | None = None,
+    method: str = "peak",
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> PlanResult:
+    """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
+    calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
+    digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated)."""
+    from llmsize.catalog import load_catalog
+    from llmsize.perf.context import PerfOptions, perf_context
+    from llmsize.search import plan as search_plan
+    from llmsize.usecase import resolve
+
+    if not isinstance(usecase, UseCase):
+        path = Path(usecase)
+        base_dir = base_dir or path.parent
+        usecase = load_usecase(path)
+    resolved = resolve(usecase, load_catalog(), base_dir or Path())
+    model = resolved.model
+    mode = mode or _mode_of([Path(b) for b in bench])
+    options = PerfOptions.of(source, calibration, engine, bench, mode)
+    context = perf_context({model.id, model.name.lower()}, options)
+    result = search_plan(resolved, context.catalog, context.perf)
+    if method == "peak":
+        return result
+    if method != "simulate":
+        from llmsize.errors import InputError
+
+        raise InputError("--method", f"{method!r} is not one of peak, simulate")
+    from dataclasses import replace
+
+    from llmsize.sizing_sim import size_by_simulation
+
+    simulated = size_by_simulation(resolved, context, seed=seed, progress=progress)
+    return replace(result, simulated=simulated)
+
+
+def _mode_of(bench: Sequence[Path]) -> str:
+    """In-flight when every row the user measured is a closed-loop (concurrency) run, as
+    `llmsize bench --concurrency` writes; otherwise the calculator's static batches."""
+    from llmsize.benchdb.schema import read_curve_file
+
+    rows = [p for path in bench for p in read_curve_file(path)]
+    if rows and all(p.load_type == "concurrency" for p in rows):
+        return "inflight"
+    return "static"

@@ -1,0 +1,302 @@
+"""Questions about one model on one GPU or server type: one configuration (`estimate`), every
+configuration and the frontier (`configs`), and a server's capacity per working day
+(`capacity`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmsize.perf.context import PerfOptions
+from llmsize.perf.results import ConfigsResult, EstimateResult
+
+if TYPE_CHECKING:
+    from llmsize.catalog import Gpu, LlmArch, Precision, Server
+    from llmsize.economics import ApiCost, DailyCapacity, ServerPrice
+    from llmsize.perf.context import PerfContext
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """A question about one model on one GPU type: its parts, checked, and what answers it."""
+
+    model: LlmArch
+    gpu: Gpu
+    server: Server
+    precision: Precision | None
+    context: PerfContext
+
+
+def _question(
+    model: str,
+    gpu: str,
+    server: str | None,
+    precision: str | None,
+    tokens: int,
+    options: PerfOptions,
+) -> _Question:
+    """Resolve and check the flags estimate and configs share; load what answers them."""
+    from llmsize.catalog import PRECISIONS, load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.context import bare_server, perf_context
+
+    catalog = load_catalog()
+    arch = catalog.resolve_model(model, "--model")
+    chip = catalog.gpus.get(gpu, "--gpu")
+    box = catalog.servers.get(server, "--server") if server else bare_server(chip)
+    if server and catalog.gpu_of(box).id != chip.id:
+        raise InputError("--server", f"{box.id} holds {box.gpu}, not {chip.id}")
+    asked: Precision | None = None
+    if precision is not None:
+        if precision not in PRECISIONS:
+            allowed = ", ".join(PRECISIONS)
+            raise InputError("--precision", f"{precision!r} is not one of {allowed}")
+        asked = precision
+    if tokens > arch.context_window:
+        raise InputError(
+            "--input-tokens",
+            f"input + output = {tokens} tokens exceeds the {arch.context_window}-token context "
+            f"window of {arch.id}",
+        )
+    context = perf_context({arch.id, arch.name.lower()}, options)
+    return _Question(arch, chip, box, asked, context)
+
+
+def estimate(
+    model: str,
+    gpu: str,
+    tp: int,
+    batch: int,
+    input_tokens: int,
+    output_tokens: int,
+    precision: str = "bf16",
+    mode: str = "static",
+    *,
+    server: str | None = None,
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    bench: Sequence[Path | str] = (),
+) -> EstimateResult:
+    """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source."""
+    from llmsize.errors import InputError
+    from llmsize.perf.modelled import tp_problem, unsupported
+
+    for flag, value in (
+        ("--tp", tp),
+        ("--batch", batch),
+        ("--input-tokens", input_tokens),
+        ("--output-tokens", output_tokens),
+    ):
+        if value < 1:
+            raise InputError(flag, "must be at least 1")
+    options = PerfOptions.of(source, calibration, engine, bench, mode)
+    q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
+    arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
+    problem = unsupported(chip, precision) or tp_problem(arch, tp, box.gpus)
+    if problem:
+        raise InputError("--tp" if "TP" in problem else "--precision", problem)
+    point = ctx.perf.modelled.point(
+        arch, chip, tp, batch, precision, input_tokens, output_tokens, box.nvlink_domain
+    )
+    memory = point.memory
+    fits = memory.max_batch >= (batch if mode == "static" else 1)
+    instances = box.gpus // tp
+    found = None
+    ttft: float | None
+    itl: float | None
+    e2e: float | None
+    rps: float | None
+    if source != "model":
+        lookup = ctx.perf.measured.lookup(
+            arch, box, chip, q.precision, input_tokens, output_tokens, mode
+        )
+        found = next((e for e in lookup.estimates if e.tp == tp and e.batch == batch), None)
+    if found is not None:
+        ttft, itl, e2e, rps = found.ttft_ms, found.itl_ms, found.e2e_ms, found.rps_per_server
+        provenance, origin, error = found.provenance, "; ".join(found.citations) or found.source, ""
+        fits = True  # it ran
+    elif source == "measured":
+        raise InputError(
+            "--source", "no measured curve covers this configuration; try --source auto"
+        )
+    elif fits:
+        t = point.times
+        ttft, itl, e2e, rps = t.ttft_ms, t.itl_ms, t.e2e_ms, instances * t.instance_rps
+        provenance, origin, error = (
+            "modelled",
+            f"model ({point.calibration.label})",
+            point.typical_error,
+        )
+    else:
+        ttft = itl = e2e = rps = None  # does not fit: no times to give
+        provenance, origin, error = "modelled", f"model ({point.calibration.label})", ""
+    per_gpu = None if rps is None else rps * output_tokens / box.gpus
+    return EstimateResult(
+        model=arch.id,
+        gpu=chip.id,
+        server=box.id,
+        tp=tp,
+        batch=batch,
+        precision=precision,
+        mode=mode,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        fits=fits,
+        max_batch=memory.max_batch,
+        weights_gb_per_gpu=memory.weights_gb,
+        kv_gb_per_sequence=memory.kv_gb_per_sequence,
+        memory_needed_gb_per_gpu=memory.needed_gb,
+        memory_usable_gb_per_gpu=memory.capacity_gb,
+        ttft_ms=ttft,
+        itl_ms=itl,
+        e2e_ms=e2e,
+        rps_per_server=rps,
+        output_tokens_per_s_per_gpu=per_gpu,
+        provenance=provenance,
+        source=origin,
+        typical_error=error,
+        reason="" if fits else memory.reason,
+    )
+
+
+def configs(
+    model: str,
+    gpu: str,
+    input_tokens: int,
+    output_tokens: int,
+    precision: str | None = None,
+    *,
+    first_token_ms: float | None = None,
+    last_token_ms: float | None = None,
+    inter_token_ms: float | None = None,
+    mode: str = "static",
+    server: str | None = None,
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    bench: Sequence[Path | str] = (),
+) -> ConfigsResult:
+    """The calculator's main screen: every (TP, batch), the latency-throughput frontier, and the
+    throughput- and latency-optimal configurations within the limits."""
+    from llmsize.search import Limits, frontier, pick_optimal, primary_metric
+
+    options = PerfOptions.of(source, calibration, engine, bench, mode)
+    q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
+    arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
+    lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens)
+    limits = Limits(first_token_ms, last_token_ms, inter_token_ms)
+    metric = primary_metric(limits) if limits.any else "ttft_ms"
+    feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)
+    return ConfigsResult(
+        model=arch.id,
+        gpu=chip.id,
+        server=box.id,
+        precision=precision,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        limits=limits.as_dict(),
+        metric=metric,
+        points=lookup.estimates,
+        frontier=frontier(lookup.estimates, metric),
+        feasible=feasible,
+        throughput_optimal=best,
+        latency_optimal=fastest,
+        missing=lookup.missing,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityResult:
+    """One server type's capacity and what it means per working day, with costs."""
+
+    configs: ConfigsResult
+    daily: DailyCapacity | None
+    api: ApiCost | None
+    server_price: ServerPrice | None
+    server_month_usd: float | None
+    usd_per_million_output_tokens: float | None
+
+
+def capacity(
+    model: str,
+    server: str,
+    input_tokens: int,
+    output_tokens: int,
+    precision: str | None = None,
+    *,
+    first_token_ms: float | None = None,
+    last_token_ms: float | None = None,
+    inter_token_ms: float | None = None,
+    hours_per_day: float = 8.0,
+    requests_per_user: float = 3.0,
+    api_input_per_1k: float | None = None,
+    api_output_per_1k: float | None = None,
+    server_usd_per_hour: float | None = None,
+    server_purchase_usd: float | None = None,
+    amortisation_months: int = 36,
+    server_running_usd_per_month: float = 0.0,
+    basis: str = "cloud",
+    mode: str = "static",
+    source: str = "auto",
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    bench: Sequence[Path | str] = (),
+) -> CapacityResult:
+    """The talk's business view: peak capacity per server, the sustainable average, requests,
+    users and tokens per working day, the API cost of the same traffic and the server's own."""
+    from llmsize.catalog import load_catalog
+    from llmsize.economics import (
+        DAYS_PER_MONTH,
+        api_cost,
+        daily_capacity,
+        given_api_price,
+        given_server_price,
+        load_prices,
+    )
+
+    box = load_catalog().servers.get(server, "--server")
+    found = configs(
+        model,
+        box.gpu,
+        input_tokens,
+        output_tokens,
+        precision,
+        first_token_ms=first_token_ms,
+        last_token_ms=last_token_ms,
+        inter_token_ms=inter_token_ms,
+        mode=mode,
+        server=box.id,
+        source=source,
+        calibration=calibration,
+        engine=engine,
+        bench=bench,
+    )
+    best = found.throughput_optimal
+    if best is None:
+        return CapacityResult(found, None, None, None, None, None)
+    daily = daily_capacity(
+        best.rps_per_server, input_tokens, output_tokens, hours_per_day, requests_per_user
+    )
+    given_in = "given on the command line"
+    price = given_api_price(api_input_per_1k, api_output_per_1k, "yours", given_in)
+    if server_purchase_usd is not None and server_usd_per_hour is not None:
+        from llmsize.errors import InputError
+
+        raise InputError("--server-purchase-usd", "give it or --server-usd-per-hour, not both")
+    server_price = given_server_price(
+        box.id,
+        given_in,
+        server_usd_per_hour,
+        server_purchase_usd,
+        amortisation_months,
+        server_running_usd_per_month,
+    ) or load_prices().server(box.id, basis)
+    month = server_price.per_month_usd if server_price else None
+    per_million = None
+    if month is not None:
+        tokens_month = daily.output_tokens_per_day * DAYS_PER_MONTH
+        per_million = month / (tokens_month / 1e6) if tokens_month else None
+    return CapacityResult(found, daily, api_cost(daily, price), server_price, month, per_million)

@@ -1,0 +1,144 @@
+"""Run the digital twin on a use case: one deployment under Poisson, closed-loop or traced
+traffic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmsize.usecase import UseCase, load_usecase
+
+if TYPE_CHECKING:
+    from llmsize.sizing_sim import SimulationResult
+
+
+def simulate(
+    usecase: UseCase | Path | str,
+    *,
+    server: str | None = None,
+    tp: int | None = None,
+    precision: str | None = None,
+    servers: int | None = None,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    trace: Path | str | None = None,
+    requests: int = 5000,
+    warmup: int | None = None,
+    seed: int = 0,
+    router: str = "round-robin",
+    max_batch: int = 256,
+    chunked_prefill: bool = False,
+    calibration: Path | str | None = None,
+    engine: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Run the digital twin: the use case's lengths (and spreads) under Poisson arrivals at its
+    average rate (or peak, or --rate), a closed loop at --concurrency, or a trace. The deployment
+    is the one given, or the one the steady-state model suggests."""
+    from dataclasses import replace
+
+    from llmsize.catalog import load_catalog
+    from llmsize.errors import InputError
+    from llmsize.perf.context import PerfOptions, perf_context
+    from llmsize.sim.run import Traffic, run, summarise
+    from llmsize.sizing_sim import (
+        SimulationResult,
+        broken_at_percentile,
+        candidates,
+        deployment,
+        limits_of,
+        rate_of,
+    )
+    from llmsize.usecase import resolve
+    from llmsize.workload import Lengths
+
+    base_dir = Path()
+    if not isinstance(usecase, UseCase):
+        base_dir = Path(usecase).parent
+        usecase = load_usecase(Path(usecase))
+    catalog = load_catalog()
+    resolved = resolve(usecase, catalog, base_dir)
+    if server is not None:
+        resolved = replace(resolved, servers=(catalog.servers.get(server, "--server"),))
+    if precision is not None:
+        if precision not in ("bf16", "fp16", "fp8", "int4"):
+            raise InputError("--precision", f"{precision!r} is not one of bf16, fp16, fp8, int4")
+        resolved = replace(resolved, precision=precision)  # type: ignore[arg-type]
+    loads = [x is not None for x in (rate, concurrency, trace)]
+    if sum(loads) > 1:
+        raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")
+    chosen_rate = rate if rate is not None else rate_of(resolved)[0]
+    context = perf_context((), PerfOptions.of("model", calibration, engine, (), "inflight"))
+    options = [
+        c
+        for s in resolved.servers
+        for c in candidates(resolved, context, s, chosen_rate)[0]
+        if tp is None or c.tp == tp
+    ]
+    if not options:
+        raise InputError(
+            "--tp" if tp is not None else "hardware.server",
+            "no configuration of this model fits the chosen server and TP (see llmsize plan)",
+        )
+    best = min(options, key=lambda c: (c.servers_guess * c.server.gpus, c.tp))
+    count = servers if servers is not None else best.servers_guess
+    d = deployment(
+        resolved,
+        context,
+        best,
+        count,
+        max_batch=max_batch,
+        chunked_prefill=chunked_prefill,
+        router=router,
+    )
+    traffic = Traffic(
+        requests=requests,
+        input_tokens=Lengths(resolved.input_tokens_total, resolved.input_stddev),
+        output_tokens=Lengths(resolved.output_tokens, resolved.output_stddev),
+        rate=None if concurrency is not None or trace is not None else chosen_rate,
+        concurrency=concurrency,
+        trace=Path(trace) if trace is not None else None,
+        warmup=requests // 10 if warmup is None else warmup,
+        seed=seed,
+    )
+    outcome = run(d, traffic, progress)
+    result = summarise(outcome, traffic, limits_of(resolved))
+    params_label = context.calibration.resolve(
+        context.engine, best.gpu, best.precision, catalog
+    ).label
+    return SimulationResult(
+        name=resolved.name,
+        deployment={
+            "server": best.server.id,
+            "gpu": best.gpu.id,
+            "servers": count,
+            "tp": best.tp,
+            "precision": best.precision,
+            "replicas": d.replicas,
+            "kv_capacity_tokens_per_replica": d.kv_capacity_tokens(),
+            "max_batch": max_batch,
+            "chunked_prefill": chunked_prefill,
+            "router": router,
+            "step_times": f"model ({params_label})",
+        },
+        traffic={
+            "rate": traffic.rate,
+            "concurrency": concurrency,
+            "trace": str(trace) if trace is not None else None,
+            "requests": requests,
+            "warmup": traffic.warmup,
+            "seed": seed,
+            "input_tokens": {"mean": resolved.input_tokens_total, "stddev": resolved.input_stddev},
+            "output_tokens": {"mean": resolved.output_tokens, "stddev": resolved.output_stddev},
+        },
+        run=result,
+        percentile=resolved.percentile,
+        broken=broken_at_percentile(result, resolved),
+        ttft_samples_ms=tuple(
+            (f - a) * 1e3 for a, f in zip(outcome.arrival, outcome.first, strict=True)
+        ),
+        e2e_samples_ms=tuple(
+            (e - a) * 1e3 for a, e in zip(outcome.arrival, outcome.end, strict=True)
+        ),
+    )
