@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Text with its control characters shown as escapes (newlines and tabs kept), so a user's
+    string can never drive the terminal it is printed to."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def shown(value: object, width: int = 60) -> str:
+    """A user's value quoted for a message: repr, cut to `width` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 4] + "...'"
 
 
 class LlmsizeError(Exception):
@@ -14,9 +29,9 @@ class InputError(LlmsizeError):
     """Bad input from the user: names the field or flag and what is allowed (exit code 2)."""
 
     def __init__(self, where: str, message: str) -> None:
-        self.where = where
-        self.message = message
-        super().__init__(f"{where}: {message}" if where else message)
+        self.where = printable(where)
+        self.message = printable(message)
+        super().__init__(f"{self.where}: {self.message}" if where else self.message)
 
 
 class CatalogError(LlmsizeError):
@@ -32,4 +47,4 @@ def unknown_name(where: str, kind: str, name: str, known: Iterable[str]) -> Inpu
     lowered = {k.lower(): k for k in known_list}
     hint = f"; did you mean {', '.join(repr(lowered[c]) for c in close)}?" if close else ""
     listing = "" if close else f"; known: {', '.join(known_list)}"
-    return InputError(where, f"unknown {kind} {name!r}{hint}{listing}")
+    return InputError(where, f"unknown {kind} {shown(name)}{hint}{listing}")

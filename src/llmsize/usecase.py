@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,7 +32,10 @@ PositiveMs = Annotated[float, Field(gt=0, le=86_400_000)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Typed as written: a boolean is not a count, "12" is not a number, NaN and infinity are
+    refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _one_of(values: dict[str, Any], names: tuple[str, str], *, required: bool) -> None:
@@ -217,18 +219,9 @@ def parse_usecase(data: Any, origin: str = "") -> UseCase:
 
 def read_usecase_data(path: Path | str) -> Any:
     """The YAML document of a use-case file, or one InputError saying why it cannot be read."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read use-case file: {exc.strerror or exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed"
-        raise InputError(str(path), f"not valid YAML{at}: {problem}") from None
+    from llmsize.files import read_yaml
+
+    return read_yaml(path, "use case")
 
 
 def load_usecase(path: Path | str) -> UseCase:

@@ -6,7 +6,6 @@ scipy.stats, which alone takes about a second to import; tests check it against 
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 from collections.abc import Callable
@@ -116,34 +115,27 @@ class TraceRow:
 def read_trace(path: Path) -> list[TraceRow]:
     """A trace CSV with columns arrival_s (or timestamp), input_tokens, output_tokens."""
     from llmsize.errors import InputError
+    from llmsize.files import csv_rows, read_text
 
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read trace: {exc.strerror or exc}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        time_col = next(
-            (c for c in ("arrival_s", "timestamp", "arrival_time") if c in header), None
-        )
-        if time_col is None or "input_tokens" not in header or "output_tokens" not in header:
-            raise InputError(
-                str(path), "a trace needs columns arrival_s, input_tokens, output_tokens"
-            )
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                item = TraceRow(
-                    float(row[time_col]),
-                    int(float(row["input_tokens"])),
-                    int(float(row["output_tokens"])),
-                )
-            except (TypeError, ValueError):
-                raise InputError(f"{path}:{line}", "expected numbers in every column") from None
-            if item.arrival_s < 0 or item.input_tokens < 1 or item.output_tokens < 1:
-                raise InputError(f"{path}:{line}", "times must be >= 0 and lengths >= 1")
-            rows.append(item)
+    records = csv_rows(read_text(path, "trace"), path)
+    header = next(records, (1, []))[1]
+    time_col = next((c for c in ("arrival_s", "timestamp", "arrival_time") if c in header), None)
+    if time_col is None or "input_tokens" not in header or "output_tokens" not in header:
+        raise InputError(str(path), "a trace needs columns arrival_s, input_tokens, output_tokens")
+    columns = [header.index(c) for c in (time_col, "input_tokens", "output_tokens")]
+    rows = []
+    for line, values in records:
+        if not values:
+            continue
+        try:
+            arrival, given_in, given_out = (float(values[c]) for c in columns)
+        except (IndexError, ValueError):
+            raise InputError(f"{path}:{line}", "expected numbers in every column") from None
+        if not all(math.isfinite(v) for v in (arrival, given_in, given_out)):
+            raise InputError(f"{path}:{line}", "NaN and infinity are not times or lengths")
+        if arrival < 0 or given_in < 1 or given_out < 1 or max(given_in, given_out) > 1e8:
+            raise InputError(f"{path}:{line}", "times must be >= 0 and lengths 1 to 10^8")
+        rows.append(TraceRow(arrival, int(given_in), int(given_out)))
     if not rows:
         raise InputError(str(path), "the trace has no rows")
     return sorted(rows, key=lambda r: r.arrival_s)

@@ -104,9 +104,7 @@ def test_imported_rows_feed_plan(name: str, tmp_path: Path) -> None:
 def test_import_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "x.json"
     bad.write_text("{}")
-    assert_one_line_error(
-        run("import", str(bad), "--out", "o.csv", "--gpu", "h100-sxm"), "--format"
-    )
+    assert_one_line_error(run("import", str(bad), "--out", "o.csv", "--gpu", "h100-sxm"), "--from")
     bad.write_text("not json")
     assert_one_line_error(
         run("import", str(bad), "--out", "o.csv", "--gpu", "h100-sxm"), "not JSON"
@@ -114,9 +112,9 @@ def test_import_bad_input(tmp_path: Path) -> None:
     good = str(DATA / "guidellm" / "benchmarks.json")
     assert_one_line_error(run("import", good, "--out", "o.csv", "--gpu", "h1"), "--gpu")
     assert_one_line_error(
-        run("import", good, "--out", "o.csv", "--gpu", "l40s", "--format", "csv"), "--format"
+        run("import", good, "--out", "o.csv", "--gpu", "l40s", "--from", "csv"), "--from"
     )
     assert_one_line_error(
-        run("import", good, "--out", "o.csv", "--gpu", "l40s", "--format", "vllm"),
+        run("import", good, "--out", "o.csv", "--gpu", "l40s", "--from", "vllm"),
         "not a vLLM result",
     )

@@ -264,7 +264,7 @@ def test_calibrate_formats(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
     assert {(r["gpu"], r["precision"]) for r in rows} >= {("h100-sxm", "fp8")}
     assert all(float(r["params.e_compute"]) > 0 for r in rows)
-    markdown = run(*args, "--format", "markdown").stdout
+    markdown = run(*args, "--format", "markdown", "--force").stdout
     assert "| after.itl.median |" in markdown and "## groups" in markdown
     assert_one_line_error(run(*args, "--format", "xml"), "--format")
 

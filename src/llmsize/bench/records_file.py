@@ -7,13 +7,13 @@ is the run's whole record (send, first-token and end times per request), so ever
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from llmsize.bench.client import RequestRecord
 from llmsize.bench.runner import Level, LevelRun
-from llmsize.errors import InputError
+from llmsize.errors import InputError, shown
+from llmsize.files import finite
 
 LOAD_KINDS = ("rate", "concurrency")
 
@@ -33,8 +33,9 @@ def _seconds(row: dict[str, Any], key: str, where: str, required: bool = True) -
     value = row.get(key)
     if value is None and not required:
         return None
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise InputError(where, f"{key!r} must be a number of milliseconds, got {value!r}")
+    if not finite(value):
+        raise InputError(where, f"{key!r} must be a number of milliseconds, got {shown(value)}")
+    assert isinstance(value, int | float)
     return float(value) / 1e3
 
 
@@ -45,8 +46,17 @@ def _record(row: object, where: str) -> tuple[Level, RequestRecord]:
         raise InputError(where, "missing 'level' (is this a file written by llmsize bench?)")
     sent = _seconds(row, "sent_ms", where) or 0.0
     token_ms = row.get("token_ms") or []
-    if not isinstance(token_ms, list):
+    if not isinstance(token_ms, list) or not all(finite(t) for t in token_ms):
         raise InputError(where, "'token_ms' must be a list of milliseconds")
+    for key in ("index", "prompt_tokens", "output_tokens", "status"):
+        value = row.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise InputError(where, f"{key!r} must be a whole number, got {shown(value)}")
+    for key in ("error", "detail"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            raise InputError(where, f"{key!r} must be text, got {shown(row[key])}")
+    if not isinstance(row.get("warmup", False), bool):
+        raise InputError(where, f"'warmup' must be true or false, got {shown(row['warmup'])}")
     record = RequestRecord(
         index=int(row.get("index", 0)),
         scheduled=_seconds(row, "scheduled_ms", where, required=False) or sent,
@@ -67,22 +77,15 @@ def _record(row: object, where: str) -> tuple[Level, RequestRecord]:
 def read_runs(path: Path) -> list[LevelRun]:
     """The levels of a bench JSONL file in the order they were run (times in file seconds)."""
     where = str(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(where, "file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(where, f"cannot read: {exc}") from None
+    from llmsize.files import load_json, read_text
+
+    lines = read_text(path, "bench records").splitlines()
     runs: dict[Level, list[RequestRecord]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         at = f"{where} line {number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(at, f"not JSON ({exc.msg})") from None
-        level, record = _record(row, at)
+        level, record = _record(load_json(line, at), at)
         runs.setdefault(level, []).append(record)
     if not runs:
         raise InputError(where, "no request records (expected the JSONL of llmsize bench)")

@@ -151,18 +151,31 @@ def curve_points(
     return rows
 
 
+def records_path(out: Path, jsonl: Path | None) -> Path:
+    """Where the per-request JSONL goes: given, or beside the CSV (results.csv -> .jsonl)."""
+    return jsonl or out.with_suffix(".jsonl")
+
+
 def write_outputs(
-    out: Path, points: Iterable[CurvePoint], runs: Sequence[LevelRun], jsonl: Path | None
+    out: Path,
+    points: Iterable[CurvePoint],
+    runs: Sequence[LevelRun],
+    jsonl: Path | None,
+    *,
+    force: bool = False,
 ) -> Path:
-    """The curve CSV and the per-request JSONL beside it (results.csv -> results.jsonl)."""
-    out.write_text("".join(write_curves(points)), encoding="utf-8")
-    jsonl = jsonl or out.with_suffix(".jsonl")
-    with jsonl.open("w", encoding="utf-8") as handle:
-        for level_run in runs:
-            for record in level_run.records:
-                row = record.as_json(level_run.started)
-                row["level"] = level_run.level.label
-                handle.write(json.dumps(row) + "\n")
+    """The curve CSV and the per-request JSONL, each whole or not at all."""
+    from llmsize.files import write_output
+
+    jsonl = records_path(out, jsonl)
+    lines = []
+    for level_run in runs:
+        for record in level_run.records:
+            row = record.as_json(level_run.started)
+            row["level"] = level_run.level.label
+            lines.append(json.dumps(row) + "\n")
+    write_output(jsonl, "".join(lines), force=force, where="--jsonl")
+    write_output(out, "".join(write_curves(points)), force=force, where="--out")
     return jsonl
 
 

@@ -13,7 +13,6 @@ None of these files says which GPU, TP or precision served the run: the caller d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,20 +222,19 @@ PARSERS: dict[str, Callable[[dict[str, Any], str, Hardware], list[CurvePoint]]] 
 
 def import_file(path: Path, hardware: Hardware, fmt: str | None = None) -> list[CurvePoint]:
     """Rows in the curve schema from one result file (format detected unless given)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    from llmsize.files import read_json
+
+    data = read_json(path, "results")
+    if not isinstance(data, dict):
+        raise InputError(str(path), "expected a JSON object (a result file of a load generator)")
     found = fmt or detect(data)
     if found is None:
-        raise InputError(str(path), f"cannot tell the format; give --format ({', '.join(FORMATS)})")
+        raise InputError(str(path), f"cannot tell the tool; give --from ({', '.join(FORMATS)})")
     if found not in PARSERS:
-        raise InputError("--format", f"{found!r} is not one of {', '.join(FORMATS)}")
+        raise InputError("--from", f"{found!r} is not one of {', '.join(FORMATS)}")
     try:
         return PARSERS[found](data, str(path), hardware)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InputError(
             str(path), f"not a {found} result as expected: missing or odd {exc}"
         ) from None

@@ -136,8 +136,10 @@ def parse_curves(
     stored with catalog ids, so a plan converts only its own model's rows. With `problems`, a bad
     row is collected there and skipped instead of raised (`llmsize validate` lists them all).
     """
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
+    from llmsize.files import csv_rows
+
+    reader = csv_rows(text, origin)
+    header = next(reader, (1, []))[1]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(origin, f"missing column(s) {', '.join(missing)}; see the curve schema")
@@ -148,7 +150,7 @@ def parse_curves(
         )
     points = []
     model_at = header.index("model")
-    for line, values in enumerate(reader, start=2):
+    for line, values in reader:
         if models is not None and (len(values) <= model_at or values[model_at] not in models):
             continue
         row = dict(zip(header, values, strict=False))
@@ -166,11 +168,9 @@ def parse_curves(
 def read_curve_file(
     path: Path, canonical: Callable[[CurvePoint, str], CurvePoint] | None = None
 ) -> list[CurvePoint]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read curve file: {exc.strerror or exc}") from None
-    return parse_curves(text, str(path), canonical)
+    from llmsize.files import read_text
+
+    return parse_curves(read_text(path, "curve CSV"), str(path), canonical)
 
 
 def write_curves(points: Iterable[CurvePoint]) -> Iterator[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from llmsize.catalog.schema import LlmArch
-from llmsize.errors import InputError
+from llmsize.errors import InputError, shown
 
 # Each architecture field, and the config keys that carry it across model families.
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -25,12 +24,32 @@ _KEYS: dict[str, tuple[str, ...]] = {
 def _first(cfg: dict[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         if cfg.get(key) is not None:
-            return cfg[key]
+            value = cfg[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise _WrongType(key, value)
+            return value
     return None
 
 
+class _WrongType(Exception):
+    def __init__(self, key: str, value: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.value = value
+
+
 def arch_from_config(cfg: dict[str, Any], origin: str, where: str) -> LlmArch:
-    """Map config.json keys to an architecture; a missing field is an InputError naming it."""
+    """Map config.json keys to an architecture; a missing field, or one that is not a whole
+    number where one is meant, is an InputError naming it."""
+    try:
+        return _arch(cfg, origin, where)
+    except _WrongType as exc:
+        raise InputError(
+            where, f"{origin}: {exc.key} must be a whole number >= 0, got {shown(exc.value)}"
+        ) from None
+
+
+def _arch(cfg: dict[str, Any], origin: str, where: str) -> LlmArch:
     values: dict[str, Any] = {}
     for field, keys in _KEYS.items():
         value = _first(cfg, keys)
@@ -71,8 +90,9 @@ def arch_from_config(cfg: dict[str, Any], origin: str, where: str) -> LlmArch:
         moe_ffn = cfg.get("moe_intermediate_size")
         if moe_ffn:
             values["ffn"] = int(moe_ffn)
-    if cfg.get("head_dim"):
-        values["head_dim"] = int(cfg["head_dim"])
+    head_dim = _first(cfg, ("head_dim",))
+    if head_dim:
+        values["head_dim"] = head_dim
     values["parallel_attention"] = bool(cfg.get("parallel_attn", False) or model_type == "gptj")
     name = str(cfg.get("_name_or_path") or Path(origin).parent.name or "custom-model")
     values["id"] = re.sub(r"[^a-z0-9.\-]+", "-", name.lower()).strip("-.") or "custom-model"
@@ -87,10 +107,12 @@ def arch_from_config(cfg: dict[str, Any], origin: str, where: str) -> LlmArch:
 
 
 def arch_from_config_file(path: Path, where: str) -> LlmArch:
+    from llmsize.files import read_json
+
     try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(where, f"cannot read {path} as JSON: {exc}") from exc
+        cfg = read_json(path, "config.json")
+    except InputError as exc:
+        raise InputError(where, f"cannot read {path} as JSON: {exc.message}") from None
     if not isinstance(cfg, dict):
         raise InputError(where, f"{path}: expected a JSON object")
     return arch_from_config(cfg, str(path), where)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,17 +11,21 @@ PRECISIONS: tuple[Precision, ...] = ("fp8", "bf16", "fp16", "int4")
 """Precisions llmsize plans with, fastest-first on hardware that has FP8."""
 
 
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+"""Catalog files are typed as written: a boolean is not a number, NaN and infinity are refused."""
+
+
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
     name: str
-    aliases: tuple[str, ...] = ()
+    aliases: Annotated[tuple[str, ...], Field(strict=False)] = ()
     source: str = Field(min_length=5)
 
 
 class Link(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
     kind: Literal["nvlink", "nvlink-bridge", "pcie", "infinity-fabric"]
     gb_s: float = Field(gt=0)
@@ -81,6 +85,12 @@ class LlmArch(_Entry):
             raise ValueError("heads must be a multiple of kv_heads")
         if self.experts_per_token > self.experts:
             raise ValueError("experts_per_token cannot exceed experts")
+        if self.head_dim is None and self.hidden % self.heads:
+            raise ValueError(
+                f"hidden ({self.hidden}) is not a multiple of heads ({self.heads}): give head_dim"
+            )
+        if not 4 <= self.dim_per_head <= 1024:
+            raise ValueError(f"a head dimension of {self.dim_per_head} is not plausible")
         return self
 
     @property

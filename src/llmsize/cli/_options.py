@@ -77,6 +77,7 @@ BenchOpt = Annotated[
         "bundled curves of the same configuration.",
     ),
 ]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace output files that already exist.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one versioned JSON document.")]
 LatencyPlotOpt = Annotated[
     Path | None,

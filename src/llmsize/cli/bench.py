@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from llmsize.cli._common import fail, user_errors
-from llmsize.cli._options import Format, FormatOpt, JsonOpt, PrecisionChoice, emit
+from llmsize.cli._common import fail, output_path, user_errors
+from llmsize.cli._options import ForceOpt, Format, FormatOpt, JsonOpt, PrecisionChoice, emit
 
 
 def bench_command(
@@ -95,13 +95,14 @@ def bench_command(
     ] = 120.0,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Measure an OpenAI-compatible streaming endpoint: a Poisson open loop or a closed loop at
     each level; TTFT, ITL, TPOT, E2E percentiles, throughput and errors by kind. Ctrl-C stops
     cleanly and keeps what was measured. The API key is read from the environment, never shown.
     """
     from llmsize.api import bench
-    from llmsize.bench.results import curve_points, level_document, write_outputs
+    from llmsize.bench.results import curve_points, level_document, records_path, write_outputs
 
     if out is not None and gpu is None:
         raise fail(
@@ -109,6 +110,15 @@ def bench_command(
         )
     if requests is not None and duration is not None:
         raise fail("--requests: give either --requests or --duration, not both")
+    if out is not None:  # checked before the run: a measurement is never lost to a bad path
+        records = records_path(out, jsonl)
+        if records.resolve() == out.resolve():
+            raise fail("--jsonl: is the same file as --out; give the CSV a .csv name")
+        given = [tokenizer] if tokenizer else []
+        output_path(out, "--out", force, given)
+        output_path(records, "--jsonl", force, given)
+    elif jsonl is not None:
+        raise fail("--jsonl: needs --out (the curve CSV the records go with)")
     with user_errors():
         canonical_gpu = None
         canonical_model = model
@@ -147,12 +157,7 @@ def bench_command(
             points = curve_points(
                 result.levels, url, canonical_model, canonical_gpu, tp, precision.value
             )
-            try:
-                written = write_outputs(out, points, result.runs, jsonl)
-            except OSError as exc:
-                from llmsize.errors import InputError
-
-                raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
+            written = write_outputs(out, points, result.runs, jsonl, force=force)
     stopped = any(r.stopped_early for r in result.runs)
     if as_json or fmt != Format.table:
         doc = {

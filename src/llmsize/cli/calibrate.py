@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from llmsize.cli._common import user_errors
-from llmsize.cli._options import Format, FormatOpt, JsonOpt, emit
+from llmsize.cli._common import output_path, user_errors
+from llmsize.cli._options import ForceOpt, Format, FormatOpt, JsonOpt, emit
 
 
 def calibrate_command(
@@ -26,6 +26,7 @@ def calibrate_command(
     ] = None,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Fit the performance model to your measurements (scipy least squares on relative error),
     per engine, GPU and precision, and print median and p90 error before and after.
@@ -38,14 +39,10 @@ def calibrate_command(
     for path in data:
         if not path.is_file():
             raise typer.BadParameter(f"{str(path)!r} is not a file", param_hint="DATA")
+    output_path(out, "--out", force, data)
     with user_errors():
         result = calibrate(data, engine=engine)
-        try:
-            save_calibration(result.calibration, out)
-        except OSError as exc:
-            from llmsize.errors import InputError
-
-            raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
+        save_calibration(result.calibration, out, force=force, inputs=data)
     groups = [g.to_dict() for g in result.calibration.groups.values()]
     if as_json or fmt != Format.table:
         doc = {

@@ -175,7 +175,7 @@ def capacity_command(
         }
         emit(doc, as_json, fmt, "Capacity")
     else:
-        from llmsize.report.console import make_console
+        from llmsize.report.console import make_console, safe
 
         console = make_console()
         if best is None or r.daily is None:
@@ -183,8 +183,8 @@ def capacity_command(
         else:
             d = r.daily
             console.print(
-                f"[bold]{r.configs.model}[/] on 1 x {r.configs.server} ({best.label}, "
-                f"{best.provenance}, {best.source})\n"
+                f"[bold]{safe(r.configs.model)}[/] on 1 x {safe(r.configs.server)} ({best.label}, "
+                f"{best.provenance}, {safe(best.source)})\n"
                 f"peak capacity {d.peak_rps:,.2f} req/s -> sustainable average {d.avg_rps:,.3g} "
                 f"req/s (its 95 % Poisson peak fits)\n"
                 f"per {d.hours_per_day:g}-hour day: {d.requests_per_day:,.0f} requests, "

@@ -21,11 +21,9 @@ def _emit(
     if as_json or fmt != Format.table:
         emit(rows, as_json, fmt, title)
         return
-    from rich.table import Table
+    from llmsize.report.console import SafeTable, make_console
 
-    from llmsize.report.console import make_console
-
-    table = Table(title=title, title_justify="left")
+    table = SafeTable(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, no_wrap=column == "id")
     for row in rows:

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from llmsize.cli._common import NO_CONFIG, user_errors
+from llmsize.cli._common import NO_CONFIG, output_path, user_errors
 from llmsize.cli._options import (
     BenchOpt,
     CalibrationOpt,
     EngineOpt,
+    ForceOpt,
     Format,
     FormatOpt,
     JsonOpt,
@@ -60,6 +61,7 @@ def configs_command(
     ] = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Every (TP, batch) that fits, the latency-throughput frontier, and the throughput-optimal
     and latency-optimal configurations within the limits (prompts/s per 8 GPUs).
@@ -68,6 +70,9 @@ def configs_command(
     """
     from llmsize.api import configs
 
+    output_path(
+        plot, "--plot", force, [*(bench or []), *([calibration] if calibration else [])], plot=True
+    )
     with user_errors():
         result = configs(
             model,

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 
 from llmsize.cli import _complete as complete
-from llmsize.cli._common import NO_CONFIG, user_errors
+from llmsize.cli._common import NO_CONFIG, output_path, user_errors
 from llmsize.cli._options import (
     BenchOpt,
     CalibrationOpt,
     EngineOpt,
+    ForceOpt,
     Format,
     FormatOpt,
     JsonOpt,
@@ -87,6 +88,7 @@ def estimate_command(
     ] = None,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """TTFT, ITL, E2E, requests/s per server and output tokens/s per GPU of one configuration,
     with memory use, the largest batch that fits, and where the numbers come from.
@@ -95,6 +97,8 @@ def estimate_command(
     """
     from llmsize.api import estimate
 
+    inputs = [*(bench or []), *([calibration] if calibration else [])]
+    output_path(sweep_plot, "--sweep-plot", force, inputs, plot=True)
     with user_errors():
         result = estimate(
             model,

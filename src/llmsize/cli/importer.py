@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from llmsize.cli._common import user_errors
-from llmsize.cli._options import PrecisionChoice
+from llmsize.cli._common import output_path, user_errors
+from llmsize.cli._options import ForceOpt, PrecisionChoice
 
 
 def import_command(
@@ -29,7 +29,10 @@ def import_command(
     ],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="aiperf, genai-perf, vllm or guidellm (default: detected)."),
+        typer.Option(
+            "--from",
+            help="The files' tool: aiperf, genai-perf, vllm or guidellm (default: detected).",
+        ),
     ] = None,
     model: Annotated[
         str | None,
@@ -41,6 +44,7 @@ def import_command(
     precision: Annotated[
         PrecisionChoice, typer.Option("--precision", help="Precision served.")
     ] = PrecisionChoice.bf16,
+    force: ForceOpt = False,
 ) -> None:
     """Convert other load generators' results to the curve schema (units and definitions
     reconciled: seconds to ms, ITL without the first token)."""
@@ -48,10 +52,12 @@ def import_command(
     from llmsize.benchdb.schema import write_curves
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
+    from llmsize.files import write_output
 
+    output_path(out, "--out", force, files)
     with user_errors():
         if fmt is not None and fmt not in FORMATS:
-            raise InputError("--format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+            raise InputError("--from", f"{fmt!r} is not one of {', '.join(FORMATS)}")
         catalog = load_catalog()
         chip = catalog.gpus.get(gpu, "--gpu").id
         canonical = catalog.models.get(model, "--model").id if model else None
@@ -62,8 +68,5 @@ def import_command(
                 rows.append(
                     replace(point, model=found.id if found else point.model, origin=str(path))
                 )
-        try:
-            out.write_text("".join(write_curves(rows)), encoding="utf-8")
-        except OSError as exc:
-            raise InputError("--out", f"cannot write {out}: {exc.strerror or exc}") from None
+        write_output(out, "".join(write_curves(rows)), force=force, inputs=files, where="--out")
     typer.echo(f"wrote {len(rows)} curve row(s) to {out}")

@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from llmsize.cli import _complete as complete
-from llmsize.cli._common import fail
+from llmsize.cli._common import fail, output_path
 
 T = TypeVar("T")
 
@@ -89,8 +89,7 @@ def init_command(
     from llmsize.errors import InputError
     from llmsize.workload import peak_from_average
 
-    if file.exists() and not force:
-        raise fail(f"FILE: {file} exists (--force to overwrite)")
+    output_path(file, "FILE", force)
     catalog = load_catalog()
     arch = _ask(
         "--model",
@@ -189,15 +188,14 @@ def init_command(
         precision=prec,
     )
     text = to_yaml(answers)
-    import yaml
-
+    from llmsize.files import load_yaml, write_output
     from llmsize.usecase import parse_usecase, resolve
 
     try:
-        resolve(parse_usecase(yaml.safe_load(text), str(file)), catalog, Path.cwd())
+        resolve(parse_usecase(load_yaml(text, str(file)), str(file)), catalog, Path.cwd())
+        write_output(file, text, force=force, where="FILE")
     except InputError as exc:
         raise fail(str(exc)) from None
-    file.write_text(text, encoding="utf-8")
     typer.echo(f"Wrote {file}. Next: llmsize plan {file}")
 
 

@@ -9,11 +9,12 @@ from typing import Annotated
 
 import typer
 
-from llmsize.cli._common import NO_CONFIG, OK, OVER_MAX_SERVERS, fail, user_errors
+from llmsize.cli._common import NO_CONFIG, OK, OVER_MAX_SERVERS, fail, output_path, user_errors
 from llmsize.cli._options import (
     BenchOpt,
     CalibrationOpt,
     EngineOpt,
+    ForceOpt,
     Format,
     JsonOpt,
     Method,
@@ -68,6 +69,7 @@ def plan_command(
         Format,
         typer.Option("--format", help="table, json, csv (one row per server type) or markdown."),
     ] = Format.table,
+    force: ForceOpt = False,
 ) -> None:
     """Size a use case: servers needed per server type, the best configuration, and why.
 
@@ -77,6 +79,11 @@ def plan_command(
 
     if not usecase.exists():
         raise fail(f"USECASE: file {str(usecase)!r} does not exist")
+    inputs = [usecase, *(bench or [])]
+    output_path(plot, "--plot", force, inputs, plot=True)
+    output_path(report, "--report", force, [*inputs, *([plot] if plot else [])])
+    if plot is not None and report is not None and plot.resolve() == report.resolve():
+        raise fail("--report: is the same file as --plot")
     with user_errors():
         result = plan(
             usecase,
@@ -104,10 +111,11 @@ def plan_command(
             pictures = {"servers": str(plot.resolve())}
             with contextlib.suppress(ValueError):  # beside the report: a relative link
                 pictures = {"servers": str(plot.resolve().relative_to(report.resolve().parent))}
-        try:
-            report.write_text(plan_markdown(result, pictures), encoding="utf-8")
-        except OSError as exc:
-            raise fail(f"--report: cannot write {report}: {exc.strerror or exc}") from None
+        from llmsize.files import write_output
+
+        with user_errors():
+            text = plan_markdown(result, pictures)
+            write_output(report, text, force=force, inputs=inputs, where="--report")
     if as_json or fmt == Format.json:
         from llmsize.report.plan_json import plan_document
 

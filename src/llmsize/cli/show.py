@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from llmsize.cli._common import user_errors
-from llmsize.cli._options import Format, FormatOpt, JsonOpt, LatencyPlotOpt
+from llmsize.cli._common import output_path, user_errors
+from llmsize.cli._options import ForceOpt, Format, FormatOpt, JsonOpt, LatencyPlotOpt
 
 
 def show_command(
@@ -34,12 +34,14 @@ def show_command(
     ] = 0.95,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Recompute a measured run's per-level latencies and throughput from its JSONL, and draw
     its TTFT and E2E distributions (--plot)."""
     from llmsize.api import show
     from llmsize.bench.results import level_document
 
+    output_path(plot, "--plot", force, [results], plot=True)
     with user_errors():
         shown = show(results, level)
         if plot is not None:

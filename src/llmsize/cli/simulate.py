@@ -12,10 +12,11 @@ if TYPE_CHECKING:
     from llmsize.api import ShownLevel
 
 from llmsize.cli import _complete as complete
-from llmsize.cli._common import NO_CONFIG, fail, user_errors
+from llmsize.cli._common import NO_CONFIG, fail, output_path, user_errors
 from llmsize.cli._options import (
     CalibrationOpt,
     EngineOpt,
+    ForceOpt,
     Format,
     FormatOpt,
     JsonOpt,
@@ -79,6 +80,7 @@ def simulate_command(
     calibration: CalibrationOpt = None,
     engine: EngineOpt = None,
     plot: LatencyPlotOpt = None,
+    force: ForceOpt = False,
     measured: Annotated[
         Path | None,
         typer.Option(
@@ -107,6 +109,8 @@ def simulate_command(
         raise fail("--warmup: must be smaller than --requests")
     if measured_level is not None and measured is None:
         raise fail("--measured-level: needs --measured")
+    inputs = [usecase, *(p for p in (trace, measured, calibration) if p is not None)]
+    output_path(plot, "--plot", force, inputs, plot=True)
     compared = _measured_level(measured, measured_level) if measured is not None else None
     progress = None
     bar = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 
 from llmsize.catalog import Catalog, Gpu
-from llmsize.errors import InputError
+from llmsize.errors import InputError, shown
 from llmsize.perf.roofline import Params
 
 SCHEMA_VERSION = 1
@@ -174,6 +175,17 @@ class Calibration:
         }
 
 
+def _errors(value: object, where: str) -> dict[str, Any]:
+    """Error summaries: {metric: number} or {metric: {statistic: number}}."""
+    result: dict[str, Any] = {}
+    for key, item in _mapping(value, where).items():
+        if isinstance(item, dict):
+            result[str(key)] = {str(k): _number(v, f"{where}.{key}.{k}") for k, v in item.items()}
+        else:
+            result[str(key)] = _number(item, f"{where}.{key}")
+    return result
+
+
 def _resolved(fit: GroupFit, gpu: Gpu, cls: str, engine: str) -> Resolved:
     borrowed = (fit.gpu, fit.precision, fit.engine) != (gpu.id, cls, engine)
     label = fit.describe()
@@ -182,23 +194,51 @@ def _resolved(fit: GroupFit, gpu: Gpu, cls: str, engine: str) -> Resolved:
     return Resolved(fit.params, label, borrowed, fit)
 
 
+def _number(value: object, where: str) -> float:
+    """A finite number (a boolean, text, NaN or infinity is refused)."""
+    from llmsize.files import finite
+
+    if not finite(value):
+        raise InputError(where, f"expected a finite number, got {shown(value)}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _mapping(value: object, where: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(where, f"expected a mapping, got {shown(value)}")
+    return value
+
+
 def calibration_from_dict(data: Any, origin: str, fallback: Calibration | None) -> Calibration:
+    """A calibration document checked field by field: every problem is one line naming it."""
+    try:
+        return _calibration(data, origin, fallback)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(origin, f"malformed calibration: {shown(str(exc))}") from None
+
+
+def _calibration(data: Any, origin: str, fallback: Calibration | None) -> Calibration:
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise InputError(
             origin, f"not a calibration file (schema_version {SCHEMA_VERSION} expected)"
         )
     groups: dict[tuple[str, str, str], GroupFit] = {}
     names = set(Params.names())
-    for i, item in enumerate(data.get("groups") or []):
+    group_list = data.get("groups") or []
+    if not isinstance(group_list, list):
+        raise InputError(f"{origin}: groups", "expected a list of fitted groups")
+    for i, item in enumerate(group_list):
         where = f"{origin}: groups[{i}]"
         try:
-            raw = dict(item["params"])
+            raw = _mapping(_mapping(item, where)["params"], f"{where}.params")
             unknown = set(raw) - names
             if unknown:
                 raise InputError(
                     f"{where}.params", f"unknown parameter(s) {', '.join(sorted(unknown))}"
                 )
-            params = Params(**{k: float(v) for k, v in raw.items()})
+            params = Params(**{k: _number(v, f"{where}.params.{k}") for k, v in raw.items()})
             if any(v <= 0 for v in params.as_dict().values()):
                 raise InputError(f"{where}.params", "parameters must be positive")
             fit = GroupFit(
@@ -207,8 +247,8 @@ def calibration_from_dict(data: Any, origin: str, fallback: Calibration | None) 
                 precision=str(item["precision"]),
                 rows=int(item.get("rows", 0)),
                 params=params,
-                before=dict(item.get("error_before") or {}),
-                after=dict(item.get("error_after") or {}),
+                before=_errors(item.get("error_before"), f"{where}.error_before"),
+                after=_errors(item.get("error_after"), f"{where}.error_after"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"malformed group: {exc}") from None
@@ -217,16 +257,19 @@ def calibration_from_dict(data: Any, origin: str, fallback: Calibration | None) 
         data.get("default_engine") or (next(iter(groups))[0] if groups else DEFAULT_ENGINE)
     )
     shared: dict[str, dict[str, float]] = {}
-    for name, values in (data.get("engines") or {}).items():
+    for name, values in _mapping(data.get("engines"), f"{origin}: engines").items():
+        values = _mapping(values, f"{origin}: engines.{name}")
         unknown = set(values) - names
         if unknown:
             raise InputError(
                 f"{origin}: engines.{name}", f"unknown parameter(s) {', '.join(sorted(unknown))}"
             )
-        shared[str(name)] = {k: float(v) for k, v in values.items()}
+        shared[str(name)] = {
+            k: _number(v, f"{origin}: engines.{name}.{k}") for k, v in values.items()
+        }
     accuracy = {
-        str(gpu): {str(k): float(v) for k, v in values.items()}
-        for gpu, values in (data.get("accuracy") or {}).items()
+        str(gpu): _errors(values, f"{origin}: accuracy.{gpu}")
+        for gpu, values in _mapping(data.get("accuracy"), f"{origin}: accuracy").items()
     }
     notes = str(data.get("notes") or "")
     return Calibration(groups, default, origin, fallback, notes, shared, accuracy)
@@ -244,18 +287,17 @@ def load_calibration(path: Path | None) -> Calibration:
     """The shipped calibration, or a user's file backed by it for what the file lacks."""
     if path is None:
         return shipped_calibration()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(
-            str(path), f"cannot read calibration file: {exc.strerror or exc}"
-        ) from None
-    except yaml.YAMLError:
-        raise InputError(str(path), "not valid YAML") from None
+    from llmsize.files import read_yaml
+
+    data = read_yaml(path, "calibration")
     return calibration_from_dict(data, str(path), shipped_calibration())
 
 
-def save_calibration(calibration: Calibration, path: Path) -> None:
-    path.write_text(
-        yaml.safe_dump(calibration.to_dict(), sort_keys=False, width=100), encoding="utf-8"
-    )
+def save_calibration(
+    calibration: Calibration, path: Path, *, force: bool = False, inputs: Sequence[Path] = ()
+) -> None:
+    """Write the calibration YAML whole or not at all (see llmsize.files)."""
+    from llmsize.files import write_output
+
+    text = yaml.safe_dump(calibration.to_dict(), sort_keys=False, width=100)
+    write_output(path, text, force=force, inputs=inputs)

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from llmsize.perf.accuracy import AccuracyReport
+from llmsize.report.console import SafeTable
 
 METRICS = ("ttft", "itl", "throughput")
 
@@ -18,7 +19,9 @@ def _cell(summary: dict[str, float]) -> str:
 
 
 def error_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> Table:
-    table = Table(title=f"{title} (median / p90 APE, %)", title_justify="left", box=box.SIMPLE_HEAD)
+    table = SafeTable(
+        title=f"{title} (median / p90 APE, %)", title_justify="left", box=box.SIMPLE_HEAD
+    )
     table.add_column("")
     for metric in METRICS:
         table.add_column(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from llmsize.bench.results import BenchResult, Measured
+from llmsize.report.console import SafeTable, safe
 
 
 def render_bench(
@@ -17,14 +17,15 @@ def render_bench(
 ) -> None:
     plan = result.plan
     console.print(
-        f"[bold]{plan.endpoint.model}[/] at {plan.endpoint.url}: {plan.input_tokens} in / "
+        f"[bold]{safe(plan.endpoint.model)}[/] at {safe(plan.endpoint.url)}: "
+        f"{plan.input_tokens} in / "
         f"{plan.output_tokens} out; prompt lengths: {result.prompt_calibration}"
     )
     _print_levels(result.levels, console)
     if stopped:
         console.print("[yellow]Stopped early: the levels above hold what was measured.[/]")
     if out is not None:
-        console.print(f"Curve rows: {out}; per-request records: {jsonl}")
+        console.print(safe(f"Curve rows: {out}; per-request records: {jsonl}"))
         console.print(
             f"Next: llmsize calibrate {out} --out params.yaml, then llmsize plan USECASE.yaml "
             f"--bench {out} --calibration params.yaml"
@@ -33,7 +34,7 @@ def render_bench(
 
 def _print_levels(levels: Sequence[Measured], console: Console) -> None:
     """The per-level table `bench` prints live and `show` prints from a saved run."""
-    table = Table(box=box.SIMPLE_HEAD)
+    table = SafeTable(box=box.SIMPLE_HEAD)
     for column in (
         "level",
         "requests",
@@ -75,5 +76,5 @@ def _print_levels(levels: Sequence[Measured], console: Console) -> None:
 
 def render_show(path: Path, levels: Sequence[Measured], console: Console) -> None:
     """A saved run, recomputed from its per-request records."""
-    console.print(f"[bold]{path}[/]: {sum(m.run.requests for m in levels)} answered requests")
+    console.print(f"[bold]{safe(path)}[/]: {sum(m.run.requests for m in levels)} answered requests")
     _print_levels(levels, console)

@@ -6,11 +6,11 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from llmsize.perf.estimate import Estimate
 from llmsize.perf.results import ConfigsResult
+from llmsize.report.console import SafeTable, safe
 
 
 def _row(e: Estimate, marks: str) -> dict[str, Any]:
@@ -66,10 +66,10 @@ def configs_document(result: ConfigsResult) -> dict[str, Any]:
 def render_configs(result: ConfigsResult, console: Console, *, frontier_only: bool = False) -> None:
     limits = ", ".join(f"{k} ≤ {v:g}" for k, v in result.limits.items() if v is not None)
     console.print(
-        f"[bold]{result.model}[/] on {result.server}, {result.input_tokens:,} in / "
+        f"[bold]{safe(result.model)}[/] on {safe(result.server)}, {result.input_tokens:,} in / "
         f"{result.output_tokens:,} out; limits: {limits or 'none'}"
     )
-    table = Table(box=box.SIMPLE_HEAD)
+    table = SafeTable(box=box.SIMPLE_HEAD)
     for column in (
         "",
         "precision",
@@ -106,6 +106,6 @@ def render_configs(result: ConfigsResult, console: Console, *, frontier_only: bo
     console.print(table)
     console.print("T throughput-optimal, L latency-optimal, * on the frontier; dim: over a limit.")
     for reason in result.missing:
-        console.print(f"  not shown: {reason}", soft_wrap=True)
+        console.print(safe(f"  not shown: {reason}"), soft_wrap=True)
     if result.throughput_optimal is None:
         console.print("[bold red]No configuration meets the limits.[/]")

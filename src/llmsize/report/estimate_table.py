@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from llmsize.perf.results import EstimateResult
+from llmsize.report.console import SafeTable, safe
 
 
 def _fmt(value: float | None, unit: str, digits: int = 1) -> str:
@@ -14,11 +15,11 @@ def _fmt(value: float | None, unit: str, digits: int = 1) -> str:
 
 def render_estimate(r: EstimateResult, console: Console) -> None:
     console.print(
-        f"[bold]{r.model}[/] on {r.server}: {r.precision} TP{r.tp} "
+        f"[bold]{safe(r.model)}[/] on {safe(r.server)}: {r.precision} TP{r.tp} "
         f"{'batch' if r.mode == 'static' else 'concurrency'} {r.batch}, "
         f"{r.input_tokens:,} in / {r.output_tokens:,} out ({r.mode})"
     )
-    table = Table.grid(padding=(0, 2))
+    table = SafeTable.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
     table.add_row("TTFT", _fmt(r.ttft_ms, "ms"))
@@ -32,7 +33,8 @@ def render_estimate(r: EstimateResult, console: Console) -> None:
         f"usable (weights {r.weights_gb_per_gpu:,.1f} GB, KV {r.kv_gb_per_sequence:,.2f} GB per "
         f"sequence); max batch {r.max_batch:,}",
     )
-    table.add_row("fits", "yes" if r.fits else f"[red]no[/]: {r.reason}")
+    fits = Text("yes") if r.fits else Text.assemble(("no", "red"), f": {r.reason}")
+    table.add_row("fits", fits)
     table.add_row("data", f"{r.provenance}: {r.source}")
     if r.typical_error:
         table.add_row("accuracy", r.typical_error)

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from llmsize.perf.estimate import Estimate
+from llmsize.report.console import SafeTable, safe
 from llmsize.search import PlanResult, servers_needed
 from llmsize.usecase import Resolved
 
@@ -39,7 +40,7 @@ def _error(e: Estimate) -> str:
 
 
 def checklist(uc: Resolved) -> Table:
-    grid = Table.grid(padding=(0, 2))
+    grid = SafeTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     arch = uc.model
@@ -75,7 +76,7 @@ def checklist(uc: Resolved) -> Table:
 
 
 def server_table(result: PlanResult) -> Table:
-    table = Table(title="Server types", title_justify="left", box=box.SIMPLE_HEAD)
+    table = SafeTable(title="Server types", title_justify="left", box=box.SIMPLE_HEAD)
     for column, justify in (
         ("server", "left"),
         ("servers", "right"),
@@ -123,7 +124,7 @@ def optimal_table(result: PlanResult) -> Table | None:
     rec = result.recommendation
     if rec is None or rec.best is None or rec.latency_optimal is None:
         return None
-    table = Table(
+    table = SafeTable(
         title=f"Calculator view on {rec.server.id}", title_justify="left", box=box.SIMPLE_HEAD
     )
     for column in ("", "config", "TTFT ms", "ITL ms", "E2E ms", "req/s/server", "servers", "data"):
@@ -156,16 +157,18 @@ def render_plan(result: PlanResult, console: Console) -> None:
         console.print("\nNot planned:")
         for p in unplanned:
             more = f" (+{len(p.reasons) - 2} more)" if len(p.reasons) > 2 else ""
-            console.print(f"  {p.server.id}: {'; '.join(p.reasons[:2])}{more}", soft_wrap=True)
+            console.print(
+                safe(f"  {p.server.id}: {'; '.join(p.reasons[:2])}{more}"), soft_wrap=True
+            )
     if rec is not None and rec.best is not None:
         e = rec.best
         console.print(
-            f"\n[bold green]Recommendation:[/] {rec.servers} × {rec.server.id} "
+            f"\n[bold green]Recommendation:[/] {rec.servers} × {safe(rec.server.id)} "
             f"({rec.server.gpus}× {rec.gpu.id}, {_config(e)}) — {e.rps_per_server:,.2f} req/s per "
-            f"server against a peak of {uc.peak_rps:,g} req/s ({e.provenance}, {e.source})."
+            f"server against a peak of {uc.peak_rps:,g} req/s ({e.provenance}, {safe(e.source)})."
         )
         if e.note:
-            console.print(f"Note: {e.note}.")
+            console.print(safe(f"Note: {e.note}."))
         if e.provenance == "modelled" and e.error_pct is None:
             console.print(
                 "Warning: this GPU has no measurements of its own; its calibration is borrowed, so "
@@ -173,16 +176,16 @@ def render_plan(result: PlanResult, console: Console) -> None:
             )
         console.print("Sources:")
         for citation in e.citations:
-            console.print(f"  • {citation}", soft_wrap=True)
+            console.print(safe(f"  • {citation}"), soft_wrap=True)
     else:
         console.print("\n[bold red]No configuration meets the limits.[/] Why, per server type:")
         for p in result.plans:
             for reason in p.reasons:
-                console.print(f"  {p.server.id}: {reason}", soft_wrap=True)
+                console.print(safe(f"  {p.server.id}: {reason}"), soft_wrap=True)
     from llmsize.checks import plan_warnings
 
     for warning in plan_warnings(result):
-        console.print(f"[yellow]Warning:[/] {warning}.", soft_wrap=True)
+        console.print(f"[yellow]Warning:[/] {safe(warning)}.", soft_wrap=True)
     if result.simulated is not None:
         render_simulated(result, console)
 

@@ -31,13 +31,18 @@ def _pyplot(flag: str) -> Any:
 
 
 def _save(fig: Any, path: Path, flag: str) -> None:
-    try:
-        fig.savefig(path, dpi=DPI)
-    except OSError as exc:
-        raise InputError(flag, f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        import matplotlib.pyplot as plt
+    """Whole or not at all: drawn to a temporary file beside `path`, then renamed onto it."""
+    import matplotlib.pyplot as plt
 
+    from llmsize.files import PLOT_SUFFIXES, atomic_path
+
+    try:
+        if path.suffix.lower() not in PLOT_SUFFIXES:
+            allowed = ", ".join(PLOT_SUFFIXES)
+            raise InputError(flag, f"{str(path)!r} must end in one of {allowed}")
+        with atomic_path(path, flag) as temporary:
+            fig.savefig(temporary, dpi=DPI, format=path.suffix.lower().lstrip("."))
+    finally:
         plt.close(fig)
 
 

@@ -10,11 +10,12 @@ from rich.table import Table
 
 from llmsize.bench.results import Measured
 from llmsize.metrics import RunResult
+from llmsize.report.console import SafeTable, safe
 from llmsize.sizing_sim import SimulatedPlan, SimulationResult
 
 
 def latency_table(run: RunResult) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title="Latency (ms)", title_justify="left")
+    table = SafeTable(box=box.SIMPLE_HEAD, title="Latency (ms)", title_justify="left")
     table.add_column("")
     for column in ("mean", "p50", "p90", "p95", "p99"):
         table.add_column(column, justify="right")
@@ -35,7 +36,8 @@ def render_simulation(result: SimulationResult, console: Console) -> None:
         else f"trace {t['trace']}"
     )
     console.print(
-        f"[bold]{result.name}[/]: {d['servers']} x {d['server']} ({d['precision']} TP{d['tp']}, "
+        f"[bold]{safe(result.name)}[/]: {d['servers']} x {safe(d['server'])} "
+        f"({d['precision']} TP{d['tp']}, "
         f"{d['replicas']} replicas, KV cache {d['kv_capacity_tokens_per_replica']:,} tokens each), "
         f"{load}, {t['requests']:,} requests (first {t['warmup']:,} not measured), seed {t['seed']}"
     )
@@ -47,7 +49,7 @@ def render_simulation(result: SimulationResult, console: Console) -> None:
         f"{run.mean_queue or 0:,.1f} per replica; preemptions {run.preemptions:,}"
         + (f"; {run.errors:,} requests never fit" if run.errors else "")
     )
-    console.print(f"step times: {d['step_times']} (modelled, simulated)")
+    console.print(f"step times: {safe(d['step_times'])} (modelled, simulated)")
     q = f"p{round(result.percentile * 100)}"
     if result.broken:
         console.print(f"[bold red]Misses the limits at {q}:[/] " + "; ".join(result.broken))
@@ -57,7 +59,7 @@ def render_simulation(result: SimulationResult, console: Console) -> None:
 
 def simulated_plan_table(plan: SimulatedPlan) -> Table:
     q = f"p{round(plan.percentile * 100)}"
-    table = Table(
+    table = SafeTable(
         box=box.SIMPLE_HEAD,
         title=(
             f"Digital twin: in-flight batching, Poisson {plan.rate:g} req/s "
@@ -106,7 +108,7 @@ def render_measured_beside(
 ) -> None:
     """Simulated against measured, metric by metric, with the simulation's relative error: the
     check that the twin describes this deployment before its answer is trusted."""
-    table = Table(box=box.SIMPLE_HEAD, title=f"Simulated vs {label} (ms)", title_justify="left")
+    table = SafeTable(box=box.SIMPLE_HEAD, title=f"Simulated vs {label} (ms)", title_justify="left")
     for column in ("", "simulated p50", "measured p50", "error", "simulated p95", "measured p95"):
         table.add_column(column, justify="left" if not column else "right")
     sim = result.run
