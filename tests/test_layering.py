@@ -15,8 +15,8 @@ LAYERS = [
     {"cli"},
     {"api"},
     {"report"},
-    {"economics", "checks"},
     {"search", "sizing_sim"},
+    {"economics", "checks"},
     {"sim", "bench"},
     {"perf"},
     {"benchdb"},
@@ -85,3 +85,22 @@ def test_the_questions_are_importable_from_the_top_level_package() -> None:
         "assert 'typer' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_renderers_only_render() -> None:
+    """Costs and warnings are computed once, into the result; no renderer or command computes
+    them again (it may name their types)."""
+    computing = []
+    for folder in ("report", "cli"):
+        for path in (PACKAGE / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module in (
+                    "llmsize.economics",
+                    "llmsize.checks",
+                ):
+                    names = [a.name for a in node.names if not a.name[:1].isupper()]
+                    if names and folder == "report":
+                        computing.append(f"{path.name} imports {', '.join(names)}")
+                    if names and folder == "cli":
+                        computing.append(f"cli/{path.name} imports {', '.join(names)}")
+    assert computing == []

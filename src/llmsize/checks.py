@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from llmsize.catalog import Server
 from llmsize.perf.estimate import Estimate
-from llmsize.search import PlanResult
 from llmsize.units import READING_AVERAGE_MS_PER_TOKEN, READING_FAST_MS_PER_TOKEN
+from llmsize.usecase import Resolved
 
 SYSTEM_PROMPT_SHARE = 0.3
 CONTEXT_FULL = 0.9
@@ -25,9 +26,10 @@ def itl_warning(estimate: Estimate, streaming: bool) -> str | None:
     return None
 
 
-def plan_warnings(result: PlanResult) -> list[str]:
-    """Warnings about the use case and the recommended configuration."""
-    uc = result.usecase
+def plan_warnings(
+    uc: Resolved, server: Server | None = None, best: Estimate | None = None
+) -> list[str]:
+    """Warnings about the use case and the recommended configuration (on `server`)."""
     found: list[str] = []
     share = uc.system_prompt_tokens / uc.input_tokens_total if uc.input_tokens_total else 0.0
     if share > SYSTEM_PROMPT_SHARE:
@@ -41,13 +43,12 @@ def plan_warnings(result: PlanResult) -> list[str]:
             f"input + output fill {used:.0%} of the {uc.model.context_window:,}-token context "
             "window: longer requests than the average will not fit"
         )
-    rec = result.recommendation
-    if rec is not None and rec.best is not None:
-        e = rec.best
-        if e.tp is not None and e.tp > rec.server.nvlink_domain:
+    if server is not None and best is not None:
+        e = best
+        if e.tp is not None and e.tp > server.nvlink_domain:
             found.append(
-                f"TP{e.tp} on {rec.server.id} spans GPUs without NVLink (NVLink domain "
-                f"{rec.server.nvlink_domain}): its all-reduces run over PCIe"
+                f"TP{e.tp} on {server.id} spans GPUs without NVLink (NVLink domain "
+                f"{server.nvlink_domain}): its all-reduces run over PCIe"
             )
         itl = itl_warning(e, uc.first_token_ms is not None)
         if itl:

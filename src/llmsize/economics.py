@@ -4,14 +4,15 @@ tokens per day, and what the same traffic would cost from an API priced per toke
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from llmsize.catalog import Server
 from llmsize.errors import CatalogError
-from llmsize.search import PlanResult
 from llmsize.usecase import Cost, Resolved
 from llmsize.workload import DEFAULT_PERCENTILE, sustainable_average
 
@@ -271,20 +272,19 @@ def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
     ), rate
 
 
-def plan_costs(result: PlanResult) -> dict[str, PlanCost]:
-    """Monthly cost of every planned server type, where a price is known."""
-    uc = result.usecase
+def plan_costs(uc: Resolved, counts: Iterable[tuple[Server, int]]) -> dict[str, PlanCost]:
+    """Monthly cost of every planned server type (server, servers needed), where a price is
+    known."""
     rate = uc.avg_rps if uc.avg_rps is not None else uc.peak_rps
     return {
-        p.server.id: plan_cost(
-            p.server.id,
-            p.servers,
+        server.id: plan_cost(
+            server.id,
+            servers,
             rate,
             uc.output_tokens,
             uc.cost.hours_per_day,
-            usecase_server_price(uc.cost, p.server.id),
+            usecase_server_price(uc.cost, server.id),
             uc.cost.basis,
         )
-        for p in result.plans
-        if p.servers is not None
+        for server, servers in counts
     }

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from llmsize.catalog import Catalog, Gpu, Server
+from llmsize.checks import plan_warnings
+from llmsize.economics import ApiCost, PlanCost, plan_costs, usecase_api_cost
 from llmsize.perf.estimate import Estimate
 from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
@@ -94,9 +96,16 @@ class ServerPlan:
 
 @dataclass(frozen=True, slots=True)
 class PlanResult:
+    """Everything a plan shows: per server type, the recommendation, what it costs against an
+    API, and the warnings — renderers only render it."""
+
     usecase: Resolved
     plans: tuple[ServerPlan, ...]
     recommendation: ServerPlan | None
+    costs: dict[str, PlanCost]  # per planned server type
+    api_cost: ApiCost  # the same traffic bought from an API
+    api_rate: float  # the request rate that traffic is priced at (average, else peak)
+    warnings: tuple[str, ...]
     simulated: SimulatedPlan | None = None  # plan --method simulate: the digital twin's answer
 
     @property
@@ -206,4 +215,16 @@ def plan(usecase: Resolved, catalog: Catalog, perf: PerfSource) -> PlanResult:
         assert p.servers is not None and p.best is not None
         return (p.servers, p.servers * p.server.gpus, _latency(p.best, metric))
 
-    return PlanResult(usecase, plans, min(planned, key=rank) if planned else None)
+    rec = min(planned, key=rank) if planned else None
+    api, rate = usecase_api_cost(usecase)
+    return PlanResult(
+        usecase,
+        plans,
+        rec,
+        costs=plan_costs(usecase, [(p.server, p.servers) for p in planned if p.servers]),
+        api_cost=api,
+        api_rate=rate,
+        warnings=tuple(
+            plan_warnings(usecase, rec.server if rec else None, rec.best if rec else None)
+        ),
+    )

@@ -97,10 +97,9 @@ def plan_command(
         )
     rec = result.recommendation
     if plot is not None:
-        from llmsize.economics import plan_costs
         from llmsize.report.plots import servers_plot
 
-        monthly = {k: v.per_month_usd for k, v in plan_costs(result).items() if v.per_month_usd}
+        monthly = {k: v.per_month_usd for k, v in result.costs.items() if v.per_month_usd}
         with user_errors():
             servers_plot(result, plot, monthly)
     if report is not None:

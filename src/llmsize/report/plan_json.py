@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmsize import __version__
-from llmsize.checks import plan_warnings
-from llmsize.economics import PlanCost, plan_costs, usecase_api_cost
+from llmsize.economics import PlanCost
 from llmsize.perf.estimate import Estimate
 from llmsize.search import PlanResult, ServerPlan, servers_needed
 from llmsize.sizing_sim import SimulatedChoice, SimulatedPlan
@@ -124,8 +123,7 @@ def plan_csv(result: PlanResult) -> str:
 def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[str, Any]:
     uc = result.usecase
     rec = result.recommendation
-    costs = plan_costs(result)
-    api, rate = usecase_api_cost(uc)
+    costs, api, rate = result.costs, result.api_cost, result.api_rate
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": f"llmsize {__version__}",
@@ -159,7 +157,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
             "per_month_usd": round(api.per_month_usd, 2),
         },
         "max_servers": max_servers,
-        "warnings": plan_warnings(result),
+        "warnings": list(result.warnings),
     }
     if result.simulated is not None:
         doc["simulated"] = simulated_document(result.simulated)

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 from llmsize import __version__
-from llmsize.checks import plan_warnings
-from llmsize.economics import plan_costs, usecase_api_cost
 from llmsize.perf.estimate import Estimate
 from llmsize.search import PlanResult, servers_needed
 
@@ -99,7 +97,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             lines.append(f"| latency-optimal ({n} servers) | {_row(fastest)} |")
         if e.note:
             lines += ["", f"Note: {e.note}."]
-    costs = plan_costs(result)
+    costs = result.costs
     lines += [
         "",
         "## Alternatives",
@@ -118,7 +116,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         cost = costs.get(p.server.id)
         month = "—" if cost is None or cost.per_month_usd is None else f"${cost.per_month_usd:,.0f}"
         lines.append(f"| {p.server.id} | {p.servers} | {_row(p.best)} | {month} |")
-    api, rate = usecase_api_cost(uc)
+    api, rate = result.api_cost, result.api_rate
     lines += [
         "",
         "## Cost",
@@ -141,7 +139,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             "No server price is known for these types: add `cost.server_usd_per_hour` (or, "
             "on-prem, `cost.server_purchase_usd` and `cost.amortisation_months`)."
         )
-    warnings = plan_warnings(result)
+    warnings = result.warnings
     if warnings:
         lines += ["", "## Watch out", ""] + [f"- {w}." for w in warnings]
     if pictures:

@@ -182,9 +182,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
         for p in result.plans:
             for reason in p.reasons:
                 console.print(safe(f"  {p.server.id}: {reason}"), soft_wrap=True)
-    from llmsize.checks import plan_warnings
-
-    for warning in plan_warnings(result):
+    for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {safe(warning)}.", soft_wrap=True)
     if result.simulated is not None:
         render_simulated(result, console)
@@ -192,10 +190,8 @@ def render_plan(result: PlanResult, console: Console) -> None:
 
 def render_costs(result: PlanResult, console: Console) -> None:
     """Monthly cost per planned server type (where a price is known) against the API."""
-    from llmsize.economics import plan_costs, usecase_api_cost
-
-    costs = {k: v for k, v in plan_costs(result).items() if v.per_month_usd is not None}
-    api, rate = usecase_api_cost(result.usecase)
+    costs = {k: v for k, v in result.costs.items() if v.per_month_usd is not None}
+    api, rate = result.api_cost, result.api_rate
     hours = result.usecase.cost.hours_per_day
     for server, c in costs.items():
         assert c.per_month_usd is not None
