@@ -61,9 +61,9 @@ def test_capacity_command_reproduces_example_2_from_measurements() -> None:
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert (doc["peak_rps_per_server"], round(doc["avg_rps_per_server"], 2)) == (11.2, 6.92)
+    assert (doc["rps_per_server"], round(doc["avg_rps_per_server"], 2)) == (11.2, 6.92)
     assert doc["api_cost"]["output_per_day_usd"] == pytest.approx(204, rel=0.01)
-    assert doc["server_cost_per_month_usd"] == pytest.approx(98.32 * 730)
+    assert doc["cost_per_month_usd"] == pytest.approx(98.32 * 730)
     assert "Next Platform" in doc["server_price_source"]
     own = json.loads(
         run(
@@ -83,7 +83,7 @@ def test_capacity_command_reproduces_example_2_from_measurements() -> None:
             "0.01",
         ).stdout
     )
-    assert own["server_cost_per_month_usd"] == pytest.approx(40 * 730)
+    assert own["cost_per_month_usd"] == pytest.approx(40 * 730)
     assert own["api_cost"]["price"] == "yours"
 
 
@@ -214,7 +214,7 @@ def test_on_prem_price_is_amortised(tmp_path: object) -> None:
     args = ["capacity", "--model", "llama-2-70b", "--server", "dgx-h100", "--input-tokens", "128"]
     args += ["--output-tokens", "512", "--server-purchase-usd", "360000", "--json"]
     cap = json.loads(run(*args, "--server-running-usd-per-month", "2000").stdout)
-    assert cap["server_cost_per_month_usd"] == pytest.approx(12_000)
+    assert cap["cost_per_month_usd"] == pytest.approx(12_000)
     assert_one_line_error(run(*args, "--server-usd-per-hour", "9"), "--server-purchase-usd")
 
 
@@ -256,7 +256,7 @@ def test_on_prem_basis_in_plan_and_capacity(tmp_path: object) -> None:
     args = ["capacity", "--model", "llama-2-70b", "--server", "dgx-h100", "--input-tokens", "128"]
     args += ["--output-tokens", "512", "--json"]
     cap = json.loads(run(*args, "--basis", "on-prem").stdout)
-    assert cap["server_cost_per_month_usd"] == pytest.approx(7_500)
+    assert cap["cost_per_month_usd"] == pytest.approx(7_500)
     assert_one_line_error(run(*args, "--basis", "leased"), "--basis")
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from llmsize.catalog import Server
 from llmsize.errors import CatalogError
+from llmsize.perf.results import ConfigsResult
 from llmsize.usecase import Cost, Resolved
 from llmsize.workload import DEFAULT_PERCENTILE, sustainable_average
 
@@ -288,3 +289,15 @@ def plan_costs(uc: Resolved, counts: Iterable[tuple[Server, int]]) -> dict[str, 
         )
         for server, servers in counts
     }
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityResult:
+    """One server type's capacity and what it means per working day, with costs."""
+
+    configs: ConfigsResult
+    daily: DailyCapacity | None
+    api: ApiCost | None
+    server_price: ServerPrice | None
+    server_month_usd: float | None
+    usd_per_million_output_tokens: float | None

@@ -19,6 +19,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +386,13 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """One checked file: what it was read as, and every problem found (none: valid)."""
+
+    path: Path
+    kind: str  # "usecase" or "curves"
+    problems: list[str]
+    summary: str

@@ -16,7 +16,7 @@ from tests.cli.helpers import assert_one_line_error, run
 def test_catalog_lists(kind: str, some_id: str) -> None:
     result = run("catalog", kind)
     assert result.exit_code == 0 and some_id in result.stdout
-    rows = json.loads(run("catalog", kind, "--json").stdout)
+    rows = json.loads(run("catalog", kind, "--json").stdout)["rows"]
     assert some_id in [r["id"] for r in rows]
     assert all(r["source"] for r in rows)
 

@@ -4,14 +4,17 @@ only parses, calls one of these and renders."""
 
 from __future__ import annotations
 
-from llmsize.api.calibration import CalibrateResult, accuracy, calibrate
-from llmsize.api.measurement import ShownLevel, bench, show
+from llmsize.api.calibration import accuracy, calibrate
+from llmsize.api.measurement import bench, show
 from llmsize.api.planning import plan
-from llmsize.api.questions import CapacityResult, capacity, configs, estimate
+from llmsize.api.questions import capacity, configs, estimate
 from llmsize.api.simulation import simulate
-from llmsize.api.validation import FileCheck, validate
+from llmsize.api.validation import validate
+from llmsize.bench.results import ShownLevel
+from llmsize.economics import CapacityResult
+from llmsize.files import FileCheck
 from llmsize.perf.context import PerfOptions
-from llmsize.perf.results import ConfigsResult, EstimateResult
+from llmsize.perf.results import CalibrateResult, ConfigsResult, EstimateResult
 from llmsize.usecase import load_usecase, parse_usecase
 from llmsize.workload import peak_from_average, sustainable_average
 

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from llmsize.perf.results import CalibrateResult
 
 if TYPE_CHECKING:
     from llmsize.perf.accuracy import AccuracyReport
     from llmsize.perf.calibration import Calibration
     from llmsize.perf.fit import Sample
-
-
-@dataclass(frozen=True, slots=True)
-class CalibrateResult:
-    """The fitted calibration, what was left out, and the error before and after the fit."""
-
-    calibration: Calibration
-    rows: int
-    skipped: dict[str, int]
-    before: dict[str, dict[str, float]]
-    after: dict[str, dict[str, float]]
 
 
 def _samples(

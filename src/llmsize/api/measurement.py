@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmsize.bench.results import ShownLevel
+
 if TYPE_CHECKING:
-    from llmsize.bench.results import BenchResult, Measured
+    from llmsize.bench.results import BenchResult
 
 
 def bench(
@@ -65,15 +66,6 @@ def bench(
     prompts = PromptMaker(input_tokens, seed, Path(tokenizer) if tokenizer else None)
     runs = asyncio.run(run_plan(plan, prompts, progress, transport=transport))  # type: ignore[arg-type]
     return BenchResult(plan, runs, [measure(r) for r in runs], prompts.calibrated_from)
-
-
-@dataclass(frozen=True, slots=True)
-class ShownLevel:
-    """One level of a saved run: its statistics and the per-request latencies to draw."""
-
-    measured: Measured
-    ttft_ms: list[float]
-    e2e_ms: list[float]
 
 
 def show(path: Path, level: str | None = None) -> list[ShownLevel]:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmsize.economics import CapacityResult
 from llmsize.perf.context import PerfOptions
 from llmsize.perf.results import ConfigsResult, EstimateResult
 
 if TYPE_CHECKING:
     from llmsize.catalog import Gpu, LlmArch, Precision, Server
-    from llmsize.economics import ApiCost, DailyCapacity, ServerPrice
     from llmsize.perf.context import PerfContext
 
 
@@ -206,18 +206,6 @@ def configs(
         latency_optimal=fastest,
         missing=lookup.missing,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class CapacityResult:
-    """One server type's capacity and what it means per working day, with costs."""
-
-    configs: ConfigsResult
-    daily: DailyCapacity | None
-    api: ApiCost | None
-    server_price: ServerPrice | None
-    server_month_usd: float | None
-    usd_per_million_output_tokens: float | None
 
 
 def capacity(

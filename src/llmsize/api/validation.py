@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from llmsize.files import FileCheck
 from llmsize.usecase import parse_usecase
-
-
-@dataclass(frozen=True, slots=True)
-class FileCheck:
-    """One checked file: what it was read as, and every problem found (none: valid)."""
-
-    path: Path
-    kind: str  # "usecase" or "curves"
-    problems: list[str]
-    summary: str
 
 
 def validate(paths: Sequence[Path]) -> list[FileCheck]:

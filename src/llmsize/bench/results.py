@@ -181,3 +181,12 @@ def write_outputs(
 
 def records_of(runs: Sequence[LevelRun]) -> list[RequestRecord]:
     return [r for run in runs for r in run.records]
+
+
+@dataclass(frozen=True, slots=True)
+class ShownLevel:
+    """One level of a saved run: its statistics and the per-request latencies to draw."""
+
+    measured: Measured
+    ttft_ms: list[float]
+    e2e_ms: list[float]

@@ -102,7 +102,7 @@ def bench_command(
     cleanly and keeps what was measured. The API key is read from the environment, never shown.
     """
     from llmsize.api import bench
-    from llmsize.bench.results import curve_points, level_document, records_path, write_outputs
+    from llmsize.bench.results import curve_points, records_path, write_outputs
 
     if out is not None and gpu is None:
         raise fail(
@@ -160,16 +160,11 @@ def bench_command(
             written = write_outputs(out, points, result.runs, jsonl, force=force)
     stopped = any(r.stopped_early for r in result.runs)
     if as_json or fmt != Format.table:
-        doc = {
-            "schema_version": 1,
-            "url": url,
-            "model": model,
-            "prompt_lengths": result.prompt_calibration,
-            "stopped_early": stopped,
-            "levels": [level_document(m) for m in result.levels],
-            "out": str(out) if out else None,
-            "jsonl": str(written) if written else None,
-        }
+        from llmsize.report.documents import bench_document
+
+        doc = bench_document(
+            result, url, model, str(out) if out else None, str(written) if written else None
+        )
         emit(doc, as_json, fmt, "Benchmark")
         return
     from llmsize.report.bench_table import render_bench

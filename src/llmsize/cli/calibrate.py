@@ -45,16 +45,9 @@ def calibrate_command(
         save_calibration(result.calibration, out, force=force, inputs=data)
     groups = [g.to_dict() for g in result.calibration.groups.values()]
     if as_json or fmt != Format.table:
-        doc = {
-            "schema_version": 1,
-            "out": str(out),
-            "rows": result.rows,
-            "skipped": result.skipped,
-            "before": result.before,
-            "after": result.after,
-            "groups": groups,
-        }
-        emit(doc, as_json, fmt, "Calibration")
+        from llmsize.report.documents import calibrate_document
+
+        emit(calibrate_document(result, str(out)), as_json, fmt, "Calibration")
         return
     from llmsize.report.accuracy_table import error_table
     from llmsize.report.console import make_console
@@ -99,7 +92,9 @@ def accuracy_command(
     with user_errors():
         report = accuracy(data or [], engine=engine, folds=folds, simulate=simulate)
     if as_json or fmt != Format.table:
-        emit({"schema_version": 1, **report.to_dict()}, as_json, fmt, "Accuracy")
+        from llmsize.report.documents import accuracy_document
+
+        emit(accuracy_document(report), as_json, fmt, "Accuracy")
         return
     from llmsize.report.accuracy_table import render_accuracy
     from llmsize.report.console import make_console

@@ -137,42 +137,9 @@ def capacity_command(
         )
     best = r.configs.throughput_optimal
     if as_json or fmt != Format.table:
-        d = r.daily
-        doc = {
-            "schema_version": 1,
-            "model": r.configs.model,
-            "server": r.configs.server,
-            "config": None
-            if best is None
-            else {
-                "precision": best.precision,
-                "tp": best.tp,
-                "batch": best.batch,
-                "ttft_ms": best.ttft_ms,
-                "itl_ms": best.itl_ms,
-                "e2e_ms": best.e2e_ms,
-                "provenance": best.provenance,
-                "source": best.source,
-            },
-            "peak_rps_per_server": None if d is None else d.peak_rps,
-            "avg_rps_per_server": None if d is None else d.avg_rps,
-            "requests_per_day": None if d is None else d.requests_per_day,
-            "users_per_day": None if d is None else d.users_per_day,
-            "input_tokens_per_day": None if d is None else d.input_tokens_per_day,
-            "output_tokens_per_day": None if d is None else d.output_tokens_per_day,
-            "server_cost_per_month_usd": r.server_month_usd,
-            "server_price_source": None if r.server_price is None else r.server_price.source,
-            "usd_per_million_output_tokens": r.usd_per_million_output_tokens,
-            "api_cost": None
-            if r.api is None
-            else {
-                "price": r.api.price.id,
-                "price_source": r.api.price.source,
-                "input_per_day_usd": r.api.input_per_day_usd,
-                "output_per_day_usd": r.api.output_per_day_usd,
-                "per_month_usd": r.api.per_month_usd,
-            },
-        }
+        from llmsize.report.documents import capacity_document
+
+        doc = capacity_document(r)
         emit(doc, as_json, fmt, "Capacity")
     else:
         from llmsize.report.console import make_console, safe

@@ -19,7 +19,9 @@ def _emit(
     rows: list[dict[str, Any]], columns: list[str], title: str, as_json: bool, fmt: Format
 ) -> None:
     if as_json or fmt != Format.table:
-        emit(rows, as_json, fmt, title)
+        from llmsize.report.documents import catalog_document
+
+        emit(catalog_document(title.lower(), rows), as_json, fmt, title)
         return
     from llmsize.report.console import SafeTable, make_console
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -118,8 +117,9 @@ def estimate_command(
     if sweep_plot is not None:
         _sweep_plot(result, sweep_plot, calibration, engine)
     if as_json or fmt != Format.table:
-        doc = {"schema_version": 1, **dataclasses.asdict(result)}
-        emit(doc, as_json, fmt, "Estimate")
+        from llmsize.report.documents import estimate_document
+
+        emit(estimate_document(result), as_json, fmt, "Estimate")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.estimate_table import render_estimate

@@ -47,8 +47,9 @@ def peak_command(
         peak = peak_from_average(avg, percentile)
         rise = (peak / avg - 1) * 100 if avg > 0 else 0.0
         if as_json or fmt != Format.table:
-            doc = {"avg_rps": avg, "percentile": percentile, "peak_rps": peak, "increase_pct": rise}
-            emit(doc, as_json, fmt, "Peak")
+            from llmsize.report.documents import peak_document
+
+            emit(peak_document(avg, percentile, peak), as_json, fmt, "Peak")
         else:
             typer.echo(
                 f"{peak} req/s peak: the {percentile:.0%} quantile of one-second request counts "
@@ -58,7 +59,9 @@ def peak_command(
     assert capacity is not None
     average = sustainable_average(capacity, percentile)
     if as_json or fmt != Format.table:
-        doc = {"capacity_rps": capacity, "percentile": percentile, "avg_rps": average}
+        from llmsize.report.documents import sustainable_document
+
+        doc = sustainable_document(capacity, percentile, average)
         emit(doc, as_json, fmt, "Sustainable average")
     else:
         typer.echo(

@@ -39,7 +39,6 @@ def show_command(
     """Recompute a measured run's per-level latencies and throughput from its JSONL, and draw
     its TTFT and E2E distributions (--plot)."""
     from llmsize.api import show
-    from llmsize.bench.results import level_document
 
     output_path(plot, "--plot", force, [results], plot=True)
     with user_errors():
@@ -62,13 +61,9 @@ def show_command(
             )
     if as_json or fmt != Format.table:
         from llmsize.cli._options import emit
+        from llmsize.report.documents import show_document
 
-        doc = {
-            "schema_version": 1,
-            "file": str(results),
-            "levels": [level_document(s.measured) for s in shown],
-        }
-        emit(doc, as_json, fmt, "Measured run")
+        emit(show_document(str(results), shown), as_json, fmt, "Measured run")
         return
     from llmsize.report.bench_table import render_show
     from llmsize.report.console import make_console

@@ -172,18 +172,9 @@ def simulate_command(
                 result.percentile,
             )
     if as_json or fmt != Format.table:
-        doc = {
-            "schema_version": 1,
-            "name": result.name,
-            "deployment": result.deployment,
-            "traffic": result.traffic,
-            "result": result.run.as_dict(),
-            "percentile": result.percentile,
-            "broken": list(result.broken),
-        }
-        if compared is not None:
-            doc["measured"] = {"level": compared[0], **compared[1].measured.run.as_dict()}
-        emit(doc, as_json, fmt, "Simulation")
+        from llmsize.report.documents import simulation_document
+
+        emit(simulation_document(result, compared), as_json, fmt, "Simulation")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.sim_table import render_simulation

@@ -24,20 +24,9 @@ def validate_command(
 
     checks = validate(files)
     if as_json:
-        doc = {
-            "schema_version": 1,
-            "valid": not any(c.problems for c in checks),
-            "files": [
-                {
-                    "path": str(c.path),
-                    "kind": c.kind,
-                    "valid": not c.problems,
-                    "problems": c.problems,
-                    "summary": c.summary,
-                }
-                for c in checks
-            ],
-        }
+        from llmsize.report.documents import validation_document
+
+        doc = validation_document(checks)
         typer.echo(json.dumps(doc, indent=2))
     else:
         for c in checks:

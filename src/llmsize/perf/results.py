@@ -4,8 +4,12 @@ them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmsize.perf.estimate import Estimate
+
+if TYPE_CHECKING:
+    from llmsize.perf.calibration import Calibration
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +60,14 @@ class ConfigsResult:
     throughput_optimal: Estimate | None
     latency_optimal: Estimate | None
     missing: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrateResult:
+    """The fitted calibration, what was left out, and the error before and after the fit."""
+
+    calibration: Calibration
+    rows: int
+    skipped: dict[str, int]
+    before: dict[str, dict[str, float]]
+    after: dict[str, dict[str, float]]

@@ -11,6 +11,7 @@ from rich.text import Text
 from llmsize.perf.estimate import Estimate
 from llmsize.perf.results import ConfigsResult
 from llmsize.report.console import SafeTable, safe
+from llmsize.report.documents import versioned
 
 
 def _row(e: Estimate, marks: str) -> dict[str, Any]:
@@ -46,21 +47,22 @@ def configs_document(result: ConfigsResult) -> dict[str, Any]:
     def one(e: Estimate | None) -> dict[str, Any] | None:
         return None if e is None else _row(e, _marks(result, e))
 
-    return {
-        "schema_version": 1,
-        "model": result.model,
-        "gpu": result.gpu,
-        "server": result.server,
-        "precision": result.precision,
-        "input_tokens": result.input_tokens,
-        "output_tokens": result.output_tokens,
-        "limits": result.limits,
-        "frontier_metric": result.metric,
-        "throughput_optimal": one(result.throughput_optimal),
-        "latency_optimal": one(result.latency_optimal),
-        "configs": [_row(e, _marks(result, e)) for e in result.points],
-        "missing": list(result.missing),
-    }
+    return versioned(
+        {
+            "model": result.model,
+            "gpu": result.gpu,
+            "server": result.server,
+            "precision": result.precision,
+            "input_tokens": result.input_tokens,
+            "output_tokens": result.output_tokens,
+            "limits": result.limits,
+            "frontier_metric": result.metric,
+            "throughput_optimal": one(result.throughput_optimal),
+            "latency_optimal": one(result.latency_optimal),
+            "configs": [_row(e, _marks(result, e)) for e in result.points],
+            "missing": list(result.missing),
+        }
+    )
 
 
 def render_configs(result: ConfigsResult, console: Console, *, frontier_only: bool = False) -> None:

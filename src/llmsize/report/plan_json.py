@@ -7,10 +7,9 @@ from typing import Any
 from llmsize import __version__
 from llmsize.economics import PlanCost
 from llmsize.perf.estimate import Estimate
+from llmsize.report.documents import SCHEMA_VERSION, whole_numbers
 from llmsize.search import PlanResult, ServerPlan, servers_needed
 from llmsize.sizing_sim import SimulatedChoice, SimulatedPlan
-
-SCHEMA_VERSION = 1
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -164,4 +163,4 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
     if rec is not None and rec.best is not None and rec.latency_optimal is not None:
         doc["recommendation"] = estimate_doc(rec, rec.best, uc.peak_rps)
         doc["latency_optimal"] = estimate_doc(rec, rec.latency_optimal, uc.peak_rps)
-    return doc
+    return whole_numbers(doc)  # type: ignore[no-any-return]

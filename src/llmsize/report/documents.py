@@ -1,0 +1,180 @@
+"""One JSON document builder per result type, and the one schema version they all carry.
+
+Commands print these documents as JSON, CSV or Markdown (report/formats.py); the plan's and the
+configs' builders live beside their tables (plan_json.py, configs_table.py) and use the same
+constant. A quantity has one key in every document (`rps_per_server`, `cost_per_month_usd`), and a
+whole number is written as one (`"batch": 16`, not `16.0`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmsize.bench.results import BenchResult, ShownLevel
+    from llmsize.economics import CapacityResult
+    from llmsize.files import FileCheck
+    from llmsize.perf.accuracy import AccuracyReport
+    from llmsize.perf.results import CalibrateResult, EstimateResult
+    from llmsize.sizing_sim import SimulationResult
+
+SCHEMA_VERSION = 1
+"""Bumped on any breaking change to any document."""
+
+
+def whole_numbers(value: Any) -> Any:
+    """The document with every float that holds a whole number written as an integer."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
+def versioned(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A document: the schema version first, whole numbers as integers."""
+    doc: dict[str, Any] = whole_numbers({"schema_version": SCHEMA_VERSION, **body})
+    return doc
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def estimate_document(result: EstimateResult) -> dict[str, Any]:
+    return versioned(asdict(result))
+
+
+def capacity_document(r: CapacityResult) -> dict[str, Any]:
+    best = r.configs.throughput_optimal
+    d = r.daily
+    config = None
+    if best is not None:
+        config = {
+            "precision": best.precision,
+            "tp": best.tp,
+            "batch": best.batch,
+            "ttft_ms": best.ttft_ms,
+            "itl_ms": best.itl_ms,
+            "e2e_ms": best.e2e_ms,
+            "provenance": best.provenance,
+            "source": best.source,
+        }
+    api = None
+    if r.api is not None:
+        api = {
+            "price": r.api.price.id,
+            "price_source": r.api.price.source,
+            "input_per_day_usd": r.api.input_per_day_usd,
+            "output_per_day_usd": r.api.output_per_day_usd,
+            "per_month_usd": r.api.per_month_usd,
+        }
+    return versioned(
+        {
+            "model": r.configs.model,
+            "server": r.configs.server,
+            "config": config,
+            "rps_per_server": None if d is None else d.peak_rps,
+            "avg_rps_per_server": None if d is None else d.avg_rps,
+            "requests_per_day": None if d is None else d.requests_per_day,
+            "users_per_day": None if d is None else d.users_per_day,
+            "input_tokens_per_day": None if d is None else d.input_tokens_per_day,
+            "output_tokens_per_day": None if d is None else d.output_tokens_per_day,
+            "cost_per_month_usd": r.server_month_usd,
+            "server_price_source": None if r.server_price is None else r.server_price.source,
+            "usd_per_million_output_tokens": r.usd_per_million_output_tokens,
+            "api_cost": api,
+        }
+    )
+
+
+def calibrate_document(result: CalibrateResult, out: str) -> dict[str, Any]:
+    return versioned(
+        {
+            "out": out,
+            "rows": result.rows,
+            "skipped": result.skipped,
+            "before": result.before,
+            "after": result.after,
+            "groups": [g.to_dict() for g in result.calibration.groups.values()],
+        }
+    )
+
+
+def accuracy_document(report: AccuracyReport) -> dict[str, Any]:
+    return versioned(report.to_dict())
+
+
+def bench_document(
+    result: BenchResult, url: str, model: str, out: str | None, jsonl: str | None
+) -> dict[str, Any]:
+    from llmsize.bench.results import level_document
+
+    return versioned(
+        {
+            "url": url,
+            "model": model,
+            "prompt_lengths": result.prompt_calibration,
+            "stopped_early": any(r.stopped_early for r in result.runs),
+            "levels": [level_document(m) for m in result.levels],
+            "out": out,
+            "jsonl": jsonl,
+        }
+    )
+
+
+def show_document(path: str, shown: Sequence[ShownLevel]) -> dict[str, Any]:
+    from llmsize.bench.results import level_document
+
+    return versioned({"file": path, "levels": [level_document(s.measured) for s in shown]})
+
+
+def simulation_document(
+    result: SimulationResult, measured: tuple[str, ShownLevel] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": result.name,
+        "deployment": result.deployment,
+        "traffic": result.traffic,
+        "result": result.run.as_dict(),
+        "percentile": result.percentile,
+        "broken": list(result.broken),
+    }
+    if measured is not None:
+        label, level = measured
+        body["measured"] = {"level": label, **level.measured.run.as_dict()}
+    return versioned(body)
+
+
+def validation_document(checks: Iterable[FileCheck]) -> dict[str, Any]:
+    files = [
+        {
+            "path": str(c.path),
+            "kind": c.kind,
+            "valid": not c.problems,
+            "problems": c.problems,
+            "summary": c.summary,
+        }
+        for c in checks
+    ]
+    return versioned({"valid": all(f["valid"] for f in files), "files": files})
+
+
+def peak_document(avg_rps: float, percentile: float, peak_rps: float) -> dict[str, Any]:
+    rise = (peak_rps / avg_rps - 1) * 100 if avg_rps > 0 else 0.0
+    return versioned(
+        {"avg_rps": avg_rps, "percentile": percentile, "peak_rps": peak_rps, "increase_pct": rise}
+    )
+
+
+def sustainable_document(capacity_rps: float, percentile: float, avg_rps: float) -> dict[str, Any]:
+    return versioned({"capacity_rps": capacity_rps, "percentile": percentile, "avg_rps": avg_rps})
+
+
+def catalog_document(kind: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return versioned({"catalog": kind, "rows": list(rows)})
