@@ -29,7 +29,7 @@ PRECISIONS = st.sampled_from(["bf16", "fp16", "fp8", "int4"])
 
 def _setup(model: str, gpu: str, tp: int, precision: str) -> Setup | None:
     g = CATALOG.gpus.get(gpu, "gpu")
-    if not g.supports(precision):  # type: ignore[arg-type]
+    if not g.supports(precision):
         return None
     return Setup(CATALOG.models.get(model, "model"), g, tp, precision, default_nvlink_domain(g))
 

@@ -62,9 +62,12 @@ def simulate(
     if server is not None:
         resolved = replace(resolved, servers=(catalog.servers.get(server, "--server"),))
     if precision is not None:
-        if precision not in ("bf16", "fp16", "fp8", "int4"):
-            raise InputError("--precision", f"{precision!r} is not one of bf16, fp16, fp8, int4")
-        resolved = replace(resolved, precision=precision)  # type: ignore[arg-type]
+        from llmsize.catalog import PRECISIONS
+
+        if precision not in PRECISIONS:
+            allowed = ", ".join(PRECISIONS)
+            raise InputError("--precision", f"{precision!r} is not one of {allowed}")
+        resolved = replace(resolved, precision=precision)
     loads = [x is not None for x in (rate, concurrency, trace)]
     if sum(loads) > 1:
         raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")

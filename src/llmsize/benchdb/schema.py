@@ -9,10 +9,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from llmsize.catalog.precisions import CURVE_PRECISIONS
 from llmsize.errors import InputError
 
 LOAD_TYPES = ("batch", "concurrency", "rate")
-CURVE_PRECISIONS = ("bf16", "fp16", "fp8", "int4", "fp4")
+
 REQUIRED_COLUMNS = ("model", "gpu", "precision", "load_type", "input_tokens", "output_tokens")
 
 

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Precision = Literal["bf16", "fp16", "fp8", "int4"]
-PRECISIONS: tuple[Precision, ...] = ("fp8", "bf16", "fp16", "int4")
-"""Precisions llmsize plans with, fastest-first on hardware that has FP8."""
+from llmsize.catalog.precisions import PRECISIONS, Precision, compute_rate
+
+__all__ = ["PRECISIONS", "Gpu", "LlmArch", "Precision", "Server"]
 
 
 STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
@@ -41,11 +41,12 @@ class Gpu(_Entry):
     link: Link
     pcie_gb_s: float = Field(default=64, gt=0)
 
-    def supports(self, precision: Precision) -> bool:
-        """int4 is weight-only (16-bit math), so every GPU with 16-bit tensor cores runs it."""
-        if precision == "int4":
-            return "fp16" in self.tflops
-        return precision in self.tflops
+    def supports(self, precision: str) -> bool:
+        """Whether the GPU has tensor cores for the precision's math (int4 is weight-only with
+        16-bit math, so every GPU with 16-bit tensor cores runs it)."""
+        from llmsize.catalog.precisions import is_precision
+
+        return is_precision(precision) and compute_rate(precision) in self.tflops
 
 
 class Server(_Entry):

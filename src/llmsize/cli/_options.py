@@ -33,6 +33,9 @@ class Method(StrEnum):
 
 
 class PrecisionChoice(StrEnum):
+    """The --precision choices: the precision table's (catalog/precisions.py; a test keeps
+    them equal)."""
+
     bf16 = "bf16"
     fp16 = "fp16"
     fp8 = "fp8"

@@ -38,8 +38,11 @@ DEFAULT_ENGINE = "trtllm-0.9"
 
 
 def precision_class(precision: str) -> str:
-    """16-bit formats share a rate and bytes; int4 is weight-only with 16-bit math."""
-    return "fp8" if precision == "fp8" else "16bit"
+    """The calibration group of a precision (catalog/precisions.py: 16-bit formats and
+    weight-only int4 share one)."""
+    from llmsize.catalog.precisions import rate_class
+
+    return rate_class(precision) if precision != "fp4" else "16bit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,7 @@ def make_samples(
         if p.tp is None or p.load_value is None:
             skipped["TP or batch not stated"] += 1
             continue
-        if p.precision not in ("bf16", "fp16", "fp8", "int4") or not gpu.supports(p.precision):  # type: ignore[arg-type]
+        if not gpu.supports(p.precision):
             skipped["precision not modelled on that GPU"] += 1
             continue
         setup = Setup(model, gpu, p.tp, p.precision, default_nvlink_domain(gpu))

@@ -9,20 +9,18 @@ from llmsize.benchdb.interpolate import CurveMiss, value_at
 from llmsize.benchdb.schema import CurvePoint
 from llmsize.benchdb.store import CurveStore
 from llmsize.catalog import Gpu, LlmArch, Precision, Server
+from llmsize.catalog.precisions import FULL_QUALITY, SAME_RATE
 from llmsize.perf.estimate import Estimate, Lookup
 from llmsize.units import e2e_ms
 
-# BF16 and FP16 run at the same datasheet rate and move the same bytes: a measurement in one
-# stands for the other (the estimate's note says so).
-_EQUIVALENT: dict[str, tuple[str, ...]] = {"bf16": ("bf16", "fp16"), "fp16": ("fp16", "bf16")}
 _MODES = {"batch": "static", "concurrency": "inflight"}
 
 
 def precisions_for(gpu: Gpu, asked: Precision | None) -> tuple[str, ...]:
     """The asked precision (BF16 and FP16 stand for each other), or every full-quality one."""
     if asked is None:
-        return tuple(p for p in ("fp8", "bf16", "fp16") if gpu.supports(p))
-    return _EQUIVALENT.get(asked, (asked,))
+        return tuple(p for p in (*FULL_QUALITY, "fp16") if gpu.supports(p))
+    return SAME_RATE.get(asked, (asked,))
 
 
 def cite(points: Iterable[CurvePoint]) -> tuple[str, ...]:

@@ -11,12 +11,7 @@ import math
 from dataclasses import dataclass
 
 from llmsize.catalog import Gpu, LlmArch
-
-WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int4": 0.5}
-"""Bytes per stored parameter."""
-
-KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int4": 2.0}
-"""Bytes per cached K or V element: FP8 engines cache in FP8; weight-only int4 keeps 16 bits."""
+from llmsize.catalog.precisions import kv_bytes, weight_bytes
 
 USABLE_FRACTION = 0.90
 """Share of GPU memory an engine lets the model and cache use (vLLM's gpu_memory_utilization)."""
@@ -47,11 +42,11 @@ def kv_heads_per_gpu(model: LlmArch, tp: int) -> int:
 
 def kv_bytes_per_token(model: LlmArch, tp: int, precision: str) -> float:
     """Per GPU: K and V for every layer of the heads this GPU holds."""
-    return 2 * model.layers * kv_heads_per_gpu(model, tp) * model.dim_per_head * KV_BYTES[precision]
+    return 2 * model.layers * kv_heads_per_gpu(model, tp) * model.dim_per_head * kv_bytes(precision)
 
 
 def weight_bytes_per_gpu(model: LlmArch, tp: int, precision: str) -> float:
-    return model.params * WEIGHT_BYTES[precision] / tp
+    return model.params * weight_bytes(precision) / tp
 
 
 def memory_fit(

@@ -30,7 +30,7 @@ class ModelPoint:
 
 def unsupported(gpu: Gpu, precision: str) -> str:
     """Why a GPU cannot run a precision, or ''."""
-    if gpu.supports(precision):  # type: ignore[arg-type]
+    if gpu.supports(precision):
         return ""
     return f"{gpu.id} has no {precision.upper()} tensor cores"
 

@@ -22,13 +22,11 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from llmsize.catalog import Gpu, LlmArch
-from llmsize.perf.memory import WEIGHT_BYTES, kv_bytes_per_token, memory_fit
+from llmsize.catalog.precisions import compute_rate, weight_bytes
+from llmsize.perf.memory import kv_bytes_per_token, memory_fit
 
 ACTIVATION_BYTES = 2.0
 """All-reduce messages carry 16-bit activations."""
-
-COMPUTE_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "int4": "fp16"}
-"""Tensor-core rate each precision computes at (int4 is weight-only: 16-bit math)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +87,7 @@ class Setup:
 
     @property
     def peak_flops(self) -> float:
-        rate: float = self.gpu.tflops[COMPUTE_PRECISION[self.precision]]  # type: ignore[index]
+        rate: float = self.gpu.tflops[compute_rate(self.precision)]  # type: ignore[index]
         return self.tp * rate * 1e12
 
     @property
@@ -160,7 +158,7 @@ def _work(
 ) -> Work:
     model = setup.model
     attn, mlp = _layer_params(model)
-    bpp = WEIGHT_BYTES[setup.precision]
+    bpp = weight_bytes(setup.precision)
     head = model.hidden * model.vocab
     moe = model.experts > 1
     dense = model.layers * (attn + (0 if moe else mlp))

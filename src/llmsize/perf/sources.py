@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from llmsize.catalog import Gpu, LlmArch, Precision, Server
+from llmsize.catalog.precisions import FULL_QUALITY
 from llmsize.perf.calibration import precision_class
 from llmsize.perf.estimate import Estimate, Lookup
 from llmsize.perf.measured import MeasuredCurves
@@ -32,7 +33,7 @@ def modelled_precisions(gpu: Gpu, asked: Precision | None) -> tuple[str, ...]:
     int4 changes answers, not just speed, so it is modelled only when asked for."""
     if asked is not None:
         return (asked,)
-    return tuple(p for p in ("fp8", "bf16") if gpu.supports(p))
+    return tuple(p for p in FULL_QUALITY if gpu.supports(p))
 
 
 def _covered(measured: Sequence[Estimate]) -> Callable[[Estimate], bool]:

@@ -83,4 +83,6 @@ def sweep(
 
 
 def _same(precision: str) -> tuple[str, ...]:
-    return ("bf16", "fp16") if precision in ("bf16", "fp16") else (precision,)
+    from llmsize.catalog.precisions import SAME_RATE
+
+    return SAME_RATE.get(precision, (precision,))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llmsize.perf.memory import WEIGHT_BYTES, kv_bytes_per_token
+from llmsize.catalog.precisions import weight_bytes
+from llmsize.perf.memory import kv_bytes_per_token
 from llmsize.perf.roofline import (
     ACTIVATION_BYTES,
     GQA_KERNEL_GROUP,
@@ -58,7 +59,7 @@ class StepModel:
         self._per_token = per_token
         self._per_logit = 2 * head / (peak * p.e_compute)
         self._per_unit = m.layers * m.heads * 4 * m.dim_per_head / (peak * p.e_attention)
-        bpp = WEIGHT_BYTES[s.precision]
+        bpp = weight_bytes(s.precision)
         self._weights = (dense + head) * bpp / (bw * p.e_memory)
         self._experts = p.moe_spread * m.layers * mlp * bpp / (bw * p.e_memory) if moe else 0.0
         kv_token = kv_bytes_per_token(m, s.tp, s.precision) * s.tp
