@@ -22,7 +22,7 @@ LAYERS = [
     {"benchdb"},
     {"usecase", "workload", "checklist"},
     {"catalog"},
-    {"metrics", "units", "errors", "files"},
+    {"metrics", "units", "errors", "files", "limits"},
 ]
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from llmsize.catalog import Catalog, Gpu, Server
 from llmsize.checks import plan_warnings
 from llmsize.economics import ApiCost, PlanCost, plan_costs, usecase_api_cost
+from llmsize.limits import Breach, Limits
 from llmsize.perf.estimate import Estimate
 from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
@@ -24,39 +25,10 @@ if TYPE_CHECKING:
     from llmsize.sizing_sim import SimulatedPlan
 
 
-class HasLimits(Protocol):
-    @property
-    def first_token_ms(self) -> float | None: ...
-    @property
-    def last_token_ms(self) -> float | None: ...
-    @property
-    def inter_token_ms(self) -> float | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Latency limits outside a use case (the configs command's flags)."""
-
-    first_token_ms: float | None = None
-    last_token_ms: float | None = None
-    inter_token_ms: float | None = None
-
-    @property
-    def any(self) -> bool:
-        return any(v is not None for v in self.as_dict().values())
-
-    def as_dict(self) -> dict[str, float | None]:
-        return {
-            "first_token_ms": self.first_token_ms,
-            "last_token_ms": self.last_token_ms,
-            "inter_token_ms": self.inter_token_ms,
-        }
-
-
 @dataclass(frozen=True, slots=True)
 class Rejection:
     estimate: Estimate
-    broken: tuple[str, ...]
+    broken: tuple[Breach, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +55,12 @@ class ServerPlan:
             counts: dict[str, int] = {}
             for r in self.rejected:
                 for b in r.broken:
-                    key = b.split(" ", 1)[0]
-                    counts[key] = counts.get(key, 0) + 1
+                    counts[b.label] = counts.get(b.label, 0) + 1
             closest = min(self.rejected, key=lambda r: len(r.broken))
             summary = ", ".join(f"{n} broke the {k} limit" for k, n in counts.items())
             return [
                 f"{len(self.rejected)} configurations measured; {summary}",
-                f"closest: {closest.estimate.label}: {'; '.join(closest.broken)}",
+                f"closest: {closest.estimate.label}: {'; '.join(map(str, closest.broken))}",
             ]
         return []
 
@@ -110,28 +81,12 @@ class PlanResult:
 
     @property
     def primary_metric(self) -> str:
-        return primary_metric(self.usecase)
+        return self.usecase.limits.primary_metric
 
 
-def primary_metric(usecase: HasLimits) -> str:
-    """The latency a streaming app is judged by (TTFT), else a sequential one's (E2E), else ITL."""
-    if usecase.first_token_ms is not None:
-        return "ttft_ms"
-    if usecase.last_token_ms is not None:
-        return "e2e_ms"
-    return "itl_ms"
-
-
-def broken_limits(estimate: Estimate, usecase: HasLimits) -> tuple[str, ...]:
-    broken = []
-    if usecase.first_token_ms is not None and estimate.ttft_ms > usecase.first_token_ms:
-        broken.append(f"TTFT {estimate.ttft_ms:.0f} ms > {usecase.first_token_ms:g} ms")
-    if usecase.last_token_ms is not None and estimate.e2e_ms > usecase.last_token_ms:
-        broken.append(f"E2E {estimate.e2e_ms:.0f} ms > {usecase.last_token_ms:g} ms")
-    itl = estimate.itl_ms
-    if usecase.inter_token_ms is not None and itl is not None and itl > usecase.inter_token_ms:
-        broken.append(f"ITL {itl:.1f} ms > {usecase.inter_token_ms:g} ms")
-    return tuple(broken)
+def broken_limits(estimate: Estimate, limits: Limits) -> tuple[Breach, ...]:
+    """The limits a configuration's steady-state latencies break."""
+    return limits.breaches(estimate.ttft_ms, estimate.itl_ms, estimate.e2e_ms)
 
 
 def servers_needed(peak_rps: float, rps_per_server: float) -> int:
@@ -145,7 +100,7 @@ def _latency(estimate: Estimate, metric: str) -> float:
 
 
 def pick_optimal(
-    estimates: Sequence[Estimate], limits: HasLimits, metric: str
+    estimates: Sequence[Estimate], limits: Limits, metric: str
 ) -> tuple[tuple[Estimate, ...], Estimate | None, Estimate | None]:
     """Configurations within every limit, the throughput-optimal and the latency-optimal one."""
     feasible = tuple(e for e in estimates if not broken_limits(e, limits))
@@ -179,7 +134,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
     feasible: list[Estimate] = []
     rejected: list[Rejection] = []
     for estimate in lookup.estimates:
-        broken = broken_limits(estimate, usecase)
+        broken = broken_limits(estimate, usecase.limits)
         if broken:
             rejected.append(Rejection(estimate, broken))
         else:
@@ -191,7 +146,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
         return ServerPlan(
             server, gpu, status, None, None, None, (), tuple(rejected), lookup.missing
         )
-    _, best, fastest = pick_optimal(feasible, usecase, primary_metric(usecase))
+    _, best, fastest = pick_optimal(feasible, usecase.limits, usecase.limits.primary_metric)
     assert best is not None and fastest is not None
     return ServerPlan(
         server=server,
@@ -209,7 +164,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
 def plan(usecase: Resolved, catalog: Catalog, perf: PerfSource) -> PlanResult:
     plans = tuple(plan_server(usecase, s, catalog.gpu_of(s), perf) for s in usecase.servers)
     planned = [p for p in plans if p.status == "planned"]
-    metric = primary_metric(usecase)
+    metric = usecase.limits.primary_metric
 
     def rank(p: ServerPlan) -> tuple[float, float, float]:
         assert p.servers is not None and p.best is not None

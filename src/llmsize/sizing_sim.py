@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llmsize.catalog import Gpu, Server
+from llmsize.limits import Limits, Miss
 from llmsize.metrics import RunResult
 from llmsize.perf.context import PerfContext
 from llmsize.perf.memory import memory_fit
 from llmsize.perf.modelled import BATCHES, TPS, tp_problem, unsupported
 from llmsize.perf.roofline import Setup, inflight_times
 from llmsize.perf.sources import modelled_precisions
-from llmsize.sim.run import Deployment, Limits, Traffic, run, summarise
+from llmsize.sim.run import Deployment, Traffic, run, summarise
 from llmsize.usecase import Resolved
 from llmsize.workload import Lengths
 
@@ -51,7 +52,7 @@ class SimulatedChoice:
     candidate: Candidate
     servers: int
     result: RunResult
-    broken: tuple[str, ...]  # empty when every limit holds at the percentile
+    broken: tuple[Miss, ...]  # empty when every limit holds at the percentile
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,34 +81,9 @@ class SimulationResult:
     traffic: dict[str, object]
     run: RunResult
     percentile: float
-    broken: tuple[str, ...]
+    broken: tuple[Miss, ...]
     ttft_samples_ms: tuple[float, ...] = ()
     e2e_samples_ms: tuple[float, ...] = ()
-
-
-def limits_of(usecase: Resolved) -> Limits:
-    return Limits(usecase.first_token_ms, usecase.last_token_ms, usecase.inter_token_ms)
-
-
-def broken_at_percentile(result: RunResult, usecase: Resolved) -> tuple[str, ...]:
-    """Limits whose chosen percentile the run missed."""
-    q = usecase.percentile
-    name = f"p{round(q * 100)}"
-    broken = []
-    checks = (
-        ("TTFT", usecase.first_token_ms, result.ttft_ms),
-        ("E2E", usecase.last_token_ms, result.e2e_ms),
-        ("ITL", usecase.inter_token_ms, result.itl_ms),
-    )
-    for label, limit, dist in checks:
-        if limit is None or dist.count == 0:
-            continue
-        value = dist.at(q)
-        if not value <= limit:
-            broken.append(f"{name} {label} {value:,.0f} ms > {limit:,.0f} ms")
-    if result.errors:
-        broken.append(f"{result.errors} requests can never fit in a replica's KV cache")
-    return tuple(broken)
 
 
 def rate_of(usecase: Resolved) -> tuple[float, str]:
@@ -148,7 +124,7 @@ def candidates(
                 t = inflight_times(
                     setup, params, concurrency, usecase.input_tokens_total, usecase.output_tokens
                 )
-                if _mean_within(usecase, t.ttft_ms, t.itl_ms, t.e2e_ms):
+                if usecase.limits.holds(t.ttft_ms, t.itl_ms, t.e2e_ms):
                     best = max(best, t.instance_rps)
             if best <= 0:
                 reasons[f"{precision} TP{tp}: even one request at a time misses a limit"] = None
@@ -157,14 +133,6 @@ def candidates(
             found.append(Candidate(server, gpu, precision, tp, best, math.ceil(rate / per_server)))
     found.sort(key=lambda c: (c.servers_guess, c.tp, c.precision))
     return found, list(reasons)
-
-
-def _mean_within(usecase: Resolved, ttft: float, itl: float, e2e: float) -> bool:
-    return not (
-        (usecase.first_token_ms is not None and ttft > usecase.first_token_ms)
-        or (usecase.last_token_ms is not None and e2e > usecase.last_token_ms)
-        or (usecase.inter_token_ms is not None and itl > usecase.inter_token_ms)
-    )
 
 
 def deployment(
@@ -219,7 +187,7 @@ class _Trials:
             traffic = traffic_for(self.usecase, self.rate, d.replicas, self.seed, self.requests)
             result = summarise(run(d, traffic), traffic, self.limits)
             self.done[servers] = SimulatedChoice(
-                self.candidate, servers, result, broken_at_percentile(result, self.usecase)
+                self.candidate, servers, result, self.usecase.limits.misses_at_percentile(result)
             )
             if self.progress is not None:
                 c = self.candidate
@@ -266,7 +234,7 @@ def size_by_simulation(
     progress: Callable[[str], None] | None = None,
 ) -> SimulatedPlan:
     rate, rate_source = rate_of(usecase)
-    limits = limits_of(usecase)
+    limits = usecase.limits
     per_server: list[ServerSimulation] = []
     simulations = 0
     for server in usecase.servers:
@@ -281,7 +249,8 @@ def size_by_simulation(
             if n is None:
                 worst = trial.check(4 * max(1, candidate.servers_guess) + 4)
                 reasons.append(
-                    f"{candidate.precision} TP{candidate.tp}: still {'; '.join(worst.broken)} "
+                    f"{candidate.precision} TP{candidate.tp}: still "
+                    f"{'; '.join(map(str, worst.broken))} "
                     f"with {worst.servers} servers"
                 )
                 continue

@@ -21,6 +21,7 @@ from pydantic import (
 
 from llmsize.catalog import PRECISIONS, Catalog, LlmArch, Precision, Server
 from llmsize.errors import InputError
+from llmsize.limits import Limits
 from llmsize.units import text_to_tokens, words_to_tokens
 from llmsize.workload import DEFAULT_PERCENTILE, peak_from_average
 
@@ -266,6 +267,10 @@ class Resolved:
     @property
     def input_tokens_total(self) -> int:
         return self.system_prompt_tokens + self.input_tokens
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.first_token_ms, self.last_token_ms, self.inter_token_ms, self.percentile)
 
 
 def _count_text_tokens(text: str, tokenizer: str | None, base_dir: Path) -> int:

@@ -181,14 +181,15 @@ def configs(
 ) -> ConfigsResult:
     """The calculator's main screen: every (TP, batch), the latency-throughput frontier, and the
     throughput- and latency-optimal configurations within the limits."""
-    from llmsize.search import Limits, frontier, pick_optimal, primary_metric
+    from llmsize.limits import Limits
+    from llmsize.search import frontier, pick_optimal
 
     options = PerfOptions.of(source, calibration, engine, bench, mode)
     q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
     lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens)
     limits = Limits(first_token_ms, last_token_ms, inter_token_ms)
-    metric = primary_metric(limits) if limits.any else "ttft_ms"
+    metric = limits.primary_metric if limits.any else "ttft_ms"
     feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)
     return ConfigsResult(
         model=arch.id,

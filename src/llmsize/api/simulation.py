@@ -44,10 +44,8 @@ def simulate(
     from llmsize.sim.run import Traffic, run, summarise
     from llmsize.sizing_sim import (
         SimulationResult,
-        broken_at_percentile,
         candidates,
         deployment,
-        limits_of,
         rate_of,
     )
     from llmsize.usecase import resolve
@@ -106,7 +104,7 @@ def simulate(
         seed=seed,
     )
     outcome = run(d, traffic, progress)
-    result = summarise(outcome, traffic, limits_of(resolved))
+    result = summarise(outcome, traffic, resolved.limits)
     params_label = context.calibration.resolve(
         context.engine, best.gpu, best.precision, catalog
     ).label
@@ -137,7 +135,7 @@ def simulate(
         },
         run=result,
         percentile=resolved.percentile,
-        broken=broken_at_percentile(result, resolved),
+        broken=resolved.limits.misses_at_percentile(result),
         ttft_samples_ms=tuple(
             (f - a) * 1e3 for a, f in zip(outcome.arrival, outcome.first, strict=True)
         ),

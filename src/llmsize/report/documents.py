@@ -143,7 +143,7 @@ def simulation_document(
         "traffic": result.traffic,
         "result": result.run.as_dict(),
         "percentile": result.percentile,
-        "broken": list(result.broken),
+        "broken": [str(b) for b in result.broken],
     }
     if measured is not None:
         label, level = measured

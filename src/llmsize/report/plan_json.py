@@ -49,7 +49,11 @@ def _alternative(plan: ServerPlan, peak_rps: float, cost: PlanCost | None) -> di
         doc["server_price_source"] = cost.server_price_source
     doc["feasible_configs"] = len(plan.feasible)
     doc["rejected"] = [
-        {"config": r.estimate.label, "broken": list(r.broken), "provenance": r.estimate.provenance}
+        {
+            "config": r.estimate.label,
+            "broken": [str(b) for b in r.broken],
+            "provenance": r.estimate.provenance,
+        }
         for r in plan.rejected
     ]
     doc["reasons"] = plan.reasons

@@ -52,7 +52,9 @@ def render_simulation(result: SimulationResult, console: Console) -> None:
     console.print(f"step times: {safe(d['step_times'])} (modelled, simulated)")
     q = f"p{round(result.percentile * 100)}"
     if result.broken:
-        console.print(f"[bold red]Misses the limits at {q}:[/] " + "; ".join(result.broken))
+        console.print(
+            f"[bold red]Misses the limits at {q}:[/] " + "; ".join(map(str, result.broken))
+        )
     else:
         console.print(f"[bold green]Every limit holds at {q}.[/]")
 

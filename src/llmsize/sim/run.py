@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmsize.catalog import Gpu, LlmArch
+from llmsize.limits import Limits
 from llmsize.metrics import Distribution, RunResult
 from llmsize.perf.memory import kv_bytes_per_token, memory_fit
 from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
@@ -65,13 +66,6 @@ class Traffic:
     seed: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    first_token_ms: float | None = None
-    last_token_ms: float | None = None
-    inter_token_ms: float | None = None
-
-
 def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[tuple[float, int, int]]:
     if traffic.trace is not None:
         for row in read_trace(traffic.trace)[: traffic.requests]:
@@ -117,7 +111,7 @@ def summarise(outcome: Outcome, traffic: Traffic, limits: Limits | None = None) 
         tokens += output
         if i is not None:
             itl.append(i)
-        if limits is not None and _within(limits, t, e, i):
+        if limits is not None and limits.holds(t, i, e):
             within += 1
     n = len(ttft)
     span = (max(outcome.end) - min(outcome.arrival)) if n else 0.0
@@ -143,14 +137,4 @@ def summarise(outcome: Outcome, traffic: Traffic, limits: Limits | None = None) 
         mean_batch=outcome.batch_area / duration / outcome.replicas if duration > 0 else 0.0,
         mean_queue=outcome.queue_area / duration / outcome.replicas if duration > 0 else 0.0,
         preemptions=outcome.preemptions,
-    )
-
-
-def _within(limits: Limits, ttft: float, e2e: float, itl: float | None) -> bool:
-    if limits.first_token_ms is not None and ttft > limits.first_token_ms:
-        return False
-    if limits.last_token_ms is not None and e2e > limits.last_token_ms:
-        return False
-    return not (
-        limits.inter_token_ms is not None and itl is not None and itl > limits.inter_token_ms
     )
