@@ -20,7 +20,7 @@ LAYERS = [
     {"sim", "bench"},
     {"perf"},
     {"benchdb"},
-    {"usecase", "workload", "checklist"},
+    {"usecase", "workload", "checklist", "deployment"},
     {"catalog"},
     {"metrics", "units", "errors", "files", "limits"},
 ]

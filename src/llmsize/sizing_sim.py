@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from llmsize.catalog import Gpu, Server
 from llmsize.limits import Limits, Miss
 from llmsize.metrics import RunResult
+from llmsize.perf.candidates import candidates
 from llmsize.perf.context import PerfContext
-from llmsize.perf.memory import memory_fit
-from llmsize.perf.modelled import BATCHES, TPS, tp_problem, unsupported
+from llmsize.perf.modelled import BATCHES
 from llmsize.perf.roofline import Setup, inflight_times
 from llmsize.perf.sources import modelled_precisions
 from llmsize.sim.run import Deployment, Traffic, run, summarise
@@ -32,7 +32,7 @@ CANDIDATES_PER_SERVER = 2
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Ranked:
     """A way to run the model on a server type, with the steady-state model's first guess."""
 
     server: Server
@@ -49,7 +49,7 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class SimulatedChoice:
-    candidate: Candidate
+    candidate: Ranked
     servers: int
     result: RunResult
     broken: tuple[Miss, ...]  # empty when every limit holds at the percentile
@@ -93,50 +93,42 @@ def rate_of(usecase: Resolved) -> tuple[float, str]:
     return usecase.peak_rps, "peak"
 
 
-def candidates(
+def ranked_candidates(
     usecase: Resolved, context: PerfContext, server: Server, rate: float
-) -> tuple[list[Candidate], list[str]]:
+) -> tuple[list[Ranked], list[str]]:
     """Every (precision, TP) that fits on this server type, best first by the steady-state
     model's server count; and why the others were left out."""
     gpu = context.catalog.gpu_of(server)
     model = usecase.model
-    found: list[Candidate] = []
-    reasons: dict[str, None] = {}
+    found: list[Ranked] = []
     context_tokens = usecase.input_tokens_total + usecase.output_tokens
-    for precision in modelled_precisions(gpu, usecase.precision):
-        why = unsupported(gpu, precision)
-        if why:
-            reasons[why] = None
-            continue
+    precisions = modelled_precisions(gpu, usecase.precision)
+    runnable, missing = candidates(model, server, gpu, precisions, context_tokens)
+    reasons = dict.fromkeys(missing)
+    for c in runnable:
+        precision, tp, fit = c.precision, c.layout.tp, c.memory
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
-        for tp in TPS:
-            if tp_problem(model, tp, server.gpus):
-                continue
-            fit = memory_fit(model, gpu, tp, precision, context_tokens)
-            if fit.max_batch < 1:
-                reasons[f"does not fit: {fit.reason}"] = None
-                continue
-            setup = Setup(model, gpu, tp, precision, server.nvlink_domain)
-            best = 0.0
-            for concurrency in BATCHES:
-                if concurrency > min(fit.max_batch, 256):
-                    break
-                t = inflight_times(
-                    setup, params, concurrency, usecase.input_tokens_total, usecase.output_tokens
-                )
-                if usecase.limits.holds(t.ttft_ms, t.itl_ms, t.e2e_ms):
-                    best = max(best, t.instance_rps)
-            if best <= 0:
-                reasons[f"{precision} TP{tp}: even one request at a time misses a limit"] = None
-                continue
-            per_server = best * (server.gpus // tp)
-            found.append(Candidate(server, gpu, precision, tp, best, math.ceil(rate / per_server)))
+        setup = Setup(model, gpu, tp, precision, server.nvlink_domain)
+        best = 0.0
+        for concurrency in BATCHES:
+            if concurrency > min(fit.max_batch, 256):
+                break
+            t = inflight_times(
+                setup, params, concurrency, usecase.input_tokens_total, usecase.output_tokens
+            )
+            if usecase.limits.holds(t.ttft_ms, t.itl_ms, t.e2e_ms):
+                best = max(best, t.instance_rps)
+        if best <= 0:
+            reasons[f"{precision} TP{tp}: even one request at a time misses a limit"] = None
+            continue
+        per_server = best * (server.gpus // tp)
+        found.append(Ranked(server, gpu, precision, tp, best, math.ceil(rate / per_server)))
     found.sort(key=lambda c: (c.servers_guess, c.tp, c.precision))
     return found, list(reasons)
 
 
 def deployment(
-    usecase: Resolved, context: PerfContext, candidate: Candidate, servers: int, **options: object
+    usecase: Resolved, context: PerfContext, candidate: Ranked, servers: int, **options: object
 ) -> Deployment:
     params = context.calibration.resolve(
         context.engine, candidate.gpu, candidate.precision, context.catalog
@@ -173,7 +165,7 @@ class _Trials:
 
     usecase: Resolved
     context: PerfContext
-    candidate: Candidate
+    candidate: Ranked
     rate: float
     seed: int
     requests: int | None
@@ -238,7 +230,7 @@ def size_by_simulation(
     per_server: list[ServerSimulation] = []
     simulations = 0
     for server in usecase.servers:
-        found, reasons = candidates(usecase, context, server, rate)
+        found, reasons = ranked_candidates(usecase, context, server, rate)
         best: SimulatedChoice | None = None
         for candidate in found[:CANDIDATES_PER_SERVER]:
             if best is not None and candidate.servers_guess > best.servers:

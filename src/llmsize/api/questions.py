@@ -81,8 +81,9 @@ def estimate(
     bench: Sequence[Path | str] = (),
 ) -> EstimateResult:
     """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source."""
+    from llmsize.deployment import Deployment, Layout
     from llmsize.errors import InputError
-    from llmsize.perf.modelled import tp_problem, unsupported
+    from llmsize.perf.candidates import tp_problem, unsupported
 
     for flag, value in (
         ("--tp", tp),
@@ -98,41 +99,24 @@ def estimate(
     problem = unsupported(chip, precision) or tp_problem(arch, tp, box.gpus)
     if problem:
         raise InputError("--tp" if "TP" in problem else "--precision", problem)
-    point = ctx.perf.modelled.point(
-        arch, chip, tp, batch, precision, input_tokens, output_tokens, box.nvlink_domain
+    deployment = Deployment.aggregated(
+        arch, box, chip, Layout(tp=tp), precision, workers=box.gpus // tp, batch=batch, mode=mode
     )
-    memory = point.memory
-    fits = memory.max_batch >= (batch if mode == "static" else 1)
-    instances = box.gpus // tp
-    found = None
-    ttft: float | None
-    itl: float | None
-    e2e: float | None
-    rps: float | None
-    if source != "model":
-        lookup = ctx.perf.measured.lookup(
-            arch, box, chip, q.precision, input_tokens, output_tokens, mode
-        )
-        found = next((e for e in lookup.estimates if e.tp == tp and e.batch == batch), None)
-    if found is not None:
-        ttft, itl, e2e, rps = found.ttft_ms, found.itl_ms, found.e2e_ms, found.rps_per_server
-        provenance, origin, error = found.provenance, "; ".join(found.citations) or found.source, ""
-        fits = True  # it ran
-    elif source == "measured":
+    answer = ctx.perf.answer(deployment, input_tokens, output_tokens)
+    memory = answer.memory
+    assert memory is not None  # the model always says what memory a deployment needs
+    found = answer.estimate
+    if found is None and source == "measured":
         raise InputError(
             "--source", "no measured curve covers this configuration; try --source auto"
         )
-    elif fits:
-        t = point.times
-        ttft, itl, e2e, rps = t.ttft_ms, t.itl_ms, t.e2e_ms, instances * t.instance_rps
-        provenance, origin, error = (
-            "modelled",
-            f"model ({point.calibration.label})",
-            point.typical_error,
-        )
-    else:
-        ttft = itl = e2e = rps = None  # does not fit: no times to give
-        provenance, origin, error = "modelled", f"model ({point.calibration.label})", ""
+    fits = found is not None
+    ttft = found.ttft_ms if found else None
+    itl = found.itl_ms if found else None
+    e2e = found.e2e_ms if found else None
+    rps = found.rps_per_server if found else None
+    provenance = found.provenance if found else "modelled"
+    origin, error = answer.origin, answer.typical_error
     per_gpu = None if rps is None else rps * output_tokens / box.gpus
     return EstimateResult(
         model=arch.id,
@@ -158,7 +142,7 @@ def estimate(
         provenance=provenance,
         source=origin,
         typical_error=error,
-        reason="" if fits else memory.reason,
+        reason=answer.reason,
     )
 
 

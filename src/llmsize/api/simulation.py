@@ -44,8 +44,8 @@ def simulate(
     from llmsize.sim.run import Traffic, run, summarise
     from llmsize.sizing_sim import (
         SimulationResult,
-        candidates,
         deployment,
+        ranked_candidates,
         rate_of,
     )
     from llmsize.usecase import resolve
@@ -74,7 +74,7 @@ def simulate(
     options = [
         c
         for s in resolved.servers
-        for c in candidates(resolved, context, s, chosen_rate)[0]
+        for c in ranked_candidates(resolved, context, s, chosen_rate)[0]
         if tp is None or c.tp == tp
     ]
     if not options:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from llmsize.deployment import Layout
+
+if TYPE_CHECKING:
+    from llmsize.perf.memory import MemoryFit
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +32,13 @@ class Estimate:
     error_pct: float | None = None  # modelled: cross-validated median throughput error on this GPU
 
     @property
+    def layout(self) -> Layout | None:
+        """The replica's parallel layout (None: a measurement that did not state its TP)."""
+        return Layout(tp=self.tp) if self.tp is not None else None
+
+    @property
     def label(self) -> str:
-        tp = f"TP{self.tp}" if self.tp is not None else "TP ?"
+        tp = self.layout.label if self.layout is not None else "TP ?"
         kind = "BS" if self.mode == "static" else "C"
         batch = f"{kind} ?" if self.batch is None else f"{kind}{self.batch:g}"
         return f"{self.precision} {tp} {batch}"
@@ -39,3 +50,16 @@ class Lookup:
 
     estimates: tuple[Estimate, ...]
     missing: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a performance source says about one deployment at one load: its estimate (None when
+    it cannot answer), the memory it needs per GPU, where the numbers come from and, when there
+    is no estimate, why."""
+
+    estimate: Estimate | None
+    memory: MemoryFit | None
+    origin: str
+    typical_error: str = ""
+    reason: str = ""

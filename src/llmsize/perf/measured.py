@@ -10,7 +10,8 @@ from llmsize.benchdb.schema import CurvePoint
 from llmsize.benchdb.store import CurveStore
 from llmsize.catalog import Gpu, LlmArch, Precision, Server
 from llmsize.catalog.precisions import FULL_QUALITY, SAME_RATE
-from llmsize.perf.estimate import Estimate, Lookup
+from llmsize.deployment import Deployment
+from llmsize.perf.estimate import Answer, Estimate, Lookup
 from llmsize.units import e2e_ms
 
 _MODES = {"batch": "static", "concurrency": "inflight"}
@@ -108,6 +109,32 @@ class MeasuredCurves:
         if not estimates and not missing:
             missing[f"no measurements of {model.id} on {gpu.id} in {'/'.join(wanted)}"] = None
         return Lookup(tuple(estimates), tuple(missing))
+
+    def answer(
+        self,
+        deployment: Deployment,
+        input_tokens: int,
+        output_tokens: int,
+        precision: Precision | None = None,
+    ) -> Answer:
+        """The measured (or interpolated) curve point of this deployment's precision, TP and
+        batch, if one was measured."""
+        pool = deployment.pool
+        asked = precision or deployment.precision.weights
+        lookup = self.lookup(
+            deployment.model,
+            pool.server,
+            pool.gpu,
+            asked,  # type: ignore[arg-type]
+            input_tokens,
+            output_tokens,
+            deployment.mode,
+        )
+        tp, batch = pool.layout.tp, pool.batch
+        for e in lookup.estimates:
+            if e.tp == tp and e.batch == batch:
+                return Answer(e, None, "; ".join(e.citations) or e.source)
+        return Answer(None, None, "", reason="no measured curve covers this configuration")
 
     @staticmethod
     def _rps(

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog, Gpu, LlmArch, Server
+from llmsize.deployment import Deployment
+from llmsize.errors import InputError
 from llmsize.perf.calibration import Calibration, Resolved
-from llmsize.perf.estimate import Estimate, Lookup
+from llmsize.perf.candidates import candidates
+from llmsize.perf.estimate import Answer, Estimate, Lookup
 from llmsize.perf.memory import MemoryFit, memory_fit
 from llmsize.perf.roofline import Setup, StepTimes, inflight_times, static_times
 
 BATCHES = (1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 """Batch sizes (or concurrencies) the model explores; the largest that fits is added."""
 
-TPS = (1, 2, 4, 8)
 
 MODES = ("static", "inflight")
 
@@ -28,21 +30,19 @@ class ModelPoint:
     typical_error: str
 
 
-def unsupported(gpu: Gpu, precision: str) -> str:
-    """Why a GPU cannot run a precision, or ''."""
-    if gpu.supports(precision):
-        return ""
-    return f"{gpu.id} has no {precision.upper()} tensor cores"
-
-
-def tp_problem(model: LlmArch, tp: int, gpus: int) -> str:
-    if tp > gpus:
-        return f"TP{tp} needs {tp} GPUs; the server has {gpus}"
-    if gpus % tp:
-        return f"TP{tp} does not divide the server's {gpus} GPUs"
-    if model.heads % tp:
-        return f"TP{tp} does not divide {model.id}'s {model.heads} attention heads"
-    return ""
+def refuse_unmodelled(deployment: Deployment) -> None:
+    """A deployment the model cannot represent yet is refused by name, never approximated."""
+    if not deployment.is_aggregated:
+        raise InputError("deployment", "disaggregated prefill/decode pools are not modelled yet")
+    layout = deployment.pool.layout
+    if not layout.is_tensor_only:
+        raise InputError(
+            "deployment", f"{layout.label}: layouts beyond tensor parallel are not modelled yet"
+        )
+    if deployment.precision.label != deployment.precision.weights:
+        raise InputError(
+            "precision", f"{deployment.precision.label}: mixed precisions are not modelled yet"
+        )
 
 
 def short_label(resolved: Resolved) -> str:
@@ -127,44 +127,51 @@ class ModelledPerf:
         input_tokens: int,
         output_tokens: int,
     ) -> Lookup:
-        """Every TP and batch that fits, for each precision; reasons for whatever cannot run."""
+        """Every layout and batch that fits, for each precision; reasons for whatever cannot
+        run (the shared enumeration, perf/candidates.py)."""
         estimates: list[Estimate] = []
-        missing: dict[str, None] = {}
-        context = input_tokens + output_tokens
-        for precision in precisions:
-            why = unsupported(gpu, precision)
-            if why:
-                missing[why] = None
-                continue
-            too_big = ""
-            for tp in TPS:
-                problem = tp_problem(model, tp, server.gpus)
-                if problem:
-                    if tp <= server.gpus:
-                        missing[problem] = None
-                    continue
-                fit = memory_fit(model, gpu, tp, precision, context)
-                if fit.max_batch < 1:
-                    too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
-                    continue
-                batches = sorted({b for b in BATCHES if b <= fit.max_batch} | {fit.max_batch})
-                if self.mode == "inflight":
-                    batches = [b for b in BATCHES if b <= 2 * fit.max_batch]
-                for batch in batches:
-                    p = self.point(
-                        model,
-                        gpu,
-                        tp,
-                        batch,
-                        precision,
-                        input_tokens,
-                        output_tokens,
-                        server.nvlink_domain,
-                    )
-                    estimates.append(self._estimate(server, gpu, precision, tp, batch, p))
-            if too_big:  # the widest TP that was tried: the closest it came to fitting
-                missing[too_big] = None
+        found, missing = candidates(model, server, gpu, precisions, input_tokens + output_tokens)
+        for c in found:
+            tp, fit = c.layout.tp, c.memory
+            batches = sorted({b for b in BATCHES if b <= fit.max_batch} | {fit.max_batch})
+            if self.mode == "inflight":
+                batches = [b for b in BATCHES if b <= 2 * fit.max_batch]
+            for batch in batches:
+                p = self.point(
+                    model,
+                    gpu,
+                    tp,
+                    batch,
+                    c.precision,
+                    input_tokens,
+                    output_tokens,
+                    server.nvlink_domain,
+                )
+                estimates.append(self._estimate(server, gpu, c.precision, tp, batch, p))
         return Lookup(tuple(estimates), tuple(missing))
+
+    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
+        """The model's answer for an aggregated, tensor-parallel deployment at its batch."""
+        refuse_unmodelled(deployment)
+        pool = deployment.pool
+        tp, batch = pool.layout.tp, int(pool.batch or 1)
+        precision = deployment.precision.weights
+        p = self.point(
+            deployment.model,
+            pool.gpu,
+            tp,
+            batch,
+            precision,
+            input_tokens,
+            output_tokens,
+            pool.server.nvlink_domain,
+            deployment.mode,
+        )
+        origin = f"model ({p.calibration.label})"
+        if p.memory.max_batch < (batch if deployment.mode == "static" else 1):
+            return Answer(None, p.memory, origin, "", p.memory.reason)
+        estimate = self._estimate(pool.server, pool.gpu, precision, tp, batch, p)
+        return Answer(estimate, p.memory, origin, p.typical_error)
 
     def _estimate(
         self, server: Server, gpu: Gpu, precision: str, tp: int, batch: int, p: ModelPoint

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from llmsize.catalog import Gpu, LlmArch, Precision, Server
 from llmsize.catalog.precisions import FULL_QUALITY
+from llmsize.deployment import Deployment
 from llmsize.perf.calibration import precision_class
-from llmsize.perf.estimate import Estimate, Lookup
+from llmsize.perf.estimate import Answer, Estimate, Lookup
 from llmsize.perf.measured import MeasuredCurves
 from llmsize.perf.modelled import ModelledPerf
 
@@ -17,6 +18,12 @@ SOURCES = ("auto", "measured", "model")
 
 
 class PerfSource(Protocol):
+    """The one performance-model interface: measured curves, the calibrated model and their
+    combination each enumerate what they can say about a model on a server type (`lookup`) and
+    answer for one deployment at its load (`answer`)."""
+
+    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer: ...
+
     def lookup(
         self,
         model: LlmArch,
@@ -55,6 +62,17 @@ class CombinedPerf:
     measured: MeasuredCurves
     modelled: ModelledPerf
     source: str = "auto"
+
+    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
+        """Measured first (its memory from the model), the model elsewhere; `measured` alone
+        says why it cannot answer."""
+        modelled = self.modelled.answer(deployment, input_tokens, output_tokens)
+        if self.source == "model":
+            return modelled
+        measured = self.measured.answer(deployment, input_tokens, output_tokens)
+        if measured.estimate is not None or self.source == "measured":
+            return replace(measured, memory=modelled.memory)
+        return modelled
 
     def lookup(
         self,

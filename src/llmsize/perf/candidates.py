@@ -1,0 +1,75 @@
+"""The one enumeration of candidate deployments: every precision and layout of a model on a server
+type that the GPU runs and the memory holds, and why the others were left out. The steady-state
+search (`ModelledPerf.lookup`) and the simulated search both start from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmsize.catalog import Gpu, LlmArch, Server
+from llmsize.deployment import Layout
+from llmsize.perf.memory import MemoryFit, memory_fit
+
+TPS = (1, 2, 4, 8)
+"""Tensor-parallel widths tried (within the server)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A precision and layout that runs the model on this server type, with its memory fit for
+    one sequence of the use case's length."""
+
+    precision: str
+    layout: Layout
+    memory: MemoryFit
+
+
+def unsupported(gpu: Gpu, precision: str) -> str:
+    """Why a GPU cannot run a precision, or ''."""
+    if gpu.supports(precision):
+        return ""
+    return f"{gpu.id} has no {precision.upper()} tensor cores"
+
+
+def tp_problem(model: LlmArch, tp: int, gpus: int) -> str:
+    if tp > gpus:
+        return f"TP{tp} needs {tp} GPUs; the server has {gpus}"
+    if gpus % tp:
+        return f"TP{tp} does not divide the server's {gpus} GPUs"
+    if model.heads % tp:
+        return f"TP{tp} does not divide {model.id}'s {model.heads} attention heads"
+    return ""
+
+
+def candidates(
+    model: LlmArch,
+    server: Server,
+    gpu: Gpu,
+    precisions: Sequence[str],
+    context_tokens: int,
+) -> tuple[list[Candidate], list[str]]:
+    """Every (precision, layout) that runs and fits, in precision then width order; and why the
+    rest cannot (unsupported precision, a layout the model or server cannot take, too big)."""
+    found: list[Candidate] = []
+    missing: dict[str, None] = {}
+    for precision in precisions:
+        why = unsupported(gpu, precision)
+        if why:
+            missing[why] = None
+            continue
+        too_big = ""
+        for layout in [Layout(tp=tp) for tp in TPS]:
+            problem = tp_problem(model, layout.tp, server.gpus)
+            if problem:
+                if layout.tp <= server.gpus:
+                    missing[problem] = None
+                continue
+            fit = memory_fit(model, gpu, layout.tp, precision, context_tokens)
+            if fit.max_batch < 1:
+                too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
+                continue
+            found.append(Candidate(precision, layout, fit))
+        if too_big:  # the widest layout that was tried: the closest it came to fitting
+            missing[too_big] = None
+    return found, list(missing)
