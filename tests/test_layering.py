@@ -15,7 +15,7 @@ LAYERS = [
     {"cli"},
     {"api"},
     {"report"},
-    {"search", "sizing_sim"},
+    {"search"},
     {"economics", "checks"},
     {"sim", "bench"},
     {"perf"},

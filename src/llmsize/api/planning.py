@@ -49,7 +49,7 @@ def plan(
         raise InputError("--method", f"{method!r} is not one of peak, simulate")
     from dataclasses import replace
 
-    from llmsize.sizing_sim import size_by_simulation
+    from llmsize.search.simulated import size_by_simulation
 
     simulated = size_by_simulation(resolved, context, seed=seed, progress=progress)
     return replace(result, simulated=simulated)

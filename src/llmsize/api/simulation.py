@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from llmsize.usecase import UseCase, load_usecase
 
 if TYPE_CHECKING:
-    from llmsize.sizing_sim import SimulationResult
+    from llmsize.search.simulated import SimulationResult
 
 
 def simulate(
@@ -41,13 +41,13 @@ def simulate(
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
     from llmsize.perf.context import PerfOptions, perf_context
-    from llmsize.sim.run import Traffic, run, summarise
-    from llmsize.sizing_sim import (
+    from llmsize.search.simulated import (
         SimulationResult,
         deployment,
         ranked_candidates,
         rate_of,
     )
+    from llmsize.sim.run import Traffic, run, summarise
     from llmsize.usecase import resolve
     from llmsize.workload import Lengths
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from llmsize.files import FileCheck
     from llmsize.perf.accuracy import AccuracyReport
     from llmsize.perf.results import CalibrateResult, EstimateResult
-    from llmsize.sizing_sim import SimulationResult
+    from llmsize.search.simulated import SimulationResult
 
 SCHEMA_VERSION = 1
 """Bumped on any breaking change to any document."""

@@ -9,7 +9,7 @@ from llmsize.economics import PlanCost
 from llmsize.perf.estimate import Estimate
 from llmsize.report.documents import SCHEMA_VERSION, whole_numbers
 from llmsize.search import PlanResult, ServerPlan, servers_needed
-from llmsize.sizing_sim import SimulatedChoice, SimulatedPlan
+from llmsize.search.simulated import SimulatedChoice, SimulatedPlan
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:

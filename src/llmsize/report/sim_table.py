@@ -11,7 +11,7 @@ from rich.table import Table
 from llmsize.bench.results import Measured
 from llmsize.metrics import RunResult
 from llmsize.report.console import SafeTable, safe
-from llmsize.sizing_sim import SimulatedPlan, SimulationResult
+from llmsize.search.simulated import SimulatedPlan, SimulationResult
 
 
 def latency_table(run: RunResult) -> Table:

@@ -22,7 +22,7 @@ from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
 
 if TYPE_CHECKING:
-    from llmsize.sizing_sim import SimulatedPlan
+    from llmsize.search.simulated import SimulatedPlan
 
 
 @dataclass(frozen=True, slots=True)
