@@ -42,17 +42,27 @@ def tp_problem(model: LlmArch, tp: int, gpus: int) -> str:
     return ""
 
 
+@dataclass(frozen=True, slots=True)
+class Enumeration:
+    """What runs, why the rest does not, and whether memory was what stopped them."""
+
+    found: tuple[Candidate, ...]
+    missing: tuple[str, ...]
+    too_big: bool  # some layout ran out of memory (the widest one is in `missing`)
+
+
 def candidates(
     model: LlmArch,
     server: Server,
     gpu: Gpu,
     precisions: Sequence[str],
     context_tokens: int,
-) -> tuple[list[Candidate], list[str]]:
+) -> Enumeration:
     """Every (precision, layout) that runs and fits, in precision then width order; and why the
     rest cannot (unsupported precision, a layout the model or server cannot take, too big)."""
     found: list[Candidate] = []
     missing: dict[str, None] = {}
+    any_too_big = False
     for precision in precisions:
         why = unsupported(gpu, precision)
         if why:
@@ -72,4 +82,5 @@ def candidates(
             found.append(Candidate(precision, layout, fit))
         if too_big:  # the widest layout that was tried: the closest it came to fitting
             missing[too_big] = None
-    return found, list(missing)
+            any_too_big = True
+    return Enumeration(tuple(found), tuple(missing), any_too_big)

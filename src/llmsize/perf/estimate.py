@@ -50,6 +50,7 @@ class Lookup:
 
     estimates: tuple[Estimate, ...]
     missing: tuple[str, ...] = field(default=())
+    too_big: bool = False  # memory is what stopped some configuration (see `missing`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,8 +130,8 @@ class ModelledPerf:
         """Every layout and batch that fits, for each precision; reasons for whatever cannot
         run (the shared enumeration, perf/candidates.py)."""
         estimates: list[Estimate] = []
-        found, missing = candidates(model, server, gpu, precisions, input_tokens + output_tokens)
-        for c in found:
+        enumeration = candidates(model, server, gpu, precisions, input_tokens + output_tokens)
+        for c in enumeration.found:
             tp, fit = c.layout.tp, c.memory
             batches = sorted({b for b in BATCHES if b <= fit.max_batch} | {fit.max_batch})
             if self.mode == "inflight":
@@ -148,7 +148,7 @@ class ModelledPerf:
                     server.nvlink_domain,
                 )
                 estimates.append(self._estimate(server, gpu, c.precision, tp, batch, p))
-        return Lookup(tuple(estimates), tuple(missing))
+        return Lookup(tuple(estimates), enumeration.missing, enumeration.too_big)
 
     def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
         """The model's answer for an aggregated, tensor-parallel deployment at its batch."""

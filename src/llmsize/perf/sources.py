@@ -99,4 +99,4 @@ class CombinedPerf:
         extra = tuple(e for e in modelled.estimates if not covered(e))
         answered = bool(measured.estimates or extra)
         missing = modelled.missing + (() if answered else measured.missing)
-        return Lookup(measured.estimates + extra, tuple(dict.fromkeys(missing)))
+        return Lookup(measured.estimates + extra, tuple(dict.fromkeys(missing)), modelled.too_big)

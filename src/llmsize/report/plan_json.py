@@ -39,7 +39,11 @@ def estimate_doc(plan: ServerPlan, estimate: Estimate, peak_rps: float) -> dict[
 
 
 def _alternative(plan: ServerPlan, peak_rps: float, cost: PlanCost | None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"server": plan.server.id, "gpu": plan.gpu.id, "status": plan.status}
+    doc: dict[str, Any] = {
+        "server": plan.server.id,
+        "gpu": plan.gpu.id,
+        "status": plan.status.value,
+    }
     if plan.best is not None:
         doc.update(estimate_doc(plan, plan.best, peak_rps))
     if cost is not None and cost.per_month_usd is not None:

@@ -109,9 +109,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0)):
         if p.best is None:
             why = "; ".join(p.reasons[:2])
-            lines.append(
-                f"| {p.server.id} | — | {p.status.replace('_', ' ')}: {why} | | | | | | | |"
-            )
+            lines.append(f"| {p.server.id} | — | {p.status.words}: {why} | | | | | | | |")
             continue
         cost = costs.get(p.server.id)
         month = "—" if cost is None or cost.per_month_usd is None else f"${cost.per_month_usd:,.0f}"

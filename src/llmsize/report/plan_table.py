@@ -100,8 +100,7 @@ def server_table(result: PlanResult) -> Table:
     for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0, p.server.id)):
         name = Text(p.server.id, style="bold" if p is rec else "")
         if p.best is None:
-            labels = {"no_data": "no data", "does_not_fit": "does not fit"}
-            label = labels.get(p.status, "over limits")
+            label = p.status.words if p.status != "infeasible" else "over limits"
             table.add_row(name, "—", Text(label, style="dim"), *[""] * 7)
             continue
         e = p.best

@@ -103,9 +103,9 @@ def ranked_candidates(
     found: list[Ranked] = []
     context_tokens = usecase.input_tokens_total + usecase.output_tokens
     precisions = modelled_precisions(gpu, usecase.precision)
-    runnable, missing = candidates(model, server, gpu, precisions, context_tokens)
-    reasons = dict.fromkeys(missing)
-    for c in runnable:
+    enumeration = candidates(model, server, gpu, precisions, context_tokens)
+    reasons = dict.fromkeys(enumeration.missing)
+    for c in enumeration.found:
         precision, tp, fit = c.precision, c.layout.tp, c.memory
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
         setup = Setup(model, gpu, tp, precision, server.nvlink_domain)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from llmsize.catalog import Catalog, Gpu, Server
@@ -31,6 +32,19 @@ class Rejection:
     broken: tuple[Breach, ...]
 
 
+class PlanStatus(StrEnum):
+    """What became of one server type."""
+
+    planned = "planned"
+    infeasible = "infeasible"  # configurations ran, every one broke a limit
+    does_not_fit = "does_not_fit"  # not even the widest layout holds the model
+    no_data = "no_data"  # nothing measured and nothing modelled
+
+    @property
+    def words(self) -> str:
+        return {"no_data": "no data", "does_not_fit": "does not fit"}.get(self.value, self.value)
+
+
 @dataclass(frozen=True, slots=True)
 class ServerPlan:
     """The answer for one server type: planned, infeasible (limits broken), does_not_fit (not
@@ -38,7 +52,7 @@ class ServerPlan:
 
     server: Server
     gpu: Gpu
-    status: str
+    status: PlanStatus
     servers: int | None
     best: Estimate | None
     latency_optimal: Estimate | None
@@ -49,9 +63,9 @@ class ServerPlan:
     @property
     def reasons(self) -> list[str]:
         """Why this server type has no plan, in words a user can act on."""
-        if self.status in {"no_data", "does_not_fit"}:
+        if self.status in {PlanStatus.no_data, PlanStatus.does_not_fit}:
             return list(self.missing)
-        if self.status == "infeasible":
+        if self.status == PlanStatus.infeasible:
             counts: dict[str, int] = {}
             for r in self.rejected:
                 for b in r.broken:
@@ -140,9 +154,9 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
         else:
             feasible.append(estimate)
     if not feasible:
-        status = "infeasible" if rejected else "no_data"
-        if not rejected and lookup.missing and lookup.missing[0].startswith("does not fit"):
-            status = "does_not_fit"
+        status = PlanStatus.infeasible if rejected else PlanStatus.no_data
+        if not rejected and lookup.too_big and not lookup.estimates:
+            status = PlanStatus.does_not_fit
         return ServerPlan(
             server, gpu, status, None, None, None, (), tuple(rejected), lookup.missing
         )
@@ -151,7 +165,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
     return ServerPlan(
         server=server,
         gpu=gpu,
-        status="planned",
+        status=PlanStatus.planned,
         servers=servers_needed(usecase.peak_rps, best.rps_per_server),
         best=best,
         latency_optimal=fastest,
@@ -163,7 +177,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
 
 def plan(usecase: Resolved, catalog: Catalog, perf: PerfSource) -> PlanResult:
     plans = tuple(plan_server(usecase, s, catalog.gpu_of(s), perf) for s in usecase.servers)
-    planned = [p for p in plans if p.status == "planned"]
+    planned = [p for p in plans if p.status == PlanStatus.planned]
     metric = usecase.limits.primary_metric
 
     def rank(p: ServerPlan) -> tuple[float, float, float]:
