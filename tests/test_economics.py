@@ -17,6 +17,22 @@ import pytest
 from llmsize.economics import ApiPrice, api_cost, daily_capacity
 from tests.cli.helpers import assert_one_line_error, run
 
+LLAMA_2_70B_CHAT: dict[str, object] = {
+    "model": "llama-2-70b",
+    "input_tokens": 128,
+    "output_tokens": 512,
+    "latency": {"first_token_ms": 2000},
+    "load": {"avg_rps": 6.92},
+    "hardware": {"server": "dgx-h100", "precision": "bf16"},
+}
+"""The talk's Example 2 use case (Llama-2-70B chat on DGX H100), which the cost tests vary."""
+
+EXAMPLE_2_CAPACITY = (
+    "capacity",
+    *("--model", "llama-2-70b", "--server", "dgx-h100"),
+    *("--input-tokens", "128", "--output-tokens", "512"),
+)
+
 
 def test_example_1() -> None:
     d = daily_capacity(65.6, 128, 512)
@@ -42,15 +58,7 @@ def test_example_2_with_api_cost() -> None:
 
 def test_capacity_command_reproduces_example_2_from_measurements() -> None:
     result = run(
-        "capacity",
-        "--model",
-        "llama-2-70b",
-        "--server",
-        "dgx-h100",
-        "--input-tokens",
-        "128",
-        "--output-tokens",
-        "512",
+        *EXAMPLE_2_CAPACITY,
         "--first-token-ms",
         "2000",
         "--precision",
@@ -67,15 +75,7 @@ def test_capacity_command_reproduces_example_2_from_measurements() -> None:
     assert "Next Platform" in doc["server_price_source"]
     own = json.loads(
         run(
-            "capacity",
-            "--model",
-            "llama-2-70b",
-            "--server",
-            "dgx-h100",
-            "--input-tokens",
-            "128",
-            "--output-tokens",
-            "512",
+            *EXAMPLE_2_CAPACITY,
             "--json",
             "--server-usd-per-hour",
             "40",
@@ -144,14 +144,7 @@ def test_plan_shows_costs_and_takes_overrides(tmp_path: object) -> None:
     import yaml
 
     path = Path(str(tmp_path)) / "uc.yaml"
-    base = {
-        "model": "llama-2-70b",
-        "input_tokens": 128,
-        "output_tokens": 512,
-        "latency": {"first_token_ms": 2000},
-        "load": {"avg_rps": 6.92},
-        "hardware": {"server": "dgx-h100", "precision": "bf16"},
-    }
+    base = LLAMA_2_70B_CHAT
     path.write_text(yaml.safe_dump(base))
     doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
     alt = doc["alternatives"][0]
@@ -190,14 +183,7 @@ def test_on_prem_price_is_amortised(tmp_path: object) -> None:
     assert "over 36 months" in price.source and price.kind == "on-prem"
 
     path = Path(str(tmp_path)) / "uc.yaml"
-    base = {
-        "model": "llama-2-70b",
-        "input_tokens": 128,
-        "output_tokens": 512,
-        "latency": {"first_token_ms": 2000},
-        "load": {"avg_rps": 6.92},
-        "hardware": {"server": "dgx-h100", "precision": "bf16"},
-    }
+    base = LLAMA_2_70B_CHAT
     onprem = {"server_purchase_usd": {"DGX H100": 480_000}, "amortisation_months": 48}
     path.write_text(yaml.safe_dump({**base, "cost": onprem}))
     doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
@@ -238,23 +224,14 @@ def test_on_prem_basis_in_plan_and_capacity(tmp_path: object) -> None:
     import yaml
 
     path = Path(str(tmp_path)) / "uc.yaml"
-    usecase = {
-        "model": "llama-2-70b",
-        "input_tokens": 128,
-        "output_tokens": 512,
-        "latency": {"first_token_ms": 2000},
-        "load": {"avg_rps": 6.92},
-        "hardware": {"server": "dgx-h100", "precision": "bf16"},
-        "cost": {"basis": "on-prem"},
-    }
+    usecase = {**LLAMA_2_70B_CHAT, "cost": {"basis": "on-prem"}}
     path.write_text(yaml.safe_dump(usecase))
     doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
     alt = doc["alternatives"][0]
     assert alt["cost_per_month_usd"] == pytest.approx(alt["servers"] * 7_500)
     path.write_text(yaml.safe_dump({**usecase, "cost": {"basis": "owned"}}))
     assert_one_line_error(run("plan", str(path)), "cost.basis")
-    args = ["capacity", "--model", "llama-2-70b", "--server", "dgx-h100", "--input-tokens", "128"]
-    args += ["--output-tokens", "512", "--json"]
+    args = [*EXAMPLE_2_CAPACITY, "--json"]
     cap = json.loads(run(*args, "--basis", "on-prem").stdout)
     assert cap["cost_per_month_usd"] == pytest.approx(7_500)
     assert_one_line_error(run(*args, "--basis", "leased"), "--basis")
@@ -263,8 +240,7 @@ def test_on_prem_basis_in_plan_and_capacity(tmp_path: object) -> None:
 def test_bad_amortisation_is_one_line(tmp_path: object) -> None:
     from pathlib import Path
 
-    args = ["capacity", "--model", "llama-2-70b", "--server", "dgx-h100", "--input-tokens", "128"]
-    args += ["--output-tokens", "512", "--server-purchase-usd", "1000"]
+    args = [*EXAMPLE_2_CAPACITY, "--server-purchase-usd", "1000"]
     assert_one_line_error(run(*args, "--amortisation-months", "0"), "--amortisation-months")
     assert_one_line_error(run(*args, "--server-running-usd-per-month", "-1"), "--server-running")
     path = Path(str(tmp_path)) / "uc.yaml"

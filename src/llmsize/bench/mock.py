@@ -15,9 +15,10 @@ import contextlib
 import json
 import random
 import socket
-import struct
 import time
 from dataclasses import dataclass
+
+from llmsize.bench.kernel_time import KernelClock
 
 FAULTS = ("error", "stall", "cut", "malformed")
 
@@ -44,9 +45,6 @@ def _chunk(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
-SO_TIMESTAMPNS = 35  # Linux: the kernel's receive time of each read
-
-
 class _Conn:
     """One client connection on a raw non-blocking socket. Requests are stamped with the time
     the kernel received their first bytes, so the mock's own queueing under a burst of requests
@@ -62,11 +60,10 @@ class _Conn:
         self.closed = False
         self.requests: asyncio.Queue[tuple[str, str, bytes, float | None] | None] = asyncio.Queue()
         self.drained: asyncio.Future[None] | None = None
-        self.offset = time.time() - time.perf_counter()
+        self.clock = KernelClock()
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        KernelClock.enable(sock, required=False)
         loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -79,11 +76,7 @@ class _Conn:
         if not data:
             self.abort()
             return
-        now = time.perf_counter()
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
-                seconds, nanos = struct.unpack("qq", payload[:16])
-                now = min(now, seconds + nanos * 1e-9 - self.offset)
+        now = self.clock.arrival(ancillary, time.perf_counter())
         if self.started is None:
             self.started = now
         self.buffer += data

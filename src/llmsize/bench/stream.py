@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import struct
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from llmsize.bench.kernel_time import KernelClock
 
 
 class StreamError(Exception):
@@ -143,7 +144,6 @@ class _Protocol(asyncio.Protocol):
             self.done.set_result(self.response)
 
 
-SO_TIMESTAMPNS = 35  # Linux: stamp received data with the kernel's arrival time
 READ_BYTES = 64  # less than one streamed token's TCP segment
 READS_PER_WAKEUP = 64
 
@@ -156,7 +156,7 @@ class _KernelStamped(_Protocol):
     def __init__(self, clock: Callable[[], float], sock: socket.socket) -> None:
         super().__init__(clock)
         self.sock = sock
-        self.offset = time.time() - time.perf_counter()
+        self.kernel = KernelClock()
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.add_reader(self.sock.fileno(), self._readable)
@@ -177,12 +177,7 @@ class _KernelStamped(_Protocol):
             if not data:
                 self._lost(None)
                 return
-            now = self.clock()
-            for level, kind, payload in ancillary:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
-                    seconds, nanos = struct.unpack("qq", payload[:16])
-                    now = min(now, seconds + nanos * 1e-9 - self.offset)
-            self.feed(data, now)
+            self.feed(data, self.kernel.arrival(ancillary, self.clock()))
             if self.closed:
                 return
 
@@ -227,7 +222,7 @@ class StreamClient:
             sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            KernelClock.enable(sock)
             try:
                 await asyncio.wait_for(
                     loop.sock_connect(sock, (self.host, self.port)), self.timeout_s

@@ -33,6 +33,28 @@ class Hardware:
     tp: int
     precision: str
 
+    def row(
+        self,
+        served: str,
+        load: tuple[str, float | None],
+        lengths: tuple[float, float],
+        **measured: Any,
+    ) -> CurvePoint:
+        """One curve row of a result: the hardware given, the load level and mean lengths the
+        file states, and its metrics and provenance (mean latencies: the tools' averages)."""
+        return CurvePoint(
+            model=served,
+            gpu=self.gpu,
+            precision=self.precision,
+            tp=self.tp,
+            load_type=load[0],
+            load_value=load[1],
+            input_tokens=round(lengths[0], 2),
+            output_tokens=round(lengths[1], 2),
+            latency_stat="mean",
+            **measured,
+        )
+
 
 def detect(data: Any) -> str | None:
     if not isinstance(data, dict):
@@ -86,21 +108,15 @@ def _aiperf(data: dict[str, Any], origin: str, hw: Hardware, tool: str) -> list[
         raise InputError(origin, "no input_sequence_length / output_sequence_length averages")
     version = data.get("aiperf_version") or data.get("genai_perf_version") or "?"
     return [
-        CurvePoint(
-            model=served,
-            gpu=hw.gpu,
-            precision=hw.precision,
-            tp=hw.tp,
-            load_type=load_type,
-            load_value=load_value,
-            input_tokens=round(isl, 2),
-            output_tokens=round(osl, 2),
+        hw.row(
+            served,
+            (load_type, load_value),
+            (isl, osl),
             ttft_ms=_ms(data.get("time_to_first_token"), origin),
             itl_ms=_ms(data.get("inter_token_latency"), origin),
             e2e_ms=_ms(data.get("request_latency"), origin),
             req_s=_avg(data.get("request_throughput")),
             out_tok_s=_avg(data.get("output_token_throughput")),
-            latency_stat="mean",
             source_id=tool,
             source=f"{tool} {version} profile export {Path(origin).name}",
             source_row=str(data.get("benchmark_id") or ""),
@@ -122,22 +138,20 @@ def _vllm(data: dict[str, Any], origin: str, hw: Hardware) -> list[CurvePoint]:
         load_type = "rate"
         load_value = None if rate in (None, "inf", float("inf")) else float(rate)
     served = hw.model or str(data.get("model_id") or "?")
+    lengths = (
+        float(data["total_input_tokens"]) / completed,
+        float(data["total_output_tokens"]) / completed,
+    )
     return [
-        CurvePoint(
-            model=served,
-            gpu=hw.gpu,
-            precision=hw.precision,
-            tp=hw.tp,
-            load_type=load_type,
-            load_value=load_value,
-            input_tokens=round(float(data["total_input_tokens"]) / completed, 2),
-            output_tokens=round(float(data["total_output_tokens"]) / completed, 2),
+        hw.row(
+            served,
+            (load_type, load_value),
+            lengths,
             ttft_ms=float(data["mean_ttft_ms"]),
             itl_ms=float(data.get("mean_tpot_ms") or data.get("mean_itl_ms") or 0) or None,
             e2e_ms=float(data["mean_e2el_ms"]) if data.get("mean_e2el_ms") is not None else None,
             req_s=float(data["request_throughput"]),
             out_tok_s=float(data["output_throughput"]) if data.get("output_throughput") else None,
-            latency_stat="mean",
             source_id="vllm-bench",
             source=f"vllm bench serve result {Path(origin).name} ({data.get('date', '')})".strip(),
             raw_model=str(data.get("model_id") or ""),
@@ -185,21 +199,15 @@ def _guidellm(data: dict[str, Any], origin: str, hw: Hardware) -> list[CurvePoin
             raise InputError(f"{origin}: benchmarks[{i}]", "no prompt/output token counts")
         served = hw.model or str((b.get("config") or {}).get("model") or data.get("model") or "?")
         rows.append(
-            CurvePoint(
-                model=served,
-                gpu=hw.gpu,
-                precision=hw.precision,
-                tp=hw.tp,
-                load_type=load_type,
-                load_value=load_value,
-                input_tokens=round(isl, 2),
-                output_tokens=round(osl, 2),
+            hw.row(
+                served,
+                (load_type, load_value),
+                (isl, osl),
                 ttft_ms=_guidellm_ms(metrics, "time_to_first_token"),
                 itl_ms=_guidellm_ms(metrics, "inter_token_latency"),
                 e2e_ms=_guidellm_ms(metrics, "request_latency"),
                 req_s=_guidellm_mean(metrics, "requests_per_second"),
                 out_tok_s=_guidellm_mean(metrics, "output_tokens_per_second"),
-                latency_stat="mean",
                 source_id="guidellm",
                 source=f"GuideLLM benchmarks {Path(origin).name}",
                 source_row=str(i),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -81,6 +85,18 @@ BenchOpt = Annotated[
     ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace output files that already exist.")]
+FirstTokenOpt = Annotated[
+    float | None,
+    typer.Option("--first-token-ms", min=0.001, max=86_400_000, help="TTFT limit (ms)."),
+]
+LastTokenOpt = Annotated[
+    float | None,
+    typer.Option("--last-token-ms", min=0.001, max=86_400_000, help="End-to-end limit (ms)."),
+]
+InterTokenOpt = Annotated[
+    float | None,
+    typer.Option("--inter-token-ms", min=0.001, max=86_400_000, help="Inter-token limit (ms)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one versioned JSON document.")]
 LatencyPlotOpt = Annotated[
     Path | None,
@@ -99,3 +115,64 @@ def emit(doc: object, as_json: bool, fmt: Format, title: str) -> None:
     from llmsize.report.formats import render
 
     typer.echo(render(doc, "json" if as_json else fmt.value, title), nl=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PerfFlags:
+    """The predicting commands' shared settings (--source, --calibration, --engine, --bench),
+    handed to a command as one value."""
+
+    source: str
+    calibration: Path | None
+    engine: str | None
+    bench: tuple[Path, ...]
+
+    @property
+    def inputs(self) -> list[Path]:
+        """Files these flags read (an output may never replace one)."""
+        return [*self.bench, *([self.calibration] if self.calibration else [])]
+
+    def settings(self) -> dict[str, Any]:
+        """The library's keyword arguments for them."""
+        return {
+            "source": self.source,
+            "calibration": self.calibration,
+            "engine": self.engine,
+            "bench": list(self.bench),
+        }
+
+
+_PERF_PARAMETERS = (
+    ("source", SourceOpt, Source.auto),
+    ("calibration", CalibrationOpt, None),
+    ("engine", EngineOpt, None),
+    ("bench", BenchOpt, None),
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def perf_flags(command: F) -> F:
+    """Give a command the shared prediction flags, spelled once here: Typer sees --source,
+    --calibration, --engine and --bench; the command receives them as `perf: PerfFlags`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "perf"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+        for name, hint, default in _PERF_PARAMETERS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        source = kwargs.pop("source")
+        perf = PerfFlags(
+            source.value if isinstance(source, Source) else str(source),
+            kwargs.pop("calibration"),
+            kwargs.pop("engine"),
+            tuple(kwargs.pop("bench") or ()),
+        )
+        return command(*args, perf=perf, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in own + extra}
+    return wrapper  # type: ignore[return-value]

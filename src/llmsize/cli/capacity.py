@@ -8,21 +8,8 @@ from typing import Annotated
 import typer
 
 from llmsize.cli import _complete as complete
+from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, user_errors
-from llmsize.cli._options import (
-    BenchOpt,
-    CalibrationOpt,
-    EngineOpt,
-    Format,
-    FormatOpt,
-    JsonOpt,
-    Mode,
-    ModeOpt,
-    PrecisionChoice,
-    Source,
-    SourceOpt,
-    emit,
-)
 from llmsize.cli.estimate import InputOpt, ModelOpt, OutputOpt
 
 Usd = Annotated[float | None, typer.Option(min=0)]
@@ -33,6 +20,7 @@ class Basis(StrEnum):
     on_prem = "on-prem"
 
 
+@opts.perf_flags
 def capacity_command(
     model: ModelOpt,
     server: Annotated[
@@ -46,17 +34,12 @@ def capacity_command(
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
     precision: Annotated[
-        PrecisionChoice | None, typer.Option("--precision", help="One precision (default: best).")
+        opts.PrecisionChoice | None,
+        typer.Option("--precision", help="One precision (default: best)."),
     ] = None,
-    first_token_ms: Annotated[
-        float | None, typer.Option("--first-token-ms", min=0.001, help="TTFT limit.")
-    ] = None,
-    last_token_ms: Annotated[
-        float | None, typer.Option("--last-token-ms", min=0.001, help="End-to-end limit.")
-    ] = None,
-    inter_token_ms: Annotated[
-        float | None, typer.Option("--inter-token-ms", min=0.001, help="Inter-token limit.")
-    ] = None,
+    first_token_ms: opts.FirstTokenOpt = None,
+    last_token_ms: opts.LastTokenOpt = None,
+    inter_token_ms: opts.InterTokenOpt = None,
     hours_per_day: Annotated[
         float, typer.Option("--hours-per-day", min=0.1, max=24, help="Working hours of traffic.")
     ] = 8.0,
@@ -97,13 +80,11 @@ def capacity_command(
         Basis,
         typer.Option("--basis", help="Packaged server price: cloud (per hour) or on-prem."),
     ] = Basis.cloud,
-    mode: ModeOpt = Mode.static,
-    source: SourceOpt = Source.auto,
-    calibration: CalibrationOpt = None,
-    engine: EngineOpt = None,
-    bench: BenchOpt = None,
-    fmt: FormatOpt = Format.table,
-    as_json: JsonOpt = False,
+    mode: opts.ModeOpt = opts.Mode.static,
+    fmt: opts.FormatOpt = opts.Format.table,
+    as_json: opts.JsonOpt = False,
+    *,
+    perf: opts.PerfFlags,
 ) -> None:
     """Peak capacity per server, the sustainable average (inverse Poisson rule), requests, users
     and tokens per working day, the server's monthly cost and the API cost of the same traffic.
@@ -130,17 +111,14 @@ def capacity_command(
             server_running_usd_per_month=server_running_usd_per_month,
             basis=basis.value,
             mode=mode.value,
-            source=source.value,
-            calibration=calibration,
-            engine=engine,
-            bench=bench or [],
+            **perf.settings(),
         )
     best = r.configs.throughput_optimal
-    if as_json or fmt != Format.table:
+    if as_json or fmt != opts.Format.table:
         from llmsize.report.documents import capacity_document
 
         doc = capacity_document(r)
-        emit(doc, as_json, fmt, "Capacity")
+        opts.emit(doc, as_json, fmt, "Capacity")
     else:
         from llmsize.report.console import make_console, safe
 

@@ -7,51 +7,28 @@ from typing import Annotated
 
 import typer
 
+from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, output_path, user_errors
-from llmsize.cli._options import (
-    BenchOpt,
-    CalibrationOpt,
-    EngineOpt,
-    ForceOpt,
-    Format,
-    FormatOpt,
-    JsonOpt,
-    Mode,
-    ModeOpt,
-    PrecisionChoice,
-    Source,
-    SourceOpt,
-    emit,
-)
 from llmsize.cli.estimate import GpuOpt, InputOpt, ModelOpt, OutputOpt, ServerOpt
 
 LimitOpt = Annotated[float | None, typer.Option(min=0.001, max=86_400_000)]
 
 
+@opts.perf_flags
 def configs_command(
     model: ModelOpt,
     gpu: GpuOpt,
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
     precision: Annotated[
-        PrecisionChoice | None,
+        opts.PrecisionChoice | None,
         typer.Option("--precision", help="One precision (default: FP8 where supported, and BF16)."),
     ] = None,
-    first_token_ms: Annotated[
-        float | None, typer.Option("--first-token-ms", min=0.001, help="TTFT limit.")
-    ] = None,
-    last_token_ms: Annotated[
-        float | None, typer.Option("--last-token-ms", min=0.001, help="End-to-end limit.")
-    ] = None,
-    inter_token_ms: Annotated[
-        float | None, typer.Option("--inter-token-ms", min=0.001, help="Inter-token limit.")
-    ] = None,
-    mode: ModeOpt = Mode.static,
+    first_token_ms: opts.FirstTokenOpt = None,
+    last_token_ms: opts.LastTokenOpt = None,
+    inter_token_ms: opts.InterTokenOpt = None,
+    mode: opts.ModeOpt = opts.Mode.static,
     server: ServerOpt = None,
-    source: SourceOpt = Source.auto,
-    calibration: CalibrationOpt = None,
-    engine: EngineOpt = None,
-    bench: BenchOpt = None,
     plot: Annotated[
         Path | None,
         typer.Option("--plot", help="Write the frontier chart (PNG; needs llmsize[plot])."),
@@ -59,9 +36,11 @@ def configs_command(
     frontier_only: Annotated[
         bool, typer.Option("--frontier-only", help="Show only the frontier's configurations.")
     ] = False,
-    fmt: FormatOpt = Format.table,
-    as_json: JsonOpt = False,
-    force: ForceOpt = False,
+    fmt: opts.FormatOpt = opts.Format.table,
+    as_json: opts.JsonOpt = False,
+    force: opts.ForceOpt = False,
+    *,
+    perf: opts.PerfFlags,
 ) -> None:
     """Every (TP, batch) that fits, the latency-throughput frontier, and the throughput-optimal
     and latency-optimal configurations within the limits (prompts/s per 8 GPUs).
@@ -70,9 +49,7 @@ def configs_command(
     """
     from llmsize.api import configs
 
-    output_path(
-        plot, "--plot", force, [*(bench or []), *([calibration] if calibration else [])], plot=True
-    )
+    output_path(plot, "--plot", force, perf.inputs, plot=True)
     with user_errors():
         result = configs(
             model,
@@ -85,20 +62,17 @@ def configs_command(
             inter_token_ms=inter_token_ms,
             mode=mode.value,
             server=server,
-            source=source.value,
-            calibration=calibration,
-            engine=engine,
-            bench=bench or [],
+            **perf.settings(),
         )
     if plot is not None:
         from llmsize.report.plots import frontier_plot
 
         with user_errors():
             frontier_plot(result, plot)
-    if as_json or fmt != Format.table:
+    if as_json or fmt != opts.Format.table:
         from llmsize.report.configs_table import configs_document
 
-        emit(configs_document(result), as_json, fmt, "Configurations")
+        opts.emit(configs_document(result), as_json, fmt, "Configurations")
     else:
         from llmsize.report.configs_table import render_configs
         from llmsize.report.console import make_console

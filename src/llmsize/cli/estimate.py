@@ -8,22 +8,8 @@ from typing import Annotated
 import typer
 
 from llmsize.cli import _complete as complete
+from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, output_path, user_errors
-from llmsize.cli._options import (
-    BenchOpt,
-    CalibrationOpt,
-    EngineOpt,
-    ForceOpt,
-    Format,
-    FormatOpt,
-    JsonOpt,
-    Mode,
-    ModeOpt,
-    PrecisionChoice,
-    Source,
-    SourceOpt,
-    emit,
-)
 from llmsize.perf.results import EstimateResult
 
 ModelOpt = Annotated[
@@ -57,6 +43,7 @@ ServerOpt = Annotated[
 ]
 
 
+@opts.perf_flags
 def estimate_command(
     model: ModelOpt,
     gpu: GpuOpt,
@@ -69,14 +56,10 @@ def estimate_command(
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
     precision: Annotated[
-        PrecisionChoice, typer.Option("--precision", help="Weights and math precision.")
-    ] = PrecisionChoice.bf16,
-    mode: ModeOpt = Mode.static,
+        opts.PrecisionChoice, typer.Option("--precision", help="Weights and math precision.")
+    ] = opts.PrecisionChoice.bf16,
+    mode: opts.ModeOpt = opts.Mode.static,
     server: ServerOpt = None,
-    source: SourceOpt = Source.auto,
-    calibration: CalibrationOpt = None,
-    engine: EngineOpt = None,
-    bench: BenchOpt = None,
     sweep_plot: Annotated[
         Path | None,
         typer.Option(
@@ -85,9 +68,11 @@ def estimate_command(
             "batch (PNG), modelled and measured.",
         ),
     ] = None,
-    fmt: FormatOpt = Format.table,
-    as_json: JsonOpt = False,
-    force: ForceOpt = False,
+    fmt: opts.FormatOpt = opts.Format.table,
+    as_json: opts.JsonOpt = False,
+    force: opts.ForceOpt = False,
+    *,
+    perf: opts.PerfFlags,
 ) -> None:
     """TTFT, ITL, E2E, requests/s per server and output tokens/s per GPU of one configuration,
     with memory use, the largest batch that fits, and where the numbers come from.
@@ -96,8 +81,7 @@ def estimate_command(
     """
     from llmsize.api import estimate
 
-    inputs = [*(bench or []), *([calibration] if calibration else [])]
-    output_path(sweep_plot, "--sweep-plot", force, inputs, plot=True)
+    output_path(sweep_plot, "--sweep-plot", force, perf.inputs, plot=True)
     with user_errors():
         result = estimate(
             model,
@@ -109,17 +93,14 @@ def estimate_command(
             precision.value,
             mode.value,
             server=server,
-            source=source.value,
-            calibration=calibration,
-            engine=engine,
-            bench=bench or [],
+            **perf.settings(),
         )
     if sweep_plot is not None:
-        _sweep_plot(result, sweep_plot, calibration, engine)
-    if as_json or fmt != Format.table:
+        _sweep_plot(result, sweep_plot, perf.calibration, perf.engine)
+    if as_json or fmt != opts.Format.table:
         from llmsize.report.documents import estimate_document
 
-        emit(estimate_document(result), as_json, fmt, "Estimate")
+        opts.emit(estimate_document(result), as_json, fmt, "Estimate")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.estimate_table import render_estimate

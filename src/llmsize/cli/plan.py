@@ -9,36 +9,24 @@ from typing import Annotated
 
 import typer
 
+from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, OK, OVER_MAX_SERVERS, fail, output_path, user_errors
-from llmsize.cli._options import (
-    BenchOpt,
-    CalibrationOpt,
-    EngineOpt,
-    ForceOpt,
-    Format,
-    JsonOpt,
-    Method,
-    Mode,
-    Source,
-    SourceOpt,
-)
 
 
+@opts.perf_flags
 def plan_command(
     usecase: Annotated[
         Path, typer.Argument(help="Use-case checklist (YAML); see examples/usecases/.")
     ],
-    bench: BenchOpt = None,
-    as_json: JsonOpt = False,
+    as_json: opts.JsonOpt = False,
     max_servers: Annotated[
         int | None,
         typer.Option(
             "--max-servers", min=1, help="Exit 3 when the plan needs more servers (a CI gate)."
         ),
     ] = None,
-    source: SourceOpt = Source.auto,
     mode: Annotated[
-        Mode | None,
+        opts.Mode | None,
         typer.Option(
             "--mode",
             help="static: the calculator's static batches; inflight: continuous batching at a "
@@ -46,16 +34,14 @@ def plan_command(
             "else static.",
         ),
     ] = None,
-    calibration: CalibrationOpt = None,
-    engine: EngineOpt = None,
     method: Annotated[
-        Method,
+        opts.Method,
         typer.Option(
             "--method",
             help="peak: the Poisson-peak rule on static batches (the calculator); simulate: also "
             "size by the digital twin's latency percentiles under Poisson arrivals.",
         ),
-    ] = Method.peak,
+    ] = opts.Method.peak,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated traffic.")] = 0,
     plot: Annotated[
         Path | None,
@@ -66,10 +52,12 @@ def plan_command(
         typer.Option("--report", help="Write a self-contained Markdown sizing report."),
     ] = None,
     fmt: Annotated[
-        Format,
+        opts.Format,
         typer.Option("--format", help="table, json, csv (one row per server type) or markdown."),
-    ] = Format.table,
-    force: ForceOpt = False,
+    ] = opts.Format.table,
+    force: opts.ForceOpt = False,
+    *,
+    perf: opts.PerfFlags,
 ) -> None:
     """Size a use case: servers needed per server type, the best configuration, and why.
 
@@ -79,7 +67,7 @@ def plan_command(
 
     if not usecase.exists():
         raise fail(f"USECASE: file {str(usecase)!r} does not exist")
-    inputs = [usecase, *(bench or [])]
+    inputs = [usecase, *perf.inputs]
     output_path(plot, "--plot", force, inputs, plot=True)
     output_path(report, "--report", force, [*inputs, *([plot] if plot else [])])
     if plot is not None and report is not None and plot.resolve() == report.resolve():
@@ -87,10 +75,7 @@ def plan_command(
     with user_errors():
         result = plan(
             usecase,
-            bench or [],
-            source=source.value,
-            calibration=calibration,
-            engine=engine,
+            **perf.settings(),
             mode=mode.value if mode else None,
             method=method.value,
             seed=seed,
@@ -115,15 +100,15 @@ def plan_command(
         with user_errors():
             text = plan_markdown(result, pictures)
             write_output(report, text, force=force, inputs=inputs, where="--report")
-    if as_json or fmt == Format.json:
+    if as_json or fmt == opts.Format.json:
         from llmsize.report.plan_json import plan_document
 
         typer.echo(json.dumps(plan_document(result, max_servers), indent=2))
-    elif fmt == Format.markdown:
+    elif fmt == opts.Format.markdown:
         from llmsize.report.plan_markdown import plan_markdown
 
         typer.echo(plan_markdown(result))
-    elif fmt == Format.csv:
+    elif fmt == opts.Format.csv:
         from llmsize.report.plan_json import plan_csv
 
         typer.echo(plan_csv(result), nl=False)

@@ -12,18 +12,8 @@ if TYPE_CHECKING:
     from llmsize.api import ShownLevel
 
 from llmsize.cli import _complete as complete
+from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, fail, output_path, user_errors
-from llmsize.cli._options import (
-    CalibrationOpt,
-    EngineOpt,
-    ForceOpt,
-    Format,
-    FormatOpt,
-    JsonOpt,
-    LatencyPlotOpt,
-    PrecisionChoice,
-    emit,
-)
 
 
 def simulate_command(
@@ -34,7 +24,7 @@ def simulate_command(
     ] = None,
     tp: Annotated[int | None, typer.Option("--tp", min=1, max=64, help="TP per replica.")] = None,
     precision: Annotated[
-        PrecisionChoice | None, typer.Option("--precision", help="Weights and math precision.")
+        opts.PrecisionChoice | None, typer.Option("--precision", help="Weights and math precision.")
     ] = None,
     servers: Annotated[
         int | None, typer.Option("--servers", min=1, max=100_000, help="How many servers.")
@@ -77,10 +67,10 @@ def simulate_command(
     chunked_prefill: Annotated[
         bool, typer.Option("--chunked-prefill", help="Split long prompts across steps.")
     ] = False,
-    calibration: CalibrationOpt = None,
-    engine: EngineOpt = None,
-    plot: LatencyPlotOpt = None,
-    force: ForceOpt = False,
+    calibration: opts.CalibrationOpt = None,
+    engine: opts.EngineOpt = None,
+    plot: opts.LatencyPlotOpt = None,
+    force: opts.ForceOpt = False,
     measured: Annotated[
         Path | None,
         typer.Option(
@@ -92,8 +82,8 @@ def simulate_command(
         str | None,
         typer.Option("--measured-level", help="Which level of --measured ('concurrency 8')."),
     ] = None,
-    fmt: FormatOpt = Format.table,
-    as_json: JsonOpt = False,
+    fmt: opts.FormatOpt = opts.Format.table,
+    as_json: opts.JsonOpt = False,
 ) -> None:
     """Simulate continuous batching (admission by KV cache, max batch, token budget, preemption)
     under Poisson, closed-loop or traced traffic; report TTFT, ITL and E2E percentiles,
@@ -171,10 +161,10 @@ def simulate_command(
                 limits,
                 result.percentile,
             )
-    if as_json or fmt != Format.table:
+    if as_json or fmt != opts.Format.table:
         from llmsize.report.documents import simulation_document
 
-        emit(simulation_document(result, compared), as_json, fmt, "Simulation")
+        opts.emit(simulation_document(result, compared), as_json, fmt, "Simulation")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.sim_table import render_simulation

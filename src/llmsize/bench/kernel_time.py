@@ -1,0 +1,36 @@
+"""The kernel's receive time of a socket read (Linux SO_TIMESTAMPNS), shared by the client and
+the mock server: a process busy with many streams then delays its reads, not its measurements."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Iterable
+
+SO_TIMESTAMPNS = 35
+"""Linux: stamp each read with the kernel's arrival time of its data."""
+
+
+class KernelClock:
+    """Turns a read's ancillary data into a perf_counter time (the earlier of the kernel's stamp
+    and `now`, so a missing or odd stamp never moves time forward)."""
+
+    def __init__(self) -> None:
+        self.offset = time.time() - time.perf_counter()
+
+    @staticmethod
+    def enable(sock: socket.socket, *, required: bool = True) -> None:
+        """Ask the kernel to stamp this socket's reads (where it cannot, reads are timed)."""
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            if required:
+                raise
+
+    def arrival(self, ancillary: Iterable[tuple[int, int, bytes]], now: float) -> float:
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
+                seconds, nanos = struct.unpack("qq", payload[:16])
+                now = min(now, seconds + nanos * 1e-9 - self.offset)
+        return now
