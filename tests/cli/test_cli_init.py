@@ -30,9 +30,10 @@ RAG_ANSWERS = [
     "best",
 ]
 RAG_FLAGS = [
-    "--model", "llama-2-70b", "--system-prompt", "100 words", "--input", "300 words",
-    "--rag", "2000", "--history", "200", "--output", "500", "--mode", "streaming",
-    "--limit-ms", "3000", "--load", "avg 25", "--server", "all", "--precision", "best", "--yes",
+    "--model", "llama-2-70b", "--system-prompt", "100 words", "--input-tokens", "300 words",
+    "--rag", "2000", "--history", "200", "--output-tokens", "500",
+    "--first-token-ms", "3000", "--load", "avg 25", "--server", "all", "--precision", "best",
+    "--yes",
 ]  # fmt: skip
 
 
@@ -86,8 +87,11 @@ def test_bad_flags_and_existing_files(tmp_path: Path) -> None:
     assert_one_line_error(run("init", str(path), "--model", "llama-2-7", "--yes"), "--model")
     assert_one_line_error(run("init", str(path), "--load", "lots", "--yes"), "--load")
     assert_one_line_error(
-        run("init", str(path), "--model", "llama-2-7b", "--input", "4000", "--yes"), "--output"
+        run("init", str(path), "--model", "llama-2-7b", "--input-tokens", "4000", "--yes"),
+        "--output-tokens",
     )
+    both = ("--first-token-ms", "500", "--last-token-ms", "9000")
+    assert_one_line_error(run("init", str(path), *both, "--yes"), "not both")
     assert run("init", str(path), "--yes").exit_code == 0
     assert_one_line_error(run("init", str(path), "--yes"), "--force")
     assert run("init", str(path), "--yes", "--force").exit_code == 0
@@ -109,11 +113,12 @@ def test_lengths_and_loads_parse() -> None:
 @pytest.mark.parametrize(
     ("flag", "value"),
     [
-        ("--mode", "batch"),
-        ("--limit-ms", "-3"),
+        ("--first-token-ms", "-3"),
+        ("--last-token-ms", "soon"),
         ("--server", "dgx-h1"),
         ("--precision", "fp9"),
-        ("--input", "lots"),
+        ("--input-tokens", "lots"),
+        ("--output-tokens", "0"),
         ("--system-prompt", "x"),
     ],
 )

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from llmsize.cli import _complete as complete
+from llmsize.cli import _options as opts
 from llmsize.cli._common import fail, output_path
 
 T = TypeVar("T")
@@ -49,7 +50,7 @@ def init_command(
     ] = None,
     input_length: Annotated[
         str | None,
-        typer.Option("--input", help="Average user input: '500' tokens or '300 words'."),
+        typer.Option("--input-tokens", help="Average user input: '500' tokens or '300 words'."),
     ] = None,
     rag: Annotated[
         str | None, typer.Option("--rag", help="RAG documents added per request (tokens/words).")
@@ -58,14 +59,11 @@ def init_command(
         str | None, typer.Option("--history", help="Chat history added per request.")
     ] = None,
     output_length: Annotated[
-        str | None, typer.Option("--output", help="Average output: tokens or words.")
+        str | None,
+        typer.Option("--output-tokens", help="Average output: '300' tokens or '200 words'."),
     ] = None,
-    mode: Annotated[
-        str | None, typer.Option("--mode", help="streaming (TTFT limit) or sequential (E2E).")
-    ] = None,
-    limit_ms: Annotated[
-        str | None, typer.Option("--limit-ms", help="The latency limit for that mode, ms.")
-    ] = None,
+    first_token_ms: opts.FirstTokenOpt = None,
+    last_token_ms: opts.LastTokenOpt = None,
     load: Annotated[
         str | None,
         typer.Option("--load", help="'30' peak req/s, 'avg 25', or '200000/day over 8h'."),
@@ -80,7 +78,7 @@ def init_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="No prompts: flags, else the defaults.")
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.")] = False,
+    force: opts.ForceOpt = False,
 ) -> None:
     """Walk through the sizing checklist (model, prompts, lengths, latency limit, load, hardware),
     showing derived numbers, and write a commented use case. Every question has a flag."""
@@ -108,12 +106,12 @@ def init_command(
         parse_system_prompt,
         yes,
     )
-    user = _ask("--input", input_length, "Average user input", "500", _len("input"), yes)
+    user = _ask("--input-tokens", input_length, "Average user input", "500", _len("input"), yes)
     rag_tokens = _ask("--rag", rag, "RAG documents added per request", "0", _len0("rag"), yes)
     hist = _ask("--history", history, "Chat history added per request", "0", _len0("history"), yes)
     inputs = system + user + rag_tokens + hist
     while True:
-        out = _ask("--output", output_length, "Average output", "300", _len("output"), yes)
+        out = _ask("--output-tokens", output_length, "Average output", "300", _len("output"), yes)
         total = inputs + out
         typer.echo(
             f"  = {inputs} input + {out} output = {total} tokens of {arch.context_window:,} in "
@@ -123,7 +121,7 @@ def init_command(
             break
         problem = f"{total} tokens exceed the {arch.context_window}-token context window"
         if output_length is not None or yes:
-            raise fail(f"--output: {problem}")
+            raise fail(f"--output-tokens: {problem}")
         typer.echo(f"  ! {problem}: give a shorter output (or start again with less input)")
 
     def parse_mode(t: str) -> bool:
@@ -131,22 +129,32 @@ def init_command(
             raise InputError("mode", f"{t!r}: answer streaming or sequential")
         return t.strip().lower() == "streaming"
 
-    streaming = _ask(
-        "--mode",
-        mode,
-        "Streaming (limit the first token) or sequential (the last)?",
-        "streaming",
-        parse_mode,
-        yes,
-    )
-    limit = _ask(
-        "--limit-ms",
-        limit_ms,
-        "Time to first token limit, ms" if streaming else "End-to-end (last token) limit, ms",
-        "1000" if streaming else "10000",
-        _positive("limit"),
-        yes,
-    )
+    if first_token_ms is not None and last_token_ms is not None:
+        raise fail(
+            "--last-token-ms: give --first-token-ms (streaming) or --last-token-ms (sequential), "
+            "not both"
+        )
+    if first_token_ms is not None or last_token_ms is not None:
+        streaming = first_token_ms is not None
+        limit = first_token_ms if first_token_ms is not None else last_token_ms
+        assert limit is not None
+    else:
+        streaming = _ask(
+            "--first-token-ms",
+            None,
+            "Streaming (limit the first token) or sequential (the last)?",
+            "streaming",
+            parse_mode,
+            yes,
+        )
+        limit = _ask(
+            "--first-token-ms" if streaming else "--last-token-ms",
+            None,
+            "Time to first token limit, ms" if streaming else "End-to-end (last token) limit, ms",
+            "1000" if streaming else "10000",
+            _positive("limit"),
+            yes,
+        )
     peak, avg, note = _ask(
         "--load",
         load,
