@@ -78,11 +78,20 @@ def _packaged(filename: str) -> str:
     return resources.files("llmsize.data").joinpath(filename).read_text(encoding="utf-8")
 
 
+KINDS: tuple[tuple[str, str, type[_Entry]], ...] = (
+    ("gpus", "gpu", Gpu),
+    ("servers", "server", Server),
+    ("models", "model", LlmArch),
+)
+"""The catalogs: the top-level key of their YAML, the name of one entry, its schema."""
+
+
 @dataclass(frozen=True, slots=True)
 class Catalog:
     gpus: Table[Gpu]
     servers: Table[Server]
     models: Table[LlmArch]
+    sources: tuple[str, ...] = ("packaged",)  # the files it was built from, packaged first
 
     def gpu_of(self, server: Server) -> Gpu:
         return self.gpus.get(server.gpu, f"servers.{server.id}.gpu")
@@ -105,28 +114,86 @@ class Catalog:
         return self.models.get(name, where)
 
 
+def _user_entries(path: Path) -> dict[str, list[Any]]:
+    """A user catalog file's entries per kind, in the packaged schema (one line per problem)."""
+    from llmsize.files import read_yaml
+
+    data = read_yaml(path, "catalog")
+    if not isinstance(data, dict) or not data:
+        raise InputError(str(path), "a catalog file is a mapping with gpus:, servers: or models:")
+    allowed = [key for key, _, _ in KINDS]
+    for key, items in data.items():
+        if key not in allowed:
+            raise unknown_name(str(path), "catalog section", str(key), allowed)
+        if not isinstance(items, list):
+            raise InputError(f"{path}: {key}", "expected a list of entries")
+    return {key: list(items) for key, items in data.items()}
+
+
+def _validated(cls: type[E], item: Any, where: str) -> E:
+    try:
+        return cls.model_validate(item)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"{where}.{loc}" if loc else where, err["msg"]) from None
+
+
+def _merge(table: Table[E], cls: type[E], items: list[Any], origin: str) -> Table[E]:
+    """Entries of a user file added to a table; an entry with a known id replaces it."""
+    entries = {e.id: e for e in table.entries}
+    for i, item in enumerate(items):
+        entry = _validated(cls, item, f"{origin}: {table.kind}s[{i}]")
+        entries[entry.id] = entry
+    index: dict[str, E] = {}
+    for entry in entries.values():
+        for name in (entry.id, *entry.aliases):
+            other = index.get(_normal(name))
+            if other is not None and other.id != entry.id:
+                raise InputError(origin, f"{name!r} names both {other.id} and {entry.id}")
+            index[_normal(name)] = entry
+    return Table(table.kind, tuple(entries.values()), index)
+
+
 @functools.cache
+def _packaged_catalog() -> Catalog:
+    tables = [
+        _build(kind, cls, _read_yaml(_packaged(f"{key}.yaml"), f"{key}.yaml"), key, f"{key}.yaml")
+        for key, kind, cls in KINDS
+    ]
+    return Catalog(*tables)  # type: ignore[arg-type]
+
+
 def load_catalog() -> Catalog:
-    """The packaged catalogs, validated on first use and cached for the process."""
-    return Catalog(
-        gpus=_build(
-            "gpu", Gpu, _read_yaml(_packaged("gpus.yaml"), "gpus.yaml"), "gpus", "gpus.yaml"
-        ),
-        servers=_build(
-            "server",
-            Server,
-            _read_yaml(_packaged("servers.yaml"), "servers.yaml"),
-            "servers",
-            "servers.yaml",
-        ),
-        models=_build(
-            "model",
-            LlmArch,
-            _read_yaml(_packaged("models.yaml"), "models.yaml"),
-            "models",
-            "models.yaml",
-        ),
+    """The packaged catalogs, then the per-user folder's files and the `--catalog` files
+    (llmsize/user_catalogs.py), each validated like the packaged ones."""
+    from llmsize.user_catalogs import user_catalog_files
+
+    return _catalog(user_catalog_files())
+
+
+@functools.cache
+def _catalog(files: tuple[Path, ...]) -> Catalog:
+    """Cached per set of user files: asked for many times per command."""
+    catalog = _packaged_catalog()
+    if not files:
+        return catalog
+    tables: dict[str, Any] = {
+        "gpus": catalog.gpus,
+        "servers": catalog.servers,
+        "models": catalog.models,
+    }
+    for path in files:
+        for key, items in _user_entries(path).items():
+            cls = next(c for k, _, c in KINDS if k == key)
+            tables[key] = _merge(tables[key], cls, items, str(path))
+    merged = Catalog(
+        tables["gpus"], tables["servers"], tables["models"], ("packaged", *map(str, files))
     )
+    problems = check_references(merged)
+    if problems:
+        raise InputError(str(files[-1]), problems[0])
+    return merged
 
 
 def check_references(catalog: Catalog) -> Sequence[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -25,6 +26,7 @@ from llmsize.cli import (
     simulate,
     validate,
 )
+from llmsize.cli._common import user_errors
 
 
 class OneLineErrors(TyperGroup):
@@ -109,8 +111,23 @@ def _root(
         callback=_print_version,
         help="Print the version and exit.",
     ),
+    catalog: list[Path] | None = typer.Option(
+        None,
+        "--catalog",
+        help="A catalog YAML of your own GPUs, servers or models, in the packaged schema "
+        "(repeatable; later files override earlier ones and the packaged entries by id). Files "
+        "in $LLMSIZE_CATALOG_DIR (default ~/.config/llmsize/catalog) are read first.",
+    ),
 ) -> None:
     """Size LLM inference deployments from a use-case checklist."""
+    from llmsize.user_catalogs import use_catalogs, user_catalog_files
+
+    use_catalogs(catalog or [])
+    if user_catalog_files():
+        from llmsize.catalog import load_catalog
+
+        with user_errors():
+            load_catalog()  # every user file is checked before the command runs
 
 
 def main() -> None:
