@@ -70,3 +70,10 @@ def test_four_formats(name: str) -> None:
     markdown = run(*args, "--format", "markdown").stdout
     assert "|---" in markdown
     assert_one_line_error(run(*args, "--format", "yaml"), "--format")
+
+
+def test_the_format_flag_offers_every_renderer() -> None:
+    from llmsize.cli._options import Format
+    from llmsize.report.formats import RENDERERS
+
+    assert {f.value for f in Format} == {"table", *RENDERERS}
