@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from llmsize.catalog import Gpu, LlmArch, Server
-from llmsize.catalog.precisions import info
+if TYPE_CHECKING:  # the catalog (pydantic) loads only when a deployment is built
+    from llmsize.catalog import Gpu, LlmArch, Server
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,8 @@ class PrecisionSpec:
     def named(cls, precision: str) -> PrecisionSpec:
         """What one precision name means (catalog/precisions.py): FP8 engines compute and cache
         in FP8; weight-only int4 runs 16-bit math and a 16-bit cache."""
+        from llmsize.catalog.precisions import info
+
         entry = info(precision)
         activations = "fp16" if entry.weight_only else precision
         return cls(precision, activations, entry.kv)

@@ -1,22 +1,36 @@
 """The library facade, one module per question: plan, estimate/configs/capacity, simulate,
 calibrate/accuracy, bench/show, validate. Each returns result objects and never prints; the CLI
-only parses, calls one of these and renders."""
+only parses, calls one of these and renders. Names load on first use, so a command imports only
+the question it asks."""
 
 from __future__ import annotations
 
-from llmsize.api.calibration import accuracy, calibrate
-from llmsize.api.measurement import bench, show
-from llmsize.api.planning import plan
-from llmsize.api.questions import capacity, configs, estimate
-from llmsize.api.simulation import simulate
-from llmsize.api.validation import validate
-from llmsize.bench.results import ShownLevel
-from llmsize.economics import CapacityResult
-from llmsize.files import FileCheck
-from llmsize.perf.context import PerfOptions
-from llmsize.perf.results import CalibrateResult, ConfigsResult, EstimateResult
-from llmsize.usecase import load_usecase, parse_usecase
-from llmsize.workload import peak_from_average, sustainable_average
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "accuracy": "llmsize.api.calibration",
+    "calibrate": "llmsize.api.calibration",
+    "bench": "llmsize.api.measurement",
+    "show": "llmsize.api.measurement",
+    "plan": "llmsize.api.planning",
+    "capacity": "llmsize.api.questions",
+    "configs": "llmsize.api.questions",
+    "estimate": "llmsize.api.questions",
+    "simulate": "llmsize.api.simulation",
+    "validate": "llmsize.api.validation",
+    "ShownLevel": "llmsize.bench.results",
+    "CapacityResult": "llmsize.economics",
+    "FileCheck": "llmsize.files",
+    "PerfOptions": "llmsize.perf.context",
+    "CalibrateResult": "llmsize.perf.results",
+    "ConfigsResult": "llmsize.perf.results",
+    "EstimateResult": "llmsize.perf.results",
+    "load_usecase": "llmsize.usecase",
+    "parse_usecase": "llmsize.usecase",
+    "peak_from_average": "llmsize.workload",
+    "sustainable_average": "llmsize.workload",
+}
 
 __all__ = [
     "CalibrateResult",
@@ -41,3 +55,25 @@ __all__ = [
     "sustainable_average",
     "validate",
 ]
+
+if TYPE_CHECKING:
+    from llmsize.api.calibration import accuracy, calibrate
+    from llmsize.api.measurement import bench, show
+    from llmsize.api.planning import plan
+    from llmsize.api.questions import capacity, configs, estimate
+    from llmsize.api.simulation import simulate
+    from llmsize.api.validation import validate
+    from llmsize.bench.results import ShownLevel
+    from llmsize.economics import CapacityResult
+    from llmsize.files import FileCheck
+    from llmsize.perf.context import PerfOptions
+    from llmsize.perf.results import CalibrateResult, ConfigsResult, EstimateResult
+    from llmsize.usecase import load_usecase, parse_usecase
+    from llmsize.workload import peak_from_average, sustainable_average
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmsize.api' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from llmsize.cli import _complete as complete
 from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, output_path, user_errors
-from llmsize.perf.results import EstimateResult
+
+if TYPE_CHECKING:
+    from llmsize.perf.results import EstimateResult
 
 ModelOpt = Annotated[
     str,
