@@ -200,3 +200,155 @@ def test_malformed_yaml_is_data_or_one_error(text: str) -> None:
         load_yaml(text, "u.yaml")
     except InputError as exc:
         assert "\n" not in str(exc)
+
+
+def _readers(tmp: Path) -> list[tuple[str, object]]:
+    """Every reader of a user file, as (suffix, call on a path)."""
+    from llmsize.bench.records_file import read_runs
+    from llmsize.benchdb.importers import Hardware, import_file
+    from llmsize.benchdb.schema import read_curve_file
+    from llmsize.catalog import load_catalog
+    from llmsize.catalog.hf_config import arch_from_config_file
+    from llmsize.perf.calibration import load_calibration
+    from llmsize.usecase import load_usecase, resolve
+    from llmsize.workload import read_trace
+
+    def usecase(path: Path) -> object:
+        return resolve(load_usecase(path), load_catalog(), path.parent)
+
+    return [
+        (".yaml", usecase),
+        (".yaml", load_calibration),
+        (".json", lambda p: arch_from_config_file(p, "--model")),
+        (".json", lambda p: import_file(p, Hardware(None, "h100-sxm", 1, "bf16"))),
+        (".jsonl", read_runs),
+        (".csv", read_curve_file),
+        (".csv", read_trace),
+    ]
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    yaml_text=YAMLISH,
+    json_value=JSONISH,
+    csv_text=st.text(alphabet='a,b"\n\r0123456789.-enaif ', max_size=200),
+    raw=st.binary(max_size=200),
+)
+def test_every_reader_gives_data_or_one_line(
+    yaml_text: str, json_value: object, csv_text: str, raw: bytes
+) -> None:
+    """Generated malformed YAML, JSON, JSONL and CSV (and raw bytes) fed to each reader of a
+    user file: it answers or raises one InputError line, never anything else."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        contents = {
+            ".yaml": [yaml_text, raw],
+            ".json": [json.dumps(json_value, allow_nan=True), raw],
+            ".jsonl": [json.dumps(json_value, allow_nan=True) + "\n", raw],
+            ".csv": [csv_text, "arrival_s,input_tokens,output_tokens\n" + csv_text, raw],
+        }
+        for suffix, read in _readers(tmp):
+            for i, content in enumerate(contents[suffix]):
+                path = tmp / f"f{i}{suffix}"
+                if isinstance(content, bytes):
+                    path.write_bytes(content)
+                else:
+                    path.write_text(str(content), encoding="utf-8")
+                try:
+                    read(path)  # type: ignore[operator]
+                except InputError as exc:
+                    assert "\n" not in str(exc), str(exc)
+
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _leaves(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))] or [path]
+    return [path]
+
+
+def _replace(value: object, path: tuple[object, ...], new: object) -> object:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {k: (_replace(v, rest, new) if k == head else v) for k, v in value.items()}
+    assert isinstance(value, list)
+    return [_replace(v, rest, new) if i == head else v for i, v in enumerate(value)]
+
+
+def _templates() -> list[tuple[str, object, str]]:
+    """Real documents of each structured kind: a leaf of one is replaced by generated junk."""
+    import json
+
+    import yaml
+
+    calibration = yaml.safe_load((ROOT / "src/llmsize/data/calibration.yaml").read_text())
+    calibration["groups"] = calibration["groups"][:2]
+    usecase = yaml.safe_load((ROOT / "examples/usecases/seed-nemo-43b.yaml").read_text())
+    record = json.loads((DATA / "llmsize_bench/results.jsonl").read_text().splitlines()[0])
+    guidellm = json.loads((DATA / "guidellm/benchmarks.json").read_text())
+    config = {
+        "model_type": "llama",
+        "num_hidden_layers": 32,
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "intermediate_size": 14336,
+        "vocab_size": 128256,
+        "max_position_embeddings": 8192,
+    }
+    return [
+        (".yaml", calibration, "calibration"),
+        (".yaml", usecase, "usecase"),
+        (".jsonl", record, "records"),
+        (".json", guidellm, "import"),
+        (".json", config, "config"),
+    ]
+
+
+TEMPLATES = _templates()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(range(len(TEMPLATES))), st.data(), JSONISH)
+def test_a_wrong_value_anywhere_is_one_line(which: int, data: st.DataObject, junk: object) -> None:
+    """Type confusion deep inside a real document (a list where a number was, a string for a
+    mapping, NaN, ...) is an answer or one InputError line in every reader."""
+    import json
+    import tempfile
+
+    import yaml
+
+    suffix, template, kind = TEMPLATES[which]
+    path = data.draw(st.sampled_from(_leaves(template)))
+    document = _replace(template, path, junk)
+    readers = {"usecase": 0, "calibration": 1, "config": 2, "import": 3, "records": 4}
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / f"doc{suffix}"
+        if suffix == ".yaml":
+            target.write_text(yaml.safe_dump(document))
+        else:
+            target.write_text(json.dumps(document) + ("\n" if suffix == ".jsonl" else ""))
+        read = _readers(Path(scratch))[readers[kind]][1]
+        try:
+            read(target)  # type: ignore[operator]
+        except InputError as exc:
+            assert "\n" not in str(exc), str(exc)

@@ -15,6 +15,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+def one_line(text: str) -> str:
+    """Text for a one-line message: control characters, newlines included, shown as escapes."""
+    return printable(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def shown(value: object, width: int = 60) -> str:
     """A user's value quoted for a message: repr, cut to `width` characters."""
     text = repr(value)
@@ -29,8 +34,8 @@ class InputError(LlmsizeError):
     """Bad input from the user: names the field or flag and what is allowed (exit code 2)."""
 
     def __init__(self, where: str, message: str) -> None:
-        self.where = printable(where)
-        self.message = printable(message)
+        self.where = one_line(where)
+        self.message = one_line(message)
         super().__init__(f"{self.where}: {self.message}" if where else self.message)
 
 

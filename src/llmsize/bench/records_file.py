@@ -58,7 +58,7 @@ def _record(row: object, where: str) -> tuple[Level, RequestRecord]:
     if not isinstance(row.get("warmup", False), bool):
         raise InputError(where, f"'warmup' must be true or false, got {shown(row['warmup'])}")
     record = RequestRecord(
-        index=int(row.get("index", 0)),
+        index=int(row.get("index") or 0),
         scheduled=_seconds(row, "scheduled_ms", where, required=False) or sent,
         sent=sent,
         first_token=_seconds(row, "first_token_ms", where, required=False),
