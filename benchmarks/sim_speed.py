@@ -17,7 +17,7 @@ from pathlib import Path
 from llmsize.catalog import load_catalog
 from llmsize.perf.calibration import shipped_calibration
 from llmsize.perf.roofline import Setup, inflight_times
-from llmsize.sim.run import Deployment, Traffic, run, summarise
+from llmsize.sim.run import Traffic, TwinSetup, run, summarise
 from llmsize.workload import Lengths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def near_saturation(requests: int) -> tuple[float, str]:
         seed=1,
     )
     start = time.perf_counter()
-    outcome = run(Deployment(model, gpu, 1, "fp8", 8, 8, params), traffic)
+    outcome = run(TwinSetup(model, gpu, 1, "fp8", 8, 8, params), traffic)
     elapsed = time.perf_counter() - start
     r = summarise(outcome, traffic)
     detail = (

@@ -205,7 +205,7 @@ def test_malformed_yaml_is_data_or_one_error(text: str) -> None:
 def _readers(tmp: Path) -> list[tuple[str, object]]:
     """Every reader of a user file, as (suffix, call on a path)."""
     from llmsize.bench.records_file import read_runs
-    from llmsize.benchdb.importers import Hardware, import_file
+    from llmsize.benchdb.importers import MeasuredOn, import_file
     from llmsize.benchdb.schema import read_curve_file
     from llmsize.catalog import load_catalog
     from llmsize.catalog.hf_config import arch_from_config_file
@@ -220,7 +220,7 @@ def _readers(tmp: Path) -> list[tuple[str, object]]:
         (".yaml", usecase),
         (".yaml", load_calibration),
         (".json", lambda p: arch_from_config_file(p, "--model")),
-        (".json", lambda p: import_file(p, Hardware(None, "h100-sxm", 1, "bf16"))),
+        (".json", lambda p: import_file(p, MeasuredOn(None, "h100-sxm", 1, "bf16"))),
         (".jsonl", read_runs),
         (".csv", read_curve_file),
         (".csv", read_trace),

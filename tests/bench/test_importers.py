@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmsize.benchdb.importers import Hardware, detect, import_file
+from llmsize.benchdb.importers import MeasuredOn, detect, import_file
 from llmsize.benchdb.schema import read_curve_file
 from tests.cli.helpers import assert_one_line_error, run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-HW = Hardware("llama-3-8b", "h100-sxm", 1, "bf16")
+HW = MeasuredOn("llama-3-8b", "h100-sxm", 1, "bf16")
 
 
 def test_aiperf_concurrency_and_rate() -> None:
@@ -50,7 +50,7 @@ VLLM = (
 
 
 def test_vllm_result_means_per_request_lengths_and_tpot() -> None:
-    [v] = import_file(VLLM, Hardware("llama-3.1-8b", "h100-pcie", 1, "fp16"))
+    [v] = import_file(VLLM, MeasuredOn("llama-3.1-8b", "h100-pcie", 1, "fp16"))
     assert (v.load_type, v.load_value) == ("rate", 16)
     # mean lengths, rounded to 2 decimals like every curve row
     assert (v.input_tokens, v.output_tokens) == (round(41169 / 200, 2), round(42322 / 200, 2))

@@ -19,7 +19,7 @@ from llmsize.perf.roofline import (
     prefill_work,
 )
 from llmsize.sim.engine import Scheduler, Simulation
-from llmsize.sim.run import Deployment, Traffic, run, summarise
+from llmsize.sim.run import Traffic, TwinSetup, run, summarise
 from llmsize.sim.steps import StepModel
 from llmsize.workload import Lengths
 
@@ -30,8 +30,8 @@ PARAMS = shipped_calibration().resolve(None, GPU, "fp8", CATALOG).params
 SETUP = Setup(MODEL, GPU, 1, "fp8", 8)
 
 
-def _deployment(replicas: int = 1, **options: object) -> Deployment:
-    return Deployment(MODEL, GPU, 1, "fp8", 8, replicas, PARAMS, **options)  # type: ignore[arg-type]
+def _deployment(replicas: int = 1, **options: object) -> TwinSetup:
+    return TwinSetup(MODEL, GPU, 1, "fp8", 8, replicas, PARAMS, **options)  # type: ignore[arg-type]
 
 
 def _traffic(**options: object) -> Traffic:

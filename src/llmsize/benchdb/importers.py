@@ -25,7 +25,7 @@ FORMATS = ("aiperf", "genai-perf", "vllm", "guidellm")
 
 
 @dataclass(frozen=True, slots=True)
-class Hardware:
+class MeasuredOn:
     """What the measured deployment ran on (the tools do not record it)."""
 
     model: str | None
@@ -87,7 +87,7 @@ def _avg(metric: Any) -> float | None:
     )
 
 
-def _aiperf(data: dict[str, Any], origin: str, hw: Hardware, tool: str) -> list[CurvePoint]:
+def _aiperf(data: dict[str, Any], origin: str, hw: MeasuredOn, tool: str) -> list[CurvePoint]:
     config = data.get("input_config") or {}
     phases = [p for p in config.get("phases") or [] if p.get("kind", "profiling") == "profiling"]
     phase = phases[0] if phases else {}
@@ -125,7 +125,7 @@ def _aiperf(data: dict[str, Any], origin: str, hw: Hardware, tool: str) -> list[
     ]
 
 
-def _vllm(data: dict[str, Any], origin: str, hw: Hardware) -> list[CurvePoint]:
+def _vllm(data: dict[str, Any], origin: str, hw: MeasuredOn) -> list[CurvePoint]:
     completed = float(data.get("completed") or 0)
     if not completed:
         raise InputError(origin, "no completed requests: not a vLLM result with any answers")
@@ -180,7 +180,7 @@ def _guidellm_mean(stats: Any, name: str) -> float | None:
     return None
 
 
-def _guidellm(data: dict[str, Any], origin: str, hw: Hardware) -> list[CurvePoint]:
+def _guidellm(data: dict[str, Any], origin: str, hw: MeasuredOn) -> list[CurvePoint]:
     rows = []
     for i, b in enumerate(data.get("benchmarks") or []):
         metrics = b.get("metrics") or {}
@@ -220,7 +220,7 @@ def _guidellm(data: dict[str, Any], origin: str, hw: Hardware) -> list[CurvePoin
     return rows
 
 
-PARSERS: dict[str, Callable[[dict[str, Any], str, Hardware], list[CurvePoint]]] = {
+PARSERS: dict[str, Callable[[dict[str, Any], str, MeasuredOn], list[CurvePoint]]] = {
     "aiperf": lambda d, o, h: _aiperf(d, o, h, "aiperf"),
     "genai-perf": lambda d, o, h: _aiperf(d, o, h, "genai-perf"),
     "vllm": _vllm,
@@ -228,7 +228,7 @@ PARSERS: dict[str, Callable[[dict[str, Any], str, Hardware], list[CurvePoint]]] 
 }
 
 
-def import_file(path: Path, hardware: Hardware, fmt: str | None = None) -> list[CurvePoint]:
+def import_file(path: Path, hardware: MeasuredOn, fmt: str | None = None) -> list[CurvePoint]:
     """Rows in the curve schema from one result file (format detected unless given)."""
     from llmsize.files import read_json
 

@@ -48,7 +48,7 @@ def import_command(
 ) -> None:
     """Convert other load generators' results to the curve schema (units and definitions
     reconciled: seconds to ms, ITL without the first token)."""
-    from llmsize.benchdb.importers import FORMATS, Hardware, import_file
+    from llmsize.benchdb.importers import FORMATS, MeasuredOn, import_file
     from llmsize.benchdb.schema import write_curves
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
@@ -63,7 +63,7 @@ def import_command(
         canonical = catalog.models.get(model, "--model").id if model else None
         rows = []
         for path in files:
-            for point in import_file(path, Hardware(canonical, chip, tp, precision.value), fmt):
+            for point in import_file(path, MeasuredOn(canonical, chip, tp, precision.value), fmt):
                 found = catalog.models.find(point.model)
                 rows.append(
                     replace(point, model=found.id if found else point.model, origin=str(path))

@@ -71,7 +71,7 @@ class GroupFit:
 
 
 @dataclass(frozen=True, slots=True)
-class Resolved:
+class ResolvedFit:
     """The parameters a prediction uses and where they come from."""
 
     params: Params
@@ -138,16 +138,18 @@ class Calibration:
                     return calibration.shared[name]
         return {}
 
-    def resolve(self, engine: str | None, gpu: Gpu, precision: str, catalog: Catalog) -> Resolved:
+    def resolve(
+        self, engine: str | None, gpu: Gpu, precision: str, catalog: Catalog
+    ) -> ResolvedFit:
         """Parameters for a GPU and precision under an engine, borrowing where there is no fit."""
         engine = engine or self.default_engine
         found = self._resolve(engine, gpu, precision, catalog)
         shared = self.shared_for(engine)
         if not shared:
             return found
-        return Resolved(replace(found.params, **shared), found.label, found.borrowed, found.fit)
+        return ResolvedFit(replace(found.params, **shared), found.label, found.borrowed, found.fit)
 
-    def _resolve(self, engine: str, gpu: Gpu, precision: str, catalog: Catalog) -> Resolved:
+    def _resolve(self, engine: str, gpu: Gpu, precision: str, catalog: Catalog) -> ResolvedFit:
         cls = precision_class(precision)
         chain: list[tuple[Calibration, str]] = [(self, engine)]
         if engine != self.default_engine:
@@ -162,7 +164,7 @@ class Calibration:
         fit = last._closest(eng, gpu, cls, catalog, same_generation=False)
         if fit is not None:
             return _resolved(fit, gpu, cls, engine)
-        return Resolved(Params(), "uncalibrated default parameters", True, None)
+        return ResolvedFit(Params(), "uncalibrated default parameters", True, None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,12 +191,12 @@ def _errors(value: object, where: str) -> dict[str, Any]:
     return result
 
 
-def _resolved(fit: GroupFit, gpu: Gpu, cls: str, engine: str) -> Resolved:
+def _resolved(fit: GroupFit, gpu: Gpu, cls: str, engine: str) -> ResolvedFit:
     borrowed = (fit.gpu, fit.precision, fit.engine) != (gpu.id, cls, engine)
     label = fit.describe()
     if borrowed:
         label = f"borrowed: {label}; none for {engine} on {gpu.id} {cls}"
-    return Resolved(fit.params, label, borrowed, fit)
+    return ResolvedFit(fit.params, label, borrowed, fit)
 
 
 def _number(value: object, where: str) -> float:

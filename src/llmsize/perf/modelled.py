@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 from llmsize.deployment import Deployment
 from llmsize.errors import InputError
-from llmsize.perf.calibration import Calibration, Resolved
+from llmsize.perf.calibration import Calibration, ResolvedFit
 from llmsize.perf.candidates import candidates
 from llmsize.perf.estimate import Answer, Estimate, Lookup
 from llmsize.perf.memory import MemoryFit, memory_fit
@@ -26,7 +26,7 @@ class ModelPoint:
 
     times: StepTimes
     memory: MemoryFit
-    calibration: Resolved
+    calibration: ResolvedFit
     typical_error: str
 
 
@@ -45,7 +45,7 @@ def refuse_unmodelled(deployment: Deployment) -> None:
         )
 
 
-def short_label(resolved: Resolved) -> str:
+def short_label(resolved: ResolvedFit) -> str:
     """'fit h100-sxm fp8', with '(borrowed)' when the GPU or engine had no fit of its own."""
     fit = resolved.fit
     if fit is None:
@@ -61,11 +61,11 @@ class ModelledPerf:
     catalog: Catalog
     engine: str | None = None
     mode: str = "static"
-    _resolved: dict[tuple[str, str], Resolved] = field(
+    _resolved: dict[tuple[str, str], ResolvedFit] = field(
         default_factory=dict, repr=False, compare=False
     )
 
-    def resolve(self, gpu: Gpu, precision: str) -> Resolved:
+    def resolve(self, gpu: Gpu, precision: str) -> ResolvedFit:
         """The calibration's parameters for this GPU and precision (cached: asked per point)."""
         key = (gpu.id, precision)
         found = self._resolved.get(key)
@@ -74,14 +74,14 @@ class ModelledPerf:
             self._resolved[key] = found
         return found
 
-    def error_pct(self, resolved: Resolved, gpu: Gpu) -> float | None:
+    def error_pct(self, resolved: ResolvedFit, gpu: Gpu) -> float | None:
         """Cross-validated median throughput error on this GPU, when its own fit is used."""
         summary = self.calibration.accuracy_for(gpu.id)
         if resolved.fit is None or resolved.borrowed or "throughput" not in summary:
             return None
         return summary["throughput"]
 
-    def typical_error(self, resolved: Resolved, gpu: Gpu) -> str:
+    def typical_error(self, resolved: ResolvedFit, gpu: Gpu) -> str:
         fit = resolved.fit
         if fit is None:
             return "error unknown (uncalibrated)"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llmsize.catalog import Gpu, Server
+from llmsize.deployment import Deployment, Layout
 from llmsize.limits import Limits, Miss
 from llmsize.metrics import RunResult
 from llmsize.perf.candidates import candidates
@@ -21,7 +22,7 @@ from llmsize.perf.context import PerfContext
 from llmsize.perf.modelled import BATCHES
 from llmsize.perf.roofline import Setup, inflight_times
 from llmsize.perf.sources import modelled_precisions
-from llmsize.sim.run import Deployment, Traffic, run, summarise
+from llmsize.sim.run import Traffic, TwinSetup, run, summarise
 from llmsize.usecase import Resolved
 from llmsize.workload import Lengths
 
@@ -129,20 +130,21 @@ def ranked_candidates(
 
 def deployment(
     usecase: Resolved, context: PerfContext, candidate: Ranked, servers: int, **options: object
-) -> Deployment:
+) -> TwinSetup:
+    """The candidate on `servers` servers (the shared deployment type) as the twin runs it."""
     params = context.calibration.resolve(
         context.engine, candidate.gpu, candidate.precision, context.catalog
     ).params
-    return Deployment(
+    shared = Deployment.aggregated(
         usecase.model,
+        candidate.server,
         candidate.gpu,
-        candidate.tp,
+        Layout(tp=candidate.tp),
         candidate.precision,
-        candidate.server.nvlink_domain,
-        servers * candidate.replicas_per_server,
-        params,
-        **options,  # type: ignore[arg-type]
+        workers=servers * candidate.replicas_per_server,
+        engine=context.engine,
     )
+    return TwinSetup.of(shared, params, **options)
 
 
 def traffic_for(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from llmsize.catalog import Catalog
 from llmsize.perf.calibration import Calibration
 from llmsize.perf.fit import Sample
-from llmsize.sim.run import Deployment, Traffic, run, summarise
+from llmsize.sim.run import Traffic, TwinSetup, run, summarise
 from llmsize.workload import Lengths
 
 MIN_REQUESTS = 200
@@ -23,7 +23,7 @@ def simulated(sample: Sample, calibration: Calibration, catalog: Catalog) -> dic
     s = sample.setup
     params = calibration.resolve(sample.engine, s.gpu, s.precision, catalog).params
     concurrency = round(sample.load[0])
-    deployment = Deployment(s.model, s.gpu, s.tp, s.precision, s.nvlink_domain, 1, params)
+    deployment = TwinSetup(s.model, s.gpu, s.tp, s.precision, s.nvlink_domain, 1, params)
     traffic = Traffic(
         requests=max(MIN_REQUESTS, WAVES * concurrency) + concurrency,
         input_tokens=Lengths(sample.point.input_tokens),

@@ -6,8 +6,10 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmsize.catalog import Gpu, LlmArch
+from llmsize.deployment import Deployment
 from llmsize.limits import Limits
 from llmsize.metrics import Distribution, RunResult
 from llmsize.perf.memory import kv_bytes_per_token, memory_fit
@@ -20,8 +22,9 @@ DEFAULT_MAX_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)
-class Deployment:
-    """What runs: one model at one TP per replica, `replicas` of them."""
+class TwinSetup:
+    """What the twin runs: `replicas` of one model at one TP, their step-time parameters and the
+    scheduler's settings. Built from the shared deployment type with `of`."""
 
     model: LlmArch
     gpu: Gpu
@@ -34,6 +37,24 @@ class Deployment:
     max_step_tokens: int = INFLIGHT_STEP_TOKENS
     chunked_prefill: bool = False
     router: str = "round-robin"
+
+    @classmethod
+    def of(cls, deployment: Deployment, params: Params, **scheduler: Any) -> TwinSetup:
+        """An aggregated, tensor-parallel deployment's replicas (what the twin can run)."""
+        from llmsize.perf.modelled import refuse_unmodelled
+
+        refuse_unmodelled(deployment)
+        pool = deployment.pool
+        return cls(
+            deployment.model,
+            pool.gpu,
+            pool.layout.tp,
+            deployment.precision.weights,
+            pool.server.nvlink_domain,
+            pool.workers,
+            params,
+            **scheduler,
+        )
 
     def kv_capacity_tokens(self) -> int:
         """Tokens of KV cache one replica holds beside its weights (from the memory model)."""
@@ -78,7 +99,7 @@ def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[tuple[float, in
 
 
 def run(
-    deployment: Deployment, traffic: Traffic, progress: Callable[[int], None] | None = None
+    deployment: TwinSetup, traffic: Traffic, progress: Callable[[int], None] | None = None
 ) -> Outcome:
     """One seeded, reproducible run: the same inputs give the same outcome, bit for bit."""
     rng = random.Random(traffic.seed)
