@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from llmsize.catalog import Server
-from llmsize.errors import CatalogError
+from llmsize.errors import CatalogError, InputError
 from llmsize.perf.results import ConfigsResult
 from llmsize.usecase import Cost, Resolved
 from llmsize.workload import DEFAULT_PERCENTILE, sustainable_average
@@ -161,6 +161,45 @@ def given_api_price(
 
 BASES = ("cloud", "on-prem")
 """How a server is paid for: rented by the hour, or bought and amortised."""
+
+
+@dataclass(frozen=True, slots=True)
+class GivenPrices:
+    """Prices a user gives for one server type and for an API (None: the packaged list's), and
+    which packaged server price to fall back on (`basis`: cloud or on-prem)."""
+
+    server_usd_per_hour: float | None = None
+    server_purchase_usd: float | None = None
+    amortisation_months: int = 36
+    server_running_usd_per_month: float = 0.0
+    basis: str = "cloud"
+    api_input_per_1k: float | None = None
+    api_output_per_1k: float | None = None
+    given_in: str = "given on the command line"
+
+    def __post_init__(self) -> None:
+        if self.server_purchase_usd is not None and self.server_usd_per_hour is not None:
+            raise InputError("--server-purchase-usd", "give it or --server-usd-per-hour, not both")
+        if self.basis not in BASES:
+            raise InputError("--basis", f"{self.basis!r} is not one of {', '.join(BASES)}")
+
+    def server_price(self, server: str) -> ServerPrice | None:
+        """The given price (an hourly rate, else an amortised purchase), else the packaged
+        one on the basis asked for."""
+        given = given_server_price(
+            server,
+            self.given_in,
+            self.server_usd_per_hour,
+            self.server_purchase_usd,
+            self.amortisation_months,
+            self.server_running_usd_per_month,
+        )
+        return given or load_prices().server(server, self.basis)
+
+    def api_price(self) -> ApiPrice:
+        return given_api_price(
+            self.api_input_per_1k, self.api_output_per_1k, "yours", self.given_in
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from llmsize.perf.results import ConfigsResult, EstimateResult
 
 if TYPE_CHECKING:
     from llmsize.catalog import Gpu, LlmArch, Precision, Server
+    from llmsize.economics import GivenPrices
+    from llmsize.limits import Limits
     from llmsize.perf.context import PerfContext
 
 
@@ -200,18 +202,10 @@ def capacity(
     output_tokens: int,
     precision: str | None = None,
     *,
-    first_token_ms: float | None = None,
-    last_token_ms: float | None = None,
-    inter_token_ms: float | None = None,
+    limits: Limits | None = None,
+    prices: GivenPrices | None = None,
     hours_per_day: float = 8.0,
     requests_per_user: float = 3.0,
-    api_input_per_1k: float | None = None,
-    api_output_per_1k: float | None = None,
-    server_usd_per_hour: float | None = None,
-    server_purchase_usd: float | None = None,
-    amortisation_months: int = 36,
-    server_running_usd_per_month: float = 0.0,
-    basis: str = "cloud",
     mode: str = "static",
     source: str = "auto",
     calibration: Path | str | None = None,
@@ -219,17 +213,13 @@ def capacity(
     bench: Sequence[Path | str] = (),
 ) -> CapacityResult:
     """The talk's business view: peak capacity per server, the sustainable average, requests,
-    users and tokens per working day, the API cost of the same traffic and the server's own."""
+    users and tokens per working day, the API cost of the same traffic and the server's own
+    (your `prices`, else the packaged list)."""
     from llmsize.catalog import load_catalog
-    from llmsize.economics import (
-        DAYS_PER_MONTH,
-        api_cost,
-        daily_capacity,
-        given_api_price,
-        given_server_price,
-        load_prices,
-    )
+    from llmsize.economics import DAYS_PER_MONTH, GivenPrices, api_cost, daily_capacity
 
+    limits = limits or Limits()
+    prices = prices or GivenPrices()
     box = load_catalog().servers.get(server, "--server")
     found = configs(
         model,
@@ -237,9 +227,9 @@ def capacity(
         input_tokens,
         output_tokens,
         precision,
-        first_token_ms=first_token_ms,
-        last_token_ms=last_token_ms,
-        inter_token_ms=inter_token_ms,
+        first_token_ms=limits.first_token_ms,
+        last_token_ms=limits.last_token_ms,
+        inter_token_ms=limits.inter_token_ms,
         mode=mode,
         server=box.id,
         source=source,
@@ -253,23 +243,11 @@ def capacity(
     daily = daily_capacity(
         best.rps_per_server, input_tokens, output_tokens, hours_per_day, requests_per_user
     )
-    given_in = "given on the command line"
-    price = given_api_price(api_input_per_1k, api_output_per_1k, "yours", given_in)
-    if server_purchase_usd is not None and server_usd_per_hour is not None:
-        from llmsize.errors import InputError
-
-        raise InputError("--server-purchase-usd", "give it or --server-usd-per-hour, not both")
-    server_price = given_server_price(
-        box.id,
-        given_in,
-        server_usd_per_hour,
-        server_purchase_usd,
-        amortisation_months,
-        server_running_usd_per_month,
-    ) or load_prices().server(box.id, basis)
+    server_price = prices.server_price(box.id)
     month = server_price.per_month_usd if server_price else None
     per_million = None
     if month is not None:
         tokens_month = daily.output_tokens_per_day * DAYS_PER_MONTH
         per_million = month / (tokens_month / 1e6) if tokens_month else None
-    return CapacityResult(found, daily, api_cost(daily, price), server_price, month, per_million)
+    api = api_cost(daily, prices.api_price())
+    return CapacityResult(found, daily, api, server_price, month, per_million)

@@ -90,6 +90,8 @@ def capacity_command(
     and tokens per working day, the server's monthly cost and the API cost of the same traffic.
     Exit 1 when no configuration meets the limits."""
     from llmsize.api import capacity
+    from llmsize.economics import GivenPrices
+    from llmsize.limits import Limits
 
     with user_errors():
         r = capacity(
@@ -98,18 +100,18 @@ def capacity_command(
             input_tokens,
             output_tokens,
             precision.value if precision else None,
-            first_token_ms=first_token_ms,
-            last_token_ms=last_token_ms,
-            inter_token_ms=inter_token_ms,
+            limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
+            prices=GivenPrices(
+                server_usd_per_hour,
+                server_purchase_usd,
+                amortisation_months,
+                server_running_usd_per_month,
+                basis.value,
+                api_input_per_1k,
+                api_output_per_1k,
+            ),
             hours_per_day=hours_per_day,
             requests_per_user=requests_per_user,
-            api_input_per_1k=api_input_per_1k,
-            api_output_per_1k=api_output_per_1k,
-            server_usd_per_hour=server_usd_per_hour,
-            server_purchase_usd=server_purchase_usd,
-            amortisation_months=amortisation_months,
-            server_running_usd_per_month=server_running_usd_per_month,
-            basis=basis.value,
             mode=mode.value,
             **perf.settings(),
         )
