@@ -95,3 +95,32 @@ def test_bad_user_catalogs_are_one_line(tmp_path: Path, text: str, fragment: str
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     assert_one_line_error(run("--catalog", str(path), "catalog", "gpus"), fragment)
+
+
+ENGINE = """
+engines:
+  my-engine:
+    allreduce_us: 40.0
+    e_link: 0.2
+groups:
+  - engine: my-engine
+    gpu: h100-sxm
+    precision: fp8
+    rows: 0
+    params: {e_compute: 0.3, e_memory: 0.5}
+"""
+
+
+def test_an_engine_profile_of_your_own(tmp_path: Path) -> None:
+    path = tmp_path / "engine.yaml"
+    path.write_text(ENGINE)
+    args = ["estimate", "--model", "llama-3-70b", "--gpu", "h100-sxm", "--tp", "4", "--batch", "8"]
+    args += ["--input-tokens", "2000", "--output-tokens", "200", "--precision", "fp8", "--json"]
+    shipped = json.loads(run(*args).stdout)
+    mine = run("--catalog", str(path), *args, "--engine", "my-engine")
+    assert mine.exit_code == 0, mine.output
+    doc = json.loads(mine.stdout)
+    assert "my-engine" in doc["source"] and doc["ttft_ms"] > shipped["ttft_ms"]
+    assert_one_line_error(run(*args, "--engine", "my-engine"), "--engine")
+    path.write_text(ENGINE.replace("e_link", "e_lnik"))
+    assert_one_line_error(run("--catalog", str(path), *args), "unknown parameter")

@@ -114,20 +114,47 @@ class Catalog:
         return self.models.get(name, where)
 
 
-def _user_entries(path: Path) -> dict[str, list[Any]]:
-    """A user catalog file's entries per kind, in the packaged schema (one line per problem)."""
+ENGINE_SECTIONS = ("engines", "groups")
+"""Sections of a user catalog in data/calibration.yaml's schema: engine profiles (shared
+parameters per engine) and their fitted groups (per engine, GPU and precision class)."""
+
+
+def _version(path: Path) -> tuple[Path, int, int]:
+    """A file and its modification time and size: a cache key that an edit invalidates."""
+    try:
+        info = path.stat()
+    except OSError:
+        return path, 0, -1
+    return path, info.st_mtime_ns, info.st_size
+
+
+def read_user_catalog(path: Path) -> dict[str, Any]:
+    """A user catalog file's sections (read again only when the file changes)."""
+    return _read_user_catalog(*_version(path))
+
+
+@functools.cache
+def _read_user_catalog(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     from llmsize.files import read_yaml
 
     data = read_yaml(path, "catalog")
     if not isinstance(data, dict) or not data:
-        raise InputError(str(path), "a catalog file is a mapping with gpus:, servers: or models:")
-    allowed = [key for key, _, _ in KINDS]
+        raise InputError(
+            str(path), "a catalog file is a mapping with gpus:, servers:, models: or engines:"
+        )
+    allowed = [key for key, _, _ in KINDS] + list(ENGINE_SECTIONS)
     for key, items in data.items():
         if key not in allowed:
             raise unknown_name(str(path), "catalog section", str(key), allowed)
-        if not isinstance(items, list):
+        if key != "engines" and not isinstance(items, list):
             raise InputError(f"{path}: {key}", "expected a list of entries")
-    return {key: list(items) for key, items in data.items()}
+    return data
+
+
+def _user_entries(path: Path) -> dict[str, list[Any]]:
+    """A user catalog file's GPUs, servers and models, in the packaged schema."""
+    data = read_user_catalog(path)
+    return {key: list(items) for key, items in data.items() if key not in ENGINE_SECTIONS}
 
 
 def _validated(cls: type[E], item: Any, where: str) -> E:
@@ -169,12 +196,13 @@ def load_catalog() -> Catalog:
     (llmsize/user_catalogs.py), each validated like the packaged ones."""
     from llmsize.user_catalogs import user_catalog_files
 
-    return _catalog(user_catalog_files())
+    return _catalog(tuple(_version(p) for p in user_catalog_files()))
 
 
 @functools.cache
-def _catalog(files: tuple[Path, ...]) -> Catalog:
-    """Cached per set of user files: asked for many times per command."""
+def _catalog(versions: tuple[tuple[Path, int, int], ...]) -> Catalog:
+    """Cached per set of user files (and their versions): asked for many times per command."""
+    files = [path for path, _, _ in versions]
     catalog = _packaged_catalog()
     if not files:
         return catalog

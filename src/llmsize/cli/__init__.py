@@ -125,9 +125,11 @@ def _root(
     use_catalogs(catalog or [])
     if user_catalog_files():
         from llmsize.catalog import load_catalog
+        from llmsize.perf.calibration import load_calibration
 
-        with user_errors():
-            load_catalog()  # every user file is checked before the command runs
+        with user_errors():  # every user file is checked before the command runs
+            load_catalog()
+            load_calibration(None)
 
 
 def main() -> None:

@@ -96,7 +96,7 @@ class Calibration:
 
     @property
     def engines(self) -> list[str]:
-        found = dict.fromkeys(k[0] for k in self.groups)
+        found = dict.fromkeys([*(k[0] for k in self.groups), *self.shared])
         if self.fallback is not None:
             found.update(dict.fromkeys(self.fallback.engines))
         return list(found)
@@ -289,13 +289,33 @@ def shipped_calibration() -> Calibration:
 
 
 def load_calibration(path: Path | None) -> Calibration:
-    """The shipped calibration, or a user's file backed by it for what the file lacks."""
+    """The shipped calibration, with the engine profiles of the user's catalogs over it, and a
+    `--calibration` file over those: each backed by the one below for what it lacks."""
+    base = _with_user_engines(shipped_calibration())
     if path is None:
-        return shipped_calibration()
+        return base
     from llmsize.files import read_yaml
 
     data = read_yaml(path, "calibration")
-    return calibration_from_dict(data, str(path), shipped_calibration())
+    return calibration_from_dict(data, str(path), base)
+
+
+def _with_user_engines(shipped: Calibration) -> Calibration:
+    """Engine profiles (`engines:`, `groups:`) from the user catalog files, in force order."""
+    from llmsize.catalog.store import ENGINE_SECTIONS, read_user_catalog
+    from llmsize.user_catalogs import user_catalog_files
+
+    calibration = shipped
+    for path in user_catalog_files():
+        sections = {k: v for k, v in read_user_catalog(path).items() if k in ENGINE_SECTIONS}
+        if sections:
+            document = {
+                "schema_version": SCHEMA_VERSION,
+                "default_engine": calibration.default_engine,
+                **sections,
+            }
+            calibration = calibration_from_dict(document, str(path), calibration)
+    return calibration
 
 
 def save_calibration(
