@@ -70,7 +70,9 @@ def simulate(
     if sum(loads) > 1:
         raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")
     chosen_rate = rate if rate is not None else rate_of(resolved)[0]
-    context = perf_context((), PerfOptions.of("model", calibration, engine, (), "inflight"))
+    model_ids = {resolved.model.id, resolved.model.name.lower()}
+    settings = PerfOptions.of("auto", calibration, engine, (), "inflight")
+    context = perf_context(model_ids, settings)  # measured in-flight runs scale the twin's steps
     options = [
         c
         for s in resolved.servers
@@ -105,9 +107,6 @@ def simulate(
     )
     outcome = run(d, traffic, progress)
     result = summarise(outcome, traffic, resolved.limits)
-    params_label = context.calibration.resolve(
-        context.engine, best.gpu, best.precision, catalog
-    ).label
     return SimulationResult(
         name=resolved.name,
         deployment={
@@ -121,7 +120,7 @@ def simulate(
             "max_batch": max_batch,
             "chunked_prefill": chunked_prefill,
             "router": router,
-            "step_times": f"model ({params_label})",
+            "step_times": d.step_times,
         },
         traffic={
             "rate": traffic.rate,

@@ -9,6 +9,7 @@ from llmsize.deployment import Layout
 
 if TYPE_CHECKING:
     from llmsize.perf.memory import MemoryFit
+    from llmsize.perf.roofline import Params
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +65,16 @@ class Answer:
     origin: str
     typical_error: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StepBasis:
+    """What the twin's step times come from for one deployment: the calibrated roofline's
+    parameters, and the factors that bring its prefill and decode steps to the deployment's own
+    in-flight measurements where there are some (1.0: none)."""
+
+    params: Params
+    label: str
+    prefill_scale: float = 1.0
+    decode_scale: float = 1.0
+    measured: tuple[str, ...] = ()  # the sources of the measurements it was scaled to

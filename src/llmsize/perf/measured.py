@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmsize.benchdb.interpolate import CurveMiss, value_at
 from llmsize.benchdb.schema import CurvePoint
@@ -13,6 +15,9 @@ from llmsize.catalog.precisions import FULL_QUALITY, SAME_RATE
 from llmsize.deployment import Deployment
 from llmsize.perf.estimate import Answer, Estimate, Lookup
 from llmsize.units import e2e_ms
+
+if TYPE_CHECKING:
+    from llmsize.perf.roofline import Params
 
 _MODES = {"batch": "static", "concurrency": "inflight"}
 
@@ -135,6 +140,45 @@ class MeasuredCurves:
             if e.tp == tp and e.batch == batch:
                 return Answer(e, None, "; ".join(e.citations) or e.source)
         return Answer(None, None, "", reason="no measured curve covers this configuration")
+
+    def step_scales(
+        self, deployment: Deployment, params: Params
+    ) -> tuple[float, float, tuple[str, ...]] | None:
+        """Factors (prefill, decode) that bring the roofline to this deployment's measured
+        in-flight runs: the median of measured / modelled ITL over every concurrency measured,
+        and of TTFT at the lowest concurrency (where it is nearly one prefill). None when this
+        model, GPU, precision and TP has no closed-loop measurement."""
+        from llmsize.catalog.precisions import SAME_RATE
+        from llmsize.perf.roofline import Setup, inflight_times
+
+        pool = deployment.pool
+        model, gpu, tp = deployment.model, pool.gpu, pool.layout.tp
+        precision = deployment.precision.weights
+        wanted = SAME_RATE.get(precision, (precision,))
+        curves = self.store.curves(model.id, gpu.id) or self.store.curves(
+            model.name.lower(), gpu.id
+        )
+        points = [
+            p
+            for (_, _, prec, curve_tp, load_type, _), group in curves.items()
+            if prec in wanted and curve_tp == tp and load_type == "concurrency"
+            for p in group
+            if p.load_value and p.ttft_ms and p.itl_ms
+        ]
+        if not points:
+            return None
+        setup = Setup(model, gpu, tp, precision, pool.server.nvlink_domain)
+
+        def modelled(p: CurvePoint) -> tuple[float, float]:
+            t = inflight_times(setup, params, p.load_value or 1, p.input_tokens, p.output_tokens)
+            return float(t.ttft_ms), float(t.itl_ms)
+
+        decode = statistics.median((p.itl_ms or 0) / modelled(p)[1] for p in points)
+        lowest = min(p.load_value or 1 for p in points)
+        prefill = statistics.median(
+            (p.ttft_ms or 0) / modelled(p)[0] for p in points if p.load_value == lowest
+        )
+        return prefill, decode, tuple(dict.fromkeys(p.source_id or p.origin for p in points))
 
     @staticmethod
     def _rps(

@@ -9,7 +9,7 @@ from llmsize.deployment import Deployment
 from llmsize.errors import InputError
 from llmsize.perf.calibration import Calibration, ResolvedFit
 from llmsize.perf.candidates import candidates
-from llmsize.perf.estimate import Answer, Estimate, Lookup
+from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.memory import MemoryFit, memory_fit
 from llmsize.perf.roofline import Setup, StepTimes, inflight_times, static_times
 
@@ -172,6 +172,13 @@ class ModelledPerf:
             return Answer(None, p.memory, origin, "", p.memory.reason)
         estimate = self._estimate(pool.server, pool.gpu, precision, tp, batch, p)
         return Answer(estimate, p.memory, origin, p.typical_error)
+
+    def step_basis(self, deployment: Deployment) -> StepBasis:
+        """The calibrated parameters the twin's steps run on, for this deployment's GPU."""
+        refuse_unmodelled(deployment)
+        pool = deployment.pool
+        resolved = self.resolve(pool.gpu, deployment.precision.weights)
+        return StepBasis(resolved.params, f"model ({resolved.label})")
 
     def _estimate(
         self, server: Server, gpu: Gpu, precision: str, tp: int, batch: int, p: ModelPoint

@@ -10,7 +10,7 @@ from llmsize.catalog import Gpu, LlmArch, Precision, Server
 from llmsize.catalog.precisions import FULL_QUALITY
 from llmsize.deployment import Deployment
 from llmsize.perf.calibration import precision_class
-from llmsize.perf.estimate import Answer, Estimate, Lookup
+from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.measured import MeasuredCurves
 from llmsize.perf.modelled import ModelledPerf
 
@@ -18,11 +18,7 @@ SOURCES = ("auto", "measured", "model")
 
 
 class PerfSource(Protocol):
-    """The one performance-model interface: measured curves, the calibrated model and their
-    combination each enumerate what they can say about a model on a server type (`lookup`) and
-    answer for one deployment at its load (`answer`)."""
-
-    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer: ...
+    """What a search asks a source: everything it can say about a model on a server type."""
 
     def lookup(
         self,
@@ -33,6 +29,16 @@ class PerfSource(Protocol):
         input_tokens: int,
         output_tokens: int,
     ) -> Lookup: ...
+
+
+class PerfModel(PerfSource, Protocol):
+    """The one performance-model interface the commands use: enumerate (`lookup`), answer for
+    one deployment at its load (`answer`), and give the twin its step times (`step_basis`).
+    `CombinedPerf` implements it over measured curves and the calibrated model."""
+
+    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer: ...
+
+    def step_basis(self, deployment: Deployment) -> StepBasis: ...
 
 
 def modelled_precisions(gpu: Gpu, asked: Precision | None) -> tuple[str, ...]:
@@ -62,6 +68,24 @@ class CombinedPerf:
     measured: MeasuredCurves
     modelled: ModelledPerf
     source: str = "auto"
+
+    def step_basis(self, deployment: Deployment) -> StepBasis:
+        """The twin's steps: the calibrated roofline, brought to the deployment's own in-flight
+        measurements where there are some (`model` alone on request)."""
+        basis = self.modelled.step_basis(deployment)
+        if self.source == "model":
+            return basis
+        scales = self.measured.step_scales(deployment, basis.params)
+        if scales is None:
+            return basis
+        prefill, decode, sources = scales
+        label = (
+            f"{basis.label} scaled to measured in-flight runs ({', '.join(sources)}): "
+            f"prefill x{prefill:.2f}, decode x{decode:.2f}"
+        )
+        return replace(
+            basis, label=label, prefill_scale=prefill, decode_scale=decode, measured=sources
+        )
 
     def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
         """Measured first (its memory from the model), the model elsewhere; `measured` alone

@@ -131,10 +131,8 @@ def ranked_candidates(
 def deployment(
     usecase: Resolved, context: PerfContext, candidate: Ranked, servers: int, **options: object
 ) -> TwinSetup:
-    """The candidate on `servers` servers (the shared deployment type) as the twin runs it."""
-    params = context.calibration.resolve(
-        context.engine, candidate.gpu, candidate.precision, context.catalog
-    ).params
+    """The candidate on `servers` servers (the shared deployment type) as the twin runs it, on
+    the step basis the performance model gives (measured in-flight runs scale it)."""
     shared = Deployment.aggregated(
         usecase.model,
         candidate.server,
@@ -144,7 +142,7 @@ def deployment(
         workers=servers * candidate.replicas_per_server,
         engine=context.engine,
     )
-    return TwinSetup.of(shared, params, **options)
+    return TwinSetup.of(shared, context.perf.step_basis(shared), **options)
 
 
 def traffic_for(

@@ -12,6 +12,7 @@ from llmsize.catalog import Gpu, LlmArch
 from llmsize.deployment import Deployment
 from llmsize.limits import Limits
 from llmsize.metrics import Distribution, RunResult
+from llmsize.perf.estimate import StepBasis
 from llmsize.perf.memory import kv_bytes_per_token, memory_fit
 from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
 from llmsize.sim.engine import Outcome, Scheduler, Simulation
@@ -37,10 +38,14 @@ class TwinSetup:
     max_step_tokens: int = INFLIGHT_STEP_TOKENS
     chunked_prefill: bool = False
     router: str = "round-robin"
+    prefill_scale: float = 1.0
+    decode_scale: float = 1.0
+    step_times: str = ""  # where the step times come from, in words
 
     @classmethod
-    def of(cls, deployment: Deployment, params: Params, **scheduler: Any) -> TwinSetup:
-        """An aggregated, tensor-parallel deployment's replicas (what the twin can run)."""
+    def of(cls, deployment: Deployment, basis: StepBasis, **scheduler: Any) -> TwinSetup:
+        """An aggregated, tensor-parallel deployment's replicas (what the twin can run), on the
+        step basis the performance model gives it (scaled to measurements where it has them)."""
         from llmsize.perf.modelled import refuse_unmodelled
 
         refuse_unmodelled(deployment)
@@ -52,7 +57,10 @@ class TwinSetup:
             deployment.precision.weights,
             pool.server.nvlink_domain,
             pool.workers,
-            params,
+            basis.params,
+            prefill_scale=basis.prefill_scale,
+            decode_scale=basis.decode_scale,
+            step_times=basis.label,
             **scheduler,
         )
 
@@ -70,7 +78,8 @@ class TwinSetup:
             max_step_tokens=self.max_step_tokens,
             chunked_prefill=self.chunked_prefill,
         )
-        return Simulation(StepModel(setup, self.params), scheduler, self.replicas, self.router)
+        steps = StepModel(setup, self.params, self.prefill_scale, self.decode_scale)
+        return Simulation(steps, scheduler, self.replicas, self.router)
 
 
 @dataclass(frozen=True, slots=True)

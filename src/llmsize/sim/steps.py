@@ -27,6 +27,8 @@ from llmsize.perf.roofline import (
 class StepModel:
     setup: Setup
     params: Params
+    prefill_scale: float = 1.0  # measured / modelled (perf StepBasis), 1.0 when not measured
+    decode_scale: float = 1.0
     _per_token: float = field(init=False)  # compute s per matmul row (tokens + gemm_half_tokens)
     _per_logit: float = field(init=False)  # compute s per LM-head row (logits + gemm_half_tokens)
     _per_unit: float = field(init=False)  # compute s per attention unit (context token)
@@ -100,7 +102,10 @@ class StepModel:
             self.params.prefill_overhead_ms if prefill_tokens > 0 else self.params.step_overhead_ms
         )
         busy = compute if compute > memory else memory
-        return busy + self._comm_per_token * tokens + self._fixed + overhead * 1e-3
+        seconds = busy + self._comm_per_token * tokens + self._fixed + overhead * 1e-3
+        if tokens and (self.prefill_scale != 1.0 or self.decode_scale != 1.0):  # blended
+            seconds *= (self.decode_scale * d + self.prefill_scale * prefill_tokens) / tokens
+        return seconds
 
     def decode(self, d: int, context_sum: float) -> float:
         """Seconds for one decode step of d sequences whose contexts sum to context_sum."""
@@ -110,4 +115,5 @@ class StepModel:
         if self._moe:
             memory += self._expert_reads(d)
         busy = compute if compute > memory else memory
-        return busy + self._comm_per_token * d + self._fixed + self.params.step_overhead_ms * 1e-3
+        seconds = busy + self._comm_per_token * d + self._fixed
+        return (seconds + self.params.step_overhead_ms * 1e-3) * self.decode_scale
