@@ -12,6 +12,18 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "usecases"
 
+LLAMA_3_8B_CONFIG: dict[str, Any] = {
+    "model_type": "llama",
+    "num_hidden_layers": 32,
+    "hidden_size": 4096,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "intermediate_size": 14336,
+    "vocab_size": 128256,
+    "max_position_embeddings": 8192,
+}
+"""The architecture fields of meta-llama/Meta-Llama-3-8B's config.json, for reader tests."""
+
 
 @pytest.fixture
 def write_usecase(tmp_path: Path) -> Callable[..., Path]:

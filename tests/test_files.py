@@ -21,6 +21,7 @@ from llmsize.files import (
     read_text,
     write_output,
 )
+from tests.conftest import LLAMA_3_8B_CONFIG
 
 ALIAS_BOMB = "\n".join(
     ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
@@ -305,16 +306,7 @@ def _templates() -> list[tuple[str, object, str]]:
     usecase = yaml.safe_load((ROOT / "examples/usecases/seed-nemo-43b.yaml").read_text())
     record = json.loads((DATA / "llmsize_bench/results.jsonl").read_text().splitlines()[0])
     guidellm = json.loads((DATA / "guidellm/benchmarks.json").read_text())
-    config = {
-        "model_type": "llama",
-        "num_hidden_layers": 32,
-        "hidden_size": 4096,
-        "num_attention_heads": 32,
-        "num_key_value_heads": 8,
-        "intermediate_size": 14336,
-        "vocab_size": 128256,
-        "max_position_embeddings": 8192,
-    }
+    config = dict(LLAMA_3_8B_CONFIG)
     return [
         (".yaml", calibration, "calibration"),
         (".yaml", usecase, "usecase"),

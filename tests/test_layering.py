@@ -77,7 +77,7 @@ def test_the_questions_are_importable_from_the_top_level_package() -> None:
     """`import llmsize; llmsize.estimate(...)` works, and loads the library only when asked."""
     code = (
         "import sys, llmsize\n"
-        "assert 'llmsize.api' not in sys.modules\n"
+        "assert 'llmsize.api.questions' not in sys.modules\n"
         "r = llmsize.estimate('llama-3-8b', 'h100-sxm', 1, 8, 1000, 100)\n"
         "assert r.fits and r.ttft_ms > 0 and r.provenance == 'modelled'\n"
         "names = ('plan', 'estimate', 'configs', 'capacity', 'simulate', 'calibrate')\n"

@@ -13,22 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import assert_one_line_error, run
+from tests.conftest import LLAMA_3_8B_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 NEMO = ROOT / "examples" / "usecases" / "seed-nemo-43b.yaml"
 RECORDS = ROOT / "tests" / "data" / "llmsize_bench" / "results.jsonl"
 GOOD = "model: llama-2-7b\ninput_tokens: 128\noutput_tokens: 512\nlatency: {first_token_ms: 500}\n"
 GOOD += "load: {peak_rps: 10}\nhardware: {server: dgx-h100, precision: bf16}\n"
-LLAMA = {
-    "model_type": "llama",
-    "num_hidden_layers": 32,
-    "hidden_size": 4096,
-    "num_attention_heads": 32,
-    "num_key_value_heads": 8,
-    "intermediate_size": 14336,
-    "vocab_size": 128256,
-    "max_position_embeddings": 8192,
-}
+LLAMA = LLAMA_3_8B_CONFIG
 
 
 def quick(check: Callable[[], None], seconds: float = 5.0) -> None:

@@ -85,6 +85,10 @@ BenchOpt = Annotated[
     ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace output files that already exist.")]
+BestPrecisionOpt = Annotated[
+    PrecisionChoice | None,
+    typer.Option("--precision", help="One precision (default: FP8 where supported, and BF16)."),
+]
 FirstTokenOpt = Annotated[
     float | None,
     typer.Option("--first-token-ms", min=0.001, max=86_400_000, help="TTFT limit (ms)."),

@@ -33,10 +33,7 @@ def capacity_command(
     ],
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
-    precision: Annotated[
-        opts.PrecisionChoice | None,
-        typer.Option("--precision", help="One precision (default: best)."),
-    ] = None,
+    precision: opts.BestPrecisionOpt = None,
     first_token_ms: opts.FirstTokenOpt = None,
     last_token_ms: opts.LastTokenOpt = None,
     inter_token_ms: opts.InterTokenOpt = None,

@@ -20,10 +20,7 @@ def configs_command(
     gpu: GpuOpt,
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
-    precision: Annotated[
-        opts.PrecisionChoice | None,
-        typer.Option("--precision", help="One precision (default: FP8 where supported, and BF16)."),
-    ] = None,
+    precision: opts.BestPrecisionOpt = None,
     first_token_ms: opts.FirstTokenOpt = None,
     last_token_ms: opts.LastTokenOpt = None,
     inter_token_ms: opts.InterTokenOpt = None,

@@ -128,7 +128,7 @@ class Work:
     link_bandwidth: Any
 
 
-def _layer_params(model: LlmArch) -> tuple[float, float]:
+def layer_params(model: LlmArch) -> tuple[float, float]:
     """Parameters of one layer's attention and of one expert's MLP."""
     d = model.dim_per_head
     attn = model.hidden * d * (model.heads + 2 * model.kv_heads) + model.heads * d * model.hidden
@@ -157,7 +157,7 @@ def _work(
     setup: Setup, tokens: float, logits: float, attention: float, kv_tokens: float, *, decode: bool
 ) -> Work:
     model = setup.model
-    attn, mlp = _layer_params(model)
+    attn, mlp = layer_params(model)
     bpp = weight_bytes(setup.precision)
     head = model.hidden * model.vocab
     moe = model.experts > 1

@@ -18,8 +18,8 @@ from llmsize.perf.roofline import (
     GQA_KERNEL_GROUP,
     Params,
     Setup,
-    _layer_params,
     experts_touched,
+    layer_params,
 )
 
 
@@ -45,7 +45,7 @@ class StepModel:
     def __post_init__(self) -> None:
         s, p = self.setup, self.params
         m = s.model
-        attn, mlp = _layer_params(m)
+        attn, mlp = layer_params(m)
         moe = m.experts > 1
         dense = m.layers * (attn + (0 if moe else mlp))
         head = m.hidden * m.vocab
