@@ -285,10 +285,14 @@ def _count_text_tokens(text: str, tokenizer: str | None, base_dir: Path) -> int:
     path = Path(tokenizer)
     if not path.is_absolute() and not path.exists():
         path = base_dir / path
-    if not path.is_file():
-        raise InputError("tokenizer", f"{tokenizer!r} is not a tokenizer.json file")
+    from llmsize.files import read_text
+
     try:
-        encoding = Tokenizer.from_file(str(path)).encode(text, add_special_tokens=False)
+        spec = read_text(path, "tokenizer")
+    except InputError as exc:
+        raise InputError("tokenizer", str(exc)) from None
+    try:
+        encoding = Tokenizer.from_str(spec).encode(text, add_special_tokens=False)
     except Exception as exc:  # the tokenizers library raises plain Exceptions on bad files
         raise InputError("tokenizer", f"cannot load {tokenizer!r}: {exc}") from None
     return len(encoding.ids)

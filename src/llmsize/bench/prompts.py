@@ -77,8 +77,14 @@ class PromptMaker:
                 "--tokenizer", "needs the optional package: pip install 'llmsize[tokenizers]'"
             ) from None
         assert self.tokenizer is not None
+        from llmsize.files import read_text
+
         try:
-            self._encoder = Tokenizer.from_file(str(self.tokenizer))
+            text = read_text(self.tokenizer, "tokenizer")
+        except InputError as exc:
+            raise InputError("--tokenizer", str(exc)) from None
+        try:
+            self._encoder = Tokenizer.from_str(text)
         except Exception as exc:  # the tokenizers library raises plain Exceptions
             raise InputError("--tokenizer", f"cannot load {self.tokenizer}: {exc}") from None
         self.calibrated_from = f"tokenizer {self.tokenizer}"
