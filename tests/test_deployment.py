@@ -61,3 +61,24 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
     ):
         with pytest.raises(InputError, match="not modelled yet"):
             context.perf.answer(deployment, 2000, 200)
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--pp", "2"], "--pp: TP4×PP2: layouts beyond tensor parallel are not modelled yet"),
+        (["--attention-dp", "2"], "--attention-dp: TP4×DP2"),
+        (["--ep", "2"], "--ep: llama-3-70b is dense"),
+    ],
+)
+def test_estimate_takes_a_layout_and_refuses_what_it_cannot_model(
+    flags: list[str], fragment: str
+) -> None:
+    from tests.cli.helpers import assert_one_line_error, run
+
+    args = ["estimate", "--model", "llama-3-70b", "--gpu", "h100-sxm", "--tp", "4", "--batch"]
+    args += ["8", "--input-tokens", "1000", "--output-tokens", "100"]
+    assert_one_line_error(run(*args, *flags), fragment)
+    moe = [a if a != "llama-3-70b" else "mixtral-8x7b" for a in args]
+    assert_one_line_error(run(*moe, "--ep", "2", "--moe-tp", "1"), "--ep", "must cover")
+    assert run(*args, "--pp", "1", "--ep", "1").exit_code == 0

@@ -81,14 +81,24 @@ def estimate(
     calibration: Path | str | None = None,
     engine: str | None = None,
     bench: Sequence[Path | str] = (),
+    pp: int = 1,
+    attention_dp: int = 1,
+    ep: int = 1,
+    moe_tp: int = 0,
 ) -> EstimateResult:
-    """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source."""
+    """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source.
+    A replica uses tp × attention_dp × pp GPUs, its MoE layers sharded ep × moe_tp over the same
+    GPUs; `batch` is the replica's concurrency (or static batch). Layouts beyond tensor parallel
+    are refused by name until the model represents them."""
     from llmsize.deployment import Deployment, Layout
     from llmsize.errors import InputError
     from llmsize.perf.candidates import tp_problem, unsupported
 
     for flag, value in (
         ("--tp", tp),
+        ("--pp", pp),
+        ("--attention-dp", attention_dp),
+        ("--ep", ep),
         ("--batch", batch),
         ("--input-tokens", input_tokens),
         ("--output-tokens", output_tokens),
@@ -98,11 +108,22 @@ def estimate(
     options = PerfOptions.of(source, calibration, engine, bench, mode)
     q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
+    if moe_tp < 0:
+        raise InputError("--moe-tp", "must be at least 1")
+    layout = Layout(tp, pp, attention_dp, ep, moe_tp)
+    wrong = layout.problems(arch)
+    if wrong:
+        raise InputError("--ep" if "EP" in wrong[0] or "MoE" in wrong[0] else "--tp", wrong[0])
+    if not layout.is_tensor_only:
+        raise InputError(
+            "--pp" if pp > 1 else "--attention-dp" if attention_dp > 1 else "--ep",
+            f"{layout.label}: layouts beyond tensor parallel are not modelled yet",
+        )
     problem = unsupported(chip, precision) or tp_problem(arch, tp, box.gpus)
     if problem:
         raise InputError("--tp" if "TP" in problem else "--precision", problem)
     deployment = Deployment.aggregated(
-        arch, box, chip, Layout(tp=tp), precision, workers=box.gpus // tp, batch=batch, mode=mode
+        arch, box, chip, layout, precision, workers=box.gpus // tp, batch=batch, mode=mode
     )
     answer = ctx.perf.answer(deployment, input_tokens, output_tokens)
     memory = answer.memory

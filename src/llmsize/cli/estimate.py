@@ -62,6 +62,26 @@ def estimate_command(
     ] = opts.PrecisionChoice.bf16,
     mode: opts.ModeOpt = opts.Mode.static,
     server: ServerOpt = None,
+    pp: Annotated[
+        int, typer.Option("--pp", min=1, max=64, help="Pipeline stages per replica.")
+    ] = 1,
+    attention_dp: Annotated[
+        int,
+        typer.Option("--attention-dp", min=1, max=64, help="Attention data-parallel ranks."),
+    ] = 1,
+    ep: Annotated[
+        int,
+        typer.Option("--ep", min=1, max=1024, help="Expert-parallel ranks (MoE layers)."),
+    ] = 1,
+    moe_tp: Annotated[
+        int | None,
+        typer.Option(
+            "--moe-tp",
+            min=1,
+            max=64,
+            help="MoE tensor parallel; EP x MoE-TP must equal TP x attention-DP (default: so).",
+        ),
+    ] = None,
     sweep_plot: Annotated[
         Path | None,
         typer.Option(
@@ -95,6 +115,10 @@ def estimate_command(
             precision.value,
             mode.value,
             server=server,
+            pp=pp,
+            attention_dp=attention_dp,
+            ep=ep,
+            moe_tp=moe_tp or 0,
             **perf.settings(),
         )
     if sweep_plot is not None:
