@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -31,10 +30,9 @@ ALIAS_BOMB = "\n".join(
 
 def test_alias_bomb_is_refused_at_once() -> None:
     assert len(ALIAS_BOMB) < 400  # expands to 10^7 leaves with aliases allowed
-    started = time.perf_counter()
-    with pytest.raises(InputError, match="aliases"):
+    with pytest.raises(InputError, match="aliases") as refused:
         load_yaml(ALIAS_BOMB, "bomb.yaml")
-    assert time.perf_counter() - started < 1.0
+    assert len(str(refused.value)) < 200  # the message does not repeat the expansion
 
 
 @pytest.mark.parametrize(
@@ -100,10 +98,8 @@ def test_only_regular_files_within_their_size(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     with big.open("wb") as handle:
         handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB without writing them
-    started = time.perf_counter()
     with pytest.raises(InputError, match=r"may be at most 1.0 MiB"):
-        read_text(big, "use case")
-    assert time.perf_counter() - started < 1.0
+        read_text(big, "use case")  # refused from its size, before a byte is read
     with pytest.raises(InputError, match="does not exist"):
         read_text(tmp_path / "none.yaml", "use case")
 
