@@ -126,3 +126,19 @@ def test_a_tighter_limit_never_needs_fewer_servers(
     loose = plan(_with_limit(base, which, limit), load_catalog(), PERF)
     tight = plan(_with_limit(base, which, limit * factor), load_catalog(), PERF)
     assert _servers(tight) >= _servers(loose)
+
+
+def test_a_plan_gives_its_recommendation_as_a_deployment() -> None:
+    from pathlib import Path
+
+    from llmsize.api import plan
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "usecases"
+    result = plan(examples / "llama-2-70b-chat.yaml")
+    rec, deployment = result.recommendation, result.deployment
+    assert rec is not None and rec.best is not None and deployment is not None
+    assert deployment.servers == rec.servers and deployment.pool.layout.tp == rec.best.tp
+    assert deployment.pool.workers == rec.servers * rec.server.gpus // (rec.best.tp or 1)
+    assert deployment.label == f"bf16 TP{rec.best.tp}"
+    # the talk's row gives a per-server rate without TP or batch: no layout to state
+    assert plan(examples / "seed-nemo-43b.yaml").deployment is None

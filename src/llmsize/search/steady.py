@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from llmsize.catalog import Catalog, Gpu, Server
+from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 from llmsize.checks import plan_warnings
+from llmsize.deployment import Deployment
 from llmsize.economics import ApiCost, PlanCost, plan_costs, usecase_api_cost
 from llmsize.limits import Breach, Limits
 from llmsize.perf.estimate import Estimate
@@ -60,6 +61,25 @@ class ServerPlan:
     rejected: tuple[Rejection, ...]
     missing: tuple[str, ...]
 
+    def deployment(self, model: LlmArch) -> Deployment | None:
+        """The planned configuration as the shared deployment type: its servers' replicas of the
+        best configuration's layout, batch and precision (None when nothing is planned or the
+        measurement behind it did not state its TP)."""
+        best = self.best
+        if best is None or self.servers is None or best.layout is None:
+            return None
+        replicas = self.servers * max(1, self.server.gpus // best.layout.gpus)
+        return Deployment.aggregated(
+            model,
+            self.server,
+            self.gpu,
+            best.layout,
+            best.precision,
+            workers=replicas,
+            batch=best.batch,
+            mode=best.mode,
+        )
+
     @property
     def reasons(self) -> list[str]:
         """Why this server type has no plan, in words a user can act on."""
@@ -92,6 +112,13 @@ class PlanResult:
     api_rate: float  # the request rate that traffic is priced at (average, else peak)
     warnings: tuple[str, ...]
     simulated: SimulatedPlan | None = None  # plan --method simulate: the digital twin's answer
+
+    @property
+    def deployment(self) -> Deployment | None:
+        """The recommendation as the shared deployment type."""
+        if self.recommendation is None:
+            return None
+        return self.recommendation.deployment(self.usecase.model)
 
     @property
     def primary_metric(self) -> str:
