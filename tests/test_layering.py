@@ -82,6 +82,10 @@ def test_the_questions_are_importable_from_the_top_level_package() -> None:
         "assert r.fits and r.ttft_ms > 0 and r.provenance == 'modelled'\n"
         "names = ('plan', 'estimate', 'configs', 'capacity', 'simulate', 'calibrate')\n"
         "assert all(callable(getattr(llmsize, n)) for n in names)\n"
+        "c = llmsize.capacity('llama-3-8b', 'dgx-h100', 1000, 100)\n"
+        "assert c.daily is not None and c.daily.requests_per_day > 0\n"
+        "f = llmsize.configs('llama-3-8b', 'h100-sxm', 1000, 100)\n"
+        "assert f.throughput_optimal is not None\n"
         "assert 'typer' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -176,9 +176,7 @@ def configs(
     output_tokens: int,
     precision: str | None = None,
     *,
-    first_token_ms: float | None = None,
-    last_token_ms: float | None = None,
-    inter_token_ms: float | None = None,
+    limits: Limits | None = None,
     mode: str = "static",
     server: str | None = None,
     source: str = "auto",
@@ -191,11 +189,11 @@ def configs(
     from llmsize.limits import Limits
     from llmsize.search import frontier, pick_optimal
 
+    limits = limits or Limits()
     options = PerfOptions.of(source, calibration, engine, bench, mode)
     q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
     lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens)
-    limits = Limits(first_token_ms, last_token_ms, inter_token_ms)
     metric = limits.primary_metric if limits.any else "ttft_ms"
     feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)
     return ConfigsResult(
@@ -238,6 +236,7 @@ def capacity(
     (your `prices`, else the packaged list)."""
     from llmsize.catalog import load_catalog
     from llmsize.economics import DAYS_PER_MONTH, GivenPrices, api_cost, daily_capacity
+    from llmsize.limits import Limits
 
     limits = limits or Limits()
     prices = prices or GivenPrices()
@@ -248,9 +247,7 @@ def capacity(
         input_tokens,
         output_tokens,
         precision,
-        first_token_ms=limits.first_token_ms,
-        last_token_ms=limits.last_token_ms,
-        inter_token_ms=limits.inter_token_ms,
+        limits=limits,
         mode=mode,
         server=box.id,
         source=source,

@@ -45,6 +45,7 @@ def configs_command(
     Exit code 1 when no configuration meets the limits.
     """
     from llmsize.api import configs
+    from llmsize.limits import Limits
 
     output_path(plot, "--plot", force, perf.inputs, plot=True)
     with user_errors():
@@ -54,9 +55,7 @@ def configs_command(
             input_tokens,
             output_tokens,
             precision.value if precision else None,
-            first_token_ms=first_token_ms,
-            last_token_ms=last_token_ms,
-            inter_token_ms=inter_token_ms,
+            limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
             mode=mode.value,
             server=server,
             **perf.settings(),
