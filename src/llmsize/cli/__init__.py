@@ -1,7 +1,5 @@
 """The `llmsize` command: a thin Typer layer that parses, calls the library, renders."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Sequence
 from pathlib import Path

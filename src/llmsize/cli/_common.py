@@ -1,7 +1,5 @@
 """Exit codes and error mapping shared by every command: one clear line, never a traceback."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager

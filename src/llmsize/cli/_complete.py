@@ -1,7 +1,5 @@
 """Shell completion of catalog ids for --model, --gpu and --server (loaded only when completing)."""
 
-from __future__ import annotations
-
 
 def _ids(kind: str, incomplete: str) -> list[str]:
     from llmsize.catalog import load_catalog

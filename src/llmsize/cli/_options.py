@@ -1,7 +1,5 @@
 """Options shared by every predicting command, so each is spelled and validated one way."""
 
-from __future__ import annotations
-
 import functools
 import inspect
 from collections.abc import Callable

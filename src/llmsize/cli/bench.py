@@ -1,7 +1,5 @@
 """`llmsize bench` (measure an endpoint) and `llmsize serve-mock` (a server with known timing)."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import Annotated

@@ -1,8 +1,6 @@
 """`llmsize calibrate` and `llmsize accuracy`: fit the model to measurements, and say how wrong
 it is on measurements it did not see."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

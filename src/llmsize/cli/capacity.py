@@ -1,7 +1,5 @@
 """`llmsize capacity`: a server's capacity per working day, and what it costs against an API."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`llmsize catalog gpus|servers|models`: what llmsize knows, with sources."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """`llmsize configs`: the calculator's main screen for one model on one GPU type."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

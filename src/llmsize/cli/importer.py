@@ -1,7 +1,5 @@
 """`llmsize import`: other tools' result files as curve rows for plan --bench and calibrate."""
 
-from __future__ import annotations
-
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated

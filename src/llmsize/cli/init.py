@@ -1,8 +1,6 @@
 """`llmsize init`: the talk's sizing checklist, asked in the terminal (or given as flags), written
 as a commented use-case YAML that `plan` accepts."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar

@@ -1,7 +1,5 @@
 """`llmsize peak`: peak requests/s from an average by the Poisson rule, and the inverse."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

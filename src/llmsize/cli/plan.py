@@ -1,7 +1,5 @@
 """`llmsize plan`: from a use-case checklist to a server count."""
 
-from __future__ import annotations
-
 import contextlib
 import json
 from pathlib import Path

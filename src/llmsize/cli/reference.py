@@ -1,8 +1,6 @@
 """The command reference (docs/cli.md) and the use-case JSON Schema, generated from the program
 itself so the documentation cannot drift: a test compares the committed files with these."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Any

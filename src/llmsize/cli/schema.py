@@ -1,7 +1,5 @@
 """`llmsize schema`: the use-case JSON Schema, for editors' YAML validation."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

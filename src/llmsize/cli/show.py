@@ -1,7 +1,5 @@
 """`llmsize show`: a saved `bench` run, recomputed from its per-request records, and drawn."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`llmsize validate`: check use-case files and curve CSVs without planning."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated
