@@ -221,13 +221,15 @@ class _JsonRefusal(Exception):
     pass
 
 
-def load_json(text: str, origin: Path | str) -> Any:
-    """A JSON document without duplicate keys, NaN or Infinity, giant integers or deep nesting."""
+def load_json(text: str, origin: Path | str, *, non_finite: bool = False) -> Any:
+    """A JSON document without duplicate keys, giant integers or deep nesting, and without NaN
+    or Infinity unless the format uses them (`non_finite`: Hugging Face configs write
+    `Infinity` for unbounded limits; whoever reads a number there checks it is finite)."""
     try:
         data = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
+            parse_constant=float if non_finite else _no_constant,
             parse_int=_bounded_int,
         )
     except _JsonRefusal as exc:
@@ -242,8 +244,8 @@ def load_json(text: str, origin: Path | str) -> Any:
     return data
 
 
-def read_json(path: Path | str, kind: str) -> Any:
-    return load_json(read_text(path, kind), path)
+def read_json(path: Path | str, kind: str, *, non_finite: bool = False) -> Any:
+    return load_json(read_text(path, kind), path, non_finite=non_finite)
 
 
 def depth(value: Any) -> int:

@@ -84,3 +84,42 @@ def test_file_round_trip_and_bad_json(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(InputError, match="cannot read"):
         arch_from_config_file(bad, "model")
+
+
+MODEL_CONFIGS = Path(__file__).resolve().parents[3] / "shared" / "model-configs"
+
+
+def test_an_architecture_it_cannot_represent_is_refused_by_name() -> None:
+    """DeepSeek-V3 read as a dense transformer is a 30 B model; refusing is the honest answer
+    until MLA and shared-expert MoE are modelled."""
+    deepseek = {**LLAMA_2_70B, "kv_lora_rank": 512, "n_routed_experts": 256}
+    with pytest.raises(InputError, match=r"kv_lora_rank \(MLA"):
+        arch_from_config(deepseek, "deepseek.json", "--model")
+    mixed = {**LLAMA_2_70B, "layer_types": ["sliding_attention", "full_attention"]}
+    with pytest.raises(InputError, match="layer_types"):
+        arch_from_config(mixed, "oss.json", "--model")
+    quantized = {**LLAMA_2_70B, "quantization_config": {"quant_method": "mxfp4"}}
+    with pytest.raises(InputError, match=r"quantization_config \(a mxfp4 checkpoint"):
+        arch_from_config(quantized, "q.json", "--model")
+    fp8 = {**LLAMA_2_70B, "quantization_config": {"quant_method": "fp8"}}
+    assert arch_from_config(fp8, "fp8.json", "--model").layers == 80
+    assert arch_from_config({**LLAMA_2_70B, "n_shared_experts": 0}, "x", "m").layers == 80
+
+
+@pytest.mark.skipif(not MODEL_CONFIGS.is_dir(), reason="shared/model-configs is not beside")
+def test_every_shared_config_reads_or_is_refused_in_one_line() -> None:
+    read, refused = [], []
+    for path in sorted(MODEL_CONFIGS.glob("*_config.json")):
+        if path.name.endswith("_hf_quant_config.json"):
+            continue
+        try:
+            arch = arch_from_config_file(path, "--model")
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            refused.append(path.name)
+            continue
+        read.append((path.name, arch.params))
+    names = dict(read)
+    assert names["meta-llama--Meta-Llama-3.1-405B_config.json"] == pytest.approx(405.9e9, rel=0.01)
+    assert "deepseek-ai--DeepSeek-V3_config.json" in refused
+    assert "openai--gpt-oss-120b_config.json" in refused

@@ -38,9 +38,58 @@ class _WrongType(Exception):
         self.value = value
 
 
+UNMODELLED: tuple[tuple[str, str], ...] = (
+    ("kv_lora_rank", "MLA (low-rank KV) attention"),
+    ("q_lora_rank", "MLA (low-rank KV) attention"),
+    ("n_routed_experts", "DeepSeek-style MoE (routed and shared experts)"),
+    ("n_shared_experts", "shared experts"),
+    ("shared_expert_intermediate_size", "shared experts"),
+    ("share_expert_dim", "shared experts"),
+    ("first_k_dense_replace", "dense first layers in an MoE"),
+    ("moe_layer_freq", "MoE on every n-th layer only"),
+    ("num_nextn_predict_layers", "multi-token-prediction layers"),
+    ("text_config", "a nested multimodal config (its text model)"),
+    ("hybrid_override_pattern", "Mamba / hybrid layers"),
+    ("layers_block_type", "Mamba / hybrid layers"),
+    ("hybrid_layer_pattern", "hybrid attention layers"),
+    ("mamba_num_heads", "Mamba (state-space) layers"),
+    ("block_configs", "per-layer block configurations"),
+    ("index_topk", "sparse attention (an indexer choosing tokens)"),
+)
+"""config.json fields whose architecture the model cannot represent yet: a file that sets one is
+refused by name, never read as the dense transformer it would otherwise look like (DeepSeek-V3
+would read as a 30 B model)."""
+
+
+def unmodelled(cfg: dict[str, Any]) -> str:
+    """Why this config.json cannot be read faithfully yet, or ''."""
+    for key, what in UNMODELLED:
+        value = cfg.get(key)
+        if value not in (None, 0, False, [], {}):
+            return f"{key} ({what}) is not modelled yet"
+    kinds = {str(k) for k in cfg.get("layer_types") or []} - {"full_attention"}
+    if kinds:
+        return f"layer_types {sorted(kinds)} (mixed attention layers) is not modelled yet"
+    if cfg.get("use_sliding_window") is True and cfg.get("sliding_window"):
+        return "sliding_window (sliding-window attention) is not modelled yet"
+    quantization = cfg.get("quantization_config")
+    if isinstance(quantization, dict):
+        method = str(quantization.get("quant_method", "?")).lower()
+        if method != "fp8":
+            return (
+                f"quantization_config (a {method} checkpoint) is not modelled yet; size its base "
+                "model with --precision"
+            )
+    return ""
+
+
 def arch_from_config(cfg: dict[str, Any], origin: str, where: str) -> LlmArch:
     """Map config.json keys to an architecture; a missing field, or one that is not a whole
-    number where one is meant, is an InputError naming it."""
+    number where one is meant, or one the model cannot represent yet, is an InputError naming
+    it."""
+    why = unmodelled(cfg)
+    if why:
+        raise InputError(where, f"{origin}: {why}")
     try:
         return _arch(cfg, origin, where)
     except _WrongType as exc:
@@ -110,7 +159,7 @@ def arch_from_config_file(path: Path, where: str) -> LlmArch:
     from llmsize.files import read_json
 
     try:
-        cfg = read_json(path, "config.json")
+        cfg = read_json(path, "config.json", non_finite=True)
     except InputError as exc:
         raise InputError(where, f"cannot read {path} as JSON: {exc.message}") from None
     if not isinstance(cfg, dict):
