@@ -51,23 +51,40 @@ class Layout:
     def is_tensor_only(self) -> bool:
         return self.pp == self.attention_dp == self.ep == 1
 
-    def problems(self, model: LlmArch) -> list[str]:
-        """Why this layout cannot run the model ([] when it can)."""
+    def faults(self, model: LlmArch, server_gpus: int | None = None) -> list[tuple[str, str]]:
+        """Why this layout cannot run the model (on servers of `server_gpus` GPUs, if given),
+        each with the layout field it concerns (tp, ep, pp): [] when it can."""
         found = []
+        width = self.gpus
+        if server_gpus is not None and width <= server_gpus and server_gpus % width:
+            found.append(("tp", f"{self.label} does not divide the server's {server_gpus} GPUs"))
         if self.ep * self.moe_tp != self.width:
             found.append(
-                f"the MoE layout (EP{self.ep} × MoE-TP{self.moe_tp}) must cover the attention "
-                f"layout's TP{self.tp} × DP{self.attention_dp} = {self.width} GPUs"
+                (
+                    "ep",
+                    f"the MoE layout (EP{self.ep} × MoE-TP{self.moe_tp}) must cover the attention "
+                    f"layout's TP{self.tp} × DP{self.attention_dp} = {self.width} GPUs",
+                )
             )
         if model.experts == 1 and self.ep > 1:
-            found.append(f"{model.id} is dense: it has no experts to spread over EP{self.ep}")
+            found.append(
+                ("ep", f"{model.id} is dense: it has no experts to spread over EP{self.ep}")
+            )
         elif model.experts % self.ep:
-            found.append(f"EP{self.ep} does not divide {model.id}'s {model.experts} experts")
+            found.append(
+                ("ep", f"EP{self.ep} does not divide {model.id}'s {model.experts} experts")
+            )
         if model.heads % self.tp:
-            found.append(f"TP{self.tp} does not divide {model.id}'s {model.heads} attention heads")
+            found.append(
+                ("tp", f"TP{self.tp} does not divide {model.id}'s {model.heads} attention heads")
+            )
         if self.pp > model.layers:
-            found.append(f"PP{self.pp} exceeds {model.id}'s {model.layers} layers")
+            found.append(("pp", f"PP{self.pp} exceeds {model.id}'s {model.layers} layers"))
         return found
+
+    def problems(self, model: LlmArch, server_gpus: int | None = None) -> list[str]:
+        """Why this layout cannot run the model, in words ([] when it can)."""
+        return [text for _, text in self.faults(model, server_gpus)]
 
     @property
     def label(self) -> str:
@@ -141,13 +158,7 @@ class Pool:
         return self.workers * self.layout.gpus
 
     def problems(self, model: LlmArch) -> list[str]:
-        found = self.layout.problems(model)
-        width = self.layout.gpus
-        if width <= self.server.gpus and self.server.gpus % width:
-            found.append(
-                f"{self.layout.label} does not divide the server's {self.server.gpus} GPUs"
-            )
-        return found
+        return self.layout.problems(model, self.server.gpus)
 
 
 @dataclass(frozen=True, slots=True)

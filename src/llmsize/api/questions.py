@@ -93,6 +93,7 @@ def estimate(
     from llmsize.deployment import Deployment, Layout
     from llmsize.errors import InputError
     from llmsize.perf.candidates import tp_problem, unsupported
+    from llmsize.perf.modelled import unmodelled_layout
 
     for flag, value in (
         ("--tp", tp),
@@ -111,17 +112,21 @@ def estimate(
     if moe_tp < 0:
         raise InputError("--moe-tp", "must be at least 1")
     layout = Layout(tp, pp, attention_dp, ep, moe_tp)
-    wrong = layout.problems(arch)
-    if wrong:
-        raise InputError("--ep" if "EP" in wrong[0] or "MoE" in wrong[0] else "--tp", wrong[0])
-    if not layout.is_tensor_only:
+    faults = layout.faults(arch, box.gpus)
+    if faults:
+        field, why = faults[0]
+        raise InputError(f"--{field}", why)
+    why = unmodelled_layout(layout)
+    if why:
         raise InputError(
-            "--pp" if pp > 1 else "--attention-dp" if attention_dp > 1 else "--ep",
-            f"{layout.label}: layouts beyond tensor parallel are not modelled yet",
+            "--pp" if pp > 1 else "--attention-dp" if attention_dp > 1 else "--ep", why
         )
-    problem = unsupported(chip, precision) or tp_problem(arch, tp, box.gpus)
-    if problem:
-        raise InputError("--tp" if "TP" in problem else "--precision", problem)
+    for flag, problem in (
+        ("--precision", unsupported(chip, precision)),
+        ("--tp", tp_problem(arch, tp, box.gpus)),
+    ):
+        if problem:
+            raise InputError(flag, problem)
     deployment = Deployment.aggregated(
         arch, box, chip, layout, precision, workers=box.gpus // tp, batch=batch, mode=mode
     )

@@ -33,13 +33,12 @@ def unsupported(gpu: Gpu, precision: str) -> str:
 
 
 def tp_problem(model: LlmArch, tp: int, gpus: int) -> str:
+    """Why TP `tp` cannot run the model within one server of `gpus` GPUs, or '' (the layout's
+    own rules, deployment.Layout, plus: today's candidates stay within a server)."""
     if tp > gpus:
         return f"TP{tp} needs {tp} GPUs; the server has {gpus}"
-    if gpus % tp:
-        return f"TP{tp} does not divide the server's {gpus} GPUs"
-    if model.heads % tp:
-        return f"TP{tp} does not divide {model.id}'s {model.heads} attention heads"
-    return ""
+    problems = Layout(tp=tp).problems(model, gpus)
+    return problems[0] if problems else ""
 
 
 @dataclass(frozen=True, slots=True)

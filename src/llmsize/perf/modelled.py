@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog, Gpu, LlmArch, Server
-from llmsize.deployment import Deployment
+from llmsize.deployment import Deployment, Layout
 from llmsize.errors import InputError
 from llmsize.perf.calibration import Calibration, ResolvedFit
 from llmsize.perf.candidates import candidates
@@ -30,15 +30,20 @@ class ModelPoint:
     typical_error: str
 
 
+def unmodelled_layout(layout: Layout) -> str:
+    """Why the model cannot represent this layout yet ('' when it can)."""
+    if layout.is_tensor_only:
+        return ""
+    return f"{layout.label}: layouts beyond tensor parallel are not modelled yet"
+
+
 def refuse_unmodelled(deployment: Deployment) -> None:
     """A deployment the model cannot represent yet is refused by name, never approximated."""
     if not deployment.is_aggregated:
         raise InputError("deployment", "disaggregated prefill/decode pools are not modelled yet")
-    layout = deployment.pool.layout
-    if not layout.is_tensor_only:
-        raise InputError(
-            "deployment", f"{layout.label}: layouts beyond tensor parallel are not modelled yet"
-        )
+    why = unmodelled_layout(deployment.pool.layout)
+    if why:
+        raise InputError("deployment", why)
     if deployment.precision.label != deployment.precision.weights:
         raise InputError(
             "precision", f"{deployment.precision.label}: mixed precisions are not modelled yet"
