@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from llmsize.benchdb.interpolate import CurveMiss, value_at
 from llmsize.benchdb.schema import CurvePoint
-from llmsize.benchdb.store import CurveStore
+from llmsize.benchdb.store import CurveStore, GroupKey
 from llmsize.catalog import Gpu, LlmArch, Precision, Server
 from llmsize.catalog.precisions import FULL_QUALITY, SAME_RATE
 from llmsize.deployment import Deployment
@@ -59,9 +59,7 @@ class MeasuredCurves:
         """Curves of this model on this GPU in the mode asked (static batches or in-flight
         concurrency), at the use case's lengths."""
         wanted = precisions_for(gpu, precision)
-        curves = self.store.curves(model.id, gpu.id) or self.store.curves(
-            model.name.lower(), gpu.id
-        )
+        curves = self._curves(model, gpu)
         if not curves:
             return Lookup((), (f"no measurements of {model.id} on {gpu.id}",))
         estimates: list[Estimate] = []
@@ -115,22 +113,19 @@ class MeasuredCurves:
             missing[f"no measurements of {model.id} on {gpu.id} in {'/'.join(wanted)}"] = None
         return Lookup(tuple(estimates), tuple(missing))
 
-    def answer(
-        self,
-        deployment: Deployment,
-        input_tokens: int,
-        output_tokens: int,
-        precision: Precision | None = None,
-    ) -> Answer:
+    def _curves(self, model: LlmArch, gpu: Gpu) -> dict[GroupKey, tuple[CurvePoint, ...]]:
+        """This model's curves on this GPU, stored under its id or its name."""
+        return self.store.curves(model.id, gpu.id) or self.store.curves(model.name.lower(), gpu.id)
+
+    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
         """The measured (or interpolated) curve point of this deployment's precision, TP and
         batch, if one was measured."""
         pool = deployment.pool
-        asked = precision or deployment.precision.weights
         lookup = self.lookup(
             deployment.model,
             pool.server,
             pool.gpu,
-            asked,  # type: ignore[arg-type]
+            deployment.precision.weights,  # type: ignore[arg-type]
             input_tokens,
             output_tokens,
             deployment.mode,
@@ -148,19 +143,15 @@ class MeasuredCurves:
         in-flight runs: the median of measured / modelled ITL over every concurrency measured,
         and of TTFT at the lowest concurrency (where it is nearly one prefill). None when this
         model, GPU, precision and TP has no closed-loop measurement."""
-        from llmsize.catalog.precisions import SAME_RATE
         from llmsize.perf.roofline import Setup, inflight_times
 
         pool = deployment.pool
         model, gpu, tp = deployment.model, pool.gpu, pool.layout.tp
         precision = deployment.precision.weights
-        wanted = SAME_RATE.get(precision, (precision,))
-        curves = self.store.curves(model.id, gpu.id) or self.store.curves(
-            model.name.lower(), gpu.id
-        )
+        wanted = precisions_for(gpu, precision)  # type: ignore[arg-type]
         points = [
             p
-            for (_, _, prec, curve_tp, load_type, _), group in curves.items()
+            for (_, _, prec, curve_tp, load_type, _), group in self._curves(model, gpu).items()
             if prec in wanted and curve_tp == tp and load_type == "concurrency"
             for p in group
             if p.load_value and p.ttft_ms and p.itl_ms
@@ -169,14 +160,18 @@ class MeasuredCurves:
             return None
         setup = Setup(model, gpu, tp, precision, pool.server.nvlink_domain)
 
-        def modelled(p: CurvePoint) -> tuple[float, float]:
-            t = inflight_times(setup, params, p.load_value or 1, p.input_tokens, p.output_tokens)
-            return float(t.ttft_ms), float(t.itl_ms)
-
-        decode = statistics.median((p.itl_ms or 0) / modelled(p)[1] for p in points)
+        modelled = [
+            inflight_times(setup, params, p.load_value or 1, p.input_tokens, p.output_tokens)
+            for p in points
+        ]
+        decode = statistics.median(
+            (p.itl_ms or 0) / float(t.itl_ms) for p, t in zip(points, modelled, strict=True)
+        )
         lowest = min(p.load_value or 1 for p in points)
         prefill = statistics.median(
-            (p.ttft_ms or 0) / modelled(p)[0] for p in points if p.load_value == lowest
+            (p.ttft_ms or 0) / float(t.ttft_ms)
+            for p, t in zip(points, modelled, strict=True)
+            if p.load_value == lowest
         )
         return prefill, decode, tuple(dict.fromkeys(p.source_id or p.origin for p in points))
 
