@@ -297,6 +297,12 @@ def csv_rows(text: str, origin: Path | str) -> Iterator[tuple[int, list[str]]]:
 # --- writing --------------------------------------------------------------------------------
 
 
+def check_suffix(path: Path, suffixes: Sequence[str], where: str) -> None:
+    """An output whose name must end in one of `suffixes` (none: any)."""
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise InputError(where, f"{str(path)!r} must end in one of {', '.join(suffixes)}")
+
+
 def check_output(
     path: Path | str,
     *,
@@ -307,9 +313,7 @@ def check_output(
 ) -> Path:
     """Refuse, before any work is done, an output that would be lost or destroy data."""
     path = Path(path)
-    if suffixes and path.suffix.lower() not in suffixes:
-        allowed = ", ".join(suffixes)
-        raise InputError(where, f"{str(path)!r} must end in one of {allowed}")
+    check_suffix(path, suffixes, where)
     if path.is_symlink():
         raise InputError(where, f"{path} is a symbolic link; give the file's real path")
     if path.exists():
@@ -322,7 +326,7 @@ def check_output(
             raise InputError(where, f"{path} exists; add --force to replace it")
         if not stat.S_ISREG(path.stat().st_mode):
             raise InputError(where, f"{path} is not a regular file")
-    parent = path.parent if str(path.parent) else Path()
+    parent = path.parent
     if not parent.is_dir():
         raise InputError(where, f"the folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
@@ -357,10 +361,9 @@ class atomic_path:
         self.temporary = path
 
     def __enter__(self) -> Path:
-        parent = self.path.parent if str(self.path.parent) else Path()
         try:
             handle, name = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=self.path.suffix, dir=parent
+                prefix=f".{self.path.name}.", suffix=self.path.suffix, dir=self.path.parent
             )
         except OSError as exc:
             raise InputError(self.where, f"cannot write {self.path}: {exc.strerror}") from None

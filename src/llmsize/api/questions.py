@@ -40,7 +40,8 @@ def _question(
     options: PerfOptions,
 ) -> _Question:
     """Resolve and check the flags estimate and configs share; load what answers them."""
-    from llmsize.catalog import PRECISIONS, load_catalog
+    from llmsize.catalog import load_catalog
+    from llmsize.catalog.precisions import checked
     from llmsize.errors import InputError
     from llmsize.perf.context import bare_server, perf_context
 
@@ -50,12 +51,7 @@ def _question(
     box = catalog.servers.get(server, "--server") if server else bare_server(chip)
     if server and catalog.gpu_of(box).id != chip.id:
         raise InputError("--server", f"{box.id} holds {box.gpu}, not {chip.id}")
-    asked: Precision | None = None
-    if precision is not None:
-        if precision not in PRECISIONS:
-            allowed = ", ".join(PRECISIONS)
-            raise InputError("--precision", f"{precision!r} is not one of {allowed}")
-        asked = precision
+    asked = checked(precision, "--precision") if precision is not None else None
     if tokens > arch.context_window:
         raise InputError(
             "--input-tokens",

@@ -60,12 +60,9 @@ def simulate(
     if server is not None:
         resolved = replace(resolved, servers=(catalog.servers.get(server, "--server"),))
     if precision is not None:
-        from llmsize.catalog import PRECISIONS
+        from llmsize.catalog.precisions import checked
 
-        if precision not in PRECISIONS:
-            allowed = ", ".join(PRECISIONS)
-            raise InputError("--precision", f"{precision!r} is not one of {allowed}")
-        resolved = replace(resolved, precision=precision)
+        resolved = replace(resolved, precision=checked(precision, "--precision"))
     loads = [x is not None for x in (rate, concurrency, trace)]
     if sum(loads) > 1:
         raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")

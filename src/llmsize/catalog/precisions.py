@@ -48,6 +48,15 @@ SAME_RATE: dict[str, tuple[str, ...]] = {"bf16": ("bf16", "fp16"), "fp16": ("fp1
 stands for the other."""
 
 
+def checked(precision: str, where: str) -> Precision:
+    """A precision a user named, or one InputError listing the allowed ones."""
+    from llmsize.errors import InputError
+
+    if precision not in PRECISIONS:
+        raise InputError(where, f"{precision!r} is not one of {', '.join(PRECISIONS)}")
+    return precision
+
+
 def info(precision: str) -> PrecisionInfo:
     return TABLE[precision]
 

@@ -8,7 +8,6 @@ whole number is written as one (`"batch": 16`, not `16.0`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -40,10 +39,6 @@ def versioned(body: Mapping[str, Any]) -> dict[str, Any]:
     """A document: the schema version first, whole numbers as integers."""
     doc: dict[str, Any] = whole_numbers({"schema_version": SCHEMA_VERSION, **body})
     return doc
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
 
 
 def estimate_document(result: EstimateResult) -> dict[str, Any]:

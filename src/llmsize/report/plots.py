@@ -34,12 +34,10 @@ def _save(fig: Any, path: Path, flag: str) -> None:
     """Whole or not at all: drawn to a temporary file beside `path`, then renamed onto it."""
     import matplotlib.pyplot as plt
 
-    from llmsize.files import PLOT_SUFFIXES, atomic_path
+    from llmsize.files import PLOT_SUFFIXES, atomic_path, check_suffix
 
     try:
-        if path.suffix.lower() not in PLOT_SUFFIXES:
-            allowed = ", ".join(PLOT_SUFFIXES)
-            raise InputError(flag, f"{str(path)!r} must end in one of {allowed}")
+        check_suffix(path, PLOT_SUFFIXES, flag)
         with atomic_path(path, flag) as temporary:
             fig.savefig(temporary, dpi=DPI, format=path.suffix.lower().lstrip("."))
     finally:
