@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from llmsize.catalog import Gpu, LlmArch, Precision, Server
@@ -12,7 +12,7 @@ from llmsize.deployment import Deployment
 from llmsize.perf.calibration import precision_class
 from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.measured import MeasuredCurves
-from llmsize.perf.modelled import ModelledPerf
+from llmsize.perf.modelled import ModelledPerf, refuse_unmodelled
 
 SOURCES = ("auto", "measured", "model")
 
@@ -68,10 +68,23 @@ class CombinedPerf:
     measured: MeasuredCurves
     modelled: ModelledPerf
     source: str = "auto"
+    _bases: dict[tuple[object, ...], StepBasis] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def step_basis(self, deployment: Deployment) -> StepBasis:
         """The twin's steps: the calibrated roofline, brought to the deployment's own in-flight
-        measurements where there are some (`model` alone on request)."""
+        measurements where there are some (`model` alone on request). The same replica at any
+        server count has the same basis, so the simulated search's trials share one."""
+        refuse_unmodelled(deployment)  # before asking for its one pool
+        pool = deployment.pool
+        key = (deployment.model, pool.gpu.id, pool.layout, deployment.precision, pool.server.id)
+        found = self._bases.get(key)
+        if found is None:
+            found = self._bases[key] = self._step_basis(deployment)
+        return found
+
+    def _step_basis(self, deployment: Deployment) -> StepBasis:
         basis = self.modelled.step_basis(deployment)
         if self.source == "model":
             return basis
