@@ -82,3 +82,13 @@ def test_estimate_takes_a_layout_and_refuses_what_it_cannot_model(
     moe = [a if a != "llama-3-70b" else "mixtral-8x7b" for a in args]
     assert_one_line_error(run(*moe, "--ep", "2", "--moe-tp", "1"), "--ep", "must cover")
     assert run(*args, "--pp", "1", "--ep", "1").exit_code == 0
+
+
+@pytest.mark.parametrize("flag", ["--pp", "--attention-dp", "--ep", "--moe-tp"])
+def test_layout_flags_out_of_range_are_one_line(flag: str) -> None:
+    from tests.cli.helpers import assert_one_line_error, run
+
+    args = ["estimate", "--model", "mixtral-8x7b", "--gpu", "h100-sxm", "--tp", "4", "--batch"]
+    args += ["8", "--input-tokens", "1000", "--output-tokens", "100"]
+    assert_one_line_error(run(*args, flag, "0"), flag)
+    assert_one_line_error(run(*args, flag, "lots"), flag)
