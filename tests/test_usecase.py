@@ -65,7 +65,7 @@ def test_every_server_type_is_compared_by_default() -> None:
             "uc: load.peak_percentile",
             "less than 1",
         ),
-        ({"hardware": {"precision": "fp4"}}, "uc: hardware.precision", "bf16"),
+        ({"hardware": {"precision": "fp6"}}, "uc: hardware.precision", "bf16"),
         ({"colour": "red"}, "uc: colour", "unknown field"),
     ],
 )

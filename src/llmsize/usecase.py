@@ -99,6 +99,14 @@ class Hardware(_Strict):
     server: str | list[str] | None = None
     precision: Precision | None = None
 
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _other_names(cls, value: object) -> object:
+        """`fp4` is `nvfp4` (catalog/precisions.ALIASES)."""
+        from llmsize.catalog.precisions import canonical
+
+        return canonical(value) if isinstance(value, str) else value
+
 
 class Cost(_Strict):
     """Prices that override the packaged list (data/prices.yaml)."""
@@ -184,7 +192,9 @@ def _as_input_error(err: Any, origin: str) -> InputError:
     elif err["type"] == "missing":
         message = "is required"
     elif err["type"] == "literal_error" and loc and loc[-1] == "precision":
-        message = f"{err['input']!r} is not allowed; use one of {', '.join(PRECISIONS)}"
+        message = (
+            f"{err['input']!r} is not allowed; use one of {', '.join(PRECISIONS)} (fp4 = nvfp4)"
+        )
     prefix = f"{origin}: " if origin else ""
     return InputError(f"{prefix}{where}" if where else origin, message)
 

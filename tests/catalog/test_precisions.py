@@ -12,7 +12,8 @@ SOURCES = Path(__file__).resolve().parents[2] / "src" / "llmsize"
 
 
 def test_the_flag_offers_exactly_the_table() -> None:
-    assert {c.value for c in PrecisionChoice} == set(PRECISIONS) == set(TABLE)
+    assert {c.name_in_table for c in PrecisionChoice} == set(PRECISIONS) == set(TABLE)
+    assert {c.value for c in PrecisionChoice} - set(PRECISIONS) == {"fp4"}
 
 
 def test_bytes_follow_the_table() -> None:

@@ -72,7 +72,7 @@ def test_estimate_that_does_not_fit_exits_1_with_numbers() -> None:
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["fits"] is False and doc["ttft_ms"] is None
-    assert "weights need" in doc["reason"] and doc["memory_needed_gb_per_gpu"] > 43
+    assert "weights need" in doc["reason"] and doc["memory_needed_gib_per_gpu"] > 43
 
 
 def test_estimate_from_a_config_json(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_estimate_from_a_config_json(tmp_path: Path) -> None:
         (["--tp", "3"], "TP3"),
         (["--tp", "0"], "--tp"),
         (["--precision", "fp8", "--gpu", "a100-sxm-80gb"], "no FP8"),
-        (["--precision", "fp4"], "--precision"),
+        (["--precision", "fp2"], "--precision"),
         (["--gpu", "h100-sxn"], "did you mean 'h100-sxm'"),
         (["--model", "lama-2-70b"], "did you mean 'llama-2-70b'"),
         (["--model", "missing/config.json"], "does not exist"),

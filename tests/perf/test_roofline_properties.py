@@ -82,7 +82,7 @@ def test_more_tp_never_needs_more_memory_per_gpu(
     model: str, gpu: str, precision: str, context: int
 ) -> None:
     arch, chip = CATALOG.models.get(model, "m"), CATALOG.gpus.get(gpu, "g")
-    needed = [memory_fit(arch, chip, tp, precision, context).needed_gb for tp in (1, 2, 4, 8)]
+    needed = [memory_fit(arch, chip, tp, precision, context).needed_gib for tp in (1, 2, 4, 8)]
     assert needed == sorted(needed, reverse=True)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from llmsize.catalog.blocks import Block, Blocks, Ffn, dense_ffn, gqa_mixer, moe_ffn
 from llmsize.catalog.precisions import PRECISIONS, Precision, compute_rate
 
 __all__ = ["PRECISIONS", "Gpu", "LlmArch", "Precision", "Server"]
@@ -35,7 +36,7 @@ class Gpu(_Entry):
     """One accelerator: dense TFLOPS per math precision, memory and bandwidth (datasheet)."""
 
     generation: str
-    tflops: dict[Literal["bf16", "fp16", "fp8", "fp4"], float]
+    tflops: dict[Literal["bf16", "fp16", "fp8", "fp4", "int8"], float]
     memory_gb: float = Field(gt=0)
     bandwidth_tb_s: float = Field(gt=0)
     link: Link
@@ -47,6 +48,19 @@ class Gpu(_Entry):
         from llmsize.catalog.precisions import is_precision
 
         return is_precision(precision) and compute_rate(precision) in self.tflops
+
+    def runs(self, precision: str) -> bool:
+        """Whether engines run the precision here at all: natively, or with its weights
+        dequantized to math the GPU has (MXFP4 and NVFP4 on Hopper run W4A16)."""
+        from llmsize.catalog.precisions import is_precision, math_rate
+
+        return is_precision(precision) and math_rate(precision, self.tflops)[0] in self.tflops
+
+    def math(self, precision: str) -> tuple[str, bool]:
+        """The rate (tflops key) a precision's matmuls run at here, and whether natively."""
+        from llmsize.catalog.precisions import math_rate
+
+        return math_rate(precision, self.tflops)
 
 
 class Server(_Entry):
@@ -63,8 +77,24 @@ class Server(_Entry):
         return self
 
 
+class NativePrecision(BaseModel):
+    """How a checkpoint is stored (its quantization_config): one precision per part, since
+    quantized checkpoints keep some parts wide (gpt-oss: MXFP4 experts, BF16 attention)."""
+
+    model_config = STRICT
+
+    name: str  # what the checkpoint is called by (the experts' or, for dense models, the MLP's)
+    attention: str
+    mlp: str  # dense MLPs, shared experts, routers
+    experts: str
+    kv_cache: str
+    source: str  # the file and field it was read from
+
+
 class LlmArch(_Entry):
-    """A decoder-only transformer as its config.json describes it."""
+    """A decoder-only language model: the flat fields of a dense transformer (what the catalog's
+    2024 entries give), and, for today's mixed models, its `blocks` (catalog/blocks.py) read from
+    config.json. Every count below sums over the blocks."""
 
     layers: int = Field(ge=1)
     hidden: int = Field(ge=1)
@@ -79,6 +109,12 @@ class LlmArch(_Entry):
     context_window: int = Field(ge=1)
     parallel_attention: bool = False
     approximate: bool = False
+    blocks: Blocks = ()
+    tied_embeddings: bool = False
+    mtp_params: int = Field(default=0, ge=0)  # multi-token-prediction layers in the checkpoint
+    vision_params: int = Field(default=0, ge=0)  # a multimodal model's encoder (not planned for)
+    native: NativePrecision | None = None
+    notes: Annotated[tuple[str, ...], Field(strict=False)] = ()  # how it was read, what ignored
 
     @model_validator(mode="after")
     def _consistent(self) -> LlmArch:
@@ -92,6 +128,8 @@ class LlmArch(_Entry):
             )
         if not 4 <= self.dim_per_head <= 1024:
             raise ValueError(f"a head dimension of {self.dim_per_head} is not plausible")
+        if self.blocks and sum(b.count for b in self.blocks) != self.layers:
+            raise ValueError("blocks must add up to layers")
         return self
 
     @property
@@ -99,10 +137,53 @@ class LlmArch(_Entry):
         return self.head_dim if self.head_dim is not None else self.hidden // self.heads
 
     @property
+    def structure(self) -> tuple[Block, ...]:
+        """The layers as blocks: given, or the one block a dense (or Mixtral-style) entry is."""
+        return self.blocks or _flat_blocks(self)
+
+    @property
+    def embedding_params(self) -> int:
+        """Input embedding and LM head (one matrix when tied)."""
+        return self.vocab * self.hidden * (1 if self.tied_embeddings else 2)
+
+    @property
+    def head_params(self) -> int:
+        return self.vocab * self.hidden
+
+    @property
     def params(self) -> int:
-        """Parameter count from the architecture (all experts, embeddings and LM head)."""
-        d = self.dim_per_head
-        attn = self.hidden * d * (self.heads + 2 * self.kv_heads) + self.heads * d * self.hidden
-        mlp = (3 if self.ffn_kind == "gated" else 2) * self.hidden * self.ffn * self.experts
-        router = self.hidden * self.experts if self.experts > 1 else 0
-        return self.layers * (attn + mlp + router) + 2 * self.vocab * self.hidden
+        """Parameters of the language model: every layer, every expert, embeddings and LM head
+        (the encoder of a multimodal model and multi-token-prediction layers apart)."""
+        layers = sum(b.count * (b.mixer.params + _ffn_total(b.ffn)) for b in self.structure)
+        return layers + self.embedding_params
+
+    @property
+    def total_params(self) -> int:
+        """What a model card calls the total: the language model and any vision encoder."""
+        return self.params + self.vision_params
+
+    @property
+    def active_params(self) -> int:
+        """Parameters one token runs through: all but the experts it is not routed to."""
+        inactive = sum(
+            b.count * (b.ffn.experts - b.ffn.top_k) * b.ffn.expert_params for b in self.structure
+        )
+        return self.params - inactive
+
+    @property
+    def is_moe(self) -> bool:
+        return any(b.ffn.kind == "moe" for b in self.structure)
+
+
+def _ffn_total(ffn: Ffn) -> int:
+    return ffn.params + ffn.experts * ffn.expert_params
+
+
+def _flat_blocks(model: LlmArch) -> tuple[Block, ...]:
+    gated = model.ffn_kind == "gated"
+    mixer = gqa_mixer(model.hidden, model.heads, model.kv_heads, model.dim_per_head)
+    if model.experts > 1:
+        ffn = moe_ffn(model.hidden, model.experts, model.experts_per_token, model.ffn, gated)
+    else:
+        ffn = dense_ffn(model.hidden, model.ffn, gated)
+    return (Block(count=model.layers, mixer=mixer, ffn=ffn),)

@@ -42,6 +42,18 @@ class PrecisionChoice(StrEnum):
     fp16 = "fp16"
     fp8 = "fp8"
     int4 = "int4"
+    fp8_block = "fp8-block"
+    nvfp4 = "nvfp4"
+    fp4 = "fp4"  # nvfp4's other name
+    mxfp4 = "mxfp4"
+    int8 = "int8"
+
+    @property
+    def name_in_table(self) -> str:
+        """The precision table's name for this choice (fp4 is nvfp4)."""
+        from llmsize.catalog.precisions import canonical
+
+        return canonical(self.value)
 
 
 SourceOpt = Annotated[

@@ -153,7 +153,7 @@ def bench_command(
         if out is not None:
             assert canonical_gpu is not None
             points = curve_points(
-                result.levels, url, canonical_model, canonical_gpu, tp, precision.value
+                result.levels, url, canonical_model, canonical_gpu, tp, precision.name_in_table
             )
             written = write_outputs(out, points, result.runs, jsonl, force=force)
     stopped = any(r.stopped_early for r in result.runs)

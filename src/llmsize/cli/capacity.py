@@ -94,7 +94,7 @@ def capacity_command(
             server,
             input_tokens,
             output_tokens,
-            precision.value if precision else None,
+            precision.name_in_table if precision else None,
             limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
             prices=GivenPrices(
                 server_usd_per_hour,

@@ -52,7 +52,7 @@ def configs_command(
             gpu,
             input_tokens,
             output_tokens,
-            precision.value if precision else None,
+            precision.name_in_table if precision else None,
             limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
             mode=mode.value,
             server=server,

@@ -112,7 +112,7 @@ def estimate_command(
             batch,
             input_tokens,
             output_tokens,
-            precision.value,
+            precision.name_in_table,
             mode.value,
             server=server,
             pp=pp,

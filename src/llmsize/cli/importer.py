@@ -61,7 +61,9 @@ def import_command(
         canonical = catalog.models.get(model, "--model").id if model else None
         rows = []
         for path in files:
-            for point in import_file(path, MeasuredOn(canonical, chip, tp, precision.value), fmt):
+            for point in import_file(
+                path, MeasuredOn(canonical, chip, tp, precision.name_in_table), fmt
+            ):
                 found = catalog.models.find(point.model)
                 rows.append(
                     replace(point, model=found.id if found else point.model, origin=str(path))

@@ -120,7 +120,7 @@ def simulate_command(
                 usecase,
                 server=server,
                 tp=tp,
-                precision=precision.value if precision else None,
+                precision=precision.name_in_table if precision else None,
                 servers=servers,
                 rate=rate,
                 concurrency=concurrency,

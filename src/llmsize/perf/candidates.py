@@ -27,7 +27,7 @@ class Candidate:
 
 def unsupported(gpu: Gpu, precision: str) -> str:
     """Why a GPU cannot run a precision, or ''."""
-    if gpu.supports(precision):
+    if gpu.runs(precision):
         return ""
     return f"{gpu.id} has no {precision.upper()} tensor cores"
 

@@ -1,8 +1,15 @@
 """Does a model fit at this TP, and how many sequences' KV cache fit beside it.
 
-Weights: bytes per parameter by precision (MoE stores every expert). KV cache per token:
-2 (K and V) x layers x KV heads per GPU x head dim x KV bytes; when TP exceeds the KV head count,
-heads are replicated, so each GPU still holds at least one.
+Units are those vendors sell: an "80 GB" HBM part holds 80 GiB (2^30 bytes each), so every
+memory figure here is in GiB.
+
+Weights: each part (attention, dense MLP and shared experts, routed experts) at its own
+precision — the checkpoint's (`LlmArch.native`) when serving at its native precision; embeddings
+and LM head stay 16-bit in quantized checkpoints, as quantizers leave them. KV cache per sequence,
+summed over the model's blocks: layers that keep every token grow with the context; sliding and
+chunked layers keep at most their window; linear-attention and Mamba layers keep a constant
+state. A TP rank holds its share of the KV heads (at least one, when TP exceeds them) and all of
+an MLA latent, which every rank holds whole.
 """
 
 from __future__ import annotations
@@ -11,74 +18,170 @@ import math
 from dataclasses import dataclass
 
 from llmsize.catalog import Gpu, LlmArch
-from llmsize.catalog.precisions import kv_bytes, weight_bytes
+from llmsize.catalog.blocks import Block, Mixer
+from llmsize.catalog.precisions import KV_ELEMENT_BYTES, info, weight_bytes
 
 USABLE_FRACTION = 0.90
 """Share of GPU memory an engine lets the model and cache use (vLLM's gpu_memory_utilization)."""
 
-RESERVE_GB = 2.0
+RESERVE_GIB = 2.0
 """Per-GPU runtime reserve: CUDA context, activations, communication buffers."""
 
-GB = 1e9
+GIB = float(2**30)
+
+INDEX_BYTES = 1.0
+"""Bytes per cached element of a sparse-attention indexer's keys (FP8 in DeepSeek-V3.2)."""
 
 
 @dataclass(frozen=True, slots=True)
 class MemoryFit:
-    """Per-GPU memory at one configuration, and the largest batch it allows."""
+    """Per-GPU memory at one configuration (GiB), and the largest batch it allows."""
 
     fits: bool
-    weights_gb: float
-    kv_gb_per_sequence: float
-    available_gb: float  # for the KV cache, after weights and reserve
+    weights_gib: float
+    kv_gib_per_sequence: float
+    available_gib: float  # for the KV cache, after weights and reserve
     max_batch: int
-    needed_gb: float  # weights + reserve + KV of the asked batch
-    capacity_gb: float
+    needed_gib: float  # weights + reserve + KV of the asked batch
+    usable_gib: float  # what the engine lets weights, reserve and cache use
     reason: str = ""
 
 
-def kv_heads_per_gpu(model: LlmArch, tp: int) -> int:
-    return max(1, math.ceil(model.kv_heads / tp))
+@dataclass(frozen=True, slots=True)
+class PartBytes:
+    """Bytes of weights per part of the model, whole (not per GPU)."""
+
+    attention: float
+    mlp: float
+    experts: float
+    embeddings: float
+    encoder: float
+
+    @property
+    def total(self) -> float:
+        return self.attention + self.mlp + self.experts + self.embeddings + self.encoder
 
 
-def kv_bytes_per_token(model: LlmArch, tp: int, precision: str) -> float:
-    """Per GPU: K and V for every layer of the heads this GPU holds."""
-    return 2 * model.layers * kv_heads_per_gpu(model, tp) * model.dim_per_head * kv_bytes(precision)
+def part_precisions(model: LlmArch, precision: str) -> tuple[str, str, str]:
+    """(attention, MLP, experts) precisions when serving `model` at `precision`."""
+    native = model.native
+    if native is not None and precision == native.name:
+        return native.attention, native.mlp, native.experts
+    return precision, precision, precision
+
+
+def kv_precision(model: LlmArch, precision: str) -> str:
+    """What the KV cache is held in when serving at `precision`: the checkpoint's own KV scheme
+    at its native precision, otherwise what engines use with that precision."""
+    native = model.native
+    if native is not None and precision == native.name:
+        return native.kv_cache
+    return info(precision).kv
+
+
+def part_bytes(model: LlmArch, precision: str) -> PartBytes:
+    attention_p, mlp_p, experts_p = part_precisions(model, precision)
+    attention = sum(b.count * b.mixer.params for b in model.structure)
+    mlp = sum(b.count * b.ffn.params for b in model.structure)
+    experts = sum(b.count * b.ffn.experts * b.ffn.expert_params for b in model.structure)
+    return PartBytes(
+        attention=attention * weight_bytes(attention_p),
+        mlp=mlp * weight_bytes(mlp_p),
+        experts=experts * weight_bytes(experts_p),
+        embeddings=model.embedding_params * 2.0,
+        encoder=model.vision_params * 2.0,
+    )
 
 
 def weight_bytes_per_gpu(model: LlmArch, tp: int, precision: str) -> float:
-    return model.params * weight_bytes(precision) / tp
+    return part_bytes(model, precision).total / tp
+
+
+def _rank_share(mixer: Mixer, tp: int) -> float:
+    """The share of a layer's cache (or state) one of `tp` ranks holds."""
+    shards = mixer.kv_shards if mixer.kv_elements else max(mixer.heads, 1)
+    return math.ceil(shards / tp) / shards
+
+
+def _element_bytes(model: LlmArch, precision: str) -> float:
+    return KV_ELEMENT_BYTES[kv_precision(model, precision)]
+
+
+def kv_bytes_per_token(model: LlmArch, tp: int, precision: str) -> float:
+    """Per GPU, per token of context, in the layers that keep every token (full attention, MLA,
+    sparse attention's cache and its indexer keys)."""
+    element = _element_bytes(model, precision)
+    return sum(_token_bytes(b, tp, element) for b in model.structure if b.mixer.window is None)
+
+
+def _token_bytes(block: Block, tp: int, element: float) -> float:
+    mixer = block.mixer
+    kv = mixer.kv_elements * element * _rank_share(mixer, tp)
+    return block.count * (kv + mixer.index_elements * INDEX_BYTES)
+
+
+def kv_bytes_per_sequence(model: LlmArch, tp: int, precision: str, context_tokens: float) -> float:
+    """Per GPU, one sequence of `context_tokens`: growing layers, windowed layers up to their
+    window, and constant recurrent states."""
+    element = _element_bytes(model, precision)
+    total = 0.0
+    for block in model.structure:
+        mixer = block.mixer
+        kept = context_tokens if mixer.window is None else min(context_tokens, mixer.window)
+        total += _token_bytes(block, tp, element) * kept
+        total += block.count * mixer.state_bytes * _rank_share(mixer, tp)
+    return total
+
+
+def fixed_bytes_per_sequence(model: LlmArch, tp: int, precision: str) -> float:
+    """Per GPU, what a sequence holds whatever its length beyond the window: full windows of
+    the windowed layers and the recurrent states (the twin reserves this per running sequence)."""
+    element = _element_bytes(model, precision)
+    total = 0.0
+    for block in model.structure:
+        mixer = block.mixer
+        if mixer.window is not None:
+            total += _token_bytes(block, tp, element) * mixer.window
+        total += block.count * mixer.state_bytes * _rank_share(mixer, tp)
+    return total
+
+
+def usable_gib(gpu: Gpu) -> float:
+    """What weights, reserve and KV cache may use on one GPU: the engine's share of the
+    vendor's capacity (which is in GiB)."""
+    return gpu.memory_gb * USABLE_FRACTION
 
 
 def memory_fit(
     model: LlmArch, gpu: Gpu, tp: int, precision: str, context_tokens: int, batch: int = 1
 ) -> MemoryFit:
     """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each."""
-    capacity = gpu.memory_gb * USABLE_FRACTION
-    weights = weight_bytes_per_gpu(model, tp, precision) / GB
-    per_seq = kv_bytes_per_token(model, tp, precision) * context_tokens / GB
-    available = capacity - weights - RESERVE_GB
+    usable = usable_gib(gpu)
+    weights = weight_bytes_per_gpu(model, tp, precision) / GIB
+    per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens) / GIB
+    available = usable - weights - RESERVE_GIB
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
-    needed = weights + RESERVE_GB + per_seq * batch
+    needed = weights + RESERVE_GIB + per_seq * batch
     if available <= 0:
         reason = (
-            f"weights need {weights:.1f} GB per GPU at TP{tp} in {precision}; "
-            f"{capacity - RESERVE_GB:.1f} GB usable on {gpu.id}"
+            f"weights need {weights:.1f} GiB per GPU at TP{tp} in {precision}; "
+            f"{usable:.1f} GiB usable on {gpu.id} ({RESERVE_GIB:g} GiB of it the runtime's)"
         )
     elif max_batch < batch:
         reason = (
-            f"batch {batch} needs {needed:.1f} GB per GPU at TP{tp} in {precision} "
-            f"({per_seq:.2f} GB KV cache per sequence); {capacity:.1f} GB usable, "
+            f"batch {batch} needs {needed:.1f} GiB per GPU at TP{tp} in {precision} "
+            f"({per_seq:.2f} GiB KV cache per sequence); {usable:.1f} GiB usable, "
             f"max batch {max_batch}"
         )
     else:
         reason = ""
     return MemoryFit(
         fits=not reason,
-        weights_gb=weights,
-        kv_gb_per_sequence=per_seq,
-        available_gb=max(available, 0.0),
+        weights_gib=weights,
+        kv_gib_per_sequence=per_seq,
+        available_gib=max(available, 0.0),
         max_batch=max_batch,
-        needed_gb=needed,
-        capacity_gb=capacity,
+        needed_gib=needed,
+        usable_gib=usable,
         reason=reason,
     )

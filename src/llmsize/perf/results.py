@@ -27,10 +27,10 @@ class EstimateResult:
     output_tokens: int
     fits: bool
     max_batch: int
-    weights_gb_per_gpu: float
-    kv_gb_per_sequence: float
-    memory_needed_gb_per_gpu: float
-    memory_usable_gb_per_gpu: float
+    weights_gib_per_gpu: float
+    kv_gib_per_sequence: float
+    memory_needed_gib_per_gpu: float
+    memory_usable_gib_per_gpu: float
     ttft_ms: float | None
     itl_ms: float | None
     e2e_ms: float | None

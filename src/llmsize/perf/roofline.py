@@ -18,12 +18,12 @@ through the same code that answers a single estimate.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from llmsize.catalog import Gpu, LlmArch
-from llmsize.catalog.precisions import compute_rate, weight_bytes
-from llmsize.perf.memory import kv_bytes_per_token, memory_fit
+from llmsize.perf.costs import Costs, costs_of
+from llmsize.perf.memory import memory_fit
 
 ACTIVATION_BYTES = 2.0
 """All-reduce messages carry 16-bit activations."""
@@ -70,10 +70,6 @@ FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync")
 - wave_sync: in-flight batching under a closed loop, how much arrivals stay bunched in waves
   (1: a whole wave queues for its prefill passes, 0: arrivals spread evenly)."""
 
-GQA_KERNEL_GROUP = 8
-"""Widest grouped-query group (query heads per KV head) whose KV an attention kernel reads once:
-the Llama-2/3 family's 8. Falcon-180B's 29 runs on a fallback kernel in the DLI-era engine."""
-
 
 @dataclass(frozen=True, slots=True)
 class Setup:
@@ -87,8 +83,14 @@ class Setup:
 
     @property
     def peak_flops(self) -> float:
-        rate: float = self.gpu.tflops[compute_rate(self.precision)]  # type: ignore[index]
+        """The replica's matmul rate at the precision's math (native, or the wider math its
+        weights are dequantized to)."""
+        rate: float = self.gpu.tflops[self.gpu.math(self.precision)[0]]  # type: ignore[index]
         return self.tp * rate * 1e12
+
+    @property
+    def costs(self) -> Costs:
+        return costs_of(self.model, self.precision, self.tp, self.gpu)
 
     @property
     def bandwidth(self) -> float:
@@ -129,57 +131,53 @@ class Work:
 
 
 def layer_params(model: LlmArch) -> tuple[float, float]:
-    """Parameters of one layer's attention and of one expert's MLP."""
+    """Parameters of one layer's attention and of one expert's MLP (dense catalog entries)."""
     d = model.dim_per_head
     attn = model.hidden * d * (model.heads + 2 * model.kv_heads) + model.heads * d * model.hidden
     mlp = (3 if model.ffn_kind == "gated" else 2) * model.hidden * model.ffn
     return float(attn), float(mlp)
 
 
-def experts_touched(model: LlmArch, tokens: float) -> float:
+def experts_touched(experts: int, top_k: int, tokens: float) -> float:
     """Expected experts a layer reads for `tokens` tokens routed top-k uniformly at random."""
-    if model.experts == 1:
+    if experts <= 1:
         return 1.0
-    miss: float = (1 - model.experts_per_token / model.experts) ** tokens
-    return model.experts * (1 - miss)
+    miss: float = (1 - top_k / experts) ** tokens
+    return experts * (1 - miss)
 
 
 def _allreduce(setup: Setup, tokens: float) -> tuple[float, float]:
     if setup.tp == 1:
         return 0.0, 0.0
-    per_layer = 1 if setup.model.parallel_attention else 2
-    calls = setup.model.layers * per_layer
+    calls = setup.costs.allreduce_calls
     message = tokens * setup.model.hidden * ACTIVATION_BYTES
     return calls * 2 * (setup.tp - 1) / setup.tp * message, float(calls)
 
 
 def _work(
-    setup: Setup, tokens: float, logits: float, attention: float, kv_tokens: float, *, decode: bool
+    setup: Setup,
+    tokens: float,
+    logits: float,
+    attention: float,
+    kv_bytes: float,
+    reread_bytes: float,
 ) -> Work:
-    model = setup.model
-    attn, mlp = layer_params(model)
-    bpp = weight_bytes(setup.precision)
-    head = model.hidden * model.vocab
-    moe = model.experts > 1
-    dense = model.layers * (attn + (0 if moe else mlp))
-    expert_flops = 2 * tokens * model.layers * mlp * model.experts_per_token if moe else 0.0
-    kv = kv_tokens * kv_bytes_per_token(model, setup.tp, setup.precision) * setup.tp
-    group = model.heads // model.kv_heads
+    c = setup.costs
     ar_bytes, ar_calls = _allreduce(setup, tokens)
     return Work(
         tokens=tokens,
         logits=logits,
-        flops_linear=2 * tokens * dense,
-        flops_experts=expert_flops,
-        flops_head=2 * logits * head,
+        flops_linear=2 * tokens * c.dense_params_scaled + tokens * c.token_flops,
+        flops_experts=2 * tokens * c.active_expert_params_scaled,
+        flops_head=2 * logits * c.head_params,
         flops_attention=attention,
-        bytes_weights=(dense + head) * bpp,
-        bytes_experts=model.layers * mlp * experts_touched(model, tokens) * bpp if moe else 0.0,
-        bytes_kv=kv,
-        bytes_kv_reread=kv * (group - 1) if decode and group > GQA_KERNEL_GROUP else 0.0,
+        bytes_weights=c.bytes_dense,
+        bytes_experts=c.expert_bytes(tokens),
+        bytes_kv=kv_bytes,
+        bytes_kv_reread=reread_bytes,
         allreduce_bytes=ar_bytes,
         allreduce_calls=ar_calls,
-        layers=float(model.layers),
+        layers=float(c.layers),
         peak_flops=setup.peak_flops,
         bandwidth=setup.bandwidth,
         link_bandwidth=setup.link_bandwidth,
@@ -188,16 +186,28 @@ def _work(
 
 def prefill_work(setup: Setup, batch: float, input_tokens: float) -> Work:
     """Prefill of `batch` prompts of `input_tokens`: causal attention, KV written, last logits."""
-    m = setup.model
-    attention = batch * m.layers * m.heads * 2 * input_tokens**2 * m.dim_per_head
-    return _work(setup, batch * input_tokens, batch, attention, batch * input_tokens, decode=False)
+    c = setup.costs
+    return _work(
+        setup,
+        batch * input_tokens,
+        batch,
+        batch * c.prefill_attention_flops(input_tokens),
+        batch * c.prefill_kv_bytes(input_tokens),
+        0.0,
+    )
 
 
 def decode_work(setup: Setup, batch: float, context: float) -> Work:
     """One decode step of `batch` sequences at `context` tokens: every weight and KV entry read."""
-    m = setup.model
-    attention = batch * m.layers * m.heads * 4 * context * m.dim_per_head
-    return _work(setup, batch, batch, attention, batch * context, decode=True)
+    c = setup.costs
+    return _work(
+        setup,
+        batch,
+        batch,
+        c.decode_attention_flops(batch, batch * context),
+        c.decode_kv_bytes(batch, batch * context),
+        c.reread_bytes(batch * context),
+    )
 
 
 def mixed_work(
@@ -212,23 +222,20 @@ def mixed_work(
     `context_sum`) each decode a token, while prompt chunks of `prefill_tokens` tokens are
     prefilled; `prefill_attention_units` = sum over chunks of c x (prior + c / 2), and
     `prefill_done` prompts finish (and produce logits) in this step."""
-    m = setup.model
-    per_unit = m.layers * m.heads * 4 * m.dim_per_head
-    decode = _work(
-        setup, decode_seqs, decode_seqs, per_unit * context_sum, context_sum, decode=True
-    )
-    if prefill_tokens <= 0:
-        return decode
-    tokens = decode_seqs + prefill_tokens
-    whole = _work(
+    c = setup.costs
+    attention = c.decode_attention_flops(decode_seqs, context_sum)
+    kv = c.decode_kv_bytes(decode_seqs, context_sum)
+    if prefill_tokens > 0:
+        attention += c.chunk_attention_flops(prefill_tokens, prefill_attention_units)
+        kv += prefill_tokens * c.kv_bytes_per_token
+    return _work(
         setup,
-        tokens,
+        decode_seqs + prefill_tokens,
         decode_seqs + prefill_done,
-        per_unit * (context_sum + prefill_attention_units),
-        context_sum + prefill_tokens,
-        decode=False,
+        attention,
+        kv,
+        c.reread_bytes(context_sum),
     )
-    return replace(whole, bytes_kv_reread=decode.bytes_kv_reread)
 
 
 def pass_seconds(

@@ -29,9 +29,9 @@ def render_estimate(r: EstimateResult, console: Console) -> None:
     table.add_row("output tok/s per GPU", _fmt(r.output_tokens_per_s_per_gpu, "", 0))
     table.add_row(
         "memory per GPU",
-        f"{r.memory_needed_gb_per_gpu:,.1f} GB needed of {r.memory_usable_gb_per_gpu:,.1f} GB "
-        f"usable (weights {r.weights_gb_per_gpu:,.1f} GB, KV {r.kv_gb_per_sequence:,.2f} GB per "
-        f"sequence); max batch {r.max_batch:,}",
+        f"{r.memory_needed_gib_per_gpu:,.1f} GiB needed of {r.memory_usable_gib_per_gpu:,.1f} "
+        f"GiB usable (weights {r.weights_gib_per_gpu:,.1f} GiB, KV "
+        f"{r.kv_gib_per_sequence:,.2f} GiB per sequence); max batch {r.max_batch:,}",
     )
     fits = Text("yes") if r.fits else Text.assemble(("no", "red"), f": {r.reason}")
     table.add_row("fits", fits)

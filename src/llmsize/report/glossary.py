@@ -79,7 +79,9 @@ KEYS: dict[str, str] = {
     "itl_ms": "inter-token latency: (E2E − TTFT) / (output − 1), ms",
     "kind": "what a file was read as (usecase or curves)",
     "kv_capacity_tokens_per_replica": "KV cache one replica holds beside its weights, tokens",
-    "kv_gb_per_sequence": "KV cache of one sequence at the use case's length, GB per GPU",
+    "kv_gib_per_sequence": (
+        "KV cache (and recurrent state) of one sequence at the use case's length, GiB per GPU"
+    ),
     "kv_heads": "key/value heads (grouped-query attention)",
     "last_token_ms": "limit on time to the last token (sequential apps), ms",
     "latency_optimal": "the configuration with the lowest latency within the limits",
@@ -96,9 +98,9 @@ KEYS: dict[str, str] = {
     "mean_prompt_tokens": "mean prompt tokens per answered request",
     "mean_queue": "mean requests waiting for admission, per replica",
     "median": "median absolute percentage error, %",
-    "memory_gb": "memory per GPU, GB (datasheet)",
-    "memory_needed_gb_per_gpu": "weights + reserve + KV cache of the batch, GB per GPU",
-    "memory_usable_gb_per_gpu": "memory the engine lets model and cache use, GB per GPU",
+    "memory_gb": 'memory per GPU as the datasheet sells it (HBM "80 GB" holds 80 GiB)',
+    "memory_needed_gib_per_gpu": "weights + reserve + KV cache of the batch, GiB per GPU",
+    "memory_usable_gib_per_gpu": "memory the engine lets model, reserve and cache use, GiB per GPU",
     "missing": "why configurations are absent, in words",
     "mode": "batching: static (the calculator's batches) or inflight (continuous batching)",
     "model": "model catalog id (or the served model name, for a measured run)",
@@ -178,7 +180,7 @@ KEYS: dict[str, str] = {
     "valid": "whether every file is valid",
     "warmup": "requests run before measuring",
     "warnings": "what the answer can hide (reading speed, NVLink, prompt share, context)",
-    "weights_gb_per_gpu": "model weights per GPU, GB",
+    "weights_gib_per_gpu": "model weights per GPU, GiB",
 }
 
 DATA_KEYED = frozenset({"per_gpu", "per_engine", "per_mode", "skipped", "errors_by_kind"})

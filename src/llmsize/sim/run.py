@@ -13,7 +13,7 @@ from llmsize.deployment import Deployment
 from llmsize.limits import Limits
 from llmsize.metrics import Distribution, RunResult
 from llmsize.perf.estimate import StepBasis
-from llmsize.perf.memory import kv_bytes_per_token, memory_fit
+from llmsize.perf.memory import GIB, fixed_bytes_per_sequence, kv_bytes_per_token, memory_fit
 from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
 from llmsize.sim.engine import Outcome, Scheduler, Simulation
 from llmsize.sim.steps import StepModel
@@ -65,10 +65,16 @@ class TwinSetup:
         )
 
     def kv_capacity_tokens(self) -> int:
-        """Tokens of KV cache one replica holds beside its weights (from the memory model)."""
+        """Tokens of KV cache one replica holds beside its weights (from the memory model):
+        what is left once every running sequence's fixed part (full windows of windowed
+        layers, recurrent states) is set aside, in tokens of the growing layers."""
         fit = memory_fit(self.model, self.gpu, self.tp, self.precision, 1)
+        available = fit.available_gib * GIB
+        available -= self.max_batch * fixed_bytes_per_sequence(self.model, self.tp, self.precision)
         per_token = kv_bytes_per_token(self.model, self.tp, self.precision)
-        return int(fit.available_gb * 1e9 // per_token)
+        if per_token <= 0:  # only recurrent layers: no growing cache to count
+            return 2**62 if available > 0 else 0
+        return max(0, int(available // per_token))
 
     def simulation(self) -> Simulation:
         setup = Setup(self.model, self.gpu, self.tp, self.precision, self.nvlink_domain)

@@ -11,16 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llmsize.catalog.precisions import weight_bytes
-from llmsize.perf.memory import kv_bytes_per_token
-from llmsize.perf.roofline import (
-    ACTIVATION_BYTES,
-    GQA_KERNEL_GROUP,
-    Params,
-    Setup,
-    experts_touched,
-    layer_params,
-)
+from llmsize.perf.roofline import ACTIVATION_BYTES, Params, Setup
 
 
 @dataclass(slots=True)
@@ -31,11 +22,10 @@ class StepModel:
     decode_scale: float = 1.0
     _per_token: float = field(init=False)  # compute s per matmul row (tokens + gemm_half_tokens)
     _per_logit: float = field(init=False)  # compute s per LM-head row (logits + gemm_half_tokens)
-    _per_unit: float = field(init=False)  # compute s per attention unit (context token)
-    _weights: float = field(init=False)  # memory s for dense weights and the LM head
-    _experts: float = field(init=False)  # memory s per expert touched (MoE)
-    _per_kv: float = field(init=False)  # memory s per KV token read or written
-    _per_reread: float = field(init=False)  # memory s per decode context token re-read (wide GQA)
+    _attention: float = field(init=False)  # compute s per attention FLOP
+    _per_byte_kv: float = field(init=False)  # memory s per KV byte
+    _weights: float = field(init=False)  # memory s for the weights every step reads
+    _per_byte: float = field(init=False)  # memory s per weight byte
     _comm_per_token: float = field(init=False)
     _fixed: float = field(init=False)  # all-reduce latency and per-layer launches, per step
     _half: float = field(init=False)
@@ -44,58 +34,56 @@ class StepModel:
 
     def __post_init__(self) -> None:
         s, p = self.setup, self.params
-        m = s.model
-        attn, mlp = layer_params(m)
-        moe = m.experts > 1
-        dense = m.layers * (attn + (0 if moe else mlp))
-        head = m.hidden * m.vocab
+        c = s.costs
         peak, bw = s.peak_flops, s.bandwidth
         self._half = p.gemm_half_tokens
-        self._moe = moe
-        per_token_flops = 2 * dense
-        per_token = per_token_flops / (peak * p.e_compute)
-        if moe:
-            per_token += (
-                2 * m.layers * mlp * m.experts_per_token / (peak * p.e_compute * p.e_experts)
-            )
+        self._moe = bool(c.moe)
+        per_token = (2 * c.dense_params_scaled + c.token_flops) / (peak * p.e_compute)
+        per_token += 2 * c.active_expert_params_scaled / (peak * p.e_compute * p.e_experts)
         self._per_token = per_token
-        self._per_logit = 2 * head / (peak * p.e_compute)
-        self._per_unit = m.layers * m.heads * 4 * m.dim_per_head / (peak * p.e_attention)
-        bpp = weight_bytes(s.precision)
-        self._weights = (dense + head) * bpp / (bw * p.e_memory)
-        self._experts = p.moe_spread * m.layers * mlp * bpp / (bw * p.e_memory) if moe else 0.0
-        kv_token = kv_bytes_per_token(m, s.tp, s.precision) * s.tp
-        self._per_kv = kv_token / (bw * p.e_kv)
-        group = m.heads // m.kv_heads
-        wide = group > GQA_KERNEL_GROUP
-        self._per_reread = p.kv_reread * kv_token * (group - 1) / (bw * p.e_kv) if wide else 0.0
+        self._per_logit = 2 * c.head_params / (peak * p.e_compute)
+        self._attention = 1 / (peak * p.e_attention)
+        self._per_byte = 1 / (bw * p.e_memory)
+        self._weights = c.bytes_dense * self._per_byte
+        self._per_byte_kv = 1 / (bw * p.e_kv)
         if s.tp > 1:
-            calls = m.layers * (1 if m.parallel_attention else 2)
-            ring = calls * 2 * (s.tp - 1) / s.tp * m.hidden * ACTIVATION_BYTES
+            calls = c.allreduce_calls
+            ring = calls * 2 * (s.tp - 1) / s.tp * s.model.hidden * ACTIVATION_BYTES
             self._comm_per_token = ring / (s.link_bandwidth * p.e_link)
             ar_fixed = calls * p.allreduce_us * 1e-6
         else:
             self._comm_per_token, ar_fixed = 0.0, 0.0
-        self._fixed = ar_fixed + m.layers * p.layer_overhead_us * 1e-6
+        self._fixed = ar_fixed + c.layers * p.layer_overhead_us * 1e-6
 
     def _expert_reads(self, tokens: int) -> float:
         found = self._touched.get(tokens)
         if found is None:
-            found = self._experts * experts_touched(self.setup.model, tokens)
+            moved = self.setup.costs.expert_bytes(tokens)
+            found = self.params.moe_spread * moved * self._per_byte
             self._touched[tokens] = found
         return found
+
+    def _kv_seconds(self, d: int, context_sum: float) -> float:
+        c = self.setup.costs
+        kv = c.decode_kv_bytes(d, context_sum)
+        kv += self.params.kv_reread * c.reread_bytes(context_sum)
+        return kv * self._per_byte_kv
 
     def mixed(
         self, d: int, context_sum: float, prefill_tokens: float, units: float, done: int
     ) -> float:
         """Seconds for a step that decodes d sequences and prefills prompt chunks."""
+        c = self.setup.costs
         tokens = d + prefill_tokens
         logits = d + done
-        compute = self._per_token * (tokens + self._half) + self._per_unit * (context_sum + units)
+        flops = c.decode_attention_flops(d, context_sum)
+        if prefill_tokens > 0:
+            flops += c.chunk_attention_flops(prefill_tokens, units)
+        compute = self._per_token * (tokens + self._half) + self._attention * flops
         if logits:
             compute += self._per_logit * (logits + self._half)
-        memory = self._weights + self._per_kv * (context_sum + prefill_tokens)
-        memory += self._per_reread * context_sum
+        memory = self._weights + self._kv_seconds(d, context_sum)
+        memory += prefill_tokens * c.kv_bytes_per_token * self._per_byte_kv
         if self._moe:
             memory += self._expert_reads(int(tokens))
         overhead = (
@@ -109,9 +97,10 @@ class StepModel:
 
     def decode(self, d: int, context_sum: float) -> float:
         """Seconds for one decode step of d sequences whose contexts sum to context_sum."""
+        c = self.setup.costs
         compute = self._per_token * (d + self._half) + self._per_logit * (d + self._half)
-        compute += self._per_unit * context_sum
-        memory = self._weights + (self._per_kv + self._per_reread) * context_sum
+        compute += self._attention * c.decode_attention_flops(d, context_sum)
+        memory = self._weights + self._kv_seconds(d, context_sum)
         if self._moe:
             memory += self._expert_reads(d)
         busy = compute if compute > memory else memory
