@@ -30,6 +30,25 @@ REFUSED: tuple[tuple[str, str], ...] = (
 """config.json fields whose architecture llmsize cannot represent: a file that sets one is
 refused by name, never read as the simpler model it would otherwise look like."""
 
+IGNORED: tuple[tuple[str, str], ...] = (
+    ("rope_scaling", "position encoding: no cost in memory or FLOPs"),
+    ("rope_parameters", "position encoding: no cost in memory or FLOPs"),
+    ("n_group", "grouped expert routing: the same experts are read"),
+    ("topk_group", "grouped expert routing: the same experts are read"),
+    ("routed_scaling_factor", "a routing weight: no cost"),
+    ("norm_topk_prob", "a routing weight: no cost"),
+    ("scoring_func", "the router's scoring: no cost"),
+    ("router_aux_loss_coef", "training only"),
+    ("attention_dropout", "training only"),
+    ("final_logit_softcapping", "a scalar on the logits: no cost"),
+    ("use_qk_norm", "norms: negligible parameters"),
+    ("attention_bias", "biases: negligible parameters"),
+    ("swiglu_limit", "an activation clamp: no cost"),
+    ("partial_rotary_factor", "position encoding: no cost"),
+    ("mlp_bias", "biases: negligible parameters"),
+)
+"""Fields that are read and deliberately not modelled, with why (`model inspect` lists them)."""
+
 _CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length")
 
 
@@ -208,6 +227,9 @@ def _arch(cfg: dict[str, Any], origin: str, where: str, modelopt: dict[str, Any]
         "vision_params": encoder,
         "native": native,
         "notes": tuple(notes),
+        "ignored": tuple(
+            f"{key}: {why}" for key, why in IGNORED if text.get(key) not in (None, False, 0)
+        ),
     }
     try:
         return LlmArch.model_validate(values)
@@ -237,7 +259,7 @@ def quant_file_beside(path: Path) -> Path | None:
     return candidate if candidate is not None and candidate.is_file() else None
 
 
-def arch_from_config_file(path: Path, where: str) -> LlmArch:
+def arch_from_config_file(path: Path, where: str, origin: str | None = None) -> LlmArch:
     from llmsize.files import read_json
 
     try:
@@ -251,4 +273,4 @@ def arch_from_config_file(path: Path, where: str) -> LlmArch:
     if beside is not None:
         found = read_json(beside, "config.json", non_finite=True)
         modelopt = found if isinstance(found, dict) else None
-    return arch_from_config(cfg, str(path), where, modelopt)
+    return arch_from_config(cfg, origin or str(path), where, modelopt)

@@ -114,7 +114,8 @@ class LlmArch(_Entry):
     mtp_params: int = Field(default=0, ge=0)  # multi-token-prediction layers in the checkpoint
     vision_params: int = Field(default=0, ge=0)  # a multimodal model's encoder (not planned for)
     native: NativePrecision | None = None
-    notes: Annotated[tuple[str, ...], Field(strict=False)] = ()  # how it was read, what ignored
+    notes: Annotated[tuple[str, ...], Field(strict=False)] = ()  # how it was read
+    ignored: Annotated[tuple[str, ...], Field(strict=False)] = ()  # fields read and not used
 
     @model_validator(mode="after")
     def _consistent(self) -> LlmArch:

@@ -111,6 +111,11 @@ class Catalog:
                 return arch_from_config_file(path, where)
             if name.endswith(".json"):
                 raise InputError(where, f"config file {name!r} does not exist")
+        from llmsize.catalog import hf_bundle
+
+        found = hf_bundle.resolve(name)
+        if found is not None:
+            return found
         return self.models.get(name, where)
 
 

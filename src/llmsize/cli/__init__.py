@@ -17,6 +17,7 @@ from llmsize.cli import (
     estimate,
     importer,
     init,
+    model,
     peak,
     plan,
     schema,
@@ -90,6 +91,7 @@ app.command("import")(importer.import_command)
 app.command("calibrate")(calibrate.calibrate_command)
 app.command("accuracy")(calibrate.accuracy_command)
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(model.app, name="model")
 
 
 def _print_version(value: bool) -> None:

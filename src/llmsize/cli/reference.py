@@ -84,6 +84,7 @@ def _samples(root: Path, scratch: Path) -> list[list[str]]:
         ["catalog", "gpus"],
         ["catalog", "servers"],
         ["catalog", "models"],
+        ["model", "inspect", "openai/gpt-oss-120b"],
         ["show", str(root / "tests" / "data" / "llmsize_bench" / "results.jsonl")],
         ["validate", nemo],
         ["calibrate", str(subset), "--out", str(scratch / "p.yaml"), "--force"],
@@ -123,7 +124,7 @@ def document_keys(root: Path) -> dict[str, list[str]]:
                 raise RuntimeError(f"llmsize {' '.join(args)} failed: {result.output}")
             found: set[str] = set()
             _keys(json.loads(result.stdout), found)
-            command = " ".join(args[:2]) if args[0] in ("catalog", "peak") else args[0]
+            command = " ".join(args[:2]) if args[0] in ("catalog", "peak", "model") else args[0]
             for key in found:
                 keys.setdefault(key, [])
                 if command not in keys[key]:

@@ -110,7 +110,12 @@ def _element_bytes(model: LlmArch, precision: str) -> float:
 def kv_bytes_per_token(model: LlmArch, tp: int, precision: str) -> float:
     """Per GPU, per token of context, in the layers that keep every token (full attention, MLA,
     sparse attention's cache and its indexer keys)."""
-    element = _element_bytes(model, precision)
+    return cache_bytes_per_token(model, tp, kv_precision(model, precision))
+
+
+def cache_bytes_per_token(model: LlmArch, tp: int, cache_precision: str) -> float:
+    """`kv_bytes_per_token` with the KV cache held in `cache_precision`."""
+    element = KV_ELEMENT_BYTES[cache_precision]
     return sum(_token_bytes(b, tp, element) for b in model.structure if b.mixer.window is None)
 
 

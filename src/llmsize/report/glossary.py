@@ -5,6 +5,30 @@ generated from this table, the documents the commands really produce, and the CL
 from __future__ import annotations
 
 KEYS: dict[str, str] = {
+    "experts": "a layer kind's routed experts (the routed expert weights, in weights_gib)",
+    "total_params": "parameters as model cards count them: language model and encoder, MTP apart",
+    "active_params": "parameters one token runs through (only its routed experts; embedding in)",
+    "language_params": "the language model's parameters: layers, experts, embeddings, LM head",
+    "encoder_params": "a multimodal model's encoder (vision, audio), estimated from its config",
+    "mtp_params": "multi-token-prediction layers stored (loaded for speculative decoding only)",
+    "count": "how many layers of this kind",
+    "mixer": "a layer's token mixer: full, sliding, chunked, mla, linear, mamba or none",
+    "mixer_words": "the token mixer in words",
+    "window": "tokens a windowed (sliding or chunked) layer keeps and reads",
+    "sparse_topk": "keys a sparse-attention layer reads per query (DeepSeek's indexer)",
+    "top_k": "experts each token is routed to",
+    "state_bytes_per_sequence": "recurrent state (linear attention, Mamba) per sequence, bytes",
+    "native_precision": "the checkpoint's own precisions per part, from its quantization config",
+    "attention": "the attention (token-mixer) weights",
+    "mlp": "dense MLPs, shared experts and routers",
+    "kv_cache": "what the KV cache is held in",
+    "weights_gib": "weight GiB per part, by precision (keys are precisions)",
+    "embeddings": "input embedding and LM head, kept 16-bit by quantizers",
+    "encoder": "a multimodal model's encoder weights",
+    "total": "the sum of the parts",
+    "kv_bytes_per_token": "KV bytes per context token (growing layers, all GPUs) by KV precision",
+    "notes": "how the model was read",
+    "ignored": "config fields read and not modelled, with why",
     "after": "error after the fit (median and p90 APE per metric), %",
     "before": "error before the fit (median and p90 APE per metric), %",
     "engine": "the engine profile a fit belongs to",
@@ -183,5 +207,15 @@ KEYS: dict[str, str] = {
     "weights_gib_per_gpu": "model weights per GPU, GiB",
 }
 
-DATA_KEYED = frozenset({"per_gpu", "per_engine", "per_mode", "skipped", "errors_by_kind"})
+DATA_KEYED = frozenset(
+    {
+        "per_gpu",
+        "per_engine",
+        "per_mode",
+        "skipped",
+        "errors_by_kind",
+        "weights_gib",
+        "kv_bytes_per_token",
+    }
+)
 """Mappings whose keys are data (GPU ids, engine names, reasons), not names of quantities."""

@@ -1,0 +1,40 @@
+"""`llmsize model inspect`: how a model was read, as a user asks from the shell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.helpers import assert_one_line_error, run
+from tests.conftest import LLAMA_3_8B_CONFIG
+
+
+def test_inspect_json_has_the_documented_keys() -> None:
+    result = run("model", "inspect", "deepseek-ai/DeepSeek-V3", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    for key in ("total_params", "active_params", "kv_bytes_per_token", "layers", "ignored"):
+        assert key in doc
+    assert doc["kv_bytes_per_token"]["bf16"] == 70_272
+    assert [(x["count"], x["mixer"], x["ffn"]) for x in doc["layers"]] == [
+        (3, "mla", "dense"),
+        (58, "mla", "moe"),
+    ]
+    assert any(item.startswith("n_group") for item in doc["ignored"])
+
+
+def test_inspect_reads_a_config_file_and_by_short_id(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(LLAMA_3_8B_CONFIG))
+    result = run("model", "inspect", str(path))
+    assert result.exit_code == 0, result.output
+    assert "32 × full attention + dense" in result.stdout
+    assert run("model", "inspect", "gpt-oss-120b").exit_code == 0
+
+
+def test_inspect_of_an_unknown_model_is_one_line() -> None:
+    assert_one_line_error(run("model", "inspect", "lama-3-8b"), "did you mean")
+
+
+def test_inspect_of_an_unrepresentable_model_names_the_field() -> None:
+    assert_one_line_error(run("model", "inspect", "deepseek-ai/DeepSeek-V4-Pro"), "compress_ratios")
