@@ -62,6 +62,12 @@ def _question(
     return _Question(arch, chip, box, asked, context)
 
 
+def default_precision(model: LlmArch) -> str:
+    """What a model is estimated at when no precision is asked: its checkpoint's own (gpt-oss's
+    MXFP4, DeepSeek-R1's FP8-block), else BF16."""
+    return model.native.name if model.native is not None else "bf16"
+
+
 def estimate(
     model: str,
     gpu: str,
@@ -69,7 +75,7 @@ def estimate(
     batch: int,
     input_tokens: int,
     output_tokens: int,
-    precision: str = "bf16",
+    precision: str | None = None,
     mode: str = "static",
     *,
     server: str | None = None,
@@ -105,6 +111,7 @@ def estimate(
     options = PerfOptions.of(source, calibration, engine, bench, mode)
     q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
+    precision = q.precision or default_precision(arch)
     if moe_tp < 0:
         raise InputError("--moe-tp", "must be at least 1")
     layout = Layout(tp, pp, attention_dp, ep, moe_tp)

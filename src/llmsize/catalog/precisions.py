@@ -97,6 +97,10 @@ FULL_QUALITY: tuple[Precision, ...] = ("fp8", "bf16")
 int4 and 4-bit floats change answers, not just speed, so they are modelled when asked for (or
 when the checkpoint is stored so)."""
 
+CALIBRATED = ("fp8", "bf16", "fp16")
+"""Precisions the bundled calibration data measured (the 2024 sets): error figures are shown
+for these only."""
+
 SHOWN_PRECISIONS = ("bf16", "fp8", "fp8-block", "nvfp4", "mxfp4", "int4", "int8")
 """What `model inspect` sizes the weights at (fp16 is bf16's size)."""
 

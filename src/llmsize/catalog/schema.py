@@ -28,7 +28,7 @@ class _Entry(BaseModel):
 class Link(BaseModel):
     model_config = STRICT
 
-    kind: Literal["nvlink", "nvlink-bridge", "pcie", "infinity-fabric"]
+    kind: Literal["nvlink", "nvlink-bridge", "pcie", "infinity-fabric", "ethernet"]
     gb_s: float = Field(gt=0)
 
 

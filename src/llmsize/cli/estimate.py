@@ -58,8 +58,13 @@ def estimate_command(
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
     precision: Annotated[
-        opts.PrecisionChoice, typer.Option("--precision", help="Weights and math precision.")
-    ] = opts.PrecisionChoice.bf16,
+        opts.PrecisionChoice | None,
+        typer.Option(
+            "--precision",
+            help="Weights and math precision [default: the checkpoint's own, else bf16].",
+            show_default=False,
+        ),
+    ] = None,
     mode: opts.ModeOpt = opts.Mode.static,
     server: ServerOpt = None,
     pp: Annotated[
@@ -112,7 +117,7 @@ def estimate_command(
             batch,
             input_tokens,
             output_tokens,
-            precision.name_in_table,
+            precision.name_in_table if precision else None,
             mode.value,
             server=server,
             pp=pp,

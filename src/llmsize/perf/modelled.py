@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog, Gpu, LlmArch, Server
+from llmsize.catalog.precisions import CALIBRATED
 from llmsize.deployment import Deployment, Layout
 from llmsize.errors import InputError
 from llmsize.perf.calibration import Calibration, ResolvedFit
@@ -28,6 +29,7 @@ class ModelPoint:
     memory: MemoryFit
     calibration: ResolvedFit
     typical_error: str
+    error_pct: float | None = None  # cross-validated throughput error, where it was measured
 
 
 def unmodelled_layout(layout: Layout) -> str:
@@ -35,6 +37,29 @@ def unmodelled_layout(layout: Layout) -> str:
     if layout.is_tensor_only:
         return ""
     return f"{layout.label}: layouts beyond tensor parallel are not modelled yet"
+
+
+MEASURED_EXPERTS = 8
+"""The widest MoE in the bundled calibration data (Mixtral 8x7B, top-2, no shared experts)."""
+
+
+def unmeasured_kinds(model: LlmArch) -> str:
+    """The parts of a model no bundled calibration measurement covers ('' when all are): the
+    error figures were cross-validated on dense transformers and Mixtral, so they are shown only
+    for models of those kinds."""
+    found: dict[str, None] = {}
+    for block in model.structure:
+        if block.mixer.kind != "full":
+            found[block.mixer.kind.replace("mla", "MLA") + " layers"] = None
+        if block.mixer.window or block.mixer.topk:
+            found["windowed or sparse attention"] = None
+        ffn = block.ffn
+        shared = ffn.params > model.hidden * ffn.experts  # more than a router: shared experts
+        if ffn.kind == "moe" and (ffn.experts > MEASURED_EXPERTS or shared):
+            found[f"MoE with {ffn.experts} experts"] = None
+    if model.native is not None and model.native.name not in CALIBRATED:
+        found[f"{model.native.name} checkpoints"] = None
+    return ", ".join(found)
 
 
 def refuse_unmodelled(deployment: Deployment) -> None:
@@ -79,17 +104,21 @@ class ModelledPerf:
             self._resolved[key] = found
         return found
 
-    def error_pct(self, resolved: ResolvedFit, gpu: Gpu) -> float | None:
-        """Cross-validated median throughput error on this GPU, when its own fit is used."""
+    def error_pct(self, resolved: ResolvedFit, gpu: Gpu, model: LlmArch) -> float | None:
+        """Cross-validated median throughput error on this GPU, when its own fit is used and
+        the model is of a kind the calibration measured."""
         summary = self.calibration.accuracy_for(gpu.id)
         if resolved.fit is None or resolved.borrowed or "throughput" not in summary:
             return None
-        return summary["throughput"]
+        return None if unmeasured_kinds(model) else summary["throughput"]
 
-    def typical_error(self, resolved: ResolvedFit, gpu: Gpu) -> str:
+    def typical_error(self, resolved: ResolvedFit, gpu: Gpu, model: LlmArch) -> str:
         fit = resolved.fit
         if fit is None:
             return "error unknown (uncalibrated)"
+        kinds = unmeasured_kinds(model)
+        if kinds:
+            return f"error unknown (no calibration measurements of {kinds})"
         summary = self.calibration.accuracy_for(gpu.id)
         if summary and not resolved.borrowed:
             return (
@@ -121,7 +150,13 @@ class ModelledPerf:
         else:
             times = inflight_times(setup, resolved.params, batch, input_tokens, output_tokens)
             memory = memory_fit(model, gpu, tp, precision, context, 1)
-        return ModelPoint(times, memory, resolved, self.typical_error(resolved, gpu))
+        return ModelPoint(
+            times,
+            memory,
+            resolved,
+            self.typical_error(resolved, gpu, model),
+            self.error_pct(resolved, gpu, model),
+        )
 
     def lookup(
         self,
@@ -204,5 +239,5 @@ class ModelledPerf:
             source=short_label(p.calibration),
             citations=(f"llmsize roofline model, calibration: {p.calibration.label}",),
             note=p.typical_error,
-            error_pct=self.error_pct(p.calibration, gpu),
+            error_pct=p.error_pct,
         )

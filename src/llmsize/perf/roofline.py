@@ -105,7 +105,9 @@ class Setup:
 
 def default_nvlink_domain(gpu: Gpu) -> int:
     """GPUs sharing a fabric when no server is named: NVSwitch 8, NVLink bridges 2, PCIe 1."""
-    return {"nvlink": 8, "infinity-fabric": 8, "nvlink-bridge": 2}.get(gpu.link.kind, 1)
+    return {"nvlink": 8, "infinity-fabric": 8, "ethernet": 8, "nvlink-bridge": 2}.get(
+        gpu.link.kind, 1
+    )
 
 
 @dataclass(frozen=True, slots=True)

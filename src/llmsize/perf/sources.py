@@ -41,11 +41,18 @@ class PerfModel(PerfSource, Protocol):
     def step_basis(self, deployment: Deployment) -> StepBasis: ...
 
 
-def modelled_precisions(gpu: Gpu, asked: Precision | None) -> tuple[str, ...]:
-    """What to model: the asked precision, or FP8 (where the GPU has it) and BF16. Weight-only
-    int4 changes answers, not just speed, so it is modelled only when asked for."""
+def modelled_precisions(
+    gpu: Gpu, asked: Precision | None, model: LlmArch | None = None
+) -> tuple[str, ...]:
+    """What to model: the asked precision; else a quantized checkpoint's own precision (gpt-oss
+    is MXFP4, DeepSeek-R1 FP8-block), where the GPU runs it; else FP8 (where the GPU has it) and
+    BF16. Weight-only int4 and 4-bit floats change answers, not just speed, so they are modelled
+    only when asked for or stored so."""
     if asked is not None:
         return (asked,)
+    native = model.native if model is not None else None
+    if native is not None and gpu.runs(native.name):
+        return (native.name,)
     return tuple(p for p in FULL_QUALITY if gpu.supports(p))
 
 
@@ -128,7 +135,12 @@ class CombinedPerf:
         if self.source == "measured":
             return measured
         modelled = self.modelled.lookup(
-            model, server, gpu, modelled_precisions(gpu, precision), input_tokens, output_tokens
+            model,
+            server,
+            gpu,
+            modelled_precisions(gpu, precision, model),
+            input_tokens,
+            output_tokens,
         )
         if self.source == "model":
             return modelled

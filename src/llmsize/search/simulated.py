@@ -103,7 +103,7 @@ def ranked_candidates(
     model = usecase.model
     found: list[Ranked] = []
     context_tokens = usecase.input_tokens_total + usecase.output_tokens
-    precisions = modelled_precisions(gpu, usecase.precision)
+    precisions = modelled_precisions(gpu, usecase.precision, usecase.model)
     enumeration = candidates(model, server, gpu, precisions, context_tokens)
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
