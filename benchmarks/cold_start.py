@@ -46,6 +46,10 @@ CASES: dict[str, tuple[list[str], float]] = {
         ["plan", str(ROOT / "examples/usecases/llama-3.1-405b-batch.yaml")],
         1.0,
     ),
+    # issue 11: today's models (MLA + 256 experts; MXFP4 experts + sliding windows), read from
+    # their bundled config.json, planned on four and three server types: under 1 s each
+    "plan-deepseek-r1": (["plan", str(ROOT / "examples/usecases/deepseek-r1-reasoning.yaml")], 1.0),
+    "plan-gpt-oss-120b": (["plan", str(ROOT / "examples/usecases/gpt-oss-120b-chat.yaml")], 1.0),
 }
 
 

@@ -180,7 +180,22 @@ def _ffn_total(ffn: Ffn) -> int:
     return ffn.params + ffn.experts * ffn.expert_params
 
 
+_FLAT: dict[int, tuple[LlmArch, tuple[Block, ...]]] = {}
+
+
 def _flat_blocks(model: LlmArch) -> tuple[Block, ...]:
+    """The one block of a flat entry, built once per entry (asked for on every memory check)."""
+    found = _FLAT.get(id(model))
+    if found is not None and found[0] is model:
+        return found[1]
+    blocks = _build_flat_blocks(model)
+    if len(_FLAT) > 1024:
+        _FLAT.clear()
+    _FLAT[id(model)] = (model, blocks)
+    return blocks
+
+
+def _build_flat_blocks(model: LlmArch) -> tuple[Block, ...]:
     gated = model.ffn_kind == "gated"
     mixer = gqa_mixer(model.hidden, model.heads, model.kv_heads, model.dim_per_head)
     if model.experts > 1:

@@ -79,7 +79,23 @@ def kv_precision(model: LlmArch, precision: str) -> str:
     return info(precision).kv
 
 
+_PARTS: dict[tuple[int, str], tuple[LlmArch, PartBytes]] = {}
+
+
 def part_bytes(model: LlmArch, precision: str) -> PartBytes:
+    """Weight bytes per part (worked out once per model and precision: every memory check of
+    a plan asks)."""
+    found = _PARTS.get((id(model), precision))
+    if found is not None and found[0] is model:
+        return found[1]
+    parts = _part_bytes(model, precision)
+    if len(_PARTS) > 4096:
+        _PARTS.clear()
+    _PARTS[(id(model), precision)] = (model, parts)
+    return parts
+
+
+def _part_bytes(model: LlmArch, precision: str) -> PartBytes:
     attention_p, mlp_p, experts_p = part_precisions(model, precision)
     attention = sum(b.count * b.mixer.params for b in model.structure)
     mlp = sum(b.count * b.ffn.params for b in model.structure)
