@@ -54,8 +54,12 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
     fine = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4), "fp8", batch=8)
     answer = context.perf.answer(fine, 2000, 200)
     assert answer.estimate is not None and answer.estimate.label == "fp8 TP4 BS8"
+    piped = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, pp=2), "fp8", batch=8)
+    answer = context.perf.answer(piped, 2000, 200)
+    assert answer.estimate is not None and answer.estimate.label == "fp8 TP4×PP2 BS8"
+    assert answer.estimate.error_pct is None  # pipeline-parallel runs were never measured
     for deployment in (
-        Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, pp=2), "fp8", batch=8),
+        Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=2, attention_dp=2), "fp8", batch=8),
         Deployment(LLAMA, PrecisionSpec("fp8", "fp8", "bf16"), fine.pools),
         Deployment(LLAMA, fine.precision, (fine.pool, fine.pool)),
     ):
@@ -66,7 +70,7 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
 @pytest.mark.parametrize(
     ("flags", "fragment"),
     [
-        (["--pp", "2"], "--pp: TP4×PP2: layouts beyond tensor parallel are not modelled yet"),
+        (["--pp", "200"], "--pp"),
         (["--attention-dp", "2"], "--attention-dp: TP4×DP2"),
         (["--ep", "2"], "--ep: llama-3-70b is dense"),
     ],
@@ -92,3 +96,13 @@ def test_layout_flags_out_of_range_are_one_line(flag: str) -> None:
     args += ["8", "--input-tokens", "1000", "--output-tokens", "100"]
     assert_one_line_error(run(*args, flag, "0"), flag)
     assert_one_line_error(run(*args, flag, "lots"), flag)
+
+
+def test_the_twin_refuses_pipeline_stages_it_does_not_run() -> None:
+    from llmsize.perf.estimate import StepBasis
+    from llmsize.perf.roofline import Params
+    from llmsize.sim.run import TwinSetup
+
+    piped = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, pp=2), "fp8", batch=8)
+    with pytest.raises(InputError, match="pipeline stages"):
+        TwinSetup.of(piped, StepBasis(Params(), "model"))

@@ -173,6 +173,9 @@ def estimate(
         provenance=provenance,
         source=origin,
         typical_error=error,
+        pp=pp,
+        layout=layout.label,
+        servers_per_replica=-(-layout.gpus // box.gpus),
         reason=answer.reason,
     )
 

@@ -14,6 +14,10 @@ from llmsize.perf.memory import MemoryFit, memory_fit
 TPS = (1, 2, 4, 8)
 """Tensor-parallel widths tried (within the server)."""
 
+PPS = (2, 3, 4)
+"""Pipeline stages tried, one server-wide TP group each, when no layout fits one server: a
+replica then spans that many whole servers."""
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -68,6 +72,7 @@ def candidates(
             missing[why] = None
             continue
         too_big = ""
+        fitted = False
         for layout in [Layout(tp=tp) for tp in TPS]:
             problem = tp_problem(model, layout.tp, server.gpus)
             if problem:
@@ -78,8 +83,31 @@ def candidates(
             if fit.max_batch < 1:
                 too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
                 continue
+            fitted = True
             found.append(Candidate(precision, layout, fit))
+        if not fitted:
+            spanning = _spanning(model, server, gpu, precision, context_tokens)
+            if spanning is not None:
+                found.append(spanning)
+                too_big = ""
         if too_big:  # the widest layout that was tried: the closest it came to fitting
             missing[too_big] = None
             any_too_big = True
     return Enumeration(tuple(found), tuple(missing), any_too_big)
+
+
+def _spanning(
+    model: LlmArch, server: Server, gpu: Gpu, precision: str, context_tokens: int
+) -> Candidate | None:
+    """The narrowest pipeline of server-wide TP groups that holds the model, if any."""
+    tp = max((t for t in TPS if t <= min(server.gpus, server.nvlink_domain)), default=1)
+    if tp_problem(model, tp, server.gpus):
+        return None
+    for pp in PPS:
+        layout = Layout(tp=tp, pp=pp)
+        if layout.problems(model, server.gpus):
+            continue
+        fit = memory_fit(model, gpu, tp, precision, context_tokens, 1, pp)
+        if fit.max_batch >= 1:
+            return Candidate(precision, layout, fit)
+    return None

@@ -31,18 +31,25 @@ class Estimate:
     citations: tuple[str, ...] = ()
     note: str = ""
     error_pct: float | None = None  # modelled: cross-validated median throughput error on this GPU
+    pp: int = 1  # pipeline stages of the replica
+    servers_per_replica: int = 1  # a replica wider than a server spans whole servers
 
     @property
     def layout(self) -> Layout | None:
         """The replica's parallel layout (None: a measurement that did not state its TP)."""
-        return Layout(tp=self.tp) if self.tp is not None else None
+        return Layout(tp=self.tp, pp=self.pp) if self.tp is not None else None
 
     @property
     def label(self) -> str:
         tp = self.layout.label if self.layout is not None else "TP ?"
         kind = "BS" if self.mode == "static" else "C"
         batch = f"{kind} ?" if self.batch is None else f"{kind}{self.batch:g}"
-        return f"{self.precision} {tp} {batch}"
+        span = f", {self.servers_per_replica} servers per replica" if self.spans_servers else ""
+        return f"{self.precision} {tp} {batch}{span}"
+
+    @property
+    def spans_servers(self) -> bool:
+        return self.servers_per_replica > 1
 
 
 @dataclass(frozen=True, slots=True)

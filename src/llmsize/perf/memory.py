@@ -174,23 +174,32 @@ def usable_gib(gpu: Gpu) -> float:
 
 
 def memory_fit(
-    model: LlmArch, gpu: Gpu, tp: int, precision: str, context_tokens: int, batch: int = 1
+    model: LlmArch,
+    gpu: Gpu,
+    tp: int,
+    precision: str,
+    context_tokens: int,
+    batch: int = 1,
+    pp: int = 1,
 ) -> MemoryFit:
-    """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each."""
+    """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each; with
+    `pp` pipeline stages each GPU holds its stage's share of the layers (weights and cache) for
+    every sequence of the replica."""
     usable = usable_gib(gpu)
-    weights = weight_bytes_per_gpu(model, tp, precision) / GIB
-    per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens) / GIB
+    weights = weight_bytes_per_gpu(model, tp, precision) / pp / GIB
+    per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens) / pp / GIB
     available = usable - weights - RESERVE_GIB
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
     needed = weights + RESERVE_GIB + per_seq * batch
+    layout = f"TP{tp}" + (f"×PP{pp}" if pp > 1 else "")
     if available <= 0:
         reason = (
-            f"weights need {weights:.1f} GiB per GPU at TP{tp} in {precision}; "
+            f"weights need {weights:.1f} GiB per GPU at {layout} in {precision}; "
             f"{usable:.1f} GiB usable on {gpu.id} ({RESERVE_GIB:g} GiB of it the runtime's)"
         )
     elif max_batch < batch:
         reason = (
-            f"batch {batch} needs {needed:.1f} GiB per GPU at TP{tp} in {precision} "
+            f"batch {batch} needs {needed:.1f} GiB per GPU at {layout} in {precision} "
             f"({per_seq:.2f} GiB KV cache per sequence); {usable:.1f} GiB usable, "
             f"max batch {max_batch}"
         )

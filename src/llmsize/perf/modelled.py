@@ -33,10 +33,11 @@ class ModelPoint:
 
 
 def unmodelled_layout(layout: Layout) -> str:
-    """Why the model cannot represent this layout yet ('' when it can)."""
-    if layout.is_tensor_only:
+    """Why the model cannot represent this layout yet ('' when it can): tensor and pipeline
+    parallel are modelled; attention data parallel and expert parallel not yet."""
+    if layout.attention_dp == 1 and layout.ep == 1:
         return ""
-    return f"{layout.label}: layouts beyond tensor parallel are not modelled yet"
+    return f"{layout.label}: attention-DP and expert-parallel layouts are not modelled yet"
 
 
 MEASURED_EXPERTS = 8
@@ -138,18 +139,29 @@ class ModelledPerf:
         output_tokens: float,
         nvlink_domain: int,
         mode: str | None = None,
+        pp: int = 1,
     ) -> ModelPoint:
-        """One configuration. The memory check is reported, not enforced (the caller decides)."""
-        setup = Setup(model, gpu, tp, precision, nvlink_domain)
+        """One configuration (a replica of TP `tp` × `pp` pipeline stages at `batch`). The memory
+        check is reported, not enforced (the caller decides)."""
+        from llmsize.perf.pipeline import pipelined
+
+        setup = Setup(model, gpu, tp, precision, nvlink_domain, pp)
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
         context = int(input_tokens + output_tokens)
+        micro = max(1.0, batch / pp)
         if mode == "static":
-            times = static_times(setup, resolved.params, int(batch), input_tokens, output_tokens)
-            memory = memory_fit(model, gpu, tp, precision, context, int(batch))
+            times = static_times(setup, resolved.params, int(micro), input_tokens, output_tokens)
+            memory = memory_fit(model, gpu, tp, precision, context, int(batch), pp)
+            prompt_tokens = micro * input_tokens
         else:
-            times = inflight_times(setup, resolved.params, batch, input_tokens, output_tokens)
-            memory = memory_fit(model, gpu, tp, precision, context, 1)
+            times = inflight_times(setup, resolved.params, micro, input_tokens, output_tokens)
+            memory = memory_fit(model, gpu, tp, precision, context, 1, pp)
+            prompt_tokens = input_tokens
+        times = pipelined(times, pp, model.hidden, prompt_tokens, micro)
+        if pp > 1:  # the calibration data has no pipeline-parallel runs
+            note = "error unknown (no calibration measurements of pipeline-parallel replicas)"
+            return ModelPoint(times, memory, resolved, note, None)
         return ModelPoint(
             times,
             memory,
@@ -172,7 +184,7 @@ class ModelledPerf:
         estimates: list[Estimate] = []
         enumeration = candidates(model, server, gpu, precisions, input_tokens + output_tokens)
         for c in enumeration.found:
-            tp, fit = c.layout.tp, c.memory
+            tp, pp, fit = c.layout.tp, c.layout.pp, c.memory
             batches = sorted({b for b in BATCHES if b <= fit.max_batch} | {fit.max_batch})
             if self.mode == "inflight":
                 batches = [b for b in BATCHES if b <= 2 * fit.max_batch]
@@ -186,15 +198,16 @@ class ModelledPerf:
                     input_tokens,
                     output_tokens,
                     server.nvlink_domain,
+                    pp=pp,
                 )
-                estimates.append(self._estimate(server, gpu, c.precision, tp, batch, p))
+                estimates.append(self._estimate(server, gpu, c.precision, tp, batch, p, pp))
         return Lookup(tuple(estimates), enumeration.missing, enumeration.too_big)
 
     def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
         """The model's answer for an aggregated, tensor-parallel deployment at its batch."""
         refuse_unmodelled(deployment)
         pool = deployment.pool
-        tp, batch = pool.layout.tp, int(pool.batch or 1)
+        tp, pp, batch = pool.layout.tp, pool.layout.pp, int(pool.batch or 1)
         precision = deployment.precision.weights
         p = self.point(
             deployment.model,
@@ -206,11 +219,12 @@ class ModelledPerf:
             output_tokens,
             pool.server.nvlink_domain,
             deployment.mode,
+            pp,
         )
         origin = f"model ({p.calibration.label})"
         if p.memory.max_batch < (batch if deployment.mode == "static" else 1):
             return Answer(None, p.memory, origin, "", p.memory.reason)
-        estimate = self._estimate(pool.server, pool.gpu, precision, tp, batch, p)
+        estimate = self._estimate(pool.server, pool.gpu, precision, tp, batch, p, pp)
         return Answer(estimate, p.memory, origin, p.typical_error)
 
     def step_basis(self, deployment: Deployment) -> StepBasis:
@@ -221,9 +235,18 @@ class ModelledPerf:
         return StepBasis(resolved.params, f"model ({resolved.label})")
 
     def _estimate(
-        self, server: Server, gpu: Gpu, precision: str, tp: int, batch: int, p: ModelPoint
+        self,
+        server: Server,
+        gpu: Gpu,
+        precision: str,
+        tp: int,
+        batch: int,
+        p: ModelPoint,
+        pp: int = 1,
     ) -> Estimate:
-        instances = server.gpus // tp
+        gpus = tp * pp
+        per_replica = -(-gpus // server.gpus)  # whole servers a replica spans
+        instances = server.gpus // gpus if gpus <= server.gpus else 1 / per_replica
         return Estimate(
             server=server.id,
             gpu=gpu.id,
@@ -240,4 +263,6 @@ class ModelledPerf:
             citations=(f"llmsize roofline model, calibration: {p.calibration.label}",),
             note=p.typical_error,
             error_pct=p.error_pct,
+            pp=pp,
+            servers_per_replica=per_replica,
         )

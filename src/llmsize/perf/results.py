@@ -40,6 +40,9 @@ class EstimateResult:
     source: str
     typical_error: str
     reason: str
+    pp: int = 1
+    layout: str = ""  # 'TP8×PP2': the replica's parallel layout
+    servers_per_replica: int = 1
 
 
 @dataclass(frozen=True, slots=True)

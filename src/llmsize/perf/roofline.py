@@ -80,6 +80,7 @@ class Setup:
     tp: int
     precision: str
     nvlink_domain: int
+    pp: int = 1  # pipeline stages: memory per GPU; the pass is timed whole (perf/pipeline.py)
 
     @property
     def peak_flops(self) -> float:
@@ -356,8 +357,10 @@ def inflight_load(
     setup: Setup, concurrency: float, input_tokens: float, output_tokens: float
 ) -> InflightLoad:
     out = max(output_tokens, 1.0)
-    fit = memory_fit(setup.model, setup.gpu, setup.tp, setup.precision, int(input_tokens + out))
-    running = max(1.0, min(concurrency, float(fit.max_batch)))
+    fit = memory_fit(
+        setup.model, setup.gpu, setup.tp, setup.precision, int(input_tokens + out), pp=setup.pp
+    )
+    running = max(1.0, min(concurrency, float(fit.max_batch) / setup.pp))
     group = max(1.0, min(running, float(INFLIGHT_STEP_TOKENS // max(input_tokens, 1.0))))
     return InflightLoad(
         concurrency,

@@ -14,9 +14,10 @@ def _fmt(value: float | None, unit: str, digits: int = 1) -> str:
 
 
 def render_estimate(r: EstimateResult, console: Console) -> None:
+    span = f"({r.servers_per_replica} servers per replica) " if r.servers_per_replica > 1 else ""
     console.print(
-        f"[bold]{safe(r.model)}[/] on {safe(r.server)}: {r.precision} TP{r.tp} "
-        f"{'batch' if r.mode == 'static' else 'concurrency'} {r.batch}, "
+        f"[bold]{safe(r.model)}[/] on {safe(r.server)}: {r.precision} {r.layout or f'TP{r.tp}'} "
+        f"{span}{'batch' if r.mode == 'static' else 'concurrency'} {r.batch}, "
         f"{r.input_tokens:,} in / {r.output_tokens:,} out ({r.mode})"
     )
     table = SafeTable.grid(padding=(0, 2))

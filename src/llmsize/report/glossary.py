@@ -5,6 +5,9 @@ generated from this table, the documents the commands really produce, and the CL
 from __future__ import annotations
 
 KEYS: dict[str, str] = {
+    "pp": "pipeline stages of a replica (each a TP group; a replica may span servers)",
+    "layout": "the replica's parallel layout, e.g. TP8×PP2",
+    "servers_per_replica": "whole servers one replica spans (plans count whole replicas)",
     "experts": "a layer kind's routed experts (the routed expert weights, in weights_gib)",
     "total_params": "parameters as model cards count them: language model and encoder, MTP apart",
     "active_params": "parameters one token runs through (only its routed experts; embedding in)",

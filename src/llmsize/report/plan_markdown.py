@@ -93,7 +93,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         ]
         fastest = rec.latency_optimal
         if fastest is not None:
-            n = servers_needed(uc.peak_rps, fastest.rps_per_server)
+            n = servers_needed(uc.peak_rps, fastest.rps_per_server, fastest.servers_per_replica)
             lines.append(f"| latency-optimal ({n} servers) | {_row(fastest)} |")
         if e.note:
             lines += ["", f"Note: {e.note}."]

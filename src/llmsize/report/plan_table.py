@@ -136,7 +136,7 @@ def optimal_table(result: PlanResult) -> Table | None:
             _ms(e.itl_ms),
             _ms(e.e2e_ms),
             f"{e.rps_per_server:,.2f}",
-            str(servers_needed(result.usecase.peak_rps, e.rps_per_server)),
+            str(servers_needed(result.usecase.peak_rps, e.rps_per_server, e.servers_per_replica)),
             _provenance(e),
         )
     return table

@@ -108,6 +108,11 @@ def ranked_candidates(
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
         precision, tp, fit = c.precision, c.layout.tp, c.memory
+        if c.layout.pp > 1:
+            reasons[f"{precision} {c.layout.label}: the twin does not run pipeline stages yet"] = (
+                None
+            )
+            continue
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
         setup = Setup(model, gpu, tp, precision, server.nvlink_domain)
         best = 0.0

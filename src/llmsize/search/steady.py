@@ -130,9 +130,11 @@ def broken_limits(estimate: Estimate, limits: Limits) -> tuple[Breach, ...]:
     return limits.breaches(estimate.ttft_ms, estimate.itl_ms, estimate.e2e_ms)
 
 
-def servers_needed(peak_rps: float, rps_per_server: float) -> int:
-    """Whole servers for the peak; a hair of float noise never buys an extra server."""
-    return max(1, math.ceil(peak_rps / rps_per_server - 1e-9))
+def servers_needed(peak_rps: float, rps_per_server: float, per_replica: int = 1) -> int:
+    """Whole servers for the peak, in whole replicas when a replica spans `per_replica`
+    servers; a hair of float noise never buys an extra server."""
+    replica_rps = rps_per_server * per_replica
+    return per_replica * max(1, math.ceil(peak_rps / replica_rps - 1e-9))
 
 
 def _latency(estimate: Estimate, metric: str) -> float:
@@ -193,7 +195,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
         server=server,
         gpu=gpu,
         status=PlanStatus.planned,
-        servers=servers_needed(usecase.peak_rps, best.rps_per_server),
+        servers=servers_needed(usecase.peak_rps, best.rps_per_server, best.servers_per_replica),
         best=best,
         latency_optimal=fastest,
         feasible=tuple(feasible),

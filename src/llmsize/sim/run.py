@@ -50,6 +50,12 @@ class TwinSetup:
 
         refuse_unmodelled(deployment)
         pool = deployment.pool
+        if pool.layout.pp > 1:
+            from llmsize.errors import InputError
+
+            raise InputError(
+                "deployment", f"{pool.layout.label}: the twin does not run pipeline stages yet"
+            )
         return cls(
             deployment.model,
             pool.gpu,
