@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (a table of model-card citations, one model per line)
-"""Every config.json in shared/model-configs reads with the parameter counts its model card
+"""Every bundled config.json (data/hf-configs, copied from shared/model-configs) reads with the parameter counts its model card
 publishes (within 3 %), or is refused in one line naming the field it cannot represent.
 
 Model cards count "active" parameters two ways: most (Qwen3, DeepSeek, Kimi, Llama 4, Gemma 4,
@@ -16,10 +16,12 @@ from typing import NamedTuple
 
 import pytest
 
+from llmsize.catalog.hf_bundle import bundle_dir
 from llmsize.catalog.hf_config import arch_from_config_file
 from llmsize.errors import InputError
 
-MODEL_CONFIGS = Path(__file__).resolve().parents[3] / "shared" / "model-configs"
+MODEL_CONFIGS = bundle_dir()
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "model-configs"
 TOLERANCE = 0.03
 
 
@@ -124,12 +126,16 @@ def _configs() -> list[Path]:
     )
 
 
-pytestmark = pytest.mark.skipif(not MODEL_CONFIGS.is_dir(), reason="shared/model-configs absent")
-
-
-def test_every_shared_config_is_accounted_for() -> None:
+def test_every_bundled_config_is_accounted_for() -> None:
     names = {p.name.removesuffix("_config.json") for p in _configs()}
     assert names == set(CARDS) | set(REFUSED)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/model-configs is not beside the checkout")
+def test_the_bundle_is_the_shared_set() -> None:
+    shared = {p.name: p.read_bytes() for p in SHARED.glob("*.json")}
+    bundled = {p.name: p.read_bytes() for p in MODEL_CONFIGS.glob("*.json")}
+    assert bundled == shared
 
 
 @pytest.mark.parametrize("name", sorted(CARDS))
