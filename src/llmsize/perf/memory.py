@@ -109,8 +109,12 @@ def _part_bytes(model: LlmArch, precision: str) -> PartBytes:
     )
 
 
-def weight_bytes_per_gpu(model: LlmArch, tp: int, precision: str) -> float:
-    return part_bytes(model, precision).total / tp
+def weight_bytes_per_gpu(model: LlmArch, tp: int, precision: str, attention_dp: int = 1) -> float:
+    """One GPU's weights: the dense parts split over the TP group (each attention-DP rank holds
+    its own copy), the routed experts over all tp × attention_dp GPUs of a stage (EP × MoE-TP)."""
+    parts = part_bytes(model, precision)
+    dense = parts.attention + parts.mlp + parts.embeddings + parts.encoder
+    return dense / tp + parts.experts / (tp * attention_dp)
 
 
 def _rank_share(mixer: Mixer, tp: int) -> float:
@@ -181,17 +185,20 @@ def memory_fit(
     context_tokens: int,
     batch: int = 1,
     pp: int = 1,
+    attention_dp: int = 1,
 ) -> MemoryFit:
-    """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each; with
-    `pp` pipeline stages each GPU holds its stage's share of the layers (weights and cache) for
-    every sequence of the replica."""
+    """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each (per
+    attention-DP rank: each rank caches its own sequences); with `pp` pipeline stages each GPU
+    holds its stage's share of the layers (weights and cache) for every sequence of the
+    replica."""
     usable = usable_gib(gpu)
-    weights = weight_bytes_per_gpu(model, tp, precision) / pp / GIB
+    weights = weight_bytes_per_gpu(model, tp, precision, attention_dp) / pp / GIB
     per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens) / pp / GIB
     available = usable - weights - RESERVE_GIB
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
     needed = weights + RESERVE_GIB + per_seq * batch
-    layout = f"TP{tp}" + (f"×PP{pp}" if pp > 1 else "")
+    layout = f"TP{tp}" + (f"×DP{attention_dp}" if attention_dp > 1 else "")
+    layout += f"×PP{pp}" if pp > 1 else ""
     if available <= 0:
         reason = (
             f"weights need {weights:.1f} GiB per GPU at {layout} in {precision}; "
