@@ -60,7 +60,7 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
     assert answer.estimate.error_pct is None  # pipeline-parallel runs were never measured
     for deployment in (
         Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=2, attention_dp=2), "fp8", batch=8),
-        Deployment(LLAMA, PrecisionSpec("fp8", "fp8", "bf16"), fine.pools),
+        Deployment(LLAMA, PrecisionSpec("fp8", "bf16", "fp8"), fine.pools),
         Deployment(LLAMA, fine.precision, (fine.pool, fine.pool)),
     ):
         with pytest.raises(InputError, match="not modelled yet"):

@@ -189,9 +189,13 @@ class Deployment:
         batch: float | None = None,
         engine: str = "",
         mode: str = "inflight",
+        kv_cache: str | None = None,
     ) -> Deployment:
         pool = Pool(server, gpu, layout, workers, batch)
-        return cls(model, PrecisionSpec.named(precision), (pool,), engine, mode)
+        spec = PrecisionSpec.named(precision)
+        if kv_cache is not None:
+            spec = PrecisionSpec(spec.weights, spec.activations, kv_cache)
+        return cls(model, spec, (pool,), engine, mode)
 
     @property
     def is_aggregated(self) -> bool:

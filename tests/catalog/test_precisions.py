@@ -29,3 +29,10 @@ def test_no_other_module_lists_precisions() -> None:
         if p.name != "precisions.py" and listing.search(p.read_text())
     ]
     assert found == []
+
+
+def test_the_kv_flag_offers_exactly_the_kv_table() -> None:
+    from llmsize.catalog.precisions import KV_PRECISIONS
+    from llmsize.cli._options import KvChoice
+
+    assert [c.value for c in KvChoice] == list(KV_PRECISIONS)

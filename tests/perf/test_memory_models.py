@@ -69,3 +69,18 @@ def test_recurrent_state_does_not_grow() -> None:
         c - b
     )  # linear in the context: only the 15 full-attention layers grow
     assert a > (b - a)  # the linear-attention states are a constant part
+
+
+def test_an_fp8_kv_cache_halves_the_cache_of_bf16_weights() -> None:
+    from tests.cli.helpers import run
+
+    args = ["estimate", "--model", "llama-3-70b", "--gpu", "h100-sxm", "--tp", "2"]
+    args += ["--batch", "8", "--input-tokens", "4000", "--output-tokens", "500", "--json"]
+    import json
+
+    wide = json.loads(run(*args, "--precision", "bf16").stdout)
+    narrow = json.loads(run(*args, "--precision", "bf16", "--kv-precision", "fp8").stdout)
+    assert narrow["kv_precision"] == "fp8" and wide["kv_precision"] == "bf16"
+    assert narrow["kv_gib_per_sequence"] == pytest.approx(wide["kv_gib_per_sequence"] / 2)
+    assert narrow["weights_gib_per_gpu"] == wide["weights_gib_per_gpu"]
+    assert narrow["max_batch"] > wide["max_batch"]

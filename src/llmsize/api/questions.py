@@ -62,6 +62,21 @@ def _question(
     return _Question(arch, chip, box, asked, context)
 
 
+def _kv_checked(kv_precision: str | None, gpu: Gpu) -> str | None:
+    """A KV-cache precision a user asked for, or one InputError naming the allowed ones."""
+    from llmsize.catalog.precisions import KV_PRECISIONS
+    from llmsize.errors import InputError
+
+    if kv_precision is None:
+        return None
+    if kv_precision not in KV_PRECISIONS:
+        allowed = ", ".join(KV_PRECISIONS)
+        raise InputError("--kv-precision", f"{kv_precision!r} is not one of {allowed}")
+    if kv_precision == "nvfp4" and not gpu.supports("nvfp4"):
+        raise InputError("--kv-precision", f"{gpu.id} has no FP4 tensor cores for an NVFP4 cache")
+    return kv_precision
+
+
 def default_precision(model: LlmArch) -> str:
     """What a model is estimated at when no precision is asked: its checkpoint's own (gpt-oss's
     MXFP4, DeepSeek-R1's FP8-block), else BF16."""
@@ -87,6 +102,7 @@ def estimate(
     attention_dp: int = 1,
     ep: int = 1,
     moe_tp: int = 0,
+    kv_precision: str | None = None,
 ) -> EstimateResult:
     """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source.
     A replica uses tp × attention_dp × pp GPUs, its MoE layers sharded ep × moe_tp over the same
@@ -95,6 +111,7 @@ def estimate(
     from llmsize.deployment import Deployment, Layout
     from llmsize.errors import InputError
     from llmsize.perf.candidates import tp_problem, unsupported
+    from llmsize.perf.memory import kv_precision as held_in
     from llmsize.perf.modelled import unmodelled_layout
 
     for flag, value in (
@@ -124,6 +141,7 @@ def estimate(
         raise InputError(
             "--pp" if pp > 1 else "--attention-dp" if attention_dp > 1 else "--ep", why
         )
+    kv = _kv_checked(kv_precision, chip)
     for flag, problem in (
         ("--precision", unsupported(chip, precision)),
         ("--tp", tp_problem(arch, tp, box.gpus)),
@@ -131,7 +149,15 @@ def estimate(
         if problem:
             raise InputError(flag, problem)
     deployment = Deployment.aggregated(
-        arch, box, chip, layout, precision, workers=box.gpus // tp, batch=batch, mode=mode
+        arch,
+        box,
+        chip,
+        layout,
+        precision,
+        workers=box.gpus // tp,
+        batch=batch,
+        mode=mode,
+        kv_cache=kv,
     )
     answer = ctx.perf.answer(deployment, input_tokens, output_tokens)
     memory = answer.memory
@@ -176,6 +202,7 @@ def estimate(
         pp=pp,
         layout=layout.label,
         servers_per_replica=-(-layout.gpus // box.gpus),
+        kv_precision=kv or held_in(arch, precision),
         reason=answer.reason,
     )
 

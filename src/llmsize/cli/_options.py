@@ -56,6 +56,16 @@ class PrecisionChoice(StrEnum):
         return canonical(self.value)
 
 
+class KvChoice(StrEnum):
+    """The --kv-precision choices: catalog/precisions.KV_PRECISIONS (a test keeps them equal)."""
+
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
+    nvfp4 = "nvfp4"
+    int8 = "int8"
+
+
 SourceOpt = Annotated[
     Source,
     typer.Option(

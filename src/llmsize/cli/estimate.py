@@ -65,6 +65,15 @@ def estimate_command(
             show_default=False,
         ),
     ] = None,
+    kv_precision: Annotated[
+        opts.KvChoice | None,
+        typer.Option(
+            "--kv-precision",
+            help="KV-cache precision [default: what the weights' precision or the checkpoint "
+            "caches in].",
+            show_default=False,
+        ),
+    ] = None,
     mode: opts.ModeOpt = opts.Mode.static,
     server: ServerOpt = None,
     pp: Annotated[
@@ -124,6 +133,7 @@ def estimate_command(
             attention_dp=attention_dp,
             ep=ep,
             moe_tp=moe_tp or 0,
+            kv_precision=kv_precision.value if kv_precision else None,
             **perf.settings(),
         )
     if sweep_plot is not None:

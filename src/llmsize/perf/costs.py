@@ -144,16 +144,17 @@ def _touched(experts: int, top_k: int, tokens: float) -> float:
     return experts * (1 - miss)
 
 
-_CACHE: dict[tuple[int, str, int, int], tuple[LlmArch, Gpu, Costs]] = {}
+_CACHE: dict[tuple[int, str, int, int, str], tuple[LlmArch, Gpu, Costs]] = {}
 
 
-def costs_of(model: LlmArch, precision: str, tp: int, gpu: Gpu) -> Costs:
-    """The costs of serving `model` at `precision` on a TP-`tp` replica of `gpu` (cached)."""
-    key = (id(model), precision, tp, id(gpu))
+def costs_of(model: LlmArch, precision: str, tp: int, gpu: Gpu, kv: str = "") -> Costs:
+    """The costs of serving `model` at `precision` on a TP-`tp` replica of `gpu`, its KV cache
+    in `kv` ('' : what the precision caches in) (cached)."""
+    key = (id(model), precision, tp, id(gpu), kv)
     found = _CACHE.get(key)
     if found is not None and found[0] is model and found[1] is gpu:
         return found[2]
-    costs = _costs(model, precision, tp, gpu)
+    costs = _costs(model, precision, tp, gpu, kv)
     if len(_CACHE) > 4096:
         _CACHE.clear()
     _CACHE[key] = (model, gpu, costs)
@@ -164,14 +165,14 @@ def _rate(gpu: Gpu, precision: str) -> float:
     return float(gpu.tflops[gpu.math(precision)[0]])  # type: ignore[index]
 
 
-def _costs(model: LlmArch, precision: str, tp: int, gpu: Gpu) -> Costs:
+def _costs(model: LlmArch, precision: str, tp: int, gpu: Gpu, kv: str) -> Costs:
     attention_p, mlp_p, experts_p = part_precisions(model, precision)
     main = _rate(gpu, precision)
     scale_attention = main / _rate(gpu, attention_p) if gpu.runs(attention_p) else 1.0
     scale_mlp = main / _rate(gpu, mlp_p) if gpu.runs(mlp_p) else 1.0
     scale_experts = main / _rate(gpu, experts_p) if gpu.runs(experts_p) else 1.0
     scale_head = main / _rate(gpu, "bf16") if gpu.runs("bf16") else 1.0
-    element = _element_bytes(model, precision)
+    element = _element_bytes(model, precision, kv)
     dense = active = token_flops = 0.0
     bytes_dense = 0.0
     moe: list[MoeTerm] = []

@@ -123,14 +123,15 @@ def _rank_share(mixer: Mixer, tp: int) -> float:
     return math.ceil(shards / tp) / shards
 
 
-def _element_bytes(model: LlmArch, precision: str) -> float:
-    return KV_ELEMENT_BYTES[kv_precision(model, precision)]
+def _element_bytes(model: LlmArch, precision: str, kv: str = "") -> float:
+    """Bytes per cached element: the asked KV precision, else what `precision` caches in."""
+    return KV_ELEMENT_BYTES[kv or kv_precision(model, precision)]
 
 
-def kv_bytes_per_token(model: LlmArch, tp: int, precision: str) -> float:
+def kv_bytes_per_token(model: LlmArch, tp: int, precision: str, kv: str = "") -> float:
     """Per GPU, per token of context, in the layers that keep every token (full attention, MLA,
     sparse attention's cache and its indexer keys)."""
-    return cache_bytes_per_token(model, tp, kv_precision(model, precision))
+    return cache_bytes_per_token(model, tp, kv or kv_precision(model, precision))
 
 
 def cache_bytes_per_token(model: LlmArch, tp: int, cache_precision: str) -> float:
@@ -145,10 +146,12 @@ def _token_bytes(block: Block, tp: int, element: float) -> float:
     return block.count * (kv + mixer.index_elements * INDEX_BYTES)
 
 
-def kv_bytes_per_sequence(model: LlmArch, tp: int, precision: str, context_tokens: float) -> float:
+def kv_bytes_per_sequence(
+    model: LlmArch, tp: int, precision: str, context_tokens: float, kv: str = ""
+) -> float:
     """Per GPU, one sequence of `context_tokens`: growing layers, windowed layers up to their
     window, and constant recurrent states."""
-    element = _element_bytes(model, precision)
+    element = _element_bytes(model, precision, kv)
     total = 0.0
     for block in model.structure:
         mixer = block.mixer
@@ -158,10 +161,10 @@ def kv_bytes_per_sequence(model: LlmArch, tp: int, precision: str, context_token
     return total
 
 
-def fixed_bytes_per_sequence(model: LlmArch, tp: int, precision: str) -> float:
+def fixed_bytes_per_sequence(model: LlmArch, tp: int, precision: str, kv: str = "") -> float:
     """Per GPU, what a sequence holds whatever its length beyond the window: full windows of
     the windowed layers and the recurrent states (the twin reserves this per running sequence)."""
-    element = _element_bytes(model, precision)
+    element = _element_bytes(model, precision, kv)
     total = 0.0
     for block in model.structure:
         mixer = block.mixer
@@ -186,6 +189,7 @@ def memory_fit(
     batch: int = 1,
     pp: int = 1,
     attention_dp: int = 1,
+    kv: str = "",
 ) -> MemoryFit:
     """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each (per
     attention-DP rank: each rank caches its own sequences); with `pp` pipeline stages each GPU
@@ -193,7 +197,7 @@ def memory_fit(
     replica."""
     usable = usable_gib(gpu)
     weights = weight_bytes_per_gpu(model, tp, precision, attention_dp) / pp / GIB
-    per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens) / pp / GIB
+    per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens, kv) / pp / GIB
     available = usable - weights - RESERVE_GIB
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
     needed = weights + RESERVE_GIB + per_seq * batch

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 from llmsize.catalog.precisions import CALIBRATED
-from llmsize.deployment import Deployment, Layout
+from llmsize.deployment import Deployment, Layout, PrecisionSpec
 from llmsize.errors import InputError
 from llmsize.perf.calibration import Calibration, ResolvedFit
 from llmsize.perf.candidates import candidates
@@ -70,10 +70,16 @@ def refuse_unmodelled(deployment: Deployment) -> None:
     why = unmodelled_layout(deployment.pool.layout)
     if why:
         raise InputError("deployment", why)
-    if deployment.precision.label != deployment.precision.weights:
-        raise InputError(
-            "precision", f"{deployment.precision.label}: mixed precisions are not modelled yet"
-        )
+    spec, named = deployment.precision, PrecisionSpec.named(deployment.precision.weights)
+    if spec.activations != named.activations:
+        raise InputError("precision", f"{spec.label}: mixed precisions are not modelled yet")
+
+
+def asked_kv(deployment: Deployment) -> str:
+    """The KV-cache precision a deployment asks for apart from its weights ('' : it follows
+    them, or the checkpoint's own KV scheme)."""
+    spec = deployment.precision
+    return "" if spec.kv_cache == PrecisionSpec.named(spec.weights).kv_cache else spec.kv_cache
 
 
 def short_label(resolved: ResolvedFit) -> str:
@@ -140,23 +146,24 @@ class ModelledPerf:
         nvlink_domain: int,
         mode: str | None = None,
         pp: int = 1,
+        kv: str = "",
     ) -> ModelPoint:
         """One configuration (a replica of TP `tp` × `pp` pipeline stages at `batch`). The memory
         check is reported, not enforced (the caller decides)."""
         from llmsize.perf.pipeline import pipelined
 
-        setup = Setup(model, gpu, tp, precision, nvlink_domain, pp)
+        setup = Setup(model, gpu, tp, precision, nvlink_domain, pp, kv)
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
         context = int(input_tokens + output_tokens)
         micro = max(1.0, batch / pp)
         if mode == "static":
             times = static_times(setup, resolved.params, int(micro), input_tokens, output_tokens)
-            memory = memory_fit(model, gpu, tp, precision, context, int(batch), pp)
+            memory = memory_fit(model, gpu, tp, precision, context, int(batch), pp, kv=kv)
             prompt_tokens = micro * input_tokens
         else:
             times = inflight_times(setup, resolved.params, micro, input_tokens, output_tokens)
-            memory = memory_fit(model, gpu, tp, precision, context, 1, pp)
+            memory = memory_fit(model, gpu, tp, precision, context, 1, pp, kv=kv)
             prompt_tokens = input_tokens
         times = pipelined(times, pp, model.hidden, prompt_tokens, micro)
         if pp > 1:  # the calibration data has no pipeline-parallel runs
@@ -220,6 +227,7 @@ class ModelledPerf:
             pool.server.nvlink_domain,
             deployment.mode,
             pp,
+            asked_kv(deployment),
         )
         origin = f"model ({p.calibration.label})"
         if p.memory.max_batch < (batch if deployment.mode == "static" else 1):

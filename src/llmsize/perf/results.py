@@ -43,6 +43,7 @@ class EstimateResult:
     pp: int = 1
     layout: str = ""  # 'TP8×PP2': the replica's parallel layout
     servers_per_replica: int = 1
+    kv_precision: str = ""  # what the KV cache is held in
 
 
 @dataclass(frozen=True, slots=True)

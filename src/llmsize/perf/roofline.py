@@ -81,6 +81,7 @@ class Setup:
     precision: str
     nvlink_domain: int
     pp: int = 1  # pipeline stages: memory per GPU; the pass is timed whole (perf/pipeline.py)
+    kv: str = ""  # the KV cache's precision when asked apart from the weights ('' : it follows)
 
     @property
     def peak_flops(self) -> float:
@@ -91,7 +92,7 @@ class Setup:
 
     @property
     def costs(self) -> Costs:
-        return costs_of(self.model, self.precision, self.tp, self.gpu)
+        return costs_of(self.model, self.precision, self.tp, self.gpu, self.kv)
 
     @property
     def bandwidth(self) -> float:
@@ -358,7 +359,13 @@ def inflight_load(
 ) -> InflightLoad:
     out = max(output_tokens, 1.0)
     fit = memory_fit(
-        setup.model, setup.gpu, setup.tp, setup.precision, int(input_tokens + out), pp=setup.pp
+        setup.model,
+        setup.gpu,
+        setup.tp,
+        setup.precision,
+        int(input_tokens + out),
+        pp=setup.pp,
+        kv=setup.kv,
     )
     running = max(1.0, min(concurrency, float(fit.max_batch) / setup.pp))
     group = max(1.0, min(running, float(INFLIGHT_STEP_TOKENS // max(input_tokens, 1.0))))

@@ -32,7 +32,8 @@ def render_estimate(r: EstimateResult, console: Console) -> None:
         "memory per GPU",
         f"{r.memory_needed_gib_per_gpu:,.1f} GiB needed of {r.memory_usable_gib_per_gpu:,.1f} "
         f"GiB usable (weights {r.weights_gib_per_gpu:,.1f} GiB, KV "
-        f"{r.kv_gib_per_sequence:,.2f} GiB per sequence); max batch {r.max_batch:,}",
+        f"{r.kv_gib_per_sequence:,.2f} GiB per sequence in {r.kv_precision or '?'}); max batch "
+        f"{r.max_batch:,}",
     )
     fits = Text("yes") if r.fits else Text.assemble(("no", "red"), f": {r.reason}")
     table.add_row("fits", fits)
