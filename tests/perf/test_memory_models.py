@@ -3,6 +3,8 @@ native MXFP4 experts, FP8 weights on 80 GiB and 141 GiB parts."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from llmsize.catalog import LlmArch, load_catalog
@@ -76,8 +78,6 @@ def test_an_fp8_kv_cache_halves_the_cache_of_bf16_weights() -> None:
 
     args = ["estimate", "--model", "llama-3-70b", "--gpu", "h100-sxm", "--tp", "2"]
     args += ["--batch", "8", "--input-tokens", "4000", "--output-tokens", "500", "--json"]
-    import json
-
     wide = json.loads(run(*args, "--precision", "bf16").stdout)
     narrow = json.loads(run(*args, "--precision", "bf16", "--kv-precision", "fp8").stdout)
     assert narrow["kv_precision"] == "fp8" and wide["kv_precision"] == "bf16"
