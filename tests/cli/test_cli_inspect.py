@@ -38,3 +38,12 @@ def test_inspect_of_an_unknown_model_is_one_line() -> None:
 
 def test_inspect_of_an_unrepresentable_model_names_the_field() -> None:
     assert_one_line_error(run("model", "inspect", "deepseek-ai/DeepSeek-V4-Pro"), "compress_ratios")
+
+
+def test_estimate_says_whether_the_math_is_native_or_emulated() -> None:
+    args = ["--model", "gpt-oss-120b", "--tp", "1", "--batch", "8", "--input-tokens", "1000"]
+    args += ["--output-tokens", "100", "--json"]
+    hopper = json.loads(run("estimate", "--gpu", "h100-sxm", *args).stdout)
+    blackwell = json.loads(run("estimate", "--gpu", "b200", *args).stdout)
+    assert hopper["precision"] == "mxfp4" and hopper["math"].startswith("bf16 (mxfp4 weights")
+    assert blackwell["math"] == "fp4 (native on b200)"

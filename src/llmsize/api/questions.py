@@ -77,6 +77,14 @@ def _kv_checked(kv_precision: str | None, gpu: Gpu) -> str | None:
     return kv_precision
 
 
+def math_words(gpu: Gpu, precision: str) -> str:
+    """'fp4 (native)' or 'bf16 (nvfp4 weights dequantized: W4A16)': what the matmuls run at."""
+    rate, native = gpu.math(precision)
+    if native:
+        return f"{rate} (native on {gpu.id})"
+    return f"{rate} ({precision} weights dequantized to {rate} math on {gpu.id})"
+
+
 def default_precision(model: LlmArch) -> str:
     """What a model is estimated at when no precision is asked: its checkpoint's own (gpt-oss's
     MXFP4, DeepSeek-R1's FP8-block), else BF16."""
@@ -203,6 +211,7 @@ def estimate(
         layout=layout.label,
         servers_per_replica=-(-layout.gpus // box.gpus),
         kv_precision=kv or held_in(arch, precision),
+        math=math_words(chip, precision),
         reason=answer.reason,
     )
 

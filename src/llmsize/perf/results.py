@@ -44,6 +44,7 @@ class EstimateResult:
     layout: str = ""  # 'TP8×PP2': the replica's parallel layout
     servers_per_replica: int = 1
     kv_precision: str = ""  # what the KV cache is held in
+    math: str = ""  # the matmuls' rate on this GPU: native, or the wider math weights run at
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,8 @@ def render_estimate(r: EstimateResult, console: Console) -> None:
         f"{r.kv_gib_per_sequence:,.2f} GiB per sequence in {r.kv_precision or '?'}); max batch "
         f"{r.max_batch:,}",
     )
+    if r.math:
+        table.add_row("math", r.math)
     fits = Text("yes") if r.fits else Text.assemble(("no", "red"), f": {r.reason}")
     table.add_row("fits", fits)
     table.add_row("data", f"{r.provenance}: {r.source}")
