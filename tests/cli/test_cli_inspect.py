@@ -47,3 +47,13 @@ def test_estimate_says_whether_the_math_is_native_or_emulated() -> None:
     blackwell = json.loads(run("estimate", "--gpu", "b200", *args).stdout)
     assert hopper["precision"] == "mxfp4" and hopper["math"].startswith("bf16 (mxfp4 weights")
     assert blackwell["math"] == "fp4 (native on b200)"
+
+
+def test_catalog_lists_the_bundled_configs_with_refusals() -> None:
+    result = run("catalog", "models", "--bundled", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)["rows"]}
+    assert len(rows) == 71
+    assert rows["deepseek-ai/DeepSeek-R1"]["precision"] == "fp8-block"
+    assert "compress_ratios" in rows["deepseek-ai/DeepSeek-V4-Pro"]["refused"]
+    assert "Bundled models" in run("catalog", "models", "--bundled").stdout

@@ -70,10 +70,62 @@ def servers(as_json: JsonFlag = False, fmt: FormatOpt = Format.table) -> None:
     _emit(rows, ["id", "gpu", "gpus", "nvlink_domain", "name"], "Servers", as_json, fmt)
 
 
+BundledFlag = Annotated[
+    bool,
+    typer.Option(
+        "--bundled",
+        help="List the bundled Hugging Face configs (data/hf-configs) instead: their ids, "
+        "parameters and checkpoint precision, or why one is refused.",
+    ),
+]
+
+
+def _bundled_rows() -> list[dict[str, Any]]:
+    from llmsize.catalog import hf_bundle
+    from llmsize.errors import InputError
+
+    rows = []
+    for path in sorted(set(hf_bundle.bundled().values())):
+        repo = hf_bundle.hub_id(path)
+        row: dict[str, Any] = {"id": repo.partition("/")[2].lower(), "name": repo}
+        try:
+            model = hf_bundle.resolve(repo)
+        except InputError as exc:
+            row.update(total_params=None, active_params=None, precision=None)
+            row["refused"] = exc.message.split(": ", 1)[-1]
+        else:
+            assert model is not None
+            row.update(
+                id=model.id,
+                total_params=model.total_params,
+                active_params=model.active_params,
+                precision=model.native.name if model.native else "bf16",
+                refused=None,
+            )
+        rows.append(row)
+    return rows
+
+
+def _shown(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value / 1e9:,.1f} B" if key.endswith("_params") else str(value)
+
+
 @app.command("models")
-def models(as_json: JsonFlag = False, fmt: FormatOpt = Format.table) -> None:
+def models(
+    as_json: JsonFlag = False, fmt: FormatOpt = Format.table, bundled: BundledFlag = False
+) -> None:
     """LLMs: architecture from public config.json files."""
     from llmsize.catalog import load_catalog
+
+    if bundled:
+        rows = _bundled_rows()
+        if not as_json and fmt == Format.table:  # billions, and blanks for what is not there
+            rows = [{k: _shown(k, v) for k, v in row.items()} for row in rows]
+        columns = ["id", "name", "total_params", "active_params", "precision", "refused"]
+        _emit(rows, columns, "Bundled models", as_json, fmt)
+        return
 
     rows = [
         {

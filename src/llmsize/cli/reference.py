@@ -84,6 +84,7 @@ def _samples(root: Path, scratch: Path) -> list[list[str]]:
         ["catalog", "gpus"],
         ["catalog", "servers"],
         ["catalog", "models"],
+        ["catalog", "models", "--bundled"],
         ["model", "inspect", "openai/gpt-oss-120b"],
         ["show", str(root / "tests" / "data" / "llmsize_bench" / "results.jsonl")],
         ["validate", nemo],

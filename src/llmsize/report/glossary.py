@@ -5,6 +5,7 @@ generated from this table, the documents the commands really produce, and the CL
 from __future__ import annotations
 
 KEYS: dict[str, str] = {
+    "refused": "why a bundled config cannot be read faithfully (the field it would need)",
     "math": "the rate the matmuls run at on this GPU: native, or dequantized to wider math",
     "kv_precision": "what the KV cache is held in (--kv-precision, else as the precision caches)",
     "pp": "pipeline stages of a replica (each a TP group; a replica may span servers)",
