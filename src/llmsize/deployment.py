@@ -47,6 +47,10 @@ class Layout:
     def gpus(self) -> int:
         return self.width * self.pp
 
+    def servers_spanned(self, server_gpus: int) -> int:
+        """Whole servers of `server_gpus` GPUs one replica takes (1 when it fits in one)."""
+        return math.ceil(self.gpus / server_gpus)
+
     @property
     def is_tensor_only(self) -> bool:
         return self.pp == self.attention_dp == self.ep == 1
@@ -140,7 +144,7 @@ class Pool:
     @property
     def servers_per_replica(self) -> int:
         """A replica wider than a server spans whole servers."""
-        return math.ceil(self.layout.gpus / self.server.gpus)
+        return self.layout.servers_spanned(self.server.gpus)
 
     @property
     def replicas_per_server(self) -> int:

@@ -63,15 +63,13 @@ def _question(
 
 
 def _kv_checked(kv_precision: str | None, gpu: Gpu) -> str | None:
-    """A KV-cache precision a user asked for, or one InputError naming the allowed ones."""
-    from llmsize.catalog.precisions import KV_PRECISIONS
+    """A KV-cache precision a user asked for that this GPU can hold, or one InputError."""
+    from llmsize.catalog.precisions import checked_kv
     from llmsize.errors import InputError
 
     if kv_precision is None:
         return None
-    if kv_precision not in KV_PRECISIONS:
-        allowed = ", ".join(KV_PRECISIONS)
-        raise InputError("--kv-precision", f"{kv_precision!r} is not one of {allowed}")
+    kv_precision = checked_kv(kv_precision, "--kv-precision")
     if kv_precision == "nvfp4" and not gpu.supports("nvfp4"):
         raise InputError("--kv-precision", f"{gpu.id} has no FP4 tensor cores for an NVFP4 cache")
     return kv_precision
@@ -209,7 +207,7 @@ def estimate(
         typical_error=error,
         pp=pp,
         layout=layout.label,
-        servers_per_replica=-(-layout.gpus // box.gpus),
+        servers_per_replica=deployment.pool.servers_per_replica,
         kv_precision=kv or held_in(arch, precision),
         math=math_words(chip, precision),
         reason=answer.reason,

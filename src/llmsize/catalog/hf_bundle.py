@@ -9,6 +9,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from llmsize.catalog.precisions import info
 from llmsize.catalog.schema import LlmArch, NativePrecision
 
 QUANT_SUFFIXES = {"fp8": "fp8", "nvfp4": "nvfp4", "fp4": "nvfp4", "fp8-block": "fp8-block"}
@@ -62,29 +63,21 @@ def _find(name: str) -> str | None:
 
 def resolve(name: str) -> LlmArch | None:
     """The bundled model a name means, or None."""
-    from llmsize.catalog.hf_config import arch_from_config_file
-
     key = _find(name)
     if key is not None:
-        path = bundled()[key]
-        return _named(
-            arch_from_config_file(path, "--model", f"data/hf-configs/{path.name}"), path, key, name
-        )
+        return _load(key, name)
     base, quant, dropped = _base_of(name.strip().lower())
     if base is None:
         return None
-    path = bundled()[base]
-    model = _named(
-        arch_from_config_file(path, "--model", f"data/hf-configs/{path.name}"), path, base, name
-    )
-    words = f"{name} resolves to {hub_id(path)} (its config is not bundled)"
+    model = _load(base, name)
+    words = f"{name} resolves to {model.name} (its config is not bundled)"
     if quant is not None:
         native = NativePrecision(
             name=quant,
             attention=quant,
             mlp=quant,
             experts=quant,
-            kv_cache="fp8" if quant != "fp8-block" else "bf16",
+            kv_cache=info(quant).kv,
             source=f"the repository name {name!r}",
         )
         words += f", with {quant} weights as its name says"
@@ -122,8 +115,13 @@ def _base_of(key: str) -> tuple[str | None, str | None, str]:
     return None, None, ""
 
 
-def _named(model: LlmArch, path: Path, key: str, asked: str) -> LlmArch:
-    """Ids a user can type: the short id, with the Hugging Face id as an alias."""
+def _load(key: str, asked: str) -> LlmArch:
+    """A bundled config read, under ids a user can type: the short id, with the Hugging Face
+    id as an alias."""
+    from llmsize.catalog.hf_config import arch_from_config_file
+
+    path = bundled()[key]
+    model = arch_from_config_file(path, "--model", f"data/hf-configs/{path.name}")
     repo = hub_id(path)
     return model.model_copy(
         update={

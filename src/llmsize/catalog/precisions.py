@@ -135,6 +135,15 @@ def checked(precision: str, where: str) -> Precision:
     return name
 
 
+def checked_kv(precision: str, where: str) -> str:
+    """A KV-cache precision a user named, or one InputError listing the allowed ones."""
+    from llmsize.errors import InputError
+
+    if precision not in KV_PRECISIONS:
+        raise InputError(where, f"{precision!r} is not one of {', '.join(KV_PRECISIONS)}")
+    return precision
+
+
 def info(precision: str) -> PrecisionInfo:
     return TABLE[precision]
 

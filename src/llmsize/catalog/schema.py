@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from llmsize.by_identity import ByIdentity
 from llmsize.catalog.blocks import Block, Blocks, Ffn, dense_ffn, gqa_mixer, moe_ffn
 from llmsize.catalog.precisions import PRECISIONS, Precision, compute_rate
 
@@ -61,6 +62,10 @@ class Gpu(_Entry):
         from llmsize.catalog.precisions import math_rate
 
         return math_rate(precision, self.tflops)
+
+    def rate(self, precision: str) -> float:
+        """Dense TFLOPS a precision's matmuls run at here (its own, or its emulation's)."""
+        return float(self.tflops[self.math(precision)[0]])  # type: ignore[index]
 
 
 class Server(_Entry):
@@ -180,19 +185,12 @@ def _ffn_total(ffn: Ffn) -> int:
     return ffn.params + ffn.experts * ffn.expert_params
 
 
-_FLAT: dict[int, tuple[LlmArch, tuple[Block, ...]]] = {}
+_FLAT: ByIdentity[tuple[Block, ...]] = ByIdentity(1024)
 
 
 def _flat_blocks(model: LlmArch) -> tuple[Block, ...]:
     """The one block of a flat entry, built once per entry (asked for on every memory check)."""
-    found = _FLAT.get(id(model))
-    if found is not None and found[0] is model:
-        return found[1]
-    blocks = _build_flat_blocks(model)
-    if len(_FLAT) > 1024:
-        _FLAT.clear()
-    _FLAT[id(model)] = (model, blocks)
-    return blocks
+    return _FLAT.get((model,), (), lambda: _build_flat_blocks(model))
 
 
 def _build_flat_blocks(model: LlmArch) -> tuple[Block, ...]:

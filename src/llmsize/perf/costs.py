@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmsize.by_identity import ByIdentity
 from llmsize.catalog import Gpu, LlmArch
 from llmsize.catalog.precisions import weight_bytes
-from llmsize.perf.memory import INDEX_BYTES, _element_bytes, _rank_share, part_precisions
+from llmsize.perf.memory import INDEX_BYTES, element_bytes, part_precisions, rank_share
 
 GQA_KERNEL_GROUP = 8
 """Widest grouped-query group (query heads per KV head) whose KV an attention kernel reads once:
@@ -74,13 +75,14 @@ class Costs:
     def expert_bytes(self, tokens: float) -> float:
         """Routed-expert weights a pass over `tokens` tokens reads (uniform routing)."""
         return sum(
-            m.count * m.bytes_per_expert * _touched(m.experts, m.top_k, tokens) for m in self.moe
+            m.count * m.bytes_per_expert * experts_touched(m.experts, m.top_k, tokens)
+            for m in self.moe
         )
 
     def prefill_attention_flops(self, length: float) -> float:
+        every = _pairs(length, None)  # what an indexer scores, whatever the cap
         return sum(
-            a.count
-            * (a.prefill_flops * _pairs(length, a.cap) + a.index_flops * _pairs(length, None))
+            a.count * (a.prefill_flops * _pairs(length, a.cap) + a.index_flops * every)
             for a in self.attention
         )
 
@@ -137,42 +139,36 @@ class Costs:
         return sum(a.count * a.kv_bytes * a.reread * context_sum for a in self.attention)
 
 
-def _touched(experts: int, top_k: int, tokens: float) -> float:
+def experts_touched(experts: int, top_k: int, tokens: float) -> float:
+    """Expected experts a layer reads for `tokens` tokens routed top-k uniformly at random."""
     if experts <= 1:
         return 1.0
     miss: float = (1 - top_k / experts) ** tokens
     return experts * (1 - miss)
 
 
-_CACHE: dict[tuple[int, str, int, int, str], tuple[LlmArch, Gpu, Costs]] = {}
+_COSTS: ByIdentity[Costs] = ByIdentity()
 
 
 def costs_of(model: LlmArch, precision: str, tp: int, gpu: Gpu, kv: str = "") -> Costs:
     """The costs of serving `model` at `precision` on a TP-`tp` replica of `gpu`, its KV cache
     in `kv` ('' : what the precision caches in) (cached)."""
-    key = (id(model), precision, tp, id(gpu), kv)
-    found = _CACHE.get(key)
-    if found is not None and found[0] is model and found[1] is gpu:
-        return found[2]
-    costs = _costs(model, precision, tp, gpu, kv)
-    if len(_CACHE) > 4096:
-        _CACHE.clear()
-    _CACHE[key] = (model, gpu, costs)
-    return costs
-
-
-def _rate(gpu: Gpu, precision: str) -> float:
-    return float(gpu.tflops[gpu.math(precision)[0]])  # type: ignore[index]
+    return _COSTS.get(
+        (model, gpu), (precision, tp, kv), lambda: _costs(model, precision, tp, gpu, kv)
+    )
 
 
 def _costs(model: LlmArch, precision: str, tp: int, gpu: Gpu, kv: str) -> Costs:
     attention_p, mlp_p, experts_p = part_precisions(model, precision)
-    main = _rate(gpu, precision)
-    scale_attention = main / _rate(gpu, attention_p) if gpu.runs(attention_p) else 1.0
-    scale_mlp = main / _rate(gpu, mlp_p) if gpu.runs(mlp_p) else 1.0
-    scale_experts = main / _rate(gpu, experts_p) if gpu.runs(experts_p) else 1.0
-    scale_head = main / _rate(gpu, "bf16") if gpu.runs("bf16") else 1.0
-    element = _element_bytes(model, precision, kv)
+    main = gpu.rate(precision)
+
+    def slower(part: str) -> float:
+        """How much longer a part's matmuls take than the main precision's (1: the same)."""
+        return main / gpu.rate(part) if gpu.runs(part) else 1.0
+
+    scale_attention, scale_mlp = slower(attention_p), slower(mlp_p)
+    scale_experts, scale_head = slower(experts_p), slower("bf16")
+    element = element_bytes(model, precision, kv)
     dense = active = token_flops = 0.0
     bytes_dense = 0.0
     moe: list[MoeTerm] = []
@@ -202,10 +198,10 @@ def _costs(model: LlmArch, precision: str, tp: int, gpu: Gpu, kv: str) -> Costs:
                 decode_flops=mixer.decode_flops,
                 cap=mixer.window or mixer.topk,
                 kept=mixer.window,
-                kv_bytes=mixer.kv_elements * element * _rank_share(mixer, tp) * tp,
+                kv_bytes=mixer.kv_elements * element * rank_share(mixer, tp) * tp,
                 index_flops=mixer.index_flops,
                 index_bytes=mixer.index_elements * INDEX_BYTES * tp,
-                state_bytes=mixer.state_bytes * _rank_share(mixer, tp) * tp,
+                state_bytes=mixer.state_bytes * rank_share(mixer, tp) * tp,
                 reread=float(group - 1) if wide else 0.0,
             )
         )

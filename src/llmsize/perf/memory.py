@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from llmsize.by_identity import ByIdentity
 from llmsize.catalog import Gpu, LlmArch
 from llmsize.catalog.blocks import Block, Mixer
 from llmsize.catalog.precisions import KV_ELEMENT_BYTES, info, weight_bytes
+from llmsize.deployment import Layout
 
 USABLE_FRACTION = 0.90
 """Share of GPU memory an engine lets the model and cache use (vLLM's gpu_memory_utilization)."""
@@ -79,20 +81,13 @@ def kv_precision(model: LlmArch, precision: str) -> str:
     return info(precision).kv
 
 
-_PARTS: dict[tuple[int, str], tuple[LlmArch, PartBytes]] = {}
+_PARTS: ByIdentity[PartBytes] = ByIdentity()
 
 
 def part_bytes(model: LlmArch, precision: str) -> PartBytes:
     """Weight bytes per part (worked out once per model and precision: every memory check of
     a plan asks)."""
-    found = _PARTS.get((id(model), precision))
-    if found is not None and found[0] is model:
-        return found[1]
-    parts = _part_bytes(model, precision)
-    if len(_PARTS) > 4096:
-        _PARTS.clear()
-    _PARTS[(id(model), precision)] = (model, parts)
-    return parts
+    return _PARTS.get((model,), (precision,), lambda: _part_bytes(model, precision))
 
 
 def _part_bytes(model: LlmArch, precision: str) -> PartBytes:
@@ -117,13 +112,13 @@ def weight_bytes_per_gpu(model: LlmArch, tp: int, precision: str, attention_dp: 
     return dense / tp + parts.experts / (tp * attention_dp)
 
 
-def _rank_share(mixer: Mixer, tp: int) -> float:
+def rank_share(mixer: Mixer, tp: int) -> float:
     """The share of a layer's cache (or state) one of `tp` ranks holds."""
     shards = mixer.kv_shards if mixer.kv_elements else max(mixer.heads, 1)
     return math.ceil(shards / tp) / shards
 
 
-def _element_bytes(model: LlmArch, precision: str, kv: str = "") -> float:
+def element_bytes(model: LlmArch, precision: str, kv: str = "") -> float:
     """Bytes per cached element: the asked KV precision, else what `precision` caches in."""
     return KV_ELEMENT_BYTES[kv or kv_precision(model, precision)]
 
@@ -142,7 +137,7 @@ def cache_bytes_per_token(model: LlmArch, tp: int, cache_precision: str) -> floa
 
 def _token_bytes(block: Block, tp: int, element: float) -> float:
     mixer = block.mixer
-    kv = mixer.kv_elements * element * _rank_share(mixer, tp)
+    kv = mixer.kv_elements * element * rank_share(mixer, tp)
     return block.count * (kv + mixer.index_elements * INDEX_BYTES)
 
 
@@ -151,26 +146,26 @@ def kv_bytes_per_sequence(
 ) -> float:
     """Per GPU, one sequence of `context_tokens`: growing layers, windowed layers up to their
     window, and constant recurrent states."""
-    element = _element_bytes(model, precision, kv)
+    element = element_bytes(model, precision, kv)
     total = 0.0
     for block in model.structure:
         mixer = block.mixer
         kept = context_tokens if mixer.window is None else min(context_tokens, mixer.window)
         total += _token_bytes(block, tp, element) * kept
-        total += block.count * mixer.state_bytes * _rank_share(mixer, tp)
+        total += block.count * mixer.state_bytes * rank_share(mixer, tp)
     return total
 
 
 def fixed_bytes_per_sequence(model: LlmArch, tp: int, precision: str, kv: str = "") -> float:
     """Per GPU, what a sequence holds whatever its length beyond the window: full windows of
     the windowed layers and the recurrent states (the twin reserves this per running sequence)."""
-    element = _element_bytes(model, precision, kv)
+    element = element_bytes(model, precision, kv)
     total = 0.0
     for block in model.structure:
         mixer = block.mixer
         if mixer.window is not None:
             total += _token_bytes(block, tp, element) * mixer.window
-        total += block.count * mixer.state_bytes * _rank_share(mixer, tp)
+        total += block.count * mixer.state_bytes * rank_share(mixer, tp)
     return total
 
 
@@ -201,8 +196,7 @@ def memory_fit(
     available = usable - weights - RESERVE_GIB
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
     needed = weights + RESERVE_GIB + per_seq * batch
-    layout = f"TP{tp}" + (f"×DP{attention_dp}" if attention_dp > 1 else "")
-    layout += f"×PP{pp}" if pp > 1 else ""
+    layout = Layout(tp=tp, pp=pp, attention_dp=attention_dp).label
     if available <= 0:
         reason = (
             f"weights need {weights:.1f} GiB per GPU at {layout} in {precision}; "

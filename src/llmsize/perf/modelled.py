@@ -252,9 +252,9 @@ class ModelledPerf:
         p: ModelPoint,
         pp: int = 1,
     ) -> Estimate:
-        gpus = tp * pp
-        per_replica = -(-gpus // server.gpus)  # whole servers a replica spans
-        instances = server.gpus // gpus if gpus <= server.gpus else 1 / per_replica
+        layout = Layout(tp=tp, pp=pp)
+        per_replica = layout.servers_spanned(server.gpus)
+        instances = server.gpus // layout.gpus if per_replica == 1 else 1 / per_replica
         return Estimate(
             server=server.id,
             gpu=gpu.id,

@@ -87,8 +87,7 @@ class Setup:
     def peak_flops(self) -> float:
         """The replica's matmul rate at the precision's math (native, or the wider math its
         weights are dequantized to)."""
-        rate: float = self.gpu.tflops[self.gpu.math(self.precision)[0]]  # type: ignore[index]
-        return self.tp * rate * 1e12
+        return self.tp * self.gpu.rate(self.precision) * 1e12
 
     @property
     def costs(self) -> Costs:
@@ -132,22 +131,6 @@ class Work:
     peak_flops: Any
     bandwidth: Any
     link_bandwidth: Any
-
-
-def layer_params(model: LlmArch) -> tuple[float, float]:
-    """Parameters of one layer's attention and of one expert's MLP (dense catalog entries)."""
-    d = model.dim_per_head
-    attn = model.hidden * d * (model.heads + 2 * model.kv_heads) + model.heads * d * model.hidden
-    mlp = (3 if model.ffn_kind == "gated" else 2) * model.hidden * model.ffn
-    return float(attn), float(mlp)
-
-
-def experts_touched(experts: int, top_k: int, tokens: float) -> float:
-    """Expected experts a layer reads for `tokens` tokens routed top-k uniformly at random."""
-    if experts <= 1:
-        return 1.0
-    miss: float = (1 - top_k / experts) ** tokens
-    return experts * (1 - miss)
 
 
 def _allreduce(setup: Setup, tokens: float) -> tuple[float, float]:
