@@ -57,3 +57,17 @@ def test_catalog_lists_the_bundled_configs_with_refusals() -> None:
     assert rows["deepseek-ai/DeepSeek-R1"]["precision"] == "fp8-block"
     assert "compress_ratios" in rows["deepseek-ai/DeepSeek-V4-Pro"]["refused"]
     assert "Bundled models" in run("catalog", "models", "--bundled").stdout
+
+
+def test_bad_kv_precision_is_one_line() -> None:
+    base = ["estimate", "--model", "llama-3-8b", "--gpu", "h100-sxm", "--tp", "1", "--batch", "1"]
+    base += ["--input-tokens", "100", "--output-tokens", "10"]
+    assert_one_line_error(run(*base, "--kv-precision", "fp6"), "--kv-precision")
+    assert_one_line_error(run(*base, "--kv-precision", "nvfp4"), "--kv-precision", "FP4")
+
+
+def test_inspect_of_a_bad_config_file_is_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "config.json"
+    broken.write_text('{"model_type": "llama", "hidden_size": "4096"}')
+    assert_one_line_error(run("model", "inspect", str(broken)), "hidden_size")
+    assert_one_line_error(run("model", "inspect", str(tmp_path / "missing.json")), "does not exist")
