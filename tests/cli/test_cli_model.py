@@ -121,7 +121,7 @@ def test_estimate_from_a_config_json(tmp_path: Path) -> None:
         (["--gpu", "h100-sxn"], "did you mean 'h100-sxm'"),
         (["--model", "lama-2-70b"], "did you mean 'llama-2-70b'"),
         (["--model", "missing/config.json"], "does not exist"),
-        (["--engine", "trtllm"], "did you mean"),
+        (["--engine", "vlm"], "did you mean"),
         (["--mode", "dynamic"], "--mode"),
         (["--calibration", "nope.yaml"], "cannot read calibration"),
     ],

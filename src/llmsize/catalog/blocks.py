@@ -37,7 +37,8 @@ class Mixer(BaseModel):
     latent every rank holds whole). A query reads at most `window` keys and the cache keeps at most
     `window` tokens (sliding window, chunk); sparse attention reads `topk` keys of a cache that
     keeps them all, chosen by an indexer that reads every key (`index_flops`, `index_elements`).
-    Recurrent mixers keep `state_bytes` per sequence whatever its length.
+    Recurrent mixers keep `state_bytes` per sequence whatever its length. `rope_elements` of the
+    cached elements are MLA's rotary key, which 8-bit sparse-MLA caches keep in 16 bits.
     """
 
     model_config = _STRICT
@@ -47,6 +48,7 @@ class Mixer(BaseModel):
     heads: int = Field(default=0, ge=0)  # query heads: what tensor parallelism splits
     kv_elements: int = Field(default=0, ge=0)
     kv_shards: int = Field(default=1, ge=1)
+    rope_elements: int = Field(default=0, ge=0)
     prefill_flops: float = Field(default=0, ge=0)  # per (query, key) pair, whole layer
     decode_flops: float = Field(default=0, ge=0)  # per pair in decode (MLA runs absorbed)
     window: int | None = Field(default=None, ge=1)
@@ -152,6 +154,7 @@ def mla_mixer(
         heads=heads,
         kv_elements=kv_lora_rank + rope_dim,
         kv_shards=1,
+        rope_elements=rope_dim,
         prefill_flops=2.0 * heads * (qk + v_dim),
         decode_flops=2.0 * heads * (kv_lora_rank + rope_dim + kv_lora_rank),
     )

@@ -93,7 +93,10 @@ EngineOpt = Annotated[
     str | None,
     typer.Option(
         "--engine",
-        help="Which engine's fit to use: trtllm-0.9 (default), nim, nemo-s62797, or yours.",
+        help=(
+            "The engine: its fit (trtllm-0.9 (default), nim, nemo-s62797, or yours) and its KV "
+            "budget rule (also vllm, sglang, trtllm, which borrow the default's fit for now)."
+        ),
     ),
 ]
 BenchOpt = Annotated[

@@ -60,6 +60,7 @@ def candidates(
     gpu: Gpu,
     precisions: Sequence[str],
     context_tokens: int,
+    engine: str = "",
 ) -> Enumeration:
     """Every (precision, layout) that runs and fits, in precision then width order; and why the
     rest cannot (unsupported precision, a layout the model or server cannot take, too big)."""
@@ -79,14 +80,14 @@ def candidates(
                 if layout.tp <= server.gpus:
                     missing[problem] = None
                 continue
-            fit = memory_fit(model, gpu, layout.tp, precision, context_tokens)
+            fit = memory_fit(model, gpu, layout.tp, precision, context_tokens, engine=engine)
             if fit.max_batch < 1:
                 too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
                 continue
             fitted = True
             found.append(Candidate(precision, layout, fit))
         if not fitted:
-            spanning = _spanning(model, server, gpu, precision, context_tokens)
+            spanning = _spanning(model, server, gpu, precision, context_tokens, engine)
             if spanning is not None:
                 found.append(spanning)
                 too_big = ""
@@ -97,7 +98,12 @@ def candidates(
 
 
 def _spanning(
-    model: LlmArch, server: Server, gpu: Gpu, precision: str, context_tokens: int
+    model: LlmArch,
+    server: Server,
+    gpu: Gpu,
+    precision: str,
+    context_tokens: int,
+    engine: str = "",
 ) -> Candidate | None:
     """The narrowest pipeline of server-wide TP groups that holds the model, if any."""
     tp = max((t for t in TPS if t <= min(server.gpus, server.nvlink_domain)), default=1)
@@ -107,7 +113,7 @@ def _spanning(
         layout = Layout(tp=tp, pp=pp)
         if layout.problems(model, server.gpus):
             continue
-        fit = memory_fit(model, gpu, tp, precision, context_tokens, 1, pp)
+        fit = memory_fit(model, gpu, tp, precision, context_tokens, 1, pp, engine=engine)
         if fit.max_batch >= 1:
             return Candidate(precision, layout, fit)
     return None

@@ -61,6 +61,7 @@ class PerfContext:
 def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) -> PerfContext:
     """Load curves (only these models' rows), the calibration and check the engine name."""
     from llmsize.benchdb.store import load_store
+    from llmsize.perf.kv_budget import engine_memory
 
     source, mode, engine, bench = options.source, options.mode, options.engine, options.bench
 
@@ -70,8 +71,9 @@ def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) ->
         raise InputError("--mode", f"{mode!r} is not one of {', '.join(MODES)}")
     catalog = load_catalog()
     cal = load_calibration(options.calibration)
-    if engine is not None and engine not in cal.engines:
-        raise unknown_name("--engine", "engine", engine, cal.engines)
+    known = [*cal.engines, *(e for e in engine_memory().engines if e not in cal.engines)]
+    if engine is not None and engine not in known:
+        raise unknown_name("--engine", "engine", engine, known)
     chosen = engine or cal.default_engine
     store = (
         load_store(bench, models=set(models)) if source != "model" else load_store((), models=set())

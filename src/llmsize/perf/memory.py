@@ -1,7 +1,9 @@
 """Does a model fit at this TP, and how many sequences' KV cache fit beside it.
 
 Units are those vendors sell: an "80 GB" HBM part holds 80 GiB (2^30 bytes each), so every
-memory figure here is in GiB.
+memory figure here is in GiB. How much of it the KV cache gets is the serving engine's rule
+(perf/kv_budget.py, data/engines.yaml): vLLM and SGLang take a share of the whole device,
+TensorRT-LLM a share of what the weights and its buffers leave free.
 
 Weights: each part (attention, dense MLP and shared experts, routed experts) at its own
 precision — the checkpoint's (`LlmArch.native`) when serving at its native precision; embeddings
@@ -22,17 +24,18 @@ from llmsize.catalog import Gpu, LlmArch
 from llmsize.catalog.blocks import Block, Mixer
 from llmsize.catalog.precisions import KV_ELEMENT_BYTES, info, weight_bytes
 from llmsize.deployment import Layout
-
-USABLE_FRACTION = 0.90
-"""Share of GPU memory an engine lets the model and cache use (vLLM's gpu_memory_utilization)."""
-
-RESERVE_GIB = 2.0
-"""Per-GPU runtime reserve: CUDA context, activations, communication buffers."""
+from llmsize.perf.kv_budget import kv_budget
 
 GIB = float(2**30)
 
 INDEX_BYTES = 1.0
 """Bytes per cached element of a sparse-attention indexer's keys (FP8 in DeepSeek-V3.2)."""
+
+SCALE_BYTES, SCALE_TILE = 4, 128
+"""FP8 caches of DeepSeek sparse attention keep one FP32 scale per 128 elements: FlashMLA's
+FP8 sparse layout is 512 latent bytes, 4 scales and a 16-bit 64-element rotary key (656 bytes),
+its indexer key 128 bytes and a scale (sgl-project/sglang#11309: 975,424 tokens in 43.67 GiB,
+48,068 bytes per token over 61 layers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +45,10 @@ class MemoryFit:
     fits: bool
     weights_gib: float
     kv_gib_per_sequence: float
-    available_gib: float  # for the KV cache, after weights and reserve
+    available_gib: float  # for the KV cache, after weights and runtime
     max_batch: int
-    needed_gib: float  # weights + reserve + KV of the asked batch
-    usable_gib: float  # what the engine lets weights, reserve and cache use
+    needed_gib: float  # weights + runtime + KV of the asked batch
+    usable_gib: float  # what the engine lets weights, runtime and cache use
     reason: str = ""
 
 
@@ -137,8 +140,24 @@ def cache_bytes_per_token(model: LlmArch, tp: int, cache_precision: str) -> floa
 
 def _token_bytes(block: Block, tp: int, element: float) -> float:
     mixer = block.mixer
-    kv = mixer.kv_elements * element * rank_share(mixer, tp)
-    return block.count * (kv + mixer.index_elements * INDEX_BYTES)
+    kv = _cached_bytes(mixer, element) * rank_share(mixer, tp)
+    return block.count * (kv + index_bytes(mixer))
+
+
+def _cached_bytes(mixer: Mixer, element: float) -> float:
+    """One layer's cache per token: 8-bit sparse MLA keeps scales and a 16-bit rotary key."""
+    if mixer.kind == "mla" and mixer.topk is not None and element == 1.0:
+        latent = mixer.kv_elements - mixer.rope_elements
+        return latent + SCALE_BYTES * math.ceil(latent / SCALE_TILE) + 2.0 * mixer.rope_elements
+    return mixer.kv_elements * element
+
+
+def index_bytes(mixer: Mixer) -> float:
+    """One layer's indexer key per token (DeepSeek sparse attention), with its scale."""
+    if not mixer.index_elements:
+        return 0.0
+    tiles = math.ceil(mixer.index_elements / SCALE_TILE)
+    return mixer.index_elements * INDEX_BYTES + SCALE_BYTES * tiles
 
 
 def kv_bytes_per_sequence(
@@ -169,12 +188,6 @@ def fixed_bytes_per_sequence(model: LlmArch, tp: int, precision: str, kv: str = 
     return total
 
 
-def usable_gib(gpu: Gpu) -> float:
-    """What weights, reserve and KV cache may use on one GPU: the engine's share of the
-    vendor's capacity (which is in GiB)."""
-    return gpu.memory_gb * USABLE_FRACTION
-
-
 def memory_fit(
     model: LlmArch,
     gpu: Gpu,
@@ -185,28 +198,31 @@ def memory_fit(
     pp: int = 1,
     attention_dp: int = 1,
     kv: str = "",
+    engine: str = "",
 ) -> MemoryFit:
     """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each (per
     attention-DP rank: each rank caches its own sequences); with `pp` pipeline stages each GPU
     holds its stage's share of the layers (weights and cache) for every sequence of the
-    replica."""
-    usable = usable_gib(gpu)
+    replica. The KV budget follows `engine`'s rule (perf/kv_budget.py; the default engine's
+    when none is named)."""
     weights = weight_bytes_per_gpu(model, tp, precision, attention_dp) / pp / GIB
     per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens, kv) / pp / GIB
-    available = usable - weights - RESERVE_GIB
+    budget = kv_budget(gpu, weights, tp, engine)
+    usable, available = budget.usable_gib, budget.kv_gib
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
-    needed = weights + RESERVE_GIB + per_seq * batch
+    needed = weights + budget.overhead_gib + per_seq * batch
     layout = Layout(tp=tp, pp=pp, attention_dp=attention_dp).label
     if available <= 0:
         reason = (
             f"weights need {weights:.1f} GiB per GPU at {layout} in {precision}; "
-            f"{usable:.1f} GiB usable on {gpu.id} ({RESERVE_GIB:g} GiB of it the runtime's)"
+            f"{usable:.1f} GiB usable on {gpu.id} under {budget.engine}'s rule "
+            f"({budget.overhead_gib:.1f} GiB of it the runtime's)"
         )
     elif max_batch < batch:
         reason = (
             f"batch {batch} needs {needed:.1f} GiB per GPU at {layout} in {precision} "
-            f"({per_seq:.2f} GiB KV cache per sequence); {usable:.1f} GiB usable, "
-            f"max batch {max_batch}"
+            f"({per_seq:.2f} GiB KV cache per sequence); {usable:.1f} GiB usable under "
+            f"{budget.engine}'s rule, max batch {max_batch}"
         )
     else:
         reason = ""

@@ -152,18 +152,21 @@ class ModelledPerf:
         check is reported, not enforced (the caller decides)."""
         from llmsize.perf.pipeline import pipelined
 
-        setup = Setup(model, gpu, tp, precision, nvlink_domain, pp, kv)
+        engine = self.engine or ""
+        setup = Setup(model, gpu, tp, precision, nvlink_domain, pp, kv, engine)
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
         context = int(input_tokens + output_tokens)
         micro = max(1.0, batch / pp)
         if mode == "static":
             times = static_times(setup, resolved.params, int(micro), input_tokens, output_tokens)
-            memory = memory_fit(model, gpu, tp, precision, context, int(batch), pp, kv=kv)
+            memory = memory_fit(
+                model, gpu, tp, precision, context, int(batch), pp, kv=kv, engine=engine
+            )
             prompt_tokens = micro * input_tokens
         else:
             times = inflight_times(setup, resolved.params, micro, input_tokens, output_tokens)
-            memory = memory_fit(model, gpu, tp, precision, context, 1, pp, kv=kv)
+            memory = memory_fit(model, gpu, tp, precision, context, 1, pp, kv=kv, engine=engine)
             prompt_tokens = input_tokens
         times = pipelined(times, pp, model.hidden, prompt_tokens, micro)
         if pp > 1:  # the calibration data has no pipeline-parallel runs
@@ -189,7 +192,9 @@ class ModelledPerf:
         """Every layout and batch that fits, for each precision; reasons for whatever cannot
         run (the shared enumeration, perf/candidates.py)."""
         estimates: list[Estimate] = []
-        enumeration = candidates(model, server, gpu, precisions, input_tokens + output_tokens)
+        enumeration = candidates(
+            model, server, gpu, precisions, input_tokens + output_tokens, self.engine or ""
+        )
         for c in enumeration.found:
             tp, pp, fit = c.layout.tp, c.layout.pp, c.memory
             batches = sorted({b for b in BATCHES if b <= fit.max_batch} | {fit.max_batch})

@@ -82,6 +82,7 @@ class Setup:
     nvlink_domain: int
     pp: int = 1  # pipeline stages: memory per GPU; the pass is timed whole (perf/pipeline.py)
     kv: str = ""  # the KV cache's precision when asked apart from the weights ('' : it follows)
+    engine: str = ""  # whose KV budget rule sizes the cache ('' : the default engine's)
 
     @property
     def peak_flops(self) -> float:
@@ -349,6 +350,7 @@ def inflight_load(
         int(input_tokens + out),
         pp=setup.pp,
         kv=setup.kv,
+        engine=setup.engine,
     )
     running = max(1.0, min(concurrency, float(fit.max_batch) / setup.pp))
     group = max(1.0, min(running, float(INFLIGHT_STEP_TOKENS // max(input_tokens, 1.0))))

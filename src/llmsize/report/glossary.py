@@ -129,8 +129,10 @@ KEYS: dict[str, str] = {
     "mean_queue": "mean requests waiting for admission, per replica",
     "median": "median absolute percentage error, %",
     "memory_gb": 'memory per GPU as the datasheet sells it (HBM "80 GB" holds 80 GiB)',
-    "memory_needed_gib_per_gpu": "weights + reserve + KV cache of the batch, GiB per GPU",
-    "memory_usable_gib_per_gpu": "memory the engine lets model, reserve and cache use, GiB per GPU",
+    "memory_needed_gib_per_gpu": "weights + runtime + KV cache of the batch, GiB per GPU",
+    "memory_usable_gib_per_gpu": (
+        "memory the engine's KV budget rule lets weights, runtime and cache use, GiB per GPU"
+    ),
     "missing": "why configurations are absent, in words",
     "mode": "batching: static (the calculator's batches) or inflight (continuous batching)",
     "model": "model catalog id (or the served model name, for a measured run)",

@@ -104,7 +104,7 @@ def ranked_candidates(
     found: list[Ranked] = []
     context_tokens = usecase.input_tokens_total + usecase.output_tokens
     precisions = modelled_precisions(gpu, usecase.precision, usecase.model)
-    enumeration = candidates(model, server, gpu, precisions, context_tokens)
+    enumeration = candidates(model, server, gpu, precisions, context_tokens, context.engine or "")
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
         precision, tp, fit = c.precision, c.layout.tp, c.memory

@@ -41,6 +41,7 @@ class TwinSetup:
     prefill_scale: float = 1.0
     decode_scale: float = 1.0
     step_times: str = ""  # where the step times come from, in words
+    engine: str = ""  # whose KV budget rule sizes each replica's cache ('' : the default's)
 
     @classmethod
     def of(cls, deployment: Deployment, basis: StepBasis, **scheduler: Any) -> TwinSetup:
@@ -67,6 +68,7 @@ class TwinSetup:
             prefill_scale=basis.prefill_scale,
             decode_scale=basis.decode_scale,
             step_times=basis.label,
+            engine=deployment.engine,
             **scheduler,
         )
 
@@ -74,7 +76,7 @@ class TwinSetup:
         """Tokens of KV cache one replica holds beside its weights (from the memory model):
         what is left once every running sequence's fixed part (full windows of windowed
         layers, recurrent states) is set aside, in tokens of the growing layers."""
-        fit = memory_fit(self.model, self.gpu, self.tp, self.precision, 1)
+        fit = memory_fit(self.model, self.gpu, self.tp, self.precision, 1, engine=self.engine)
         available = fit.available_gib * GIB
         available -= self.max_batch * fixed_bytes_per_sequence(self.model, self.tp, self.precision)
         per_token = kv_bytes_per_token(self.model, self.tp, self.precision)
@@ -83,7 +85,9 @@ class TwinSetup:
         return max(0, int(available // per_token))
 
     def simulation(self) -> Simulation:
-        setup = Setup(self.model, self.gpu, self.tp, self.precision, self.nvlink_domain)
+        setup = Setup(
+            self.model, self.gpu, self.tp, self.precision, self.nvlink_domain, engine=self.engine
+        )
         scheduler = Scheduler(
             kv_capacity_tokens=self.kv_capacity_tokens(),
             max_batch=self.max_batch,

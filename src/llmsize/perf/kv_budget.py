@@ -1,0 +1,114 @@
+"""How much of a GPU each serving engine gives its KV cache (data/engines.yaml).
+
+Engines size the cache differently: vLLM and SGLang take a share of the device's whole memory
+and leave the cache what the weights and runtime do not use; TensorRT-LLM gives the cache a
+share of what is free once the weights and its buffers are in place; TensorRT-LLM 0.9's static
+sessions allocate exactly the batch's cache. The rule, not one fraction for all, decides whether
+a batch fits.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from llmsize.catalog import Gpu
+
+
+class MemoryRule(BaseModel):
+    """One engine's KV-cache budget rule, with its source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    rule: Literal["share_of_total", "share_of_free"]
+    fraction: float = Field(gt=0, le=1)
+    fraction_by_tp: dict[int, float] = Field(default_factory=dict)
+    fraction_flag: str
+    overhead_gib: float = Field(ge=0)
+    overhead_per_weight_gib: float = Field(default=0.0, ge=0)
+    source: str
+
+    def fraction_at(self, tp: int) -> float:
+        """The default fraction at this TP size (SGLang lowers it as TP grows)."""
+        steps = [f for size, f in sorted(self.fraction_by_tp.items()) if size <= tp]
+        return steps[-1] if steps else self.fraction
+
+    def overhead(self, weights_gib: float) -> float:
+        """Runtime memory beside weights and cache: activations, graphs, buffers, context."""
+        return self.overhead_gib + self.overhead_per_weight_gib * weights_gib
+
+
+class EngineMemory(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int
+    visible_fraction: float = Field(gt=0, le=1)
+    visible_source: str
+    default: str
+    engines: dict[str, MemoryRule]
+
+
+@dataclass(frozen=True, slots=True)
+class KvBudget:
+    """One GPU's memory under an engine's rule (GiB)."""
+
+    engine: str
+    visible_gib: float  # what the device reports
+    usable_gib: float  # what the engine lets weights, runtime and cache use
+    overhead_gib: float  # runtime memory beside weights and cache
+    kv_gib: float  # left for the KV cache (negative: the weights do not fit)
+
+
+@functools.cache
+def engine_memory() -> EngineMemory:
+    text = resources.files("llmsize.data").joinpath("engines.yaml").read_text(encoding="utf-8")
+    return EngineMemory.model_validate(yaml.safe_load(text))
+
+
+def engine_id(engine: str) -> str:
+    """The engine whose rule applies: a known id, the nearest versioned one (`vllm-0.8.5` is
+    `vllm-0.8`), its family (`vllm-0.11` is `vllm`), else the default (the calibration's
+    engine)."""
+    table = engine_memory()
+    name = engine
+    while name:
+        if name in table.engines:
+            return name
+        name = name.rsplit(".", 1)[0] if "." in name else ""
+    family = engine.split("-", 1)[0]
+    return family if family in table.engines else table.default
+
+
+def memory_rule(engine: str = "") -> MemoryRule:
+    return engine_memory().engines[engine_id(engine)]
+
+
+def visible_gib(gpu: Gpu) -> float:
+    """What the device reports: the datasheet's GiB less what the driver and ECC keep."""
+    return gpu.memory_gb * engine_memory().visible_fraction
+
+
+def kv_budget(
+    gpu: Gpu, weights_gib: float, tp: int = 1, engine: str = "", fraction: float | None = None
+) -> KvBudget:
+    """The KV cache one GPU holds beside `weights_gib` of weights under `engine`'s rule, at the
+    engine's default fraction or the one its flag was set to."""
+    name = engine_id(engine)
+    rule = engine_memory().engines[name]
+    visible = visible_gib(gpu)
+    overhead = rule.overhead(weights_gib)
+    fraction = rule.fraction_at(tp) if fraction is None else fraction
+    if rule.rule == "share_of_total":
+        usable = fraction * visible
+        kv = usable - weights_gib - overhead
+    else:
+        free = visible - weights_gib - overhead
+        kv = fraction * free if free > 0 else free
+        usable = visible - (1 - fraction) * max(free, 0.0)
+    return KvBudget(name, visible, usable, overhead, kv)
