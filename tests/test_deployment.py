@@ -3,6 +3,8 @@ performance model refuses what it cannot represent instead of guessing."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from llmsize.catalog import load_catalog
@@ -58,8 +60,13 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
     answer = context.perf.answer(piped, 2000, 200)
     assert answer.estimate is not None and answer.estimate.label == "fp8 TP4×PP2 BS8"
     assert answer.estimate.error_pct is None  # pipeline-parallel runs were never measured
+    ranks = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=2, attention_dp=2), "fp8", batch=8)
+    answer = context.perf.answer(ranks, 2000, 200)
+    assert answer.estimate is not None and answer.estimate.label == "fp8 TP2×DP2 BS8"
+    assert (
+        "attention data parallelism" in answer.typical_error and answer.estimate.error_pct is None
+    )
     for deployment in (
-        Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=2, attention_dp=2), "fp8", batch=8),
         Deployment(LLAMA, PrecisionSpec("fp8", "bf16", "fp8"), fine.pools),
         Deployment(LLAMA, fine.precision, (fine.pool, fine.pool)),
     ):
@@ -71,7 +78,6 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
     ("flags", "fragment"),
     [
         (["--pp", "200"], "--pp"),
-        (["--attention-dp", "2"], "--attention-dp: TP4×DP2"),
         (["--ep", "2"], "--ep: llama-3-70b is dense"),
     ],
 )
@@ -86,6 +92,8 @@ def test_estimate_takes_a_layout_and_refuses_what_it_cannot_model(
     moe = [a if a != "llama-3-70b" else "mixtral-8x7b" for a in args]
     assert_one_line_error(run(*moe, "--ep", "2", "--moe-tp", "1"), "--ep", "must cover")
     assert run(*args, "--pp", "1", "--ep", "1").exit_code == 0
+    ranks = run(*args, "--attention-dp", "2", "--json")
+    assert ranks.exit_code == 0 and json.loads(ranks.stdout)["layout"] == "TP4×DP2"
 
 
 @pytest.mark.parametrize("flag", ["--pp", "--attention-dp", "--ep", "--moe-tp"])
@@ -106,3 +114,6 @@ def test_the_twin_refuses_pipeline_stages_it_does_not_run() -> None:
     piped = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, pp=2), "fp8", batch=8)
     with pytest.raises(InputError, match="pipeline stages"):
         TwinSetup.of(piped, StepBasis(Params(), "model"))
+    spread = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, attention_dp=2), "fp8", batch=8)
+    with pytest.raises(InputError, match="tensor-parallel replicas only"):
+        TwinSetup.of(spread, StepBasis(Params(), "model"))

@@ -6,7 +6,7 @@ A replica runs the model on `Layout.gpus` GPUs: tensor parallel (`tp`) × attent
 AIConfigurator's silicon data mean exactly this). A pool is a number of such replicas (workers) of
 one GPU type on one server type; a deployment is one pool (aggregated serving) or a prefill pool
 and a decode pool (disaggregated), with one precision specification and one engine profile.
-Today's configurations are the simplest case: one pool, TP only.
+The model answers one pool of any layout; the twin runs tensor-parallel pools.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the catalog (pydantic) loads only when a deployment is built
     from llmsize.catalog import Gpu, LlmArch, Server
+
+
+RACK_GPUS = 8
+"""Servers of more GPUs are racks (GB200/GB300 NVL72): replicas that do not divide the rack
+(EP16, EP64) are allowed, the GPUs left over idle and counted as such."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,8 @@ class Layout:
         each with the layout field it concerns (tp, ep, pp): [] when it can."""
         found = []
         width = self.gpus
-        if server_gpus is not None and width <= server_gpus and server_gpus % width:
+        rack = server_gpus is not None and server_gpus > RACK_GPUS
+        if server_gpus is not None and not rack and width <= server_gpus and server_gpus % width:
             found.append(("tp", f"{self.label} does not divide the server's {server_gpus} GPUs"))
         if self.ep * self.moe_tp != self.width:
             found.append(

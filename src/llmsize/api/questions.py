@@ -112,13 +112,12 @@ def estimate(
 ) -> EstimateResult:
     """TTFT, ITL, E2E and throughput of one configuration, with memory use and its source.
     A replica uses tp × attention_dp × pp GPUs, its MoE layers sharded ep × moe_tp over the same
-    GPUs; `batch` is the replica's concurrency (or static batch). Layouts beyond tensor parallel
-    are refused by name until the model represents them."""
+    GPUs; `batch` is the replica's concurrency (or static batch), split over its attention-DP
+    ranks."""
     from llmsize.deployment import Deployment, Layout
     from llmsize.errors import InputError
     from llmsize.perf.candidates import tp_problem, unsupported
     from llmsize.perf.memory import kv_precision as held_in
-    from llmsize.perf.modelled import unmodelled_layout
 
     for flag, value in (
         ("--tp", tp),
@@ -142,11 +141,6 @@ def estimate(
     if faults:
         field, why = faults[0]
         raise InputError(f"--{field}", why)
-    why = unmodelled_layout(layout)
-    if why:
-        raise InputError(
-            "--pp" if pp > 1 else "--attention-dp" if attention_dp > 1 else "--ep", why
-        )
     kv = _kv_checked(kv_precision, chip)
     for flag, problem in (
         ("--precision", unsupported(chip, precision)),
@@ -160,7 +154,7 @@ def estimate(
         chip,
         layout,
         precision,
-        workers=box.gpus // tp,
+        workers=max(1, box.gpus // layout.gpus),
         batch=batch,
         mode=mode,
         kv_cache=kv,

@@ -74,6 +74,9 @@ class Server(_Entry):
     gpu: str
     gpus: int = Field(default=8, ge=1, le=72)
     nvlink_domain: int = Field(ge=1)
+    network_gb_s: float = Field(default=50.0, gt=0)
+    """Per GPU, one direction, to other servers (scale-out): one 400 Gb/s InfiniBand or RoCE
+    port per GPU (DGX H100/B200's ConnectX-7) unless the server says otherwise."""
 
     @model_validator(mode="after")
     def _domain_fits(self) -> Server:

@@ -18,6 +18,29 @@ PPS = (2, 3, 4)
 """Pipeline stages tried, one server-wide TP group each, when no layout fits one server: a
 replica then spans that many whole servers."""
 
+EP_WIDTHS = (2, 4, 8, 16, 32, 64)
+"""GPUs an MoE model's expert-parallel layouts are tried on, within the NVLink domain (an NVL72
+rack takes the wide ones)."""
+
+
+def moe_layouts(model: LlmArch, server: Server) -> list[Layout]:
+    """Expert-parallel layouts of an MoE model on this server: for each width the NVLink domain
+    holds, attention TP over it with the experts spread over the same GPUs (TP8 EP8), and
+    attention data parallel with them (TP1×DP8 EP8), as SGLang and TensorRT-LLM run DeepSeek."""
+    if not model.is_moe:
+        return []
+    found = []
+    for width in EP_WIDTHS:
+        if width > min(server.gpus, server.nvlink_domain):
+            break
+        for layout in (
+            Layout(tp=width, ep=width),
+            Layout(tp=1, attention_dp=width, ep=width),
+        ):
+            if not layout.problems(model, server.gpus):
+                found.append(layout)
+    return found
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -83,6 +106,21 @@ def candidates(
             fit = memory_fit(model, gpu, layout.tp, precision, context_tokens, engine=engine)
             if fit.max_batch < 1:
                 too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
+                continue
+            fitted = True
+            found.append(Candidate(precision, layout, fit))
+        for layout in moe_layouts(model, server):
+            fit = memory_fit(
+                model,
+                gpu,
+                layout.tp,
+                precision,
+                context_tokens,
+                attention_dp=layout.attention_dp,
+                engine=engine,
+            )
+            if fit.max_batch < 1:
+                too_big = too_big or f"does not fit: {fit.reason or 'no room for one sequence'}"
                 continue
             fitted = True
             found.append(Candidate(precision, layout, fit))

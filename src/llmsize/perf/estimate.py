@@ -33,11 +33,15 @@ class Estimate:
     error_pct: float | None = None  # modelled: cross-validated median throughput error on this GPU
     pp: int = 1  # pipeline stages of the replica
     servers_per_replica: int = 1  # a replica wider than a server spans whole servers
+    attention_dp: int = 1  # attention data-parallel ranks (each a TP group)
+    ep: int = 1  # expert-parallel ranks of the MoE layers
 
     @property
     def layout(self) -> Layout | None:
         """The replica's parallel layout (None: a measurement that did not state its TP)."""
-        return Layout(tp=self.tp, pp=self.pp) if self.tp is not None else None
+        if self.tp is None:
+            return None
+        return Layout(tp=self.tp, pp=self.pp, attention_dp=self.attention_dp, ep=self.ep)
 
     @property
     def label(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog, Gpu, LlmArch, Server
@@ -32,12 +33,18 @@ class ModelPoint:
     error_pct: float | None = None  # cross-validated throughput error, where it was measured
 
 
-def unmodelled_layout(layout: Layout) -> str:
-    """Why the model cannot represent this layout yet ('' when it can): tensor and pipeline
-    parallel are modelled; attention data parallel and expert parallel not yet."""
-    if layout.attention_dp == 1 and layout.ep == 1:
-        return ""
-    return f"{layout.label}: attention-DP and expert-parallel layouts are not modelled yet"
+def unmeasured_layout(layout: Layout) -> str:
+    """The parts of a layout no bundled calibration measurement ran ('' when none): the fits
+    are of tensor-parallel replicas, so pipeline, attention-DP and expert-parallel replicas are
+    modelled without a measured error figure."""
+    found = []
+    if layout.pp > 1:
+        found.append("pipeline-parallel replicas")
+    if layout.attention_dp > 1:
+        found.append("attention data parallelism")
+    if layout.ep > 1:
+        found.append("expert parallelism")
+    return " or ".join(found)
 
 
 MEASURED_EXPERTS = 8
@@ -67,9 +74,6 @@ def refuse_unmodelled(deployment: Deployment) -> None:
     """A deployment the model cannot represent yet is refused by name, never approximated."""
     if not deployment.is_aggregated:
         raise InputError("deployment", "disaggregated prefill/decode pools are not modelled yet")
-    why = unmodelled_layout(deployment.pool.layout)
-    if why:
-        raise InputError("deployment", why)
     spec, named = deployment.precision, PrecisionSpec.named(deployment.precision.weights)
     if spec.activations != named.activations:
         raise InputError("precision", f"{spec.label}: mixed precisions are not modelled yet")
@@ -138,39 +142,54 @@ class ModelledPerf:
         self,
         model: LlmArch,
         gpu: Gpu,
-        tp: int,
+        layout: Layout,
         batch: float,
         precision: str,
         input_tokens: float,
         output_tokens: float,
-        nvlink_domain: int,
+        server: Server,
         mode: str | None = None,
-        pp: int = 1,
         kv: str = "",
     ) -> ModelPoint:
-        """One configuration (a replica of TP `tp` × `pp` pipeline stages at `batch`). The memory
-        check is reported, not enforced (the caller decides)."""
+        """One configuration: a replica of `layout` at `batch` (its whole concurrency or static
+        batch; each attention-DP rank takes its share). The memory check is reported, not
+        enforced (the caller decides)."""
         from llmsize.perf.pipeline import pipelined
 
         engine = self.engine or ""
-        setup = Setup(model, gpu, tp, precision, nvlink_domain, pp, kv, engine)
+        tp, pp, dp = layout.tp, layout.pp, layout.attention_dp
+        setup = Setup(
+            model,
+            gpu,
+            tp,
+            precision,
+            server.nvlink_domain,
+            pp,
+            kv,
+            engine,
+            attention_dp=dp,
+            ep=layout.ep,
+            network_gb_s=server.network_gb_s,
+        )
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
         context = int(input_tokens + output_tokens)
         micro = max(1.0, batch / pp)
+        per_rank = math.ceil(batch / dp) if mode == "static" else 1
+        memory = memory_fit(
+            model, gpu, tp, precision, context, per_rank, pp, dp, kv=kv, engine=engine
+        )
         if mode == "static":
             times = static_times(setup, resolved.params, int(micro), input_tokens, output_tokens)
-            memory = memory_fit(
-                model, gpu, tp, precision, context, int(batch), pp, kv=kv, engine=engine
-            )
-            prompt_tokens = micro * input_tokens
+            prompt_tokens = micro * input_tokens / dp
         else:
             times = inflight_times(setup, resolved.params, micro, input_tokens, output_tokens)
-            memory = memory_fit(model, gpu, tp, precision, context, 1, pp, kv=kv, engine=engine)
             prompt_tokens = input_tokens
-        times = pipelined(times, pp, model.hidden, prompt_tokens, micro)
-        if pp > 1:  # the calibration data has no pipeline-parallel runs
-            note = "error unknown (no calibration measurements of pipeline-parallel replicas)"
+        times = pipelined(times, pp, model.hidden, prompt_tokens, micro / dp, server.network_gb_s)
+        unmeasured = unmeasured_layout(layout)
+        if unmeasured:  # the calibration data has no runs of such layouts
+            parts = ", ".join(p for p in (unmeasured_kinds(model), unmeasured) if p)
+            note = f"error unknown (no calibration measurements of {parts})"
             return ModelPoint(times, memory, resolved, note, None)
         return ModelPoint(
             times,
@@ -196,48 +215,47 @@ class ModelledPerf:
             model, server, gpu, precisions, input_tokens + output_tokens, self.engine or ""
         )
         for c in enumeration.found:
-            tp, pp, fit = c.layout.tp, c.layout.pp, c.memory
+            fit, ranks = c.memory, c.layout.attention_dp
             batches = sorted({b for b in BATCHES if b <= fit.max_batch} | {fit.max_batch})
             if self.mode == "inflight":
                 batches = [b for b in BATCHES if b <= 2 * fit.max_batch]
-            for batch in batches:
+            for batch in (b * ranks for b in batches):
                 p = self.point(
                     model,
                     gpu,
-                    tp,
+                    c.layout,
                     batch,
                     c.precision,
                     input_tokens,
                     output_tokens,
-                    server.nvlink_domain,
-                    pp=pp,
+                    server,
                 )
-                estimates.append(self._estimate(server, gpu, c.precision, tp, batch, p, pp))
+                estimates.append(self._estimate(server, gpu, c.precision, c.layout, batch, p))
         return Lookup(tuple(estimates), enumeration.missing, enumeration.too_big)
 
     def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
-        """The model's answer for an aggregated, tensor-parallel deployment at its batch."""
+        """The model's answer for an aggregated deployment at its batch."""
         refuse_unmodelled(deployment)
         pool = deployment.pool
-        tp, pp, batch = pool.layout.tp, pool.layout.pp, int(pool.batch or 1)
+        layout, batch = pool.layout, int(pool.batch or 1)
         precision = deployment.precision.weights
         p = self.point(
             deployment.model,
             pool.gpu,
-            tp,
+            layout,
             batch,
             precision,
             input_tokens,
             output_tokens,
-            pool.server.nvlink_domain,
+            pool.server,
             deployment.mode,
-            pp,
             asked_kv(deployment),
         )
         origin = f"model ({p.calibration.label})"
-        if p.memory.max_batch < (batch if deployment.mode == "static" else 1):
+        needed = math.ceil(batch / layout.attention_dp) if deployment.mode == "static" else 1
+        if p.memory.max_batch < needed:
             return Answer(None, p.memory, origin, "", p.memory.reason)
-        estimate = self._estimate(pool.server, pool.gpu, precision, tp, batch, p, pp)
+        estimate = self._estimate(pool.server, pool.gpu, precision, layout, batch, p)
         return Answer(estimate, p.memory, origin, p.typical_error)
 
     def step_basis(self, deployment: Deployment) -> StepBasis:
@@ -252,19 +270,17 @@ class ModelledPerf:
         server: Server,
         gpu: Gpu,
         precision: str,
-        tp: int,
+        layout: Layout,
         batch: int,
         p: ModelPoint,
-        pp: int = 1,
     ) -> Estimate:
-        layout = Layout(tp=tp, pp=pp)
         per_replica = layout.servers_spanned(server.gpus)
         instances = server.gpus // layout.gpus if per_replica == 1 else 1 / per_replica
         return Estimate(
             server=server.id,
             gpu=gpu.id,
             precision=precision,
-            tp=tp,
+            tp=layout.tp,
             batch=float(batch),
             mode=self.mode,
             ttft_ms=p.times.ttft_ms,
@@ -276,6 +292,8 @@ class ModelledPerf:
             citations=(f"llmsize roofline model, calibration: {p.calibration.label}",),
             note=p.typical_error,
             error_pct=p.error_pct,
-            pp=pp,
+            pp=layout.pp,
             servers_per_replica=per_replica,
+            attention_dp=layout.attention_dp,
+            ep=layout.ep,
         )

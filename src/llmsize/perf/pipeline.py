@@ -22,20 +22,25 @@ NETWORK_GB_S = 50.0
 ACTIVATION_BYTES = 2.0
 
 
-def hop_ms(hidden: int, tokens: float) -> float:
+def hop_ms(hidden: int, tokens: float, network_gb_s: float = NETWORK_GB_S) -> float:
     """One hand-off of `tokens` tokens' hidden states between stages."""
-    return HOP_LATENCY_US * 1e-3 + tokens * hidden * ACTIVATION_BYTES / (NETWORK_GB_S * 1e9) * 1e3
+    return HOP_LATENCY_US * 1e-3 + tokens * hidden * ACTIVATION_BYTES / (network_gb_s * 1e9) * 1e3
 
 
 def pipelined(
-    micro: StepTimes, pp: int, hidden: int, prompt_tokens: float, step_tokens: float
+    micro: StepTimes,
+    pp: int,
+    hidden: int,
+    prompt_tokens: float,
+    step_tokens: float,
+    network_gb_s: float = NETWORK_GB_S,
 ) -> StepTimes:
     """A micro-batch's times through `pp` stages, and the replica's rate with `pp` in flight."""
     if pp == 1:
         return micro
     hops = pp - 1
-    ttft = micro.ttft_ms + hops * hop_ms(hidden, prompt_tokens)
-    itl = micro.itl_ms + hops * hop_ms(hidden, step_tokens)
+    ttft = micro.ttft_ms + hops * hop_ms(hidden, prompt_tokens, network_gb_s)
+    itl = micro.itl_ms + hops * hop_ms(hidden, step_tokens, network_gb_s)
     e2e = (
         micro.e2e_ms
         + (ttft - micro.ttft_ms)

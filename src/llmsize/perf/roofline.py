@@ -83,12 +83,24 @@ class Setup:
     pp: int = 1  # pipeline stages: memory per GPU; the pass is timed whole (perf/pipeline.py)
     kv: str = ""  # the KV cache's precision when asked apart from the weights ('' : it follows)
     engine: str = ""  # whose KV budget rule sizes the cache ('' : the default engine's)
+    attention_dp: int = 1  # attention data-parallel ranks, each a TP group with its own batch
+    ep: int = 1  # expert-parallel ranks of the MoE layers (MoE-TP is width / ep)
+    network_gb_s: float = 50.0  # per GPU, one direction, between NVLink domains
+
+    @property
+    def width(self) -> int:
+        """GPUs per stage: tp × attention_dp; the MoE layers use the same ones as ep × moe_tp."""
+        return self.tp * self.attention_dp
+
+    @property
+    def moe_tp(self) -> int:
+        return max(1, self.width // self.ep)
 
     @property
     def peak_flops(self) -> float:
         """The replica's matmul rate at the precision's math (native, or the wider math its
         weights are dequantized to)."""
-        return self.tp * self.gpu.rate(self.precision) * 1e12
+        return self.width * self.gpu.rate(self.precision) * 1e12
 
     @property
     def costs(self) -> Costs:
@@ -96,13 +108,18 @@ class Setup:
 
     @property
     def bandwidth(self) -> float:
-        return self.tp * self.gpu.bandwidth_tb_s * 1e12
+        return self.width * self.gpu.bandwidth_tb_s * 1e12
 
     @property
     def link_bandwidth(self) -> float:
-        """One direction of one GPU's link, bytes/s: NVLink within the domain, else PCIe."""
-        gb_s = self.gpu.link.gb_s if self.tp <= self.nvlink_domain else self.gpu.pcie_gb_s
-        return gb_s / 2 * 1e9
+        """One direction of one GPU's link, bytes/s: NVLink within the domain; a TP group wider
+        than it (a PCIe server) runs over PCIe; expert all-to-all wider than it over the
+        network between servers."""
+        if self.tp > self.nvlink_domain:
+            return self.gpu.pcie_gb_s / 2 * 1e9
+        if self.width > self.nvlink_domain:
+            return min(self.gpu.link.gb_s / 2, self.network_gb_s) * 1e9
+        return self.gpu.link.gb_s / 2 * 1e9
 
 
 def default_nvlink_domain(gpu: Gpu) -> int:
@@ -134,12 +151,33 @@ class Work:
     link_bandwidth: Any
 
 
-def _allreduce(setup: Setup, tokens: float) -> tuple[float, float]:
-    if setup.tp == 1:
-        return 0.0, 0.0
-    calls = setup.costs.allreduce_calls
-    message = tokens * setup.model.hidden * ACTIVATION_BYTES
-    return calls * 2 * (setup.tp - 1) / setup.tp * message, float(calls)
+def _collectives(setup: Setup, tokens: float) -> tuple[float, float]:
+    """Bytes through one GPU's link and collective calls of one pass over `tokens` tokens (the
+    whole replica's): the attention TP group's all-reduces on its rank's tokens; in MoE layers
+    of an expert-parallel or attention-DP layout, the dispatch and combine all-to-all of each
+    token's top-k copies across the EP ranks, and the MoE-TP group's all-reduce of what its rank
+    computed."""
+    c, hidden = setup.costs, setup.model.hidden
+    tp, dp, ep, moe_tp = setup.tp, setup.attention_dp, setup.ep, setup.moe_tp
+    moe_layers = sum(m.count for m in c.moe)
+    split = (ep > 1 or dp > 1) and moe_layers > 0
+    attention_calls = c.allreduce_calls - (moe_layers if split else 0)
+    rank_tokens = tokens / dp
+    traffic = calls = 0.0
+    if tp > 1:
+        traffic += attention_calls * 2 * (tp - 1) / tp * rank_tokens * hidden * ACTIVATION_BYTES
+        calls += attention_calls
+    if split:
+        top_k = max(m.top_k for m in c.moe)
+        if ep > 1:
+            copies = tokens / setup.width * top_k
+            traffic += moe_layers * 2 * (ep - 1) / ep * copies * hidden * ACTIVATION_BYTES
+            calls += 2 * moe_layers
+        if moe_tp > 1:
+            routed = tokens * min(top_k, ep) / ep
+            traffic += moe_layers * 2 * (moe_tp - 1) / moe_tp * routed * hidden * ACTIVATION_BYTES
+            calls += moe_layers
+    return traffic, calls
 
 
 def _work(
@@ -151,15 +189,15 @@ def _work(
     reread_bytes: float,
 ) -> Work:
     c = setup.costs
-    ar_bytes, ar_calls = _allreduce(setup, tokens)
+    ar_bytes, ar_calls = _collectives(setup, tokens)
     return Work(
-        tokens=tokens,
-        logits=logits,
+        tokens=tokens / setup.attention_dp,  # matmul rows: each attention-DP rank its own
+        logits=logits / setup.attention_dp,
         flops_linear=2 * tokens * c.dense_params_scaled + tokens * c.token_flops,
         flops_experts=2 * tokens * c.active_expert_params_scaled,
         flops_head=2 * logits * c.head_params,
         flops_attention=attention,
-        bytes_weights=c.bytes_dense,
+        bytes_weights=c.bytes_dense * setup.attention_dp,  # each DP rank reads its copy
         bytes_experts=c.expert_bytes(tokens),
         bytes_kv=kv_bytes,
         bytes_kv_reread=reread_bytes,
@@ -349,11 +387,14 @@ def inflight_load(
         setup.precision,
         int(input_tokens + out),
         pp=setup.pp,
+        attention_dp=setup.attention_dp,
         kv=setup.kv,
         engine=setup.engine,
     )
-    running = max(1.0, min(concurrency, float(fit.max_batch) / setup.pp))
-    group = max(1.0, min(running, float(INFLIGHT_STEP_TOKENS // max(input_tokens, 1.0))))
+    ranks = setup.attention_dp  # each attention-DP rank caches and schedules its own sequences
+    running = max(1.0, min(concurrency, ranks * float(fit.max_batch) / setup.pp))
+    per_step = ranks * float(INFLIGHT_STEP_TOKENS // max(input_tokens, 1.0))
+    group = max(1.0, min(running, per_step))
     return InflightLoad(
         concurrency,
         running,

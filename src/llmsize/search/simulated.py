@@ -108,10 +108,10 @@ def ranked_candidates(
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
         precision, tp, fit = c.precision, c.layout.tp, c.memory
-        if c.layout.pp > 1:
-            reasons[f"{precision} {c.layout.label}: the twin does not run pipeline stages yet"] = (
-                None
-            )
+        if not c.layout.is_tensor_only:
+            reasons[
+                f"{precision} {c.layout.label}: the twin runs tensor-parallel replicas only"
+            ] = None
             continue
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
         setup = Setup(model, gpu, tp, precision, server.nvlink_domain)

@@ -51,11 +51,13 @@ class TwinSetup:
 
         refuse_unmodelled(deployment)
         pool = deployment.pool
-        if pool.layout.pp > 1:
+        if not pool.layout.is_tensor_only:
             from llmsize.errors import InputError
 
             raise InputError(
-                "deployment", f"{pool.layout.label}: the twin does not run pipeline stages yet"
+                "deployment",
+                f"{pool.layout.label}: the twin runs tensor-parallel replicas only (pipeline "
+                "stages, attention data parallelism and expert parallelism not yet)",
             )
         return cls(
             deployment.model,
