@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from llmsize.catalog import PRECISIONS, Catalog, LlmArch, Precision, Server
+from llmsize.catalog.precisions import KvPrecision
 from llmsize.errors import InputError
 from llmsize.limits import Limits
 from llmsize.units import text_to_tokens, words_to_tokens
@@ -98,8 +99,9 @@ TokenCount = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
 class Hardware(_Strict):
     server: str | list[str] | None = None
     precision: Precision | None = None
+    kv_precision: KvPrecision | None = None  # the KV cache apart from the weights
 
-    @field_validator("precision", mode="before")
+    @field_validator("precision", "kv_precision", mode="before")
     @classmethod
     def _other_names(cls, value: object) -> object:
         """`fp4` is `nvfp4` (catalog/precisions.ALIASES)."""
@@ -273,6 +275,7 @@ class Resolved:
     servers: tuple[Server, ...]
     precision: Precision | None
     cost: Cost
+    kv_precision: str | None = None  # the KV cache's precision when asked apart from the weights
 
     @property
     def input_tokens_total(self) -> int:
@@ -389,4 +392,5 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         servers=tuple(dict.fromkeys(servers)),
         precision=usecase.hardware.precision,
         cost=_checked_cost(usecase.cost, catalog),
+        kv_precision=usecase.hardware.kv_precision,
     )

@@ -22,10 +22,12 @@ def plan(
     method: str = "peak",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    kv_precision: str | None = None,
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
-    digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated)."""
+    digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated).
+    `kv_precision` overrides the use case's `hardware.kv_precision`."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.search import plan as search_plan
@@ -36,6 +38,12 @@ def plan(
         base_dir = base_dir or path.parent
         usecase = load_usecase(path)
     resolved = resolve(usecase, load_catalog(), base_dir or Path())
+    if kv_precision is not None:
+        from dataclasses import replace as replaced
+
+        from llmsize.catalog.precisions import checked_kv
+
+        resolved = replaced(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
     model = resolved.model
     mode = mode or _mode_of([Path(b) for b in bench])
     options = PerfOptions.of(source, calibration, engine, bench, mode)

@@ -222,9 +222,11 @@ def configs(
     calibration: Path | str | None = None,
     engine: str | None = None,
     bench: Sequence[Path | str] = (),
+    kv_precision: str | None = None,
 ) -> ConfigsResult:
     """The calculator's main screen: every (TP, batch), the latency-throughput frontier, and the
-    throughput- and latency-optimal configurations within the limits."""
+    throughput- and latency-optimal configurations within the limits (`kv_precision`: the KV
+    cache held apart from the weights)."""
     from llmsize.limits import Limits
     from llmsize.search import frontier, pick_optimal
 
@@ -232,7 +234,8 @@ def configs(
     options = PerfOptions.of(source, calibration, engine, bench, mode)
     q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
-    lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens)
+    kv = _kv_checked(kv_precision, chip) or ""
+    lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens, kv=kv)
     metric = limits.primary_metric if limits.any else "ttft_ms"
     feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)
     return ConfigsResult(
@@ -269,6 +272,7 @@ def capacity(
     calibration: Path | str | None = None,
     engine: str | None = None,
     bench: Sequence[Path | str] = (),
+    kv_precision: str | None = None,
 ) -> CapacityResult:
     """The talk's business view: peak capacity per server, the sustainable average, requests,
     users and tokens per working day, the API cost of the same traffic and the server's own
@@ -293,6 +297,7 @@ def capacity(
         calibration=calibration,
         engine=engine,
         bench=bench,
+        kv_precision=kv_precision,
     )
     best = found.throughput_optimal
     if best is None:

@@ -32,6 +32,7 @@ def simulate(
     calibration: Path | str | None = None,
     engine: str | None = None,
     progress: Callable[[int], None] | None = None,
+    kv_precision: str | None = None,
 ) -> SimulationResult:
     """Run the digital twin: the use case's lengths (and spreads) under Poisson arrivals at its
     average rate (or peak, or --rate), a closed loop at --concurrency, or a trace. The deployment
@@ -63,6 +64,10 @@ def simulate(
         from llmsize.catalog.precisions import checked
 
         resolved = replace(resolved, precision=checked(precision, "--precision"))
+    if kv_precision is not None:
+        from llmsize.catalog.precisions import checked_kv
+
+        resolved = replace(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
     loads = [x is not None for x in (rate, concurrency, trace)]
     if sum(loads) > 1:
         raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")

@@ -9,6 +9,9 @@ from typing import Literal
 Precision = Literal["bf16", "fp16", "fp8", "fp8-block", "nvfp4", "mxfp4", "int8", "int4"]
 """Precisions llmsize plans with (weights and math; the KV cache follows, see `kv`)."""
 
+KvPrecision = Literal["bf16", "fp16", "fp8", "nvfp4", "int8"]
+"""What a KV cache can be held in, apart from the weights (KV_ELEMENT_BYTES' keys)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PrecisionInfo:

@@ -66,6 +66,17 @@ class KvChoice(StrEnum):
     int8 = "int8"
 
 
+KvPrecisionOpt = Annotated[
+    KvChoice | None,
+    typer.Option(
+        "--kv-precision",
+        help="KV-cache precision [default: the use case's hardware.kv_precision, else what the "
+        "weights' precision or the checkpoint caches in].",
+        show_default=False,
+    ),
+]
+
+
 SourceOpt = Annotated[
     Source,
     typer.Option(

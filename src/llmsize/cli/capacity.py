@@ -32,6 +32,7 @@ def capacity_command(
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
     precision: opts.BestPrecisionOpt = None,
+    kv_precision: opts.KvPrecisionOpt = None,
     first_token_ms: opts.FirstTokenOpt = None,
     last_token_ms: opts.LastTokenOpt = None,
     inter_token_ms: opts.InterTokenOpt = None,
@@ -95,6 +96,7 @@ def capacity_command(
             input_tokens,
             output_tokens,
             precision.name_in_table if precision else None,
+            kv_precision=kv_precision.value if kv_precision else None,
             limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
             prices=GivenPrices(
                 server_usd_per_hour,

@@ -54,6 +54,7 @@ def plan_command(
         typer.Option("--format", help="table, json, csv (one row per server type) or markdown."),
     ] = opts.Format.table,
     force: opts.ForceOpt = False,
+    kv_precision: opts.KvPrecisionOpt = None,
     *,
     perf: opts.PerfFlags,
 ) -> None:
@@ -77,6 +78,7 @@ def plan_command(
             mode=mode.value if mode else None,
             method=method.value,
             seed=seed,
+            kv_precision=kv_precision.value if kv_precision else None,
         )
     rec = result.recommendation
     if plot is not None:

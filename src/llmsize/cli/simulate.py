@@ -26,6 +26,7 @@ def simulate_command(
     precision: Annotated[
         opts.PrecisionChoice | None, typer.Option("--precision", help="Weights and math precision.")
     ] = None,
+    kv_precision: opts.KvPrecisionOpt = None,
     servers: Annotated[
         int | None, typer.Option("--servers", min=1, max=100_000, help="How many servers.")
     ] = None,
@@ -121,6 +122,7 @@ def simulate_command(
                 server=server,
                 tp=tp,
                 precision=precision.name_in_table if precision else None,
+                kv_precision=kv_precision.value if kv_precision else None,
                 servers=servers,
                 rate=rate,
                 concurrency=concurrency,

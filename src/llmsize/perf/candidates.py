@@ -84,12 +84,15 @@ def candidates(
     precisions: Sequence[str],
     context_tokens: int,
     engine: str = "",
+    kv: str = "",
 ) -> Enumeration:
     """Every (precision, layout) that runs and fits, in precision then width order; and why the
     rest cannot (unsupported precision, a layout the model or server cannot take, too big)."""
     found: list[Candidate] = []
     missing: dict[str, None] = {}
     any_too_big = False
+    if kv == "nvfp4" and not gpu.supports("nvfp4"):
+        return Enumeration((), (f"{gpu.id} has no FP4 tensor cores for an NVFP4 KV cache",), False)
     for precision in precisions:
         why = unsupported(gpu, precision)
         if why:
@@ -103,7 +106,7 @@ def candidates(
                 if layout.tp <= server.gpus:
                     missing[problem] = None
                 continue
-            fit = memory_fit(model, gpu, layout.tp, precision, context_tokens, engine=engine)
+            fit = memory_fit(model, gpu, layout.tp, precision, context_tokens, kv=kv, engine=engine)
             if fit.max_batch < 1:
                 too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
                 continue
@@ -117,6 +120,7 @@ def candidates(
                 precision,
                 context_tokens,
                 attention_dp=layout.attention_dp,
+                kv=kv,
                 engine=engine,
             )
             if fit.max_batch < 1:
@@ -125,7 +129,7 @@ def candidates(
             fitted = True
             found.append(Candidate(precision, layout, fit))
         if not fitted:
-            spanning = _spanning(model, server, gpu, precision, context_tokens, engine)
+            spanning = _spanning(model, server, gpu, precision, context_tokens, engine, kv)
             if spanning is not None:
                 found.append(spanning)
                 too_big = ""
@@ -142,6 +146,7 @@ def _spanning(
     precision: str,
     context_tokens: int,
     engine: str = "",
+    kv: str = "",
 ) -> Candidate | None:
     """The narrowest pipeline of server-wide TP groups that holds the model, if any."""
     tp = max((t for t in TPS if t <= min(server.gpus, server.nvlink_domain)), default=1)
@@ -151,7 +156,7 @@ def _spanning(
         layout = Layout(tp=tp, pp=pp)
         if layout.problems(model, server.gpus):
             continue
-        fit = memory_fit(model, gpu, tp, precision, context_tokens, 1, pp, engine=engine)
+        fit = memory_fit(model, gpu, tp, precision, context_tokens, 1, pp, kv=kv, engine=engine)
         if fit.max_batch >= 1:
             return Candidate(precision, layout, fit)
     return None

@@ -55,9 +55,14 @@ class MeasuredCurves:
         input_tokens: int,
         output_tokens: int,
         mode: str = "static",
+        *,
+        kv: str = "",
     ) -> Lookup:
         """Curves of this model on this GPU in the mode asked (static batches or in-flight
-        concurrency), at the use case's lengths."""
+        concurrency), at the use case's lengths; with `kv`, only curves whose KV cache was held
+        in it (a curve's cache follows its precision)."""
+        from llmsize.catalog.precisions import info
+
         wanted = precisions_for(gpu, precision)
         curves = self._curves(model, gpu)
         if not curves:
@@ -70,6 +75,10 @@ class MeasuredCurves:
             if prec not in wanted or _MODES.get(load_type) != mode:
                 continue
             tag = f"{prec} TP{tp if tp is not None else '?'}"
+            held = info(prec).kv
+            if kv and kv != held:
+                missing[f"{tag}: measured with a {held} KV cache, not {kv}"] = None
+                continue
             if tp is not None and tp > server.gpus:
                 missing[f"{tag}: needs {tp} GPUs, {server.id} has {server.gpus}"] = None
                 continue
@@ -120,7 +129,11 @@ class MeasuredCurves:
     def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
         """The measured (or interpolated) curve point of this deployment's precision, TP and
         batch, if one was measured."""
+        from llmsize.perf.modelled import asked_kv
+
         pool = deployment.pool
+        if not pool.layout.is_tensor_only:
+            return Answer(None, None, "", reason=f"no measured curve ran {pool.layout.label}")
         lookup = self.lookup(
             deployment.model,
             pool.server,
@@ -129,6 +142,7 @@ class MeasuredCurves:
             input_tokens,
             output_tokens,
             deployment.mode,
+            kv=asked_kv(deployment),
         )
         tp, batch = pool.layout.tp, pool.batch
         for e in lookup.estimates:
@@ -143,9 +157,12 @@ class MeasuredCurves:
         in-flight runs: the median of measured / modelled ITL over every concurrency measured,
         and of TTFT at the lowest concurrency (where it is nearly one prefill). None when this
         model, GPU, precision and TP has no closed-loop measurement."""
+        from llmsize.perf.modelled import asked_kv
         from llmsize.perf.roofline import Setup, inflight_times
 
         pool = deployment.pool
+        if asked_kv(deployment) or not pool.layout.is_tensor_only:
+            return None  # the measurements ran another cache or layout
         model, gpu, tp = deployment.model, pool.gpu, pool.layout.tp
         precision = deployment.precision.weights
         wanted = precisions_for(gpu, precision)  # type: ignore[arg-type]

@@ -207,12 +207,14 @@ class ModelledPerf:
         precisions: tuple[str, ...],
         input_tokens: int,
         output_tokens: int,
+        *,
+        kv: str = "",
     ) -> Lookup:
         """Every layout and batch that fits, for each precision; reasons for whatever cannot
         run (the shared enumeration, perf/candidates.py)."""
         estimates: list[Estimate] = []
         enumeration = candidates(
-            model, server, gpu, precisions, input_tokens + output_tokens, self.engine or ""
+            model, server, gpu, precisions, input_tokens + output_tokens, self.engine or "", kv
         )
         for c in enumeration.found:
             fit, ranks = c.memory, c.layout.attention_dp
@@ -229,6 +231,7 @@ class ModelledPerf:
                     input_tokens,
                     output_tokens,
                     server,
+                    kv=kv,
                 )
                 estimates.append(self._estimate(server, gpu, c.precision, c.layout, batch, p))
         return Lookup(tuple(estimates), enumeration.missing, enumeration.too_big)

@@ -28,6 +28,8 @@ class PerfSource(Protocol):
         precision: Precision | None,
         input_tokens: int,
         output_tokens: int,
+        *,
+        kv: str = "",
     ) -> Lookup: ...
 
 
@@ -126,11 +128,21 @@ class CombinedPerf:
         precision: Precision | None,
         input_tokens: int,
         output_tokens: int,
+        *,
+        kv: str = "",
     ) -> Lookup:
+        """`kv`: the KV cache's precision when asked apart from the weights ('' : it follows)."""
         measured = Lookup(())
         if self.source != "model":
             measured = self.measured.lookup(
-                model, server, gpu, precision, input_tokens, output_tokens, self.modelled.mode
+                model,
+                server,
+                gpu,
+                precision,
+                input_tokens,
+                output_tokens,
+                self.modelled.mode,
+                kv=kv,
             )
         if self.source == "measured":
             return measured
@@ -141,11 +153,13 @@ class CombinedPerf:
             modelled_precisions(gpu, precision, model),
             input_tokens,
             output_tokens,
+            kv=kv,
         )
         if self.source == "model":
             return modelled
         covered = _covered(measured.estimates)
         extra = tuple(e for e in modelled.estimates if not covered(e))
         answered = bool(measured.estimates or extra)
-        missing = modelled.missing + (() if answered else measured.missing)
+        # why measurements were left out matters when the model answered another cache for them
+        missing = modelled.missing + (() if answered and not kv else measured.missing)
         return Lookup(measured.estimates + extra, tuple(dict.fromkeys(missing)), modelled.too_big)

@@ -148,6 +148,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "input_tokens_total": uc.input_tokens_total,
         "output_tokens": uc.output_tokens,
         "context_window": uc.model.context_window,
+        "kv_precision": uc.kv_precision,  # null: each row's precision caches as it does
         "limits": {
             "first_token_ms": uc.first_token_ms,
             "last_token_ms": uc.last_token_ms,

@@ -104,7 +104,10 @@ def ranked_candidates(
     found: list[Ranked] = []
     context_tokens = usecase.input_tokens_total + usecase.output_tokens
     precisions = modelled_precisions(gpu, usecase.precision, usecase.model)
-    enumeration = candidates(model, server, gpu, precisions, context_tokens, context.engine or "")
+    kv = usecase.kv_precision or ""
+    enumeration = candidates(
+        model, server, gpu, precisions, context_tokens, context.engine or "", kv
+    )
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
         precision, tp, fit = c.precision, c.layout.tp, c.memory
@@ -114,7 +117,7 @@ def ranked_candidates(
             ] = None
             continue
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
-        setup = Setup(model, gpu, tp, precision, server.nvlink_domain)
+        setup = Setup(model, gpu, tp, precision, server.nvlink_domain, kv=kv)
         best = 0.0
         for concurrency in BATCHES:
             if concurrency > min(fit.max_batch, 256):
@@ -146,6 +149,7 @@ def deployment(
         candidate.precision,
         workers=servers * candidate.replicas_per_server,
         engine=context.engine,
+        kv_cache=usecase.kv_precision,
     )
     return TwinSetup.of(shared, context.perf.step_basis(shared), **options)
 

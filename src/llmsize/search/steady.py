@@ -173,6 +173,7 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
         usecase.precision,
         usecase.input_tokens_total,
         usecase.output_tokens,
+        kv=usecase.kv_precision or "",
     )
     feasible: list[Estimate] = []
     rejected: list[Rejection] = []

@@ -42,12 +42,13 @@ class TwinSetup:
     decode_scale: float = 1.0
     step_times: str = ""  # where the step times come from, in words
     engine: str = ""  # whose KV budget rule sizes each replica's cache ('' : the default's)
+    kv: str = ""  # the KV cache's precision when asked apart from the weights ('' : it follows)
 
     @classmethod
     def of(cls, deployment: Deployment, basis: StepBasis, **scheduler: Any) -> TwinSetup:
         """An aggregated, tensor-parallel deployment's replicas (what the twin can run), on the
         step basis the performance model gives it (scaled to measurements where it has them)."""
-        from llmsize.perf.modelled import refuse_unmodelled
+        from llmsize.perf.modelled import asked_kv, refuse_unmodelled
 
         refuse_unmodelled(deployment)
         pool = deployment.pool
@@ -71,6 +72,7 @@ class TwinSetup:
             decode_scale=basis.decode_scale,
             step_times=basis.label,
             engine=deployment.engine,
+            kv=asked_kv(deployment),
             **scheduler,
         )
 
@@ -78,17 +80,24 @@ class TwinSetup:
         """Tokens of KV cache one replica holds beside its weights (from the memory model):
         what is left once every running sequence's fixed part (full windows of windowed
         layers, recurrent states) is set aside, in tokens of the growing layers."""
-        fit = memory_fit(self.model, self.gpu, self.tp, self.precision, 1, engine=self.engine)
+        model, tp, precision, kv = self.model, self.tp, self.precision, self.kv
+        fit = memory_fit(model, self.gpu, tp, precision, 1, kv=kv, engine=self.engine)
         available = fit.available_gib * GIB
-        available -= self.max_batch * fixed_bytes_per_sequence(self.model, self.tp, self.precision)
-        per_token = kv_bytes_per_token(self.model, self.tp, self.precision)
+        available -= self.max_batch * fixed_bytes_per_sequence(model, tp, precision, kv)
+        per_token = kv_bytes_per_token(model, tp, precision, kv)
         if per_token <= 0:  # only recurrent layers: no growing cache to count
             return 2**62 if available > 0 else 0
         return max(0, int(available // per_token))
 
     def simulation(self) -> Simulation:
         setup = Setup(
-            self.model, self.gpu, self.tp, self.precision, self.nvlink_domain, engine=self.engine
+            self.model,
+            self.gpu,
+            self.tp,
+            self.precision,
+            self.nvlink_domain,
+            kv=self.kv,
+            engine=self.engine,
         )
         scheduler = Scheduler(
             kv_capacity_tokens=self.kv_capacity_tokens(),
