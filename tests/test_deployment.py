@@ -104,16 +104,3 @@ def test_layout_flags_out_of_range_are_one_line(flag: str) -> None:
     args += ["8", "--input-tokens", "1000", "--output-tokens", "100"]
     assert_one_line_error(run(*args, flag, "0"), flag)
     assert_one_line_error(run(*args, flag, "lots"), flag)
-
-
-def test_the_twin_refuses_pipeline_stages_it_does_not_run() -> None:
-    from llmsize.perf.estimate import StepBasis
-    from llmsize.perf.roofline import Params
-    from llmsize.sim.run import TwinSetup
-
-    piped = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, pp=2), "fp8", batch=8)
-    with pytest.raises(InputError, match="pipeline stages"):
-        TwinSetup.of(piped, StepBasis(Params(), "model"))
-    spread = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, attention_dp=2), "fp8", batch=8)
-    with pytest.raises(InputError, match="tensor-parallel replicas only"):
-        TwinSetup.of(spread, StepBasis(Params(), "model"))

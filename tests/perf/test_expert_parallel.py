@@ -10,7 +10,7 @@ from llmsize.catalog import load_catalog
 from llmsize.deployment import Layout
 from llmsize.perf.candidates import moe_layouts
 from llmsize.perf.memory import memory_fit
-from llmsize.perf.roofline import Setup, _collectives, decode_work
+from llmsize.perf.roofline import Setup, collectives, decode_work
 from tests.cli.helpers import run
 
 CATALOG = load_catalog()
@@ -36,10 +36,10 @@ def test_attention_data_parallel_ranks_each_hold_whole_latents_for_their_own_seq
 
 def test_expert_all_to_all_carries_each_tokens_top_k_copies() -> None:
     tokens = 512.0
-    tp_only, _ = _collectives(_setup(8), tokens)
-    ep8, ep_calls = _collectives(_setup(8, ep=8), tokens)
-    dp8, _ = _collectives(_setup(1, dp=8, ep=8), tokens)
-    _, tp_calls = _collectives(_setup(8), tokens)
+    tp_only, _ = collectives(_setup(8), tokens)
+    ep8, ep_calls = collectives(_setup(8, ep=8), tokens)
+    dp8, _ = collectives(_setup(1, dp=8, ep=8), tokens)
+    _, tp_calls = collectives(_setup(8), tokens)
     assert ep_calls > tp_calls  # a dispatch and a combine per MoE layer for its all-reduce
     assert ep8 == tp_only  # top-8 over 8 ranks moves what the all-reduce moved
     assert 0 < dp8 < ep8  # no attention all-reduce in TP1 ranks; only the experts' all-to-all

@@ -86,8 +86,14 @@ def simulate(
             "--tp" if tp is not None else "hardware.server",
             "no configuration of this model fits the chosen server and TP (see llmsize plan)",
         )
-    best = min(options, key=lambda c: (c.servers_guess * c.server.gpus, c.tp))
+    best = min(options, key=lambda c: (c.servers_guess * c.server.gpus, c.layout.gpus, c.tp))
     count = servers if servers is not None else best.servers_guess
+    spanned = best.servers_per_replica
+    if count % spanned:
+        raise InputError(
+            "--servers",
+            f"a {best.layout.label} replica spans {spanned} servers; give a multiple of {spanned}",
+        )
     d = deployment(
         resolved,
         context,
@@ -116,6 +122,7 @@ def simulate(
             "gpu": best.gpu.id,
             "servers": count,
             "tp": best.tp,
+            "layout": best.layout.label,
             "precision": best.precision,
             "replicas": d.replicas,
             "kv_capacity_tokens_per_replica": d.kv_capacity_tokens(),

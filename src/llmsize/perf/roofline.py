@@ -151,7 +151,7 @@ class Work:
     link_bandwidth: Any
 
 
-def _collectives(setup: Setup, tokens: float) -> tuple[float, float]:
+def collectives(setup: Setup, tokens: float) -> tuple[float, float]:
     """Bytes through one GPU's link and collective calls of one pass over `tokens` tokens (the
     whole replica's): the attention TP group's all-reduces on its rank's tokens; in MoE layers
     of an expert-parallel or attention-DP layout, the dispatch and combine all-to-all of each
@@ -189,7 +189,7 @@ def _work(
     reread_bytes: float,
 ) -> Work:
     c = setup.costs
-    ar_bytes, ar_calls = _collectives(setup, tokens)
+    ar_bytes, ar_calls = collectives(setup, tokens)
     return Work(
         tokens=tokens / setup.attention_dp,  # matmul rows: each attention-DP rank its own
         logits=logits / setup.attention_dp,

@@ -77,6 +77,7 @@ def simulated_document(sim: SimulatedPlan) -> dict[str, Any]:
             "servers": c.servers,
             "precision": c.candidate.precision,
             "tp": c.candidate.tp,
+            "layout": c.candidate.layout.label,
             "provenance": "simulated",
             "result": c.result.as_dict(),
         }

@@ -221,8 +221,8 @@ def render_simulated(result: PlanResult, console: Console) -> None:
         return
     c = rec.choice
     console.print(
-        f"[bold green]Digital twin:[/] {c.servers} x {rec.server.id} ({c.candidate.precision} "
-        f"TP{c.candidate.tp}, in-flight batching) keeps p{round(sim.percentile * 100)} within "
+        f"[bold green]Digital twin:[/] {c.servers} x {rec.server.id} ({c.candidate.label}, "
+        f"in-flight batching) keeps p{round(sim.percentile * 100)} within "
         f"every limit at {sim.rate:g} req/s ({sim.simulations} simulations)."
     )
     console.print(why_they_differ(result))

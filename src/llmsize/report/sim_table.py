@@ -37,7 +37,7 @@ def render_simulation(result: SimulationResult, console: Console) -> None:
     )
     console.print(
         f"[bold]{safe(result.name)}[/]: {d['servers']} x {safe(d['server'])} "
-        f"({d['precision']} TP{d['tp']}, "
+        f"({d['precision']} {d.get('layout') or 'TP' + str(d['tp'])}, "
         f"{d['replicas']} replicas, KV cache {d['kv_capacity_tokens_per_replica']:,} tokens each), "
         f"{load}, {t['requests']:,} requests (first {t['warmup']:,} not measured), seed {t['seed']}"
     )
@@ -95,7 +95,7 @@ def simulated_plan_table(plan: SimulatedPlan) -> Table:
         table.add_row(
             s.server.id,
             str(c.servers),
-            f"{c.candidate.precision} TP{c.candidate.tp}",
+            c.candidate.label,
             f"{r.ttft_ms.at(plan.percentile):,.0f}",
             f"{r.itl_ms.at(plan.percentile):,.1f}",
             f"{r.e2e_ms.at(plan.percentile):,.0f}",

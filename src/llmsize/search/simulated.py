@@ -20,6 +20,7 @@ from llmsize.metrics import RunResult
 from llmsize.perf.candidates import candidates
 from llmsize.perf.context import PerfContext
 from llmsize.perf.modelled import BATCHES
+from llmsize.perf.pipeline import pipelined
 from llmsize.perf.roofline import Setup, inflight_times
 from llmsize.perf.sources import modelled_precisions
 from llmsize.sim.run import Traffic, TwinSetup, run, summarise
@@ -41,11 +42,25 @@ class Ranked:
     precision: str
     tp: int
     replica_rps: float  # steady-state capacity of one replica within the limits (means)
-    servers_guess: int
+    servers_guess: int  # whole servers (a multiple of servers_per_replica)
+    layout: Layout
+
+    @property
+    def servers_per_replica(self) -> int:
+        return self.layout.servers_spanned(self.server.gpus)
 
     @property
     def replicas_per_server(self) -> int:
-        return self.server.gpus // self.tp
+        return max(1, self.server.gpus // self.layout.gpus)
+
+    def workers(self, servers: int) -> int:
+        """Replicas on `servers` servers (whole replicas: a spanning one takes several)."""
+        spanned = self.servers_per_replica
+        return servers // spanned if spanned > 1 else servers * self.replicas_per_server
+
+    @property
+    def label(self) -> str:
+        return f"{self.precision} {self.layout.label}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,29 +125,52 @@ def ranked_candidates(
     )
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
-        precision, tp, fit = c.precision, c.layout.tp, c.memory
-        if not c.layout.is_tensor_only:
-            reasons[
-                f"{precision} {c.layout.label}: the twin runs tensor-parallel replicas only"
-            ] = None
-            continue
+        precision, layout, fit = c.precision, c.layout, c.memory
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
-        setup = Setup(model, gpu, tp, precision, server.nvlink_domain, kv=kv)
+        setup = Setup(
+            model,
+            gpu,
+            layout.tp,
+            precision,
+            server.nvlink_domain,
+            layout.pp,
+            kv=kv,
+            engine=context.engine or "",
+            attention_dp=layout.attention_dp,
+            ep=layout.ep,
+            network_gb_s=server.network_gb_s,
+        )
         best = 0.0
+        ceiling = min(fit.max_batch * layout.attention_dp, 256 * layout.attention_dp)
         for concurrency in BATCHES:
-            if concurrency > min(fit.max_batch, 256):
+            if concurrency > ceiling:
                 break
-            t = inflight_times(
-                setup, params, concurrency, usecase.input_tokens_total, usecase.output_tokens
+            micro = inflight_times(
+                setup,
+                params,
+                max(1.0, concurrency / layout.pp),
+                usecase.input_tokens_total,
+                usecase.output_tokens,
+            )
+            t = pipelined(
+                micro,
+                layout.pp,
+                model.hidden,
+                usecase.input_tokens_total,
+                concurrency / layout.pp,
+                server.network_gb_s,
             )
             if usecase.limits.holds(t.ttft_ms, t.itl_ms, t.e2e_ms):
                 best = max(best, t.instance_rps)
         if best <= 0:
-            reasons[f"{precision} TP{tp}: even one request at a time misses a limit"] = None
+            reasons[f"{precision} {layout.label}: even one request at a time misses a limit"] = None
             continue
-        per_server = best * (server.gpus // tp)
-        found.append(Ranked(server, gpu, precision, tp, best, math.ceil(rate / per_server)))
-    found.sort(key=lambda c: (c.servers_guess, c.tp, c.precision))
+        ranked = Ranked(server, gpu, precision, layout.tp, best, 1, layout)
+        per_server = best * ranked.workers(ranked.servers_per_replica) / ranked.servers_per_replica
+        spanned = ranked.servers_per_replica
+        guess = spanned * math.ceil(math.ceil(rate / per_server) / spanned)
+        found.append(Ranked(server, gpu, precision, layout.tp, best, guess, layout))
+    found.sort(key=lambda c: (c.servers_guess, c.layout.gpus, c.tp, c.precision))
     return found, list(reasons)
 
 
@@ -145,9 +183,9 @@ def deployment(
         usecase.model,
         candidate.server,
         candidate.gpu,
-        Layout(tp=candidate.tp),
+        candidate.layout,
         candidate.precision,
-        workers=servers * candidate.replicas_per_server,
+        workers=max(1, candidate.workers(servers)),
         engine=context.engine,
         kv_cache=usecase.kv_precision,
     )
@@ -182,7 +220,10 @@ class _Trials:
     progress: Callable[[str], None] | None
     done: dict[int, SimulatedChoice] = field(default_factory=dict)
 
-    def check(self, servers: int) -> SimulatedChoice:
+    def check(self, units: int) -> SimulatedChoice:
+        """The candidate on `units` groups of servers (one server each, or a spanning
+        replica's servers)."""
+        servers = units * self.candidate.servers_per_replica
         if servers not in self.done:
             d = deployment(self.usecase, self.context, self.candidate, servers)
             traffic = traffic_for(self.usecase, self.rate, d.replicas, self.seed, self.requests)
@@ -192,11 +233,11 @@ class _Trials:
             )
             if self.progress is not None:
                 c = self.candidate
-                self.progress(f"{c.server.id} {c.precision} TP{c.tp} x{servers}")
+                self.progress(f"{c.server.id} {c.label} x{servers}")
         return self.done[servers]
 
-    def passes(self, servers: int) -> bool:
-        return not self.check(servers).broken
+    def passes(self, units: int) -> bool:
+        return not self.check(units).broken
 
 
 def smallest_passing(passes: Callable[[int], bool], guess: int) -> int | None:
@@ -245,12 +286,13 @@ def size_by_simulation(
             if best is not None and candidate.servers_guess > best.servers:
                 break  # cannot beat what this server type already achieved
             trial = _Trials(usecase, context, candidate, rate, seed, requests, limits, progress)
-            n = smallest_passing(trial.passes, max(1, candidate.servers_guess))
+            guess = max(1, candidate.servers_guess // candidate.servers_per_replica)
+            n = smallest_passing(trial.passes, guess)
             simulations += len(trial.done)
             if n is None:
-                worst = trial.check(4 * max(1, candidate.servers_guess) + 4)
+                worst = trial.check(4 * guess + 4)
                 reasons.append(
-                    f"{candidate.precision} TP{candidate.tp}: still "
+                    f"{candidate.label}: still "
                     f"{'; '.join(map(str, worst.broken))} "
                     f"with {worst.servers} servers"
                 )

@@ -24,8 +24,14 @@ DEFAULT_MAX_BATCH = 256
 
 @dataclass(frozen=True, slots=True)
 class TwinSetup:
-    """What the twin runs: `replicas` of one model at one TP, their step-time parameters and the
-    scheduler's settings. Built from the shared deployment type with `of`."""
+    """What the twin runs: `replicas` of one model at one layout, their step-time parameters and
+    the scheduler's settings. Built from the shared deployment type with `of`.
+
+    A replica with attention-DP ranks is one scheduler over all of them (their steps run in
+    lockstep through the experts' all-to-all): its KV cache, batch limit and step token budget
+    are the ranks' together. A replica of `pp` pipeline stages is `pp` micro-batch schedulers,
+    each with a stage's share of the cache, whose steps run the whole model plus the hand-offs
+    between stages (the steady-state model's pipeline rule, perf/pipeline.py)."""
 
     model: LlmArch
     gpu: Gpu
@@ -43,27 +49,24 @@ class TwinSetup:
     step_times: str = ""  # where the step times come from, in words
     engine: str = ""  # whose KV budget rule sizes each replica's cache ('' : the default's)
     kv: str = ""  # the KV cache's precision when asked apart from the weights ('' : it follows)
+    pp: int = 1
+    attention_dp: int = 1
+    ep: int = 1
+    network_gb_s: float = 50.0
 
     @classmethod
     def of(cls, deployment: Deployment, basis: StepBasis, **scheduler: Any) -> TwinSetup:
-        """An aggregated, tensor-parallel deployment's replicas (what the twin can run), on the
-        step basis the performance model gives it (scaled to measurements where it has them)."""
+        """An aggregated deployment's replicas, on the step basis the performance model gives
+        it (scaled to measurements where it has them)."""
         from llmsize.perf.modelled import asked_kv, refuse_unmodelled
 
         refuse_unmodelled(deployment)
         pool = deployment.pool
-        if not pool.layout.is_tensor_only:
-            from llmsize.errors import InputError
-
-            raise InputError(
-                "deployment",
-                f"{pool.layout.label}: the twin runs tensor-parallel replicas only (pipeline "
-                "stages, attention data parallelism and expert parallelism not yet)",
-            )
+        layout = pool.layout
         return cls(
             deployment.model,
             pool.gpu,
-            pool.layout.tp,
+            layout.tp,
             deployment.precision.weights,
             pool.server.nvlink_domain,
             pool.workers,
@@ -73,21 +76,33 @@ class TwinSetup:
             step_times=basis.label,
             engine=deployment.engine,
             kv=asked_kv(deployment),
+            pp=layout.pp,
+            attention_dp=layout.attention_dp,
+            ep=layout.ep,
+            network_gb_s=pool.server.network_gb_s,
             **scheduler,
         )
 
     def kv_capacity_tokens(self) -> int:
         """Tokens of KV cache one replica holds beside its weights (from the memory model):
         what is left once every running sequence's fixed part (full windows of windowed
-        layers, recurrent states) is set aside, in tokens of the growing layers."""
-        model, tp, precision, kv = self.model, self.tp, self.precision, self.kv
-        fit = memory_fit(model, self.gpu, tp, precision, 1, kv=kv, engine=self.engine)
-        available = fit.available_gib * GIB
+        layers, recurrent states) is set aside, in tokens of the growing layers. Each
+        attention-DP rank holds its own; each pipeline stage holds its layers' share."""
+        model, tp, precision, kv, pp = self.model, self.tp, self.precision, self.kv, self.pp
+        fit = memory_fit(
+            model, self.gpu, tp, precision, 1, 1, pp, self.attention_dp, kv=kv, engine=self.engine
+        )
+        available = fit.available_gib * GIB * pp  # a stage's GPU holds 1/pp of each token
         available -= self.max_batch * fixed_bytes_per_sequence(model, tp, precision, kv)
         per_token = kv_bytes_per_token(model, tp, precision, kv)
         if per_token <= 0:  # only recurrent layers: no growing cache to count
             return 2**62 if available > 0 else 0
-        return max(0, int(available // per_token))
+        return max(0, int(available // per_token)) * self.attention_dp
+
+    @property
+    def schedulers(self) -> int:
+        """Schedulers the twin runs: one per replica, or one per micro-batch of a pipeline."""
+        return self.replicas * self.pp
 
     def simulation(self) -> Simulation:
         setup = Setup(
@@ -96,17 +111,22 @@ class TwinSetup:
             self.tp,
             self.precision,
             self.nvlink_domain,
+            self.pp,
             kv=self.kv,
             engine=self.engine,
+            attention_dp=self.attention_dp,
+            ep=self.ep,
+            network_gb_s=self.network_gb_s,
         )
+        ranks, pp = self.attention_dp, self.pp
         scheduler = Scheduler(
-            kv_capacity_tokens=self.kv_capacity_tokens(),
-            max_batch=self.max_batch,
-            max_step_tokens=self.max_step_tokens,
+            kv_capacity_tokens=self.kv_capacity_tokens() // pp,
+            max_batch=max(1, self.max_batch * ranks // pp),
+            max_step_tokens=self.max_step_tokens * ranks,
             chunked_prefill=self.chunked_prefill,
         )
         steps = StepModel(setup, self.params, self.prefill_scale, self.decode_scale)
-        return Simulation(steps, scheduler, self.replicas, self.router)
+        return Simulation(steps, scheduler, self.schedulers, self.router)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,17 @@ A continuous-batching step that decodes d sequences (contexts summing to S) and 
 chunks (P tokens, attention units U, q prompts finishing) runs T = d + P tokens through every
 matmul. Each term of `roofline.pass_parts` is linear in T, S, U and P once the configuration is
 fixed (MoE expert reads aside), so the coefficients are computed once here; tests check the
-closed form against `pass_seconds(mixed_work(...))`.
+closed form against `pass_seconds(mixed_work(...))`. Attention-DP ranks split the rows and each
+read their copy of the dense weights; a pipeline micro-batch's step runs the whole model on one
+stage's TP group plus the hand-offs between stages (as perf/pipeline.py has it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llmsize.perf.roofline import ACTIVATION_BYTES, Params, Setup
+from llmsize.perf.pipeline import HOP_LATENCY_US
+from llmsize.perf.roofline import ACTIVATION_BYTES, Params, Setup, collectives
 
 
 @dataclass(slots=True)
@@ -36,7 +39,8 @@ class StepModel:
         s, p = self.setup, self.params
         c = s.costs
         peak, bw = s.peak_flops, s.bandwidth
-        self._half = p.gemm_half_tokens
+        ranks = s.attention_dp  # each rank's matmuls see its share of the rows
+        self._half = p.gemm_half_tokens * ranks
         self._moe = bool(c.moe)
         per_token = (2 * c.dense_params_scaled + c.token_flops) / (peak * p.e_compute)
         per_token += 2 * c.active_expert_params_scaled / (peak * p.e_compute * p.e_experts)
@@ -44,16 +48,17 @@ class StepModel:
         self._per_logit = 2 * c.head_params / (peak * p.e_compute)
         self._attention = 1 / (peak * p.e_attention)
         self._per_byte = 1 / (bw * p.e_memory)
-        self._weights = c.bytes_dense * self._per_byte
+        self._weights = c.bytes_dense * ranks * self._per_byte  # every rank reads its copy
         self._per_byte_kv = 1 / (bw * p.e_kv)
-        if s.tp > 1:
-            calls = c.allreduce_calls
-            ring = calls * 2 * (s.tp - 1) / s.tp * s.model.hidden * ACTIVATION_BYTES
-            self._comm_per_token = ring / (s.link_bandwidth * p.e_link)
-            ar_fixed = calls * p.allreduce_us * 1e-6
-        else:
-            self._comm_per_token, ar_fixed = 0.0, 0.0
-        self._fixed = ar_fixed + c.layers * p.layer_overhead_us * 1e-6
+        traffic, calls = collectives(s, 1.0)  # linear in the tokens of the step
+        self._comm_per_token = traffic / (s.link_bandwidth * p.e_link)
+        self._fixed = calls * p.allreduce_us * 1e-6 + c.layers * p.layer_overhead_us * 1e-6
+        if s.pp > 1:  # a micro-batch's step hands its hidden states on between stages
+            hops = s.pp - 1
+            self._fixed += hops * HOP_LATENCY_US * 1e-6
+            self._comm_per_token += (
+                hops * s.model.hidden * ACTIVATION_BYTES / (s.network_gb_s * 1e9)
+            )
 
     def _expert_reads(self, tokens: int) -> float:
         found = self._touched.get(tokens)
