@@ -14,10 +14,19 @@ from llmsize.report.console import SafeTable, safe
 from llmsize.report.documents import versioned
 
 
+def _order(e: Estimate) -> tuple[str, int, int, int, float]:
+    """Precision, then replica width, attention TP, pipeline depth and batch."""
+    layout = e.layout
+    if layout is None:
+        return (e.precision, 0, 0, 0, e.batch or 0)
+    return (e.precision, layout.gpus, layout.tp, layout.pp, e.batch or 0)
+
+
 def _row(e: Estimate, marks: str) -> dict[str, Any]:
     return {
         "precision": e.precision,
         "tp": e.tp,
+        "layout": e.layout.label if e.layout is not None else None,
         "batch": e.batch,
         "mode": e.mode,
         "ttft_ms": round(e.ttft_ms, 3),
@@ -75,7 +84,7 @@ def render_configs(result: ConfigsResult, console: Console, *, frontier_only: bo
     for column in (
         "",
         "precision",
-        "TP",
+        "layout",
         "batch",
         "TTFT ms",
         "ITL ms",
@@ -86,7 +95,7 @@ def render_configs(result: ConfigsResult, console: Console, *, frontier_only: bo
     ):
         table.add_column(column, justify="right" if column.endswith(("ms", "server")) else "left")
     shown = result.frontier if frontier_only else result.points
-    for e in sorted(shown, key=lambda e: (e.precision, e.tp or 0, e.batch or 0)):
+    for e in sorted(shown, key=_order):
         marks = _marks(result, e)
         flag = "T" if "throughput-optimal" in marks else ""
         flag += "L" if "latency-optimal" in marks else ""
@@ -95,7 +104,7 @@ def render_configs(result: ConfigsResult, console: Console, *, frontier_only: bo
         table.add_row(
             Text(flag, style="bold"),
             e.precision,
-            str(e.tp),
+            e.layout.label if e.layout is not None else "TP ?",
             f"{e.batch:g}" if e.batch is not None else "?",
             f"{e.ttft_ms:,.1f}",
             "—" if e.itl_ms is None else f"{e.itl_ms:,.2f}",
