@@ -68,7 +68,7 @@ class Layout:
         rack = server_gpus is not None and server_gpus > RACK_GPUS
         if server_gpus is not None and not rack and width <= server_gpus and server_gpus % width:
             found.append(("tp", f"{self.label} does not divide the server's {server_gpus} GPUs"))
-        if self.ep * self.moe_tp != self.width:
+        if model.is_moe and self.ep * self.moe_tp != self.width:
             found.append(
                 (
                     "ep",
