@@ -55,9 +55,11 @@ def test_every_aggregated_aic_run_fits_its_layout() -> None:
 
 
 UNEVEN_HEADS = 33
-"""TensorRT-LLM rows of DeepSeek-R1 on GB200 at TP12-TP52 (MoE-TP alike), which split its 128
-attention heads unevenly: the model refuses such a TP by name rather than guess how the ranks
-share the heads (an open item of issue 11)."""
+"""TensorRT-LLM rows of DeepSeek-R1 on GB200 at TP12-TP52 (MoE-TP alike), whose TP does not
+divide its 128 attention heads. TensorRT-LLM remaps DeepSeek's TP internally beyond 16 GPUs (its
+MLP TP capped by intermediate_size / block_size and kept to a factor of the GPUs per node:
+NVIDIA/TensorRT-LLM#3572, #3695), so `tp_size` there is not the attention TP; the model refuses
+such a TP by name rather than guess that mapping (left open in issue 11's note)."""
 
 
 @pytest.mark.skipif(not AIC.is_file(), reason="shared/data is not beside the checkout")
