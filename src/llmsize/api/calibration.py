@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,9 +73,11 @@ def accuracy(
     engine: str | None = None,
     folds: int = 5,
     simulate: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AccuracyReport:
     """Cross-validated prediction error (whole curves held out) on the given or bundled rows;
-    with simulate=True, the digital twin's error on the closed-loop (concurrency) rows."""
+    with simulate=True, the digital twin's error on the closed-loop (concurrency) rows.
+    `progress(done, folds)` is called after each fold."""
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
     from llmsize.perf.accuracy import accuracy_report
@@ -84,7 +86,7 @@ def accuracy(
     if len({s.curve for s in samples}) < 2:
         raise InputError("DATA", "cross-validation needs rows from at least two curves")
     if not simulate:
-        return accuracy_report(samples, load_catalog(), folds, skipped)
+        return accuracy_report(samples, load_catalog(), folds, skipped, progress=progress)
     from llmsize.sim.fidelity import is_closed_loop, simulated
 
     if not any(is_closed_loop(s) for s in samples):
@@ -95,4 +97,6 @@ def accuracy(
             not is_closed_loop(s) for s in samples
         ),
     }
-    return accuracy_report(samples, load_catalog(), folds, skipped, simulated, is_closed_loop)
+    return accuracy_report(
+        samples, load_catalog(), folds, skipped, simulated, is_closed_loop, progress
+    )

@@ -87,8 +87,20 @@ def accuracy_command(
     for path in data or []:
         if not path.is_file():
             raise typer.BadParameter(f"{str(path)!r} is not a file", param_hint="--data")
-    with user_errors():
-        report = accuracy(data or [], engine=engine, folds=folds, simulate=simulate)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    # on stderr, and only on a terminal: piped output and JSON stay clean
+    bar = Progress(console=Console(stderr=True), transient=True)
+    task = bar.add_task(f"cross-validating: fold 0 of {folds}", total=folds)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, description=f"fold {done} of {total} done")
+
+    with bar, user_errors():
+        report = accuracy(
+            data or [], engine=engine, folds=folds, simulate=simulate, progress=progress
+        )
     if as_json or fmt != Format.table:
         from llmsize.report.documents import accuracy_document
 

@@ -74,8 +74,10 @@ def cross_validate(
     folds: int = FOLDS,
     seed: int = 0,
     predict: Predictor = analytic,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, float]]:
-    """Out-of-fold predictions for every sample, in order."""
+    """Out-of-fold predictions for every sample, in order; `progress(done, folds)` after each
+    fold (a fit and its predictions)."""
     folds = max(2, min(folds, len({s.curve for s in samples})))
     assignment = fold_of(samples, folds, seed)
     predictions: list[dict[str, float] | None] = [None] * len(samples)
@@ -85,6 +87,8 @@ def cross_validate(
         for i, (s, f) in enumerate(zip(samples, assignment, strict=True)):
             if f == fold:
                 predictions[i] = predict(s, calibration, catalog)
+        if progress is not None:
+            progress(fold + 1, folds)
     return [p for p in predictions if p is not None]
 
 
@@ -95,10 +99,13 @@ def accuracy_report(
     skipped: dict[str, int] | None = None,
     predict: Predictor = analytic,
     tested: Callable[[Sample], bool] = lambda s: True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AccuracyReport:
     """Errors of out-of-fold predictions; folds are cut over all samples (so fits see the same
     data whatever is tested), and only the `tested` samples are predicted and scored."""
-    predictions = cross_validate(samples, catalog, folds, predict=_only(predict, tested))
+    predictions = cross_validate(
+        samples, catalog, folds, predict=_only(predict, tested), progress=progress
+    )
     pairs = [(s, p) for s, p in zip(samples, predictions, strict=True) if tested(s)]
     samples = [s for s, _ in pairs]
     predictions = [p for _, p in pairs]
