@@ -23,11 +23,13 @@ def plan(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     kv_precision: str | None = None,
+    rank: str = "servers",
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
     digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated).
-    `kv_precision` overrides the use case's `hardware.kv_precision`."""
+    `kv_precision` overrides the use case's `hardware.kv_precision`; `rank` (servers, cost,
+    latency) is how the recommendation is picked among the server types that meet the limits."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.search import plan as search_plan
@@ -48,7 +50,7 @@ def plan(
     mode = mode or _mode_of([Path(b) for b in bench])
     options = PerfOptions.of(source, calibration, engine, bench, mode)
     context = perf_context({model.id, model.name.lower()}, options)
-    result = search_plan(resolved, context.catalog, context.perf)
+    result = search_plan(resolved, context.catalog, context.perf, rank)
     if method == "peak":
         return result
     if method != "simulate":

@@ -56,6 +56,14 @@ class PrecisionChoice(StrEnum):
         return canonical(self.value)
 
 
+class Rank(StrEnum):
+    """plan --rank: search/steady.RANKS."""
+
+    servers = "servers"
+    cost = "cost"
+    latency = "latency"
+
+
 class KvChoice(StrEnum):
     """The --kv-precision choices: catalog/precisions.KV_PRECISIONS (a test keeps them equal)."""
 

@@ -55,6 +55,14 @@ def plan_command(
     ] = opts.Format.table,
     force: opts.ForceOpt = False,
     kv_precision: opts.KvPrecisionOpt = None,
+    rank: Annotated[
+        opts.Rank,
+        typer.Option(
+            "--rank",
+            help="How to pick the recommendation: servers (fewest), cost (lowest monthly cost, "
+            "where prices are known) or latency (lowest on the use case's first limit).",
+        ),
+    ] = opts.Rank.servers,
     *,
     perf: opts.PerfFlags,
 ) -> None:
@@ -79,6 +87,7 @@ def plan_command(
             method=method.value,
             seed=seed,
             kv_precision=kv_precision.value if kv_precision else None,
+            rank=rank.value,
         )
     rec = result.recommendation
     if plot is not None:

@@ -18,6 +18,7 @@ from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 from llmsize.checks import plan_warnings
 from llmsize.deployment import Deployment
 from llmsize.economics import ApiCost, PlanCost, plan_costs, usecase_api_cost
+from llmsize.errors import InputError
 from llmsize.limits import Breach, Limits
 from llmsize.perf.estimate import Estimate
 from llmsize.perf.sources import PerfSource
@@ -205,22 +206,53 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
     )
 
 
-def plan(usecase: Resolved, catalog: Catalog, perf: PerfSource) -> PlanResult:
+RANKS = ("servers", "cost", "latency")
+"""How `plan` picks its recommendation among the server types that meet the limits."""
+
+
+def plan(
+    usecase: Resolved, catalog: Catalog, perf: PerfSource, rank: str = "servers"
+) -> PlanResult:
+    """Plan every server type; recommend the fewest servers (then GPUs, then latency), the
+    lowest monthly cost (`rank="cost"`, where a price is known) or the lowest latency of the
+    primary limit (`rank="latency"`)."""
+    if rank not in RANKS:
+        raise InputError("--rank", f"{rank!r} is not one of {', '.join(RANKS)}")
     plans = tuple(plan_server(usecase, s, catalog.gpu_of(s), perf) for s in usecase.servers)
     planned = [p for p in plans if p.status == PlanStatus.planned]
     metric = usecase.limits.primary_metric
+    costs = plan_costs(usecase, [(p.server, p.servers) for p in planned if p.servers])
 
-    def rank(p: ServerPlan) -> tuple[float, float, float]:
+    def fewest(p: ServerPlan) -> tuple[float, float, float]:
         assert p.servers is not None and p.best is not None
         return (p.servers, p.servers * p.server.gpus, _latency(p.best, metric))
 
-    rec = min(planned, key=rank) if planned else None
+    def key(p: ServerPlan) -> tuple[float, ...]:
+        assert p.best is not None
+        if rank == "latency":
+            return (_latency(p.best, metric), *fewest(p))
+        if rank == "cost":
+            month = costs[p.server.id].per_month_usd if p.server.id in costs else None
+            return (math.inf if month is None else month, *fewest(p))
+        return fewest(p)
+
+    if (
+        rank == "cost"
+        and planned
+        and not any(costs.get(p.server.id) and costs[p.server.id].per_month_usd for p in planned)
+    ):
+        raise InputError(
+            "--rank",
+            "cost needs a price for a planned server type; none is known (give "
+            "cost.server_usd_per_hour or cost.server_purchase_usd in the use case)",
+        )
+    rec = min(planned, key=key) if planned else None
     api, rate = usecase_api_cost(usecase)
     return PlanResult(
         usecase,
         plans,
         rec,
-        costs=plan_costs(usecase, [(p.server, p.servers) for p in planned if p.servers]),
+        costs=costs,
         api_cost=api,
         api_rate=rate,
         warnings=tuple(
