@@ -98,15 +98,17 @@ TokenCount = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
 
 class Hardware(_Strict):
     server: str | list[str] | None = None
-    precision: Precision | None = None
+    precision: Precision | list[Precision] | None = None  # a list: compare them all
     kv_precision: KvPrecision | None = None  # the KV cache apart from the weights
 
     @field_validator("precision", "kv_precision", mode="before")
     @classmethod
     def _other_names(cls, value: object) -> object:
-        """`fp4` is `nvfp4` (catalog/precisions.ALIASES)."""
+        """`fp4` is `nvfp4` (catalog/precisions.ALIASES), alone or in a list."""
         from llmsize.catalog.precisions import canonical
 
+        if isinstance(value, list):
+            return [canonical(v) if isinstance(v, str) else v for v in value]
         return canonical(value) if isinstance(value, str) else value
 
 
@@ -276,6 +278,7 @@ class Resolved:
     precision: Precision | None
     cost: Cost
     kv_precision: str | None = None  # the KV cache's precision when asked apart from the weights
+    precisions: tuple[Precision, ...] = ()  # hardware.precision as a list: each is compared
 
     @property
     def input_tokens_total(self) -> int:
@@ -309,6 +312,18 @@ def _count_text_tokens(text: str, tokenizer: str | None, base_dir: Path) -> int:
     except Exception as exc:  # the tokenizers library raises plain Exceptions on bad files
         raise InputError("tokenizer", f"cannot load {tokenizer!r}: {exc}") from None
     return len(encoding.ids)
+
+
+def _precisions(
+    given: Precision | list[Precision] | None,
+) -> tuple[Precision | None, tuple[Precision, ...]]:
+    """hardware.precision as (the one asked, or None; the list to compare when several)."""
+    if not isinstance(given, list):
+        return given, ()
+    unique = tuple(dict.fromkeys(given))
+    if not unique:
+        raise InputError("hardware.precision", "give a precision or a non-empty list")
+    return (unique[0], ()) if len(unique) == 1 else (None, unique)
 
 
 def _checked_cost(cost: Cost, catalog: Catalog) -> Cost:
@@ -373,6 +388,7 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         if not listed:
             raise InputError("hardware.server", "give a server id or a non-empty list")
         servers = tuple(catalog.servers.get(n, "hardware.server") for n in listed)
+    asked, listed_precisions = _precisions(usecase.hardware.precision)
     return Resolved(
         name=usecase.name or model.id,
         model=model,
@@ -390,7 +406,8 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         peak_percentile=load.peak_percentile,
         peak_source=source,
         servers=tuple(dict.fromkeys(servers)),
-        precision=usecase.hardware.precision,
+        precision=asked,
         cost=_checked_cost(usecase.cost, catalog),
         kv_precision=usecase.hardware.kv_precision,
+        precisions=listed_precisions,
     )

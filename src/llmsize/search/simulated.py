@@ -118,7 +118,7 @@ def ranked_candidates(
     model = usecase.model
     found: list[Ranked] = []
     context_tokens = usecase.input_tokens_total + usecase.output_tokens
-    precisions = modelled_precisions(gpu, usecase.precision, usecase.model)
+    precisions = usecase.precisions or modelled_precisions(gpu, usecase.precision, usecase.model)
     kv = usecase.kv_precision or ""
     enumeration = candidates(
         model, server, gpu, precisions, context_tokens, context.engine or "", kv

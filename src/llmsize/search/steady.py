@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from llmsize.catalog import Catalog, Gpu, LlmArch, Server
+from llmsize.catalog import Catalog, Gpu, LlmArch, Precision, Server
 from llmsize.checks import plan_warnings
 from llmsize.deployment import Deployment
 from llmsize.economics import ApiCost, PlanCost, plan_costs, usecase_api_cost
 from llmsize.errors import InputError
 from llmsize.limits import Breach, Limits
-from llmsize.perf.estimate import Estimate
+from llmsize.perf.estimate import Estimate, Lookup
 from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
 
@@ -167,15 +167,7 @@ def frontier(estimates: Sequence[Estimate], metric: str) -> tuple[Estimate, ...]
 
 
 def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> ServerPlan:
-    lookup = perf.lookup(
-        usecase.model,
-        server,
-        gpu,
-        usecase.precision,
-        usecase.input_tokens_total,
-        usecase.output_tokens,
-        kv=usecase.kv_precision or "",
-    )
+    lookup = _lookup(usecase, server, gpu, perf)
     feasible: list[Estimate] = []
     rejected: list[Rejection] = []
     for estimate in lookup.estimates:
@@ -208,6 +200,29 @@ def plan_server(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -
 
 RANKS = ("servers", "cost", "latency")
 """How `plan` picks its recommendation among the server types that meet the limits."""
+
+
+def _lookup(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> Lookup:
+    """Everything the source says of this server type, at the asked precision or at each one
+    of a `hardware.precision` list."""
+    asked: tuple[Precision | None, ...] = usecase.precisions or (usecase.precision,)
+    found = [
+        perf.lookup(
+            usecase.model,
+            server,
+            gpu,
+            precision,
+            usecase.input_tokens_total,
+            usecase.output_tokens,
+            kv=usecase.kv_precision or "",
+        )
+        for precision in asked
+    ]
+    if len(found) == 1:
+        return found[0]
+    estimates = tuple(e for f in found for e in f.estimates)
+    missing = tuple(dict.fromkeys(m for f in found for m in f.missing))
+    return Lookup(estimates, missing, any(f.too_big for f in found))
 
 
 def plan(
