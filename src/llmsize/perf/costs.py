@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from llmsize.by_identity import ByIdentity
 from llmsize.catalog import Gpu, LlmArch
 from llmsize.catalog.precisions import weight_bytes
-from llmsize.perf.memory import INDEX_BYTES, element_bytes, part_precisions, rank_share
+from llmsize.perf.memory import (
+    cached_bytes,
+    element_bytes,
+    index_bytes,
+    part_precisions,
+    rank_share,
+)
 
 GQA_KERNEL_GROUP = 8
 """Widest grouped-query group (query heads per KV head) whose KV an attention kernel reads once:
@@ -198,9 +204,9 @@ def _costs(model: LlmArch, precision: str, tp: int, gpu: Gpu, kv: str) -> Costs:
                 decode_flops=mixer.decode_flops,
                 cap=mixer.window or mixer.topk,
                 kept=mixer.window,
-                kv_bytes=mixer.kv_elements * element * rank_share(mixer, tp) * tp,
+                kv_bytes=cached_bytes(mixer, element) * rank_share(mixer, tp) * tp,
                 index_flops=mixer.index_flops,
-                index_bytes=mixer.index_elements * INDEX_BYTES * tp,
+                index_bytes=index_bytes(mixer) * tp,
                 state_bytes=mixer.state_bytes * rank_share(mixer, tp) * tp,
                 reread=float(group - 1) if wide else 0.0,
             )

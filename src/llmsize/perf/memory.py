@@ -140,11 +140,11 @@ def cache_bytes_per_token(model: LlmArch, tp: int, cache_precision: str) -> floa
 
 def _token_bytes(block: Block, tp: int, element: float) -> float:
     mixer = block.mixer
-    kv = _cached_bytes(mixer, element) * rank_share(mixer, tp)
+    kv = cached_bytes(mixer, element) * rank_share(mixer, tp)
     return block.count * (kv + index_bytes(mixer))
 
 
-def _cached_bytes(mixer: Mixer, element: float) -> float:
+def cached_bytes(mixer: Mixer, element: float) -> float:
     """One layer's cache per token: 8-bit sparse MLA keeps scales and a 16-bit rotary key."""
     if mixer.kind == "mla" and mixer.topk is not None and element == 1.0:
         latent = mixer.kv_elements - mixer.rope_elements
