@@ -100,19 +100,14 @@ def candidates(
             continue
         too_big = ""
         fitted = False
-        for layout in [Layout(tp=tp) for tp in TPS]:
-            problem = tp_problem(model, layout.tp, server.gpus)
-            if problem:
-                if layout.tp <= server.gpus:
-                    missing[problem] = None
-                continue
-            fit = memory_fit(model, gpu, layout.tp, precision, context_tokens, kv=kv, engine=engine)
-            if fit.max_batch < 1:
-                too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
-                continue
-            fitted = True
-            found.append(Candidate(precision, layout, fit))
-        for layout in moe_layouts(model, server):
+        layouts = []
+        for tp in TPS:
+            problem = tp_problem(model, tp, server.gpus)
+            if problem and tp <= server.gpus:
+                missing[problem] = None
+            elif not problem:
+                layouts.append(Layout(tp=tp))
+        for layout in [*layouts, *moe_layouts(model, server)]:
             fit = memory_fit(
                 model,
                 gpu,
@@ -124,7 +119,8 @@ def candidates(
                 engine=engine,
             )
             if fit.max_batch < 1:
-                too_big = too_big or f"does not fit: {fit.reason or 'no room for one sequence'}"
+                if layout.is_tensor_only or not too_big:  # the widest TP, else the first EP
+                    too_big = f"does not fit: {fit.reason or 'no room for one sequence'}"
                 continue
             fitted = True
             found.append(Candidate(precision, layout, fit))
