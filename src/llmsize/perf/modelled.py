@@ -158,18 +158,15 @@ class ModelledPerf:
 
         engine = self.engine or ""
         tp, pp, dp = layout.tp, layout.pp, layout.attention_dp
-        setup = Setup(
+        setup = Setup.of(
             model,
             gpu,
-            tp,
+            layout,
             precision,
             server.nvlink_domain,
-            pp,
-            kv,
-            engine,
-            attention_dp=dp,
-            ep=layout.ep,
-            network_gb_s=server.network_gb_s,
+            server.network_gb_s,
+            kv=kv,
+            engine=engine,
         )
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode

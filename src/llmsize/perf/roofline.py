@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from llmsize.catalog import Gpu, LlmArch
+from llmsize.deployment import Layout
 from llmsize.perf.costs import Costs, costs_of
 from llmsize.perf.memory import memory_fit
 
@@ -86,6 +87,34 @@ class Setup:
     attention_dp: int = 1  # attention data-parallel ranks, each a TP group with its own batch
     ep: int = 1  # expert-parallel ranks of the MoE layers (MoE-TP is width / ep)
     network_gb_s: float = 50.0  # per GPU, one direction, between NVLink domains
+
+    @classmethod
+    def of(
+        cls,
+        model: LlmArch,
+        gpu: Gpu,
+        layout: Layout,
+        precision: str,
+        nvlink_domain: int,
+        network_gb_s: float,
+        *,
+        kv: str = "",
+        engine: str = "",
+    ) -> Setup:
+        """A replica of `layout` (the shared deployment type's) on servers with this fabric."""
+        return cls(
+            model,
+            gpu,
+            layout.tp,
+            precision,
+            nvlink_domain,
+            layout.pp,
+            kv,
+            engine,
+            attention_dp=layout.attention_dp,
+            ep=layout.ep,
+            network_gb_s=network_gb_s,
+        )
 
     @property
     def width(self) -> int:

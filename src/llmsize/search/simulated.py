@@ -127,18 +127,15 @@ def ranked_candidates(
     for c in enumeration.found:
         precision, layout, fit = c.precision, c.layout, c.memory
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
-        setup = Setup(
+        setup = Setup.of(
             model,
             gpu,
-            layout.tp,
+            layout,
             precision,
             server.nvlink_domain,
-            layout.pp,
+            server.network_gb_s,
             kv=kv,
             engine=context.engine or "",
-            attention_dp=layout.attention_dp,
-            ep=layout.ep,
-            network_gb_s=server.network_gb_s,
         )
         best = 0.0
         ceiling = min(fit.max_batch * layout.attention_dp, 256 * layout.attention_dp)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from llmsize.catalog import Gpu, LlmArch
-from llmsize.deployment import Deployment
+from llmsize.deployment import Deployment, Layout
 from llmsize.limits import Limits
 from llmsize.metrics import Distribution, RunResult
 from llmsize.perf.estimate import StepBasis
@@ -100,23 +100,24 @@ class TwinSetup:
         return max(0, int(available // per_token)) * self.attention_dp
 
     @property
+    def layout(self) -> Layout:
+        return Layout(tp=self.tp, pp=self.pp, attention_dp=self.attention_dp, ep=self.ep)
+
+    @property
     def schedulers(self) -> int:
         """Schedulers the twin runs: one per replica, or one per micro-batch of a pipeline."""
         return self.replicas * self.pp
 
     def simulation(self) -> Simulation:
-        setup = Setup(
+        setup = Setup.of(
             self.model,
             self.gpu,
-            self.tp,
+            self.layout,
             self.precision,
             self.nvlink_domain,
-            self.pp,
+            self.network_gb_s,
             kv=self.kv,
             engine=self.engine,
-            attention_dp=self.attention_dp,
-            ep=self.ep,
-            network_gb_s=self.network_gb_s,
         )
         ranks, pp = self.attention_dp, self.pp
         scheduler = Scheduler(
