@@ -10,26 +10,12 @@ import pytest
 
 from llmsize.api import plan
 from tests.cli.helpers import assert_one_line_error, run
-
-USECASE = """\
-name: chat-70b
-model: llama-3-70b
-input_tokens: 1500
-output_tokens: 300
-latency:
-  first_token_ms: 2000
-  inter_token_ms: 60
-load:
-  avg_rps: 10
-hardware:
-  server: [dgx-h100]
-  precision: PRECISION
-"""
+from tests.search.usecases import chat_70b
 
 
 def _write(tmp_path: Path, precision: str) -> Path:
     path = tmp_path / "uc.yaml"
-    path.write_text(USECASE.replace("PRECISION", precision))
+    path.write_text(chat_70b("[dgx-h100]", precision))
     return path
 
 

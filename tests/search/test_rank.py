@@ -7,21 +7,9 @@ import json
 from pathlib import Path
 
 from tests.cli.helpers import assert_one_line_error, run
+from tests.search.usecases import chat_70b
 
-USECASE = """\
-name: chat-70b
-model: llama-3-70b
-input_tokens: 1500
-output_tokens: 300
-latency:
-  first_token_ms: 2000
-  inter_token_ms: 60
-load:
-  avg_rps: 10
-hardware:
-  server: [dgx-h100, hgx-h200, dgx-b200]
-  precision: fp8
-"""
+USECASE = chat_70b("[dgx-h100, hgx-h200, dgx-b200]", "fp8")
 
 
 def _plan(tmp_path: Path, text: str, *flags: str) -> dict[str, object]:
