@@ -98,3 +98,12 @@ def test_a_bad_kv_precision_in_the_use_case_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "uc.yaml"
     path.write_text(USECASE.replace("precision: fp16", "precision: fp16\n  kv_precision: fp5"))
     assert_one_line_error(run("plan", str(path)), "hardware.kv_precision")
+
+
+def test_a_bad_kv_precision_flag_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "uc.yaml"
+    path.write_text(USECASE)
+    configs_args = ["configs", "--model", "llama-3-70b", "--gpu", "h100-sxm"]
+    configs_args += ["--input-tokens", "100", "--output-tokens", "10"]
+    for args in (["plan", str(path)], ["simulate", str(path)], configs_args):
+        assert_one_line_error(run(*args, "--kv-precision", "fp5"), "--kv-precision")
