@@ -9,29 +9,77 @@ from typing import TYPE_CHECKING
 from llmsize.perf.results import CalibrateResult
 
 if TYPE_CHECKING:
+    from collections import Counter
+
+    from llmsize.benchdb.silicon import SiliconRun
     from llmsize.perf.accuracy import AccuracyReport
     from llmsize.perf.calibration import Calibration
     from llmsize.perf.fit import Sample
 
 
+BUNDLED_SETS = ("curves", "silicon")
+"""The bundled measurements: `curves` = the 2024 sets (data/curves.csv: TensorRT-LLM 0.9, NIM,
+the talk, vLLM 0.8.5); `silicon` = today's engines (data/aic-silicon-train.csv: vLLM, SGLang and
+TensorRT-LLM 1.x runs of AIConfigurator's silicon sample)."""
+
+
 def _samples(
-    files: Sequence[Path | str], engine: str | None
+    files: Sequence[Path | str], engine: str | None, bundled: str = "curves"
 ) -> tuple[list[Sample], dict[str, int]]:
-    """Rows of the given curve files (or the bundled ones) ready for fitting."""
-    from llmsize.benchdb.schema import read_curve_file
+    """Rows of the given files (curve CSVs, or AIConfigurator silicon CSVs, told apart by their
+    header) or of a bundled set, ready for fitting."""
+    from collections import Counter
+
+    from llmsize.benchdb.schema import CurvePoint, parse_curves
+    from llmsize.benchdb.silicon import is_silicon_header, read_silicon
     from llmsize.benchdb.store import CurvePointMapper, bundled_store
     from llmsize.catalog import load_catalog
-    from llmsize.perf.fit import make_samples
+    from llmsize.errors import InputError
+    from llmsize.files import read_text
+    from llmsize.perf.fit import make_samples, silicon_samples
 
     catalog = load_catalog()
+    points: list[CurvePoint] = []
+    runs: list[SiliconRun] = []
+    skipped: Counter[str] = Counter()
     if files:
         mapper = CurvePointMapper(catalog)
-        points = [p for f in files for p in read_curve_file(Path(f), mapper)]
-    else:
+        for f in files:
+            text = read_text(Path(f), "curve CSV")
+            if is_silicon_header(text.partition("\n")[0].split(",")):
+                found, left = read_silicon(text, str(f))
+                runs += found
+                skipped.update(left)
+            else:
+                points += parse_curves(text, str(f), mapper)
+    elif bundled == "silicon":
+        runs, left = bundled_silicon()
+        skipped.update(left)
+    elif bundled == "curves":
         store = bundled_store()
         points = [p for groups in store.groups.values() for ps in groups.values() for p in ps]
-    samples, skipped = make_samples(points, catalog, engine)
-    return samples, dict(skipped)
+    else:
+        raise InputError("--dataset", f"{bundled!r} is not one of {', '.join(BUNDLED_SETS)}")
+    samples, left = make_samples(points, catalog, engine)
+    skipped.update(left)
+    silicon, left = silicon_samples(runs, catalog)
+    skipped.update(left)
+    if engine:
+        from dataclasses import replace
+
+        silicon = [replace(s, engine=engine) for s in silicon]
+    return samples + silicon, dict(skipped)
+
+
+def bundled_silicon() -> tuple[list[SiliconRun], Counter[str]]:
+    """The calibration share of AIConfigurator's silicon sample, shipped as data."""
+    from importlib import resources
+
+    from llmsize.benchdb.silicon import read_silicon
+
+    name = "aic-silicon-train.csv"
+    text = resources.files("llmsize.data").joinpath(name).read_text(encoding="utf-8")
+    return read_silicon(text, name)
 
 
 def calibrate(
@@ -71,20 +119,26 @@ def accuracy(
     files: Sequence[Path | str] = (),
     *,
     engine: str | None = None,
-    folds: int = 5,
+    folds: int | None = None,
     simulate: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    bundled: str = "curves",
 ) -> AccuracyReport:
-    """Cross-validated prediction error (whole curves held out) on the given or bundled rows;
-    with simulate=True, the digital twin's error on the closed-loop (concurrency) rows.
-    `progress(done, folds)` is called after each fold."""
+    """Cross-validated prediction error (whole curves, or a silicon run's whole family, held
+    out) on the given rows or a bundled set (BUNDLED_SETS); with simulate=True, the digital
+    twin's error on the closed-loop (concurrency) rows. `folds` defaults to 5, or to one per
+    family for silicon runs (each family predicted from all the others). `progress(done,
+    folds)` is called after each fold."""
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
-    from llmsize.perf.accuracy import accuracy_report
+    from llmsize.perf.accuracy import FOLDS, accuracy_report
 
-    samples, skipped = _samples(files, engine)
-    if len({s.curve for s in samples}) < 2:
+    samples, skipped = _samples(files, engine, bundled)
+    groups = len({s.curve for s in samples})
+    if groups < 2:
         raise InputError("DATA", "cross-validation needs rows from at least two curves")
+    if folds is None:
+        folds = groups if any(s.family for s in samples) else FOLDS
     if not simulate:
         return accuracy_report(samples, load_catalog(), folds, skipped, progress=progress)
     from llmsize.sim.fidelity import is_closed_loop, simulated

@@ -1,6 +1,7 @@
 """`llmsize calibrate` and `llmsize accuracy`: fit the model to measurements, and say how wrong
 it is on measurements it did not see."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -59,17 +60,41 @@ def calibrate_command(
     )
 
 
+class BundledSet(StrEnum):
+    curves = "curves"
+    silicon = "silicon"
+
+
 def accuracy_command(
     data: Annotated[
         list[Path] | None,
-        typer.Option("--data", help="Rows to test on (curve CSV, repeatable; default: bundled)."),
+        typer.Option(
+            "--data",
+            help="Rows to test on (curve CSV or AIConfigurator silicon CSV, repeatable; "
+            "default: a bundled set).",
+        ),
     ] = None,
+    bundled: Annotated[
+        BundledSet,
+        typer.Option(
+            "--dataset",
+            help="Which bundled set to test on without --data: curves (2024: TensorRT-LLM 0.9, "
+            "NIM, the "
+            "talk) or silicon (today's vLLM, SGLang, TensorRT-LLM 1.x; each family held out).",
+        ),
+    ] = BundledSet.curves,
     engine: Annotated[
         str | None, typer.Option("--engine", help="Treat every row as this engine's.")
     ] = None,
     folds: Annotated[
-        int, typer.Option("--folds", min=2, max=50, help="Cross-validation folds.")
-    ] = 5,
+        int | None,
+        typer.Option(
+            "--folds",
+            min=2,
+            max=100,
+            help="Cross-validation folds (default 5; one per family for silicon runs).",
+        ),
+    ] = None,
     simulate: Annotated[
         bool,
         typer.Option(
@@ -92,14 +117,19 @@ def accuracy_command(
 
     # on stderr, and only on a terminal: piped output and JSON stay clean
     bar = Progress(console=Console(stderr=True), transient=True)
-    task = bar.add_task(f"cross-validating: fold 0 of {folds}", total=folds)
+    task = bar.add_task("cross-validating", total=folds)
 
     def progress(done: int, total: int) -> None:
         bar.update(task, completed=done, total=total, description=f"fold {done} of {total} done")
 
     with bar, user_errors():
         report = accuracy(
-            data or [], engine=engine, folds=folds, simulate=simulate, progress=progress
+            data or [],
+            engine=engine,
+            folds=folds,
+            simulate=simulate,
+            progress=progress,
+            bundled=bundled.value,
         )
     if as_json or fmt != Format.table:
         from llmsize.report.documents import accuracy_document

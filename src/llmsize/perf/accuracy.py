@@ -17,6 +17,8 @@ from llmsize.perf.calibration import Calibration
 from llmsize.perf.fit import METRICS, Sample, ape_summary, fit_calibration, predict_samples
 
 FOLDS = 5
+CURVES = "whole curves (model, GPU, precision class, TP, load type)"
+FAMILIES = "whole families (mode, engine, GPU, model, precision: every layout, length and load)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +32,28 @@ class AccuracyReport:
     rows: int
     folds: int
     skipped: dict[str, int] = field(default_factory=dict)
+    per_engine_gpu: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    grouping: str = CURVES
+
+    @property
+    def coverage(self) -> float:
+        """The share of the rows asked about that were answered (not refused with a reason);
+        disaggregated silicon runs are not asked about here."""
+        from llmsize.benchdb.silicon import DISAGGREGATED
+
+        refused = sum(n for reason, n in self.skipped.items() if reason != DISAGGREGATED)
+        return self.rows / max(1, self.rows + refused)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "rows": self.rows,
             "folds": self.folds,
-            "grouping": "whole curves (model, GPU, precision class, TP, load type)",
+            "grouping": self.grouping,
+            "coverage": round(self.coverage, 4),
             "overall": self.overall,
             "per_gpu": self.per_gpu,
             "per_engine": self.per_engine,
+            "per_engine_gpu": self.per_engine_gpu,
             "per_mode": self.per_mode,
             "skipped": self.skipped,
         }
@@ -122,6 +137,7 @@ def accuracy_report(
                 ("all", ""),
                 ("gpu", s.setup.gpu.id),
                 ("engine", s.engine),
+                ("engine_gpu", f"{s.engine} on {s.setup.gpu.id}"),
                 ("mode", s.mode),
             ):
                 buckets[key][m].append(ape)
@@ -141,4 +157,6 @@ def accuracy_report(
         rows=len(samples),
         folds=max(2, min(folds, len({s.curve for s in samples}))),
         skipped=dict(skipped or {}),
+        per_engine_gpu=table("engine_gpu"),
+        grouping=FAMILIES if any(s.family for s in samples) else CURVES,
     )

@@ -36,6 +36,10 @@ ENGINE_OF_SOURCE = {
 
 DEFAULT_ENGINE = "trtllm-0.9"
 
+PROFILE = "*"
+"""The gpu and precision of an engine profile: one parameter set fitted over every GPU and
+precision the engine was measured on (the datasheet rates and bytes carry the differences)."""
+
 
 def precision_class(precision: str) -> str:
     """The calibration group of a precision (catalog/precisions.py: 16-bit formats and
@@ -54,8 +58,16 @@ class GroupFit:
     params: Params
     before: dict[str, dict[str, float]] = field(default_factory=dict)
     after: dict[str, dict[str, float]] = field(default_factory=dict)
+    gpus: tuple[str, ...] = ()
+    """An engine profile's measured GPUs (its gpu and precision are PROFILE: one fit for all)."""
+
+    @property
+    def is_profile(self) -> bool:
+        return self.gpu == PROFILE
 
     def describe(self) -> str:
+        if self.is_profile:
+            return f"{self.engine} profile fit on {', '.join(self.gpus)} ({self.rows} rows)"
         return f"{self.engine} fit on {self.gpu} {self.precision} ({self.rows} rows)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +75,7 @@ class GroupFit:
             "engine": self.engine,
             "gpu": self.gpu,
             "precision": self.precision,
+            **({"gpus": list(self.gpus)} if self.gpus else {}),
             "rows": self.rows,
             "params": {k: round(v, 6) for k, v in self.params.as_dict().items()},
             "error_before": self.before,
@@ -109,6 +122,9 @@ class Calibration:
         other = self.groups.get((engine, gpu.id, "16bit" if cls == "fp8" else "fp8"))
         if other is not None:
             return other
+        profile = self.groups.get((engine, PROFILE, PROFILE))
+        if profile is not None:
+            return profile
         return self._closest(engine, gpu, cls, catalog, same_generation=True)
 
     def _closest(
@@ -116,7 +132,7 @@ class Calibration:
     ) -> GroupFit | None:
         best: tuple[float, GroupFit] | None = None
         for (eng, gpu_id, c), fit in self.groups.items():
-            other = catalog.gpus.find(gpu_id)
+            other = catalog.gpus.find(gpu_id) if gpu_id != PROFILE else None
             if (
                 eng != engine
                 or other is None
@@ -145,7 +161,7 @@ class Calibration:
         engine = engine or self.default_engine
         found = self._resolve(engine, gpu, precision, catalog)
         shared = self.shared_for(engine)
-        if not shared:
+        if not shared or (found.fit is not None and found.fit.is_profile):
             return found
         return ResolvedFit(replace(found.params, **shared), found.label, found.borrowed, found.fit)
 
@@ -192,7 +208,10 @@ def _errors(value: object, where: str) -> dict[str, Any]:
 
 
 def _resolved(fit: GroupFit, gpu: Gpu, cls: str, engine: str) -> ResolvedFit:
-    borrowed = (fit.gpu, fit.precision, fit.engine) != (gpu.id, cls, engine)
+    if fit.is_profile:
+        borrowed = fit.engine != engine or gpu.id not in fit.gpus
+    else:
+        borrowed = (fit.gpu, fit.precision, fit.engine) != (gpu.id, cls, engine)
     label = fit.describe()
     if borrowed:
         label = f"borrowed: {label}; none for {engine} on {gpu.id} {cls}"
@@ -254,6 +273,7 @@ def _calibration(data: Any, origin: str, fallback: Calibration | None) -> Calibr
                 params=params,
                 before=_errors(item.get("error_before"), f"{where}.error_before"),
                 after=_errors(item.get("error_after"), f"{where}.error_after"),
+                gpus=tuple(str(g) for g in item.get("gpus") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"malformed group: {exc}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,10 +18,12 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from llmsize.benchdb.schema import CurvePoint
+from llmsize.benchdb.silicon import SiliconRun
 from llmsize.catalog import Catalog
 from llmsize.perf.calibration import (
     DEFAULT_ENGINE,
     ENGINE_OF_SOURCE,
+    PROFILE,
     Calibration,
     GroupFit,
     precision_class,
@@ -76,12 +78,17 @@ class Sample:
     output_tokens: float
     works: tuple[Work, Work]  # static: prefill, decode; in-flight: decode, prefill group
     measured: dict[str, float | None]
+    family: tuple[str, ...] = ()  # a silicon run's (mode, engine, system, model, precision)
 
     @property
-    def curve(self) -> tuple[str, str, str, int, str]:
-        """The cross-validation group: one model's sweep at one TP on one GPU and precision."""
+    def curve(self) -> tuple[str, ...]:
+        """The cross-validation group: a silicon run's whole family (every layout, length and
+        concurrency of one model in one precision under one engine on one GPU), else one
+        model's sweep at one TP on one GPU and precision."""
+        if self.family:
+            return self.family
         p = self.point
-        return (p.model, p.gpu, precision_class(p.precision), self.setup.tp, p.load_type)
+        return (p.model, p.gpu, precision_class(p.precision), str(self.setup.tp), p.load_type)
 
 
 def engine_of(point: CurvePoint, override: str | None) -> str:
@@ -151,6 +158,62 @@ def make_samples(
                 max(p.output_tokens, 1.0),
                 works,
                 measured,
+            )
+        )
+    return samples, skipped
+
+
+def silicon_samples(
+    runs: Iterable[SiliconRun], catalog: Catalog
+) -> tuple[list[Sample], Counter[str]]:
+    """Closed-loop silicon runs the model can be fitted to (benchdb/silicon.py), each on its own
+    layout under its own engine, and a count of the others by reason."""
+    samples: list[Sample] = []
+    skipped: Counter[str] = Counter()
+    for run in runs:
+        p = run.point
+        model = catalog.resolve_model(p.model, "model_path")
+        gpu = catalog.gpus.find(p.gpu)
+        if gpu is None:
+            skipped["GPU not in the catalog"] += 1
+            continue
+        precision = p.precision
+        if model.native is not None and model.native.name == "mxfp4" and precision == "nvfp4":
+            precision = "mxfp4"  # gpt-oss: the file says nvfp4 for its own MXFP4 checkpoint
+        server = max(
+            (s for s in catalog.servers.entries if s.gpu == gpu.id),
+            key=lambda s: s.nvlink_domain,
+            default=None,
+        )
+        domain = server.nvlink_domain if server else default_nvlink_domain(gpu)
+        if run.layout.faults(model, server.gpus if server else None):
+            skipped["layout the model cannot take (TP not dividing the heads)"] += 1
+            continue
+        if not gpu.runs(precision):
+            skipped["precision not modelled on that GPU"] += 1
+            continue
+        setup = Setup.of(
+            model,
+            gpu,
+            run.layout,
+            precision,
+            domain,
+            server.network_gb_s if server else 50.0,
+            engine=run.engine,
+        )
+        concurrency = p.load_value or 1.0
+        load = inflight_load(setup, concurrency, p.input_tokens, p.output_tokens)
+        samples.append(
+            Sample(
+                p,
+                run.engine,
+                setup,
+                "inflight",
+                (load.concurrency, load.running, load.group),
+                max(p.output_tokens, 1.0),
+                (load.decode, load.prefill),
+                {"ttft": p.ttft_ms, "itl": p.itl_ms, "throughput": None},
+                run.family,
             )
         )
     return samples, skipped
@@ -241,10 +304,15 @@ def _fit_metrics(samples: Sequence[Sample]) -> tuple[str, ...]:
 
 
 def _least_squares(
-    residuals: Callable[[Params], Any], start: Params, free: Sequence[str], max_nfev: int = 400
+    residuals: Callable[[Params], Any],
+    start: Params,
+    free: Sequence[str],
+    max_nfev: int = 400,
+    loss: str = "linear",
 ) -> Params:
     """Minimise residuals over the `free` parameters (in log space, within bounds), pulled weakly
-    towards their start values; the other parameters stay as in `start`."""
+    towards their start values; the other parameters stay as in `start`. `loss="soft_l1"`
+    lets a few runs the model cannot explain count less than the many it can."""
     lo = np.log([_BOUNDS[n][0] for n in free])
     hi = np.log([_BOUNDS[n][1] for n in free])
     x0 = np.clip(np.log([getattr(start, n) for n in free]), lo + 1e-9, hi - 1e-9)
@@ -255,8 +323,34 @@ def _least_squares(
     def residual(x: Any) -> Any:
         return np.concatenate([residuals(params_at(x)), PRIOR_WEIGHT * (x - x0)])
 
-    result = least_squares(residual, x0, bounds=(lo, hi), method="trf", max_nfev=max_nfev)
+    result = least_squares(
+        residual,
+        x0,
+        bounds=(lo, hi),
+        method="trf",
+        max_nfev=max_nfev,
+        loss=loss,
+        f_scale=ROBUST_SCALE,
+    )
     return params_at(result.x)
+
+
+ROBUST_SCALE = 0.3
+"""Log error beyond which a profile fit's residuals count less than quadratically (about 35 %)."""
+
+
+def fit_profile(samples: Sequence[Sample], prior: Params) -> Params:
+    """An engine profile: one parameter set over every GPU and precision of its rows, robust to
+    the runs no roofline explains (a warm-up inside the timing, a misconfigured server)."""
+    batches = _batches(samples)
+    metrics = _fit_metrics(samples)
+    return _least_squares(
+        lambda p: _residuals(batches, p, metrics),
+        prior,
+        Params.names(),
+        max_nfev=1000,
+        loss="soft_l1",
+    )
 
 
 def fit_params(
@@ -348,6 +442,21 @@ def errors(
     return apes
 
 
+def _profile_fit(engine: str, rows: Sequence[Sample]) -> GroupFit:
+    start = Params()
+    params = fit_profile(rows, start)
+    return GroupFit(
+        engine=engine,
+        gpu=PROFILE,
+        precision=PROFILE,
+        rows=len(rows),
+        params=params,
+        before={m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, start)).items()},
+        after={m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, params)).items()},
+        gpus=tuple(sorted({s.setup.gpu.id for s in rows})),
+    )
+
+
 def _engine_order(engines: Iterable[str]) -> list[str]:
     return sorted(set(engines), key=lambda e: (e != DEFAULT_ENGINE, e))
 
@@ -359,14 +468,19 @@ def fit_calibration(
     origin: str = "fit",
     min_rows: int = MIN_ROWS,
     rounds: int = 4,
+    profiles: Collection[str] = (),
 ) -> Calibration:
     """One parameter set per (engine, GPU, precision class) with at least `min_rows` rows, plus
-    each engine's shared parameters (SHARED_PARAMS) fitted over all its rows.
+    each engine's shared parameters (SHARED_PARAMS) fitted over all its rows; an engine named in
+    `profiles`, or measured in silicon runs, gets one parameter set over all its rows instead (an
+    engine profile: fewer parameters, so a model or GPU held out is predicted about as well as
+    one fitted).
 
     The default engine is fitted first, so other engines start from (and are pulled towards) its
     parameters for the same GPU; the prior calibration backs whatever has no fit of its own. Group
     and shared parameters are fitted in turn, `rounds` times.
     """
+    profiles = {*profiles, *(s.engine for s in samples if s.family)}
     grouped: dict[tuple[str, str, str], list[Sample]] = defaultdict(list)
     for s in samples:
         grouped[(s.engine, s.setup.gpu.id, precision_class(s.setup.precision))].append(s)
@@ -383,6 +497,10 @@ def fit_calibration(
         return Calibration(dict(groups), default, origin, prior, shared=dict(shared))
 
     for engine in engines:
+        if engine in profiles:
+            rows = [s for k, v in grouped.items() if k[0] == engine for s in v]
+            groups[(engine, PROFILE, PROFILE)] = _profile_fit(engine, rows)
+            continue
         keys = sorted(k for k in grouped if k[0] == engine)
         starts = {
             k: current()

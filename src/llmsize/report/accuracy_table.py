@@ -37,11 +37,14 @@ def error_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> Tab
 def render_accuracy(report: AccuracyReport, console: Console, *, simulated: bool = False) -> None:
     what = "The digital twin against measured closed-loop runs" if simulated else "The model"
     console.print(
-        f"{what}: cross-validated on {report.rows} rows, {report.folds} folds; each fold holds "
-        "out whole curves (model x GPU x precision x TP) and refits from the default parameters."
+        f"{what}: cross-validated on {report.rows} rows ({report.coverage:.1%} of those asked), "
+        f"{report.folds} folds; each fold holds out {report.grouping} and refits from the "
+        "default parameters."
     )
     console.print(error_table("Per GPU", {**report.per_gpu, "all": report.overall}))
     console.print(error_table("Per engine", report.per_engine))
+    if len(report.per_engine_gpu) > len(report.per_engine):
+        console.print(error_table("Per engine and GPU", report.per_engine_gpu))
     console.print(error_table("Per mode", report.per_mode))
     for reason, count in report.skipped.items():
         console.print(f"  not tested, {count} rows: {reason}")

@@ -157,6 +157,8 @@ KEYS: dict[str, str] = {
     "peak_source": "given, or poisson (derived from the average)",
     "per_day_usd": "cost a day, US$",
     "per_engine": "error per engine",
+    "per_engine_gpu": "error per engine on each GPU",
+    "coverage": "share of the rows asked about that were answered (not refused with a reason)",
     "per_gpu": "error per GPU",
     "per_mode": "error per batching mode",
     "per_month_usd": "cost a month (30 days), US$",
@@ -219,6 +221,7 @@ DATA_KEYED = frozenset(
     {
         "per_gpu",
         "per_engine",
+        "per_engine_gpu",
         "per_mode",
         "skipped",
         "errors_by_kind",

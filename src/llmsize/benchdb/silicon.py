@@ -1,0 +1,179 @@
+"""AIConfigurator's silicon measurements (its `silicon_sample.csv` format) as measured runs.
+
+Each aggregated row is one closed-loop run of vLLM, SGLang or TensorRT-LLM 1.x: a model on a
+parallel layout at a fixed concurrency and fixed input and output lengths, with its mean TTFT and
+TPOT. The bundled `data/aic-silicon-train.csv` is the calibration share of that sample (see
+data/CURVES.md); a user's own file in the same format reads the same way.
+
+Two things are read with care, each from the row itself:
+- concurrency: the run's total (`silicon_concurrency` in `silicon_data_source`), else
+  `batch_size` × `attention_dp_size` (the file's README: batch_size is per attention-DP rank);
+- layout: in 181 rows the run id says `tp4_ep4` (or `tp8_ep8`) while `tp_size` (or
+  `attention_dp_size`) holds 16 (64) and `moe_tp_size` 4 (8): the squared width cannot run on
+  the 8-GPU B200 and H200 servers they name, and SGLang's and TensorRT-LLM's `--tp 4 --ep 4`
+  is four GPUs with attention TP4 (or DP4) and experts EP4. Those rows are read as the id says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from llmsize.benchdb.schema import CurvePoint
+from llmsize.deployment import Layout
+from llmsize.errors import InputError
+
+SOURCE_ID = "AIC_SILICON"
+SOURCE = (
+    "NVIDIA AIConfigurator silicon sample (aiconfigurator-core 0.12.0, "
+    "aiconfigurator_core/systems/silicon_sample.csv)"
+)
+ENGINES = {"vllm": "vllm", "sglang": "sglang", "trtllm": "trtllm"}
+"""The file's backend names and the engine ids of data/engines.yaml."""
+
+QUANT = {"fp8": "fp8", "fp8_block": "fp8-block", "nvfp4": "nvfp4", "int4_wo": "int4", "": "bf16"}
+"""moe_quant_mode (else gemm_quant_mode): what the weights were stored in. An unquantized run
+leaves both empty: BF16 weights."""
+
+DISAGGREGATED = "disaggregated runs (a prefill and a decode pool): not in the aggregated test"
+"""Rows outside what an aggregated model is asked: they count neither as answered nor refused."""
+
+REQUIRED = (
+    "id",
+    "backend",
+    "model_path",
+    "system",
+    "mode",
+    "isl",
+    "osl",
+    "tp_size",
+    "silicon_ttft_ms",
+    "silicon_tpot_ms",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SiliconRun:
+    """One aggregated run: its lengths and latencies as a curve point (model = the Hugging Face
+    id, gpu = the file's system name), the engine and the layout it ran."""
+
+    point: CurvePoint
+    engine: str
+    engine_version: str
+    layout: Layout
+    family: tuple[str, str, str, str, str]
+    """(mode, engine, system, model, precision): the file's unit of holding data out."""
+
+
+def is_silicon_header(header: Iterable[str]) -> bool:
+    return {"silicon_ttft_ms", "silicon_tpot_ms", "model_path"} <= set(header)
+
+
+def _int(row: dict[str, str], column: str, where: str, default: int | None = None) -> int:
+    text = (row.get(column) or "").strip()
+    if not text:
+        if default is None:
+            raise InputError(f"{where}: {column}", "is required")
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{where}: {column}", f"expected a whole number, got {text!r}") from None
+    if value != int(value) or value < 0:
+        raise InputError(f"{where}: {column}", f"expected a whole number, got {text!r}")
+    return int(value)
+
+
+def _ms(row: dict[str, str], column: str, where: str) -> float:
+    text = (row.get(column) or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{where}: {column}", f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise InputError(f"{where}: {column}", f"expected a positive number, got {text!r}")
+    return value
+
+
+def layout_of(row: dict[str, str], where: str) -> Layout:
+    """The layout the run used (see the module docstring for the squared-width rows)."""
+    tp = _int(row, "tp_size", where)
+    dp = _int(row, "attention_dp_size", where, 1) or 1
+    pp = _int(row, "pp_size", where, 1) or 1
+    ep = _int(row, "moe_ep_size", where, 1) or 1
+    moe_tp = _int(row, "moe_tp_size", where, 0)
+    named = re.search(r"_tp(\d+)_ep(\d+)_", row.get("id", ""))
+    squared = moe_tp == ep > 1 and tp * dp == ep * ep
+    if squared and named and int(named.group(1)) == int(named.group(2)) == ep:
+        tp, dp = (ep, 1) if tp > 1 else (1, ep)
+        moe_tp = 1
+    elif squared and "_cfg" in row.get("id", ""):
+        tp, dp = (ep, 1) if tp > 1 else (1, ep)  # the same encoding in the database dump's rows
+        moe_tp = 1
+    if tp < 1:
+        raise InputError(f"{where}: tp_size", "must be at least 1")
+    return Layout(tp, pp, dp, ep, moe_tp)
+
+
+def _concurrency(row: dict[str, str], layout: Layout, where: str) -> int:
+    stated = re.search(r"silicon_concurrency=(\d+)", row.get("silicon_data_source", ""))
+    if stated:
+        return int(stated.group(1))
+    return _int(row, "batch_size", where) * layout.attention_dp
+
+
+def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]]:
+    """The aggregated runs of a silicon CSV, and a count of the rows left out by reason."""
+    from llmsize.files import csv_rows
+
+    reader = csv_rows(text, origin)
+    header = next(reader, (1, []))[1]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputError(origin, f"missing column(s) {', '.join(missing)} of the silicon format")
+    runs: list[SiliconRun] = []
+    skipped: Counter[str] = Counter()
+    for line, values in reader:
+        row = dict(zip(header, values, strict=False))
+        where = f"{origin}:{line}"
+        if row["mode"].strip() != "agg":
+            skipped[DISAGGREGATED] += 1
+            continue
+        backend = row["backend"].strip()
+        if backend not in ENGINES:
+            raise InputError(f"{where}: backend", f"{backend!r} is not one of {', '.join(ENGINES)}")
+        quant = (row.get("moe_quant_mode") or row.get("gemm_quant_mode") or "").strip()
+        if quant not in QUANT:
+            raise InputError(
+                f"{where}: moe_quant_mode", f"{quant!r} is not one of {', '.join(QUANT)}"
+            )
+        layout = layout_of(row, where)
+        isl, osl = _int(row, "isl", where), _int(row, "osl", where)
+        if isl < 1 or osl < 1:
+            raise InputError(f"{where}: isl", "input and output lengths must be at least 1")
+        point = CurvePoint(
+            model=row["model_path"].strip(),
+            gpu=row["system"].strip(),
+            precision=QUANT[quant],
+            tp=layout.tp,
+            load_type="concurrency",
+            load_value=float(_concurrency(row, layout, where)),
+            input_tokens=float(isl),
+            output_tokens=float(osl),
+            ttft_ms=_ms(row, "silicon_ttft_ms", where),
+            itl_ms=_ms(row, "silicon_tpot_ms", where),
+            latency_stat="mean",
+            source_id=SOURCE_ID,
+            source=SOURCE,
+            source_row=row["id"].strip(),
+            raw_precision=row.get("precision", "").strip(),
+            origin=origin,
+        )
+        engine = ENGINES[backend]
+        family = ("agg", engine, point.gpu, point.model, row.get("precision", "").strip())
+        runs.append(
+            SiliconRun(point, engine, row.get("backend_version", "").strip(), layout, family)
+        )
+    return runs, skipped

@@ -1,0 +1,108 @@
+"""AIConfigurator's silicon format read as measured runs (benchdb/silicon.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmsize.api.calibration import bundled_silicon
+from llmsize.benchdb.silicon import DISAGGREGATED, read_silicon
+from llmsize.deployment import Layout
+from llmsize.errors import InputError
+
+HEADER = (
+    "id,silicon_data_source,backend,backend_version,model_path,system,precision,mode,isl,osl,"
+    "gemm_quant_mode,moe_quant_mode,batch_size,tp_size,pp_size,attention_dp_size,moe_tp_size,"
+    "moe_ep_size,silicon_ttft_ms,silicon_tpot_ms"
+)
+
+
+def _row(**values: str) -> str:
+    row = {
+        "id": "run_tp8_ep8_1",
+        "silicon_data_source": "silicon_concurrency=32",
+        "backend": "sglang",
+        "backend_version": "0.5.9",
+        "model_path": "deepseek-ai/DeepSeek-R1",
+        "system": "b200_sxm",
+        "precision": "fp4",
+        "mode": "agg",
+        "isl": "1024",
+        "osl": "1024",
+        "gemm_quant_mode": "nvfp4",
+        "moe_quant_mode": "nvfp4",
+        "batch_size": "32",
+        "tp_size": "8",
+        "pp_size": "1",
+        "attention_dp_size": "1",
+        "moe_tp_size": "1",
+        "moe_ep_size": "8",
+        "silicon_ttft_ms": "300.5",
+        "silicon_tpot_ms": "12.5",
+    }
+    row.update(values)
+    return ",".join(row[c] for c in HEADER.split(","))
+
+
+def _read(*rows: str) -> list[object]:
+    runs, _ = read_silicon("\n".join([HEADER, *rows]) + "\n", "s.csv")
+    return list(runs)
+
+
+def test_a_row_reads_as_a_closed_loop_run_on_its_layout() -> None:
+    (run,) = read_silicon(f"{HEADER}\n{_row()}\n", "s.csv")[0]
+    assert run.engine == "sglang"
+    assert run.layout == Layout(tp=8, ep=8, moe_tp=1)
+    assert run.point.load_type == "concurrency" and run.point.load_value == 32
+    assert run.point.precision == "nvfp4"
+    assert (run.point.ttft_ms, run.point.itl_ms) == (300.5, 12.5)
+    assert run.family == ("agg", "sglang", "b200_sxm", "deepseek-ai/DeepSeek-R1", "fp4")
+
+
+def test_concurrency_without_the_source_note_is_batch_times_attention_dp() -> None:
+    row = _row(silicon_data_source="", batch_size="16", tp_size="1", attention_dp_size="8", id="x")
+    (run,) = read_silicon(f"{HEADER}\n{row}\n", "s.csv")[0]
+    assert run.point.load_value == 128
+    assert run.layout == Layout(tp=1, attention_dp=8, ep=8, moe_tp=1)
+
+
+def test_a_squared_width_is_read_as_the_run_id_says() -> None:
+    """tp_size 16 with MoE-TP4 × EP4 on an 8-GPU B200 server: the id says tp4_ep4."""
+    row = _row(id="r_c128_tp4_ep4_1035", tp_size="16", moe_tp_size="4", moe_ep_size="4")
+    (run,) = read_silicon(f"{HEADER}\n{row}\n", "s.csv")[0]
+    assert run.layout == Layout(tp=4, ep=4, moe_tp=1)
+    dp = _row(
+        id="r_tp4_ep4_2", tp_size="1", attention_dp_size="16", moe_tp_size="4", moe_ep_size="4"
+    )
+    (run,) = read_silicon(f"{HEADER}\n{dp}\n", "s.csv")[0]
+    assert run.layout == Layout(tp=1, attention_dp=4, ep=4, moe_tp=1)
+
+
+def test_disaggregated_rows_are_counted_apart() -> None:
+    runs, skipped = read_silicon(f"{HEADER}\n{_row(mode='disagg')}\n", "s.csv")
+    assert runs == [] and skipped == {DISAGGREGATED: 1}
+
+
+@pytest.mark.parametrize(
+    ("values", "column"),
+    [
+        ({"backend": "tgi"}, "backend"),
+        ({"moe_quant_mode": "fp6"}, "moe_quant_mode"),
+        ({"silicon_ttft_ms": "nan"}, "silicon_ttft_ms"),
+        ({"silicon_tpot_ms": "-1"}, "silicon_tpot_ms"),
+        ({"tp_size": "two"}, "tp_size"),
+    ],
+)
+def test_a_bad_value_names_its_line_and_column(values: dict[str, str], column: str) -> None:
+    with pytest.raises(InputError) as caught:
+        _read(_row(**values))
+    assert caught.value.where == f"s.csv:2: {column}"
+
+
+def test_the_bundled_share_reads_whole() -> None:
+    runs, skipped = bundled_silicon()
+    assert len(runs) == 1870 and skipped == {DISAGGREGATED: 647}
+    assert {r.engine for r in runs} == {"vllm", "sglang", "trtllm"}
+    assert len({r.family for r in runs}) == 30
+    assert sum(r.layout.gpus <= 8 for r in runs if r.point.gpu != "gb200") == sum(
+        r.point.gpu != "gb200" for r in runs
+    )
