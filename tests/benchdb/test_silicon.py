@@ -58,8 +58,14 @@ def test_a_row_reads_as_a_closed_loop_run_on_its_layout() -> None:
     assert run.family == ("agg", "sglang", "b200_sxm", "deepseek-ai/DeepSeek-R1", "fp4")
 
 
-def test_concurrency_without_the_source_note_is_batch_times_attention_dp() -> None:
-    row = _row(silicon_data_source="", batch_size="16", tp_size="1", attention_dp_size="8", id="x")
+def test_concurrency_is_batch_times_attention_dp_per_replica() -> None:
+    row = _row(
+        silicon_data_source="silicon_concurrency=4096",  # the total over several replicas
+        batch_size="16",
+        tp_size="1",
+        attention_dp_size="8",
+        id="x",
+    )
     (run,) = read_silicon(f"{HEADER}\n{row}\n", "s.csv")[0]
     assert run.point.load_value == 128
     assert run.layout == Layout(tp=1, attention_dp=8, ep=8, moe_tp=1)

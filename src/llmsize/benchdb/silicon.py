@@ -6,8 +6,11 @@ TPOT. The bundled `data/aic-silicon-train.csv` is the calibration share of that 
 data/CURVES.md); a user's own file in the same format reads the same way.
 
 Two things are read with care, each from the row itself:
-- concurrency: the run's total (`silicon_concurrency` in `silicon_data_source`), else
-  `batch_size` × `attention_dp_size` (the file's README: batch_size is per attention-DP rank);
+- concurrency of one replica: `batch_size` × `attention_dp_size` as the row states them (the
+  file's README: batch_size is per attention-DP rank). It equals the run's `silicon_concurrency`
+  in all but 3 rows, whose total (416 at batch 13 on TP2) spread over 32 replicas: a TTFT of
+  0.7 s at 15,000 input tokens is 13 requests per replica, not 416. Without a batch_size the
+  stated total is used;
 - layout: in 181 rows the run id says `tp4_ep4` (or `tp8_ep8`) while `tp_size` (or
   `attention_dp_size`) holds 16 (64) and `moe_tp_size` 4 (8): the squared width cannot run on
   the 8-GPU B200 and H200 servers they name, and SGLang's and TensorRT-LLM's `--tp 4 --ep 4`
@@ -117,11 +120,13 @@ def layout_of(row: dict[str, str], where: str) -> Layout:
     return Layout(tp, pp, dp, ep, moe_tp)
 
 
-def _concurrency(row: dict[str, str], layout: Layout, where: str) -> int:
+def _concurrency(row: dict[str, str], where: str) -> int:
+    if (row.get("batch_size") or "").strip():
+        return _int(row, "batch_size", where) * (_int(row, "attention_dp_size", where, 1) or 1)
     stated = re.search(r"silicon_concurrency=(\d+)", row.get("silicon_data_source", ""))
     if stated:
         return int(stated.group(1))
-    return _int(row, "batch_size", where) * layout.attention_dp
+    raise InputError(f"{where}: batch_size", "is required (or silicon_concurrency in the source)")
 
 
 def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]]:
@@ -159,7 +164,7 @@ def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]
             precision=QUANT[quant],
             tp=layout.tp,
             load_type="concurrency",
-            load_value=float(_concurrency(row, layout, where)),
+            load_value=float(_concurrency(row, where)),
             input_tokens=float(isl),
             output_tokens=float(osl),
             ttft_ms=_ms(row, "silicon_ttft_ms", where),

@@ -76,7 +76,7 @@ class Sample:
     mode: str  # "static" or "inflight"
     load: tuple[float, float, float]  # batch or concurrency, sequences running, prefill group
     output_tokens: float
-    works: tuple[Work, Work]  # static: prefill, decode; in-flight: decode, prefill group
+    works: tuple[Work, ...]  # static: prefill, decode; in-flight: decode, prefill group, one
     measured: dict[str, float | None]
     family: tuple[str, ...] = ()  # a silicon run's (mode, engine, system, model, precision)
 
@@ -136,13 +136,13 @@ def make_samples(
         setup = Setup(model, gpu, p.tp, p.precision, default_nvlink_domain(gpu))
         mode = "static" if p.load_type == "batch" else "inflight"
         if mode == "static":
-            works: tuple[Work, Work] = static_works(
+            works: tuple[Work, ...] = static_works(
                 setup, p.load_value, p.input_tokens, p.output_tokens
             )
             shape = (p.load_value, p.load_value, 1.0)
         else:
             load = inflight_load(setup, p.load_value, p.input_tokens, p.output_tokens)
-            works = (load.decode, load.prefill)
+            works = (load.decode, load.prefill, load.first)
             shape = (load.concurrency, load.running, load.group)
         measured = _measured(p, mode, p.tp)
         if measured["ttft"] is None and measured["itl"] is None:
@@ -211,7 +211,7 @@ def silicon_samples(
                 "inflight",
                 (load.concurrency, load.running, load.group),
                 max(p.output_tokens, 1.0),
-                (load.decode, load.prefill),
+                (load.decode, load.prefill, load.first),
                 {"ttft": p.ttft_ms, "itl": p.itl_ms, "throughput": None},
                 run.family,
             )
@@ -228,7 +228,7 @@ class _Batch:
     """Samples of one mode as arrays, for vectorised prediction."""
 
     mode: str
-    works: tuple[Work, Work]  # static: prefill, decode; in-flight: decode, prefill group
+    works: tuple[Work, ...]  # static: prefill, decode; in-flight: decode, prefill group, one
     load: Any
     output: Any
     measured: dict[str, Any]  # metric -> array with nan where not measured
@@ -243,7 +243,7 @@ def _batches(samples: Sequence[Sample]) -> list[_Batch]:
         batches.append(
             _Batch(
                 mode,
-                (_stack([s.works[0] for s in chosen]), _stack([s.works[1] for s in chosen])),
+                tuple(_stack([s.works[i] for s in chosen]) for i in range(len(chosen[0].works))),
                 np.array([s.load for s in chosen], dtype=float).T,
                 np.array([s.output_tokens for s in chosen], dtype=float),
                 {
@@ -258,13 +258,14 @@ def _batches(samples: Sequence[Sample]) -> list[_Batch]:
 
 
 def _predict(batch: _Batch, params: Params) -> dict[str, Any]:
-    first, second = batch.works
     if batch.mode == "static":
+        first, second = batch.works
         times = static_from_work(first, second, params, batch.load[0], batch.output, np.maximum)
     else:
+        decode, group_pass, one = batch.works
         concurrency, running, group = batch.load
         times = inflight_from_work(
-            first, second, params, concurrency, running, group, batch.output, np.maximum
+            decode, group_pass, one, params, concurrency, running, group, batch.output, np.maximum
         )
     return {"ttft": times.ttft_ms, "itl": times.itl_ms, "throughput": times.instance_rps}
 
@@ -273,11 +274,12 @@ def predict_samples(samples: Sequence[Sample], params: Params) -> list[dict[str,
     """Predicted ttft (ms), itl (ms) and throughput (instance req/s) for each sample, in order."""
     out: list[dict[str, float]] = []
     for s in samples:
-        first, second = s.works
         if s.mode == "static":
+            first, second = s.works
             t = static_from_work(first, second, params, s.load[0], s.output_tokens)
         else:
-            t = inflight_from_work(first, second, params, *s.load, s.output_tokens)
+            decode, group_pass, one = s.works
+            t = inflight_from_work(decode, group_pass, one, params, *s.load, s.output_tokens)
         out.append({"ttft": t.ttft_ms, "itl": t.itl_ms, "throughput": t.instance_rps})
     return out
 

@@ -48,6 +48,7 @@ class Params:
     moe_spread: float = 1.0
     kv_reread: float = 0.5
     wave_sync: float = 0.5
+    group_wait: float = 1.0
 
     @staticmethod
     def names() -> tuple[str, ...]:
@@ -60,7 +61,7 @@ class Params:
 EFFICIENCIES = ("e_compute", "e_attention", "e_memory", "e_kv", "e_link")
 """Parameters bounded by 1: a prediction is never faster than the roofline at 100 % efficiency."""
 
-FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync")
+FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync", "group_wait")
 """Parameters in (0, 1] that scale extra bytes:
 - e_experts: how well the engine's MoE (grouped) matmuls run relative to dense ones;
 - moe_spread: the share of the expert weights that uniform top-k routing would read that a
@@ -69,7 +70,11 @@ FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync")
 - kv_reread: the share of the KV cache read again per extra query head when a grouped-query
   group is wider than the engine's kernels cover (GQA_KERNEL_GROUP);
 - wave_sync: in-flight batching under a closed loop, how much arrivals stay bunched in waves
-  (1: a whole wave queues for its prefill passes, 0: arrivals spread evenly)."""
+  (1: a whole wave queues for its prefill passes, 0: arrivals spread evenly);
+- group_wait: how much of a whole prefill pass a request's own prefill waits for (1: the
+  engine batches the waiting prompts into one pass and every prompt gets its first token when
+  the pass ends, as TensorRT-LLM without chunked prefill; 0: its own prompt only, as chunked
+  prefill leaves it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +356,7 @@ def static_from_work(
 def inflight_from_work(
     decode: Work,
     prefill_group: Work,
+    first: Work,
     params: Params,
     concurrency: Any,
     running: Any,
@@ -358,24 +364,30 @@ def inflight_from_work(
     output_tokens: Any,
     maximum: Callable[[Any, Any], Any] = max,
 ) -> StepTimes:
-    """Steady state of in-flight batching at a fixed concurrency C (closed loop, as GenAI-Perf and
-    AIPerf measure).
+    """Steady state of in-flight batching at a fixed concurrency C (closed loop, as GenAI-Perf,
+    AIPerf and AIConfigurator's silicon runs measure).
 
-    `running` = min(C, sequences whose KV cache fits); the rest queue for a slot. Arrivals from a
-    closed loop come in waves, and prefills are batched `group` at a time (as many as fit in one
-    step's token budget). A running request lives T = out x t_d + (running / group) x t_prefill:
-    its own decode steps plus the prefill passes of the others that interrupt them. So the rate is
-    running / T and the mean gap between tokens T / out. The first token waits half a step, its
-    prefill pass, the passes of the wave ahead of it (on average half of running / group, scaled by
-    how bunched the waves stay), and (Little's law) the queue for a slot: (C - running) / rate.
+    `running` = min(C, sequences whose KV cache fits); the rest queue for a slot. Each running
+    request is prefilled once per lifetime, `group` prompts to a pass (as many as one step's
+    token budget takes), so a lifetime is T = out x t_d + (running / group) x t_prefill: its own
+    decode steps plus every prefill pass that interrupts them, and the rate is running / T.
+    The first token comes after half a decode step (the step in progress), the request's own
+    prefill pass (`first`: one prompt, up to a whole group's pass, `group_wait`), and the
+    others' prefills that arrive with it: closed-loop arrivals stay bunched in waves
+    (`wave_sync` 1: half the wave's other passes run ahead of the average request) or spread
+    out (0); plus (Little's law) the queue for a slot, (C - running) / rate. The other tokens
+    share what is left of T.
     """
     t_d = pass_seconds(decode, params, params.step_overhead_ms, maximum)
     t_p = pass_seconds(prefill_group, params, params.prefill_overhead_ms, maximum)
-    lifetime = output_tokens * t_d + running / group * t_p
+    t_1 = pass_seconds(first, params, params.prefill_overhead_ms, maximum)
+    prefills = running / group * t_p
+    lifetime = output_tokens * t_d + prefills
     rate = running / lifetime
-    waves_ahead = params.wave_sync * (running / group - 1) / 2
-    ttft = t_d / 2 + t_p * (1 + waves_ahead) + (concurrency - running) / rate
-    itl = lifetime / output_tokens
+    own = t_1 + params.group_wait * maximum(t_p - t_1, 0.0)
+    first_token = t_d / 2 + own + params.wave_sync * maximum(prefills - own, 0.0) / 2
+    ttft = first_token + (concurrency - running) / rate
+    itl = maximum(lifetime - first_token, t_d) / maximum(output_tokens - 1, 1.0)
     e2e = ttft + (output_tokens - 1) * itl
     return StepTimes(ttft * 1e3, itl * 1e3, e2e * 1e3, rate)
 
@@ -403,6 +415,7 @@ class InflightLoad:
     group: float
     decode: Work
     prefill: Work
+    first: Work  # one prompt's prefill: what a request waits for at least
 
 
 def inflight_load(
@@ -430,6 +443,7 @@ def inflight_load(
         group,
         decode_work(setup, running, input_tokens + out / 2),
         prefill_work(setup, group, input_tokens),
+        prefill_work(setup, 1.0, input_tokens),
     )
 
 
@@ -447,6 +461,7 @@ def inflight_times(
     return inflight_from_work(
         load.decode,
         load.prefill,
+        load.first,
         params,
         concurrency,
         load.running,
