@@ -20,8 +20,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from llmsize.catalog import Gpu
 
 
+class Scheduler(BaseModel):
+    """An engine's scheduler defaults that the in-flight model uses, with their source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    step_tokens: int = Field(ge=1)
+    step_tokens_below_gib: dict[float, int] = Field(default_factory=dict)
+    step_tokens_by_gpu: dict[str, int] = Field(default_factory=dict)
+    chunked_prefill: bool
+    prefix_caching: bool
+    max_running: int | None = Field(default=None, ge=1)
+    source: str
+
+    def tokens_for(self, gpu: Gpu) -> int:
+        """The step's token budget on this GPU: a GPU named apart, else the first memory tier
+        the GPU is below, else the default."""
+        if gpu.id in self.step_tokens_by_gpu:
+            return self.step_tokens_by_gpu[gpu.id]
+        for below, tokens in sorted(self.step_tokens_below_gib.items()):
+            if gpu.memory_gb < below:
+                return tokens
+        return self.step_tokens
+
+
 class MemoryRule(BaseModel):
-    """One engine's KV-cache budget rule, with its source."""
+    """One engine's KV-cache budget rule and scheduler defaults, with their sources."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,6 +57,7 @@ class MemoryRule(BaseModel):
     overhead_gib: float = Field(ge=0)
     overhead_per_weight_gib: float = Field(default=0.0, ge=0)
     source: str
+    scheduler: Scheduler
 
     def fraction_at(self, tp: int) -> float:
         """The default fraction at this TP size (SGLang lowers it as TP grows)."""
@@ -87,6 +112,11 @@ def engine_id(engine: str) -> str:
 
 def memory_rule(engine: str = "") -> MemoryRule:
     return engine_memory().engines[engine_id(engine)]
+
+
+def scheduler(engine: str = "") -> Scheduler:
+    """The engine's scheduler defaults (the nearest known engine's, as for its memory rule)."""
+    return memory_rule(engine).scheduler
 
 
 def visible_gib(gpu: Gpu) -> float:

@@ -402,8 +402,9 @@ def static_works(
 
 
 INFLIGHT_STEP_TOKENS = 16384
-"""Token budget of one in-flight step (TensorRT-LLM's max_num_tokens): how many prompts one
-prefill pass can take. The NIM sweep is matched best with 16,384."""
+"""Token budget of one in-flight step where no engine is named (the default engine's, as
+data/engines.yaml gives it: TensorRT-LLM's max_num_tokens as the 2024 NIM sweep is matched
+best). Each engine's own is `kv_budget.scheduler(engine).tokens_for(gpu)`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,9 +434,13 @@ def inflight_load(
         kv=setup.kv,
         engine=setup.engine,
     )
+    from llmsize.perf.kv_budget import scheduler
+
+    rules = scheduler(setup.engine)
     ranks = setup.attention_dp  # each attention-DP rank caches and schedules its own sequences
-    running = max(1.0, min(concurrency, ranks * float(fit.max_batch) / setup.pp))
-    per_step = ranks * float(INFLIGHT_STEP_TOKENS // max(input_tokens, 1.0))
+    slots = float(min(fit.max_batch, rules.max_running or fit.max_batch))
+    running = max(1.0, min(concurrency, ranks * slots / setup.pp))
+    per_step = ranks * float(rules.tokens_for(setup.gpu) // max(input_tokens, 1.0))
     group = max(1.0, min(running, per_step))
     return InflightLoad(
         concurrency,

@@ -57,12 +57,23 @@ class TwinSetup:
     @classmethod
     def of(cls, deployment: Deployment, basis: StepBasis, **scheduler: Any) -> TwinSetup:
         """An aggregated deployment's replicas, on the step basis the performance model gives
-        it (scaled to measurements where it has them)."""
+        it (scaled to measurements where it has them), scheduled with its engine's defaults
+        (data/engines.yaml: step token budget, chunked prefill, running sequences) unless
+        `scheduler` says otherwise."""
+        from llmsize.perf.kv_budget import scheduler as engine_scheduler
         from llmsize.perf.modelled import asked_kv, refuse_unmodelled
 
         refuse_unmodelled(deployment)
         pool = deployment.pool
         layout = pool.layout
+        rules = engine_scheduler(deployment.engine)
+        defaults: dict[str, Any] = {
+            "max_step_tokens": rules.tokens_for(pool.gpu),
+            "chunked_prefill": rules.chunked_prefill,
+        }
+        if rules.max_running is not None:
+            defaults["max_batch"] = rules.max_running
+        scheduler = {**defaults, **scheduler}
         return cls(
             deployment.model,
             pool.gpu,
