@@ -104,8 +104,14 @@ class Calibration:
     accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
     """Cross-validated median absolute percentage error per GPU and metric (llmsize accuracy)."""
 
-    def accuracy_for(self, gpu: str) -> dict[str, float]:
-        return self.accuracy.get(gpu) or (self.fallback.accuracy_for(gpu) if self.fallback else {})
+    def accuracy_for(self, gpu: str, engine: str = "") -> dict[str, float]:
+        """The cross-validated error on this GPU: of this engine's profile where it was measured
+        there (key 'ENGINE on GPU'), else of the calibration's per-GPU groups."""
+        key = f"{engine} on {gpu}" if engine else gpu
+        found = self.accuracy.get(key)
+        if found:
+            return found
+        return self.fallback.accuracy_for(gpu, engine) if self.fallback else {}
 
     @property
     def engines(self) -> list[str]:

@@ -74,7 +74,7 @@ class Sample:
     engine: str
     setup: Setup
     mode: str  # "static" or "inflight"
-    load: tuple[float, float, float]  # batch or concurrency, sequences running, prefill group
+    load: tuple[float, ...]  # static: batch, batch, 1; in-flight: concurrency, running, group
     output_tokens: float
     works: tuple[Work, ...]  # static: prefill, decode; in-flight: decode, prefill group, one
     measured: dict[str, float | None]
@@ -139,7 +139,7 @@ def make_samples(
             works: tuple[Work, ...] = static_works(
                 setup, p.load_value, p.input_tokens, p.output_tokens
             )
-            shape = (p.load_value, p.load_value, 1.0)
+            shape: tuple[float, ...] = (p.load_value, p.load_value, 1.0)
         else:
             load = inflight_load(setup, p.load_value, p.input_tokens, p.output_tokens)
             works = (load.decode, load.prefill, load.first)
@@ -161,6 +161,15 @@ def make_samples(
             )
         )
     return samples, skipped
+
+
+def _closed_loop_rate(p: CurvePoint) -> float | None:
+    """A closed loop's request rate from its own latencies (Little's law: C requests, each
+    living TTFT + (out - 1) x TPOT), for runs that publish only those."""
+    if p.ttft_ms is None or p.itl_ms is None or not p.load_value:
+        return None
+    lifetime_ms = p.ttft_ms + (p.output_tokens - 1) * p.itl_ms
+    return p.load_value / (lifetime_ms / 1000)
 
 
 def silicon_samples(
@@ -212,7 +221,7 @@ def silicon_samples(
                 (load.concurrency, load.running, load.group),
                 max(p.output_tokens, 1.0),
                 (load.decode, load.prefill, load.first),
-                {"ttft": p.ttft_ms, "itl": p.itl_ms, "throughput": None},
+                {"ttft": p.ttft_ms, "itl": p.itl_ms, "throughput": _closed_loop_rate(p)},
                 run.family,
             )
         )
@@ -279,7 +288,10 @@ def predict_samples(samples: Sequence[Sample], params: Params) -> list[dict[str,
             t = static_from_work(first, second, params, s.load[0], s.output_tokens)
         else:
             decode, group_pass, one = s.works
-            t = inflight_from_work(decode, group_pass, one, params, *s.load, s.output_tokens)
+            concurrency, running, group = s.load
+            t = inflight_from_work(
+                decode, group_pass, one, params, concurrency, running, group, s.output_tokens
+            )
         out.append({"ttft": t.ttft_ms, "itl": t.itl_ms, "throughput": t.instance_rps})
     return out
 
@@ -343,13 +355,14 @@ ROBUST_SCALE = 0.3
 
 def fit_profile(samples: Sequence[Sample], prior: Params) -> Params:
     """An engine profile: one parameter set over every GPU and precision of its rows, robust to
-    the runs no roofline explains (a warm-up inside the timing, a misconfigured server)."""
+    the runs no roofline explains (a warm-up inside the timing, a misconfigured server).
+    `group_wait` stays as the prior has it: the engine's scheduler says it (_profile_fit)."""
     batches = _batches(samples)
     metrics = _fit_metrics(samples)
     return _least_squares(
         lambda p: _residuals(batches, p, metrics),
         prior,
-        Params.names(),
+        [n for n in Params.names() if n != "group_wait"],
         max_nfev=1000,
         loss="soft_l1",
     )
@@ -445,7 +458,11 @@ def errors(
 
 
 def _profile_fit(engine: str, rows: Sequence[Sample]) -> GroupFit:
-    start = Params()
+    from llmsize.perf.kv_budget import scheduler
+
+    # prompt chunks in the decode steps: a first token waits for its own prompt only
+    mixed = scheduler(engine).mixed_prefill
+    start = Params(group_wait=_BOUNDS["group_wait"][0] if mixed else 1.0)
     params = fit_profile(rows, start)
     return GroupFit(
         engine=engine,

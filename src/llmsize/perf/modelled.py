@@ -9,7 +9,7 @@ from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 from llmsize.catalog.precisions import CALIBRATED
 from llmsize.deployment import Deployment, Layout, PrecisionSpec
 from llmsize.errors import InputError
-from llmsize.perf.calibration import Calibration, ResolvedFit
+from llmsize.perf.calibration import Calibration, GroupFit, ResolvedFit
 from llmsize.perf.candidates import candidates
 from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.memory import MemoryFit, memory_fit
@@ -118,23 +118,47 @@ class ModelledPerf:
     def error_pct(self, resolved: ResolvedFit, gpu: Gpu, model: LlmArch) -> float | None:
         """Cross-validated median throughput error on this GPU, when its own fit is used and
         the model is of a kind the calibration measured."""
-        summary = self.calibration.accuracy_for(gpu.id)
-        if resolved.fit is None or resolved.borrowed or "throughput" not in summary:
+        fit = resolved.fit
+        if fit is None or resolved.borrowed:
             return None
-        return None if unmeasured_kinds(model) else summary["throughput"]
+        summary = self._accuracy(fit, gpu)
+        if "throughput" not in summary:
+            return None
+        return None if self._unmeasured(fit, model) else summary["throughput"]
+
+    def _accuracy(self, fit: GroupFit, gpu: Gpu) -> dict[str, float]:
+        """An engine profile's figures on this GPU, or the per-GPU groups' figures."""
+        return self.calibration.accuracy_for(gpu.id, fit.engine if fit.is_profile else "")
+
+    @staticmethod
+    def _unmeasured(fit: GroupFit, model: LlmArch) -> str:
+        """What of the model the fit's measurements never covered: the 2024 groups measured
+        dense transformers and Mixtral; an engine profile's silicon runs measured MoE with
+        shared experts, MLA, sliding windows, linear attention and 4-bit checkpoints too, so
+        only layer kinds none of its models has are unmeasured there."""
+        if not fit.is_profile:
+            return unmeasured_kinds(model)
+        found: dict[str, None] = {}
+        for block in model.structure:
+            if block.mixer.kind == "mamba":
+                found["Mamba layers"] = None
+            if block.mixer.topk:
+                found["sparse attention"] = None
+        return ", ".join(found)
 
     def typical_error(self, resolved: ResolvedFit, gpu: Gpu, model: LlmArch) -> str:
         fit = resolved.fit
         if fit is None:
             return "error unknown (uncalibrated)"
-        kinds = unmeasured_kinds(model)
+        kinds = self._unmeasured(fit, model)
         if kinds:
             return f"error unknown (no calibration measurements of {kinds})"
-        summary = self.calibration.accuracy_for(gpu.id)
+        summary = self._accuracy(fit, gpu)
         if summary and not resolved.borrowed:
+            where = f"{fit.engine} on {gpu.id}" if fit.is_profile else gpu.id
             return (
                 f"typical error ±{summary['itl']:.0f} % ITL, ±{summary['ttft']:.0f} % TTFT, "
-                f"±{summary['throughput']:.0f} % throughput (cross-validated on {gpu.id})"
+                f"±{summary['throughput']:.0f} % throughput (cross-validated on {where})"
             )
         return "error unknown (borrowed calibration)"
 

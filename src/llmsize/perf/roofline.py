@@ -71,10 +71,11 @@ FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync", "group_wait")
   group is wider than the engine's kernels cover (GQA_KERNEL_GROUP);
 - wave_sync: in-flight batching under a closed loop, how much arrivals stay bunched in waves
   (1: a whole wave queues for its prefill passes, 0: arrivals spread evenly);
-- group_wait: how much of a whole prefill pass a request's own prefill waits for (1: the
-  engine batches the waiting prompts into one pass and every prompt gets its first token when
-  the pass ends, as TensorRT-LLM without chunked prefill; 0: its own prompt only, as chunked
-  prefill leaves it)."""
+- group_wait: how much of its group's whole prefill pass a request's first token waits for
+  (1: prompts get prefill passes of their own and all finish when the pass does, as in
+  TensorRT-LLM and SGLang without --enable-mixed-chunk; near 0: its own prompt only, as vLLM's
+  chunked prefill rides prompt chunks in the running decode steps). An engine profile takes it
+  from its scheduler (`mixed_prefill` in data/engines.yaml); the 2024 engines fit it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,11 +373,11 @@ def inflight_from_work(
     token budget takes), so a lifetime is T = out x t_d + (running / group) x t_prefill: its own
     decode steps plus every prefill pass that interrupts them, and the rate is running / T.
     The first token comes after half a decode step (the step in progress), the request's own
-    prefill pass (`first`: one prompt, up to a whole group's pass, `group_wait`), and the
-    others' prefills that arrive with it: closed-loop arrivals stay bunched in waves
-    (`wave_sync` 1: half the wave's other passes run ahead of the average request) or spread
-    out (0); plus (Little's law) the queue for a slot, (C - running) / rate. The other tokens
-    share what is left of T.
+    prefill, and the others' prefills that arrive with it. Its own prefill is one prompt's
+    (`first`) up to its group's whole pass (`group_wait`). Closed-loop arrivals stay bunched in
+    waves (`wave_sync` 1: half the wave's other passes run ahead of the average request) or
+    spread out (0). Then (Little's law) the queue for a slot, (C - running) / rate. The other
+    tokens share the rest of T.
     """
     t_d = pass_seconds(decode, params, params.step_overhead_ms, maximum)
     t_p = pass_seconds(prefill_group, params, params.prefill_overhead_ms, maximum)

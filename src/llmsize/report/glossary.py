@@ -57,7 +57,7 @@ KEYS: dict[str, str] = {
     "prefill_overhead_ms": "parameter: fixed cost of a prefill pass, ms",
     "step_overhead_ms": "parameter: fixed cost of a decode step, ms",
     "wave_sync": "parameter: how much a prefill wave delays first tokens in flight",
-    "group_wait": "parameter: how much of a whole prefill pass a first token waits for",
+    "group_wait": "parameter: how much of its group's prefill pass a first token waits for",
     "achieved_rps": "completed requests / (last end − first send), req/s",
     "alternatives": "one entry per server type compared: its status, best configuration, reasons",
     "api_cost": "the same traffic bought from an API priced per token",
