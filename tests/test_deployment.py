@@ -55,14 +55,14 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
     context = perf_context({LLAMA.id})
     fine = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4), "fp8", batch=8)
     answer = context.perf.answer(fine, 2000, 200)
-    assert answer.estimate is not None and answer.estimate.label == "fp8 TP4 BS8"
+    assert answer.estimate is not None and answer.estimate.label == "fp8 TP4 C8"
     piped = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=4, pp=2), "fp8", batch=8)
     answer = context.perf.answer(piped, 2000, 200)
-    assert answer.estimate is not None and answer.estimate.label == "fp8 TP4×PP2 BS8"
+    assert answer.estimate is not None and answer.estimate.label == "fp8 TP4×PP2 C8"
     assert answer.estimate.error_pct is None  # pipeline-parallel runs were never measured
     ranks = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=2, attention_dp=2), "fp8", batch=8)
     answer = context.perf.answer(ranks, 2000, 200)
-    assert answer.estimate is not None and answer.estimate.label == "fp8 TP2×DP2 BS8"
+    assert answer.estimate is not None and answer.estimate.label == "fp8 TP2×DP2 C8"
     assert (
         "attention data parallelism" in answer.typical_error and answer.estimate.error_pct is None
     )

@@ -24,6 +24,7 @@ LLAMA_2_70B_CHAT: dict[str, object] = {
     "latency": {"first_token_ms": 2000},
     "load": {"avg_rps": 6.92},
     "hardware": {"server": "dgx-h100", "precision": "bf16"},
+    "batching": "static",  # the talk's calculator, as it measured
 }
 """The talk's Example 2 use case (Llama-2-70B chat on DGX H100), which the cost tests vary."""
 
@@ -31,6 +32,7 @@ EXAMPLE_2_CAPACITY = (
     "capacity",
     *("--model", "llama-2-70b", "--server", "dgx-h100"),
     *("--input-tokens", "128", "--output-tokens", "512"),
+    *("--mode", "static"),  # the talk's calculator
 )
 
 

@@ -144,6 +144,11 @@ class UseCase(_Strict):
     load: Load
     hardware: Hardware = Hardware()
     cost: Cost = Field(default_factory=Cost)
+    engine: str | None = Field(default=None, min_length=1)
+    """Whose scheduler, memory rule and fit answer (vllm, sglang, trtllm, nim, with an optional
+    version); unset: vLLM for continuous batching, the talk's calculator for static batches."""
+    batching: Literal["inflight", "static"] | None = None
+    """inflight (continuous batching, the default) or static (the talk's calculator)."""
 
     @model_validator(mode="after")
     def _alternatives(self) -> UseCase:

@@ -60,8 +60,8 @@ def test_a_cpu_device_and_a_one_device_server(tmp_path: Path) -> None:
 def test_an_entry_with_a_packaged_id_overrides_it(tmp_path: Path) -> None:
     path = tmp_path / "h100.yaml"
     path.write_text(
-        "gpus:\n  - id: h100-sxm\n    name: H100 with twice the memory\n    generation: hopper\n"
-        "    tflops: {bf16: 989, fp16: 989, fp8: 1979}\n    memory_gb: 160\n"
+        "gpus:\n  - id: h100-sxm\n    name: H100 with 192 GB\n    generation: hopper\n"
+        "    tflops: {bf16: 989, fp16: 989, fp8: 1979}\n    memory_gb: 192\n"
         "    bandwidth_tb_s: 3.35\n    link: {kind: nvlink, gb_s: 900}\n"
         "    source: a what-if of our own\n"
     )
@@ -69,7 +69,7 @@ def test_an_entry_with_a_packaged_id_overrides_it(tmp_path: Path) -> None:
     args += ["--batch", "1", "--input-tokens", "1000", "--output-tokens", "100", "--json"]
     assert run(*args).exit_code == 1  # 140 GB of BF16 weights do not fit 80 GB
     doc = json.loads(run("--catalog", str(path), *args).stdout)
-    assert doc["fits"] and doc["memory_usable_gib_per_gpu"] == pytest.approx(160 * 0.99)
+    assert doc["fits"] and doc["memory_usable_gib_per_gpu"] == pytest.approx(192 * 0.99 * 0.9)
 
 
 def test_the_per_user_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,8 @@ ESTIMATE = [
     "128",
     "--output-tokens",
     "512",
+    "--mode",
+    "static",
 ]
 CURVES = Path(__file__).resolve().parents[2] / "src" / "llmsize" / "data" / "curves.csv"
 

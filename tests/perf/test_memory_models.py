@@ -86,7 +86,7 @@ def test_recurrent_state_does_not_grow() -> None:
 def test_an_fp8_kv_cache_halves_the_cache_of_bf16_weights() -> None:
     from tests.cli.helpers import run
 
-    args = ["estimate", "--model", "llama-3-70b", "--gpu", "h100-sxm", "--tp", "2"]
+    args = ["estimate", "--model", "llama-3-70b", "--gpu", "h100-sxm", "--tp", "4"]
     args += ["--batch", "8", "--input-tokens", "4000", "--output-tokens", "500", "--json"]
     wide = json.loads(run(*args, "--precision", "bf16").stdout)
     narrow = json.loads(run(*args, "--precision", "bf16", "--kv-precision", "fp8").stdout)

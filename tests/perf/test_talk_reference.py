@@ -29,7 +29,16 @@ def test_talk_points_from_the_model_alone(
     model: str, tp: int, batch: int, ttft: float, itl: float, rps: float | None
 ) -> None:
     r = estimate(
-        model, "h100-sxm", tp, batch, 128, 512, "bf16", source="model", engine="nemo-s62797"
+        model,
+        "h100-sxm",
+        tp,
+        batch,
+        128,
+        512,
+        "bf16",
+        source="model",
+        engine="nemo-s62797",
+        mode="static",
     )
     assert r.provenance == "modelled"
     assert r.ttft_ms == pytest.approx(ttft, rel=0.15)

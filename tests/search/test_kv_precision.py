@@ -50,9 +50,9 @@ def test_an_8_bit_cache_holds_about_twice_the_sequences() -> None:
 def test_a_measured_curve_does_not_answer_another_kv_precision() -> None:
     """The DLI sweep ran Llama-2-70B in FP16 with an FP16 cache: asked for an FP8 cache, the
     answer is modelled and says why the measurement was left out."""
-    plain = configs("llama-2-70b", "h100-sxm", 128, 128, "fp16")
+    plain = configs("llama-2-70b", "h100-sxm", 128, 128, "fp16", mode="static")
     assert any(e.provenance == "measured" for e in plain.points)
-    asked = configs("llama-2-70b", "h100-sxm", 128, 128, "fp16", kv_precision="fp8")
+    asked = configs("llama-2-70b", "h100-sxm", 128, 128, "fp16", kv_precision="fp8", mode="static")
     assert asked.points and all(e.provenance == "modelled" for e in asked.points)
     assert any("fp16 KV cache, not fp8" in m for m in asked.missing)
 

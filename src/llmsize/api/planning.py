@@ -47,18 +47,22 @@ def plan(
 
         resolved = replaced(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
     model = resolved.model
-    mode = mode or _mode_of([Path(b) for b in bench])
-    options = PerfOptions.of(source, calibration, engine, bench, mode)
+    mode = mode or usecase.batching or _mode_of([Path(b) for b in bench])
+    options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode)
     context = perf_context({model.id, model.name.lower()}, options)
-    result = search_plan(resolved, context.catalog, context.perf, rank)
+    from dataclasses import replace
+
+    result = replace(
+        search_plan(resolved, context.catalog, context.perf, rank),
+        engine=context.engine,
+        batching=mode,
+    )
     if method == "peak":
         return result
     if method != "simulate":
         from llmsize.errors import InputError
 
         raise InputError("--method", f"{method!r} is not one of peak, simulate")
-    from dataclasses import replace
-
     from llmsize.search.simulated import size_by_simulation
 
     simulated = size_by_simulation(resolved, context, seed=seed, progress=progress)
@@ -66,11 +70,11 @@ def plan(
 
 
 def _mode_of(bench: Sequence[Path]) -> str:
-    """In-flight when every row the user measured is a closed-loop (concurrency) run, as
-    `llmsize bench --concurrency` writes; otherwise the calculator's static batches."""
+    """Continuous batching, as today's engines serve, unless every row the user measured is a
+    static batch (the calculator's semantics)."""
     from llmsize.benchdb.schema import read_curve_file
 
     rows = [p for path in bench for p in read_curve_file(path)]
-    if rows and all(p.load_type == "concurrency" for p in rows):
-        return "inflight"
-    return "static"
+    if rows and all(p.load_type == "batch" for p in rows):
+        return "static"
+    return "inflight"

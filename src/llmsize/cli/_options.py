@@ -97,8 +97,9 @@ ModeOpt = Annotated[
     Mode,
     typer.Option(
         "--mode",
-        help="static: the calculator's static batches; inflight: continuous batching at a "
-        "fixed concurrency (steady-state estimate).",
+        help="inflight (default): continuous batching at a fixed concurrency, as vLLM, SGLang "
+        "and TensorRT-LLM serve (default engine vLLM); static: the talk's calculator's static "
+        "batches (default engine its TensorRT-LLM 0.9 fit).",
     ),
 ]
 CalibrationOpt = Annotated[

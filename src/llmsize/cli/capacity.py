@@ -76,7 +76,7 @@ def capacity_command(
         Basis,
         typer.Option("--basis", help="Packaged server price: cloud (per hour) or on-prem."),
     ] = Basis.cloud,
-    mode: opts.ModeOpt = opts.Mode.static,
+    mode: opts.ModeOpt = opts.Mode.inflight,
     fmt: opts.FormatOpt = opts.Format.table,
     as_json: opts.JsonOpt = False,
     *,

@@ -23,7 +23,7 @@ def configs_command(
     first_token_ms: opts.FirstTokenOpt = None,
     last_token_ms: opts.LastTokenOpt = None,
     inter_token_ms: opts.InterTokenOpt = None,
-    mode: opts.ModeOpt = opts.Mode.static,
+    mode: opts.ModeOpt = opts.Mode.inflight,
     server: ServerOpt = None,
     plot: Annotated[
         Path | None,

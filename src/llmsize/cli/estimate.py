@@ -74,7 +74,7 @@ def estimate_command(
             show_default=False,
         ),
     ] = None,
-    mode: opts.ModeOpt = opts.Mode.static,
+    mode: opts.ModeOpt = opts.Mode.inflight,
     server: ServerOpt = None,
     pp: Annotated[
         int, typer.Option("--pp", min=1, max=64, help="Pipeline stages per replica.")

@@ -27,9 +27,9 @@ def plan_command(
         opts.Mode | None,
         typer.Option(
             "--mode",
-            help="static: the calculator's static batches; inflight: continuous batching at a "
-            "fixed concurrency. Default: inflight when every --bench row is a closed-loop run, "
-            "else static.",
+            help="inflight: continuous batching, as vLLM, SGLang and TensorRT-LLM serve; static: "
+            "the talk's calculator's static batches. Default: the use case's batching, else "
+            "static when every --bench row is a static batch, else inflight.",
         ),
     ] = None,
     method: Annotated[

@@ -25,7 +25,7 @@ class PerfOptions:
     calibration: Path | None = None
     engine: str | None = None
     bench: tuple[Path, ...] = ()
-    mode: str = "static"
+    mode: str = "inflight"
 
     @classmethod
     def of(
@@ -34,7 +34,7 @@ class PerfOptions:
         calibration: Path | str | None = None,
         engine: str | None = None,
         bench: Sequence[Path | str] = (),
-        mode: str = "static",
+        mode: str = "inflight",
     ) -> PerfOptions:
         """From the library's keyword arguments (paths as str or Path)."""
         return cls(
@@ -74,12 +74,25 @@ def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) ->
     known = [*cal.engines, *(e for e in engine_memory().engines if e not in cal.engines)]
     if engine is not None and engine not in known:
         raise unknown_name("--engine", "engine", engine, known)
-    chosen = engine or cal.default_engine
+    chosen = engine or default_engine(cal, mode)
     store = (
         load_store(bench, models=set(models)) if source != "model" else load_store((), models=set())
     )
     modelled = ModelledPerf(cal, catalog, chosen, mode)
     return PerfContext(catalog, cal, chosen, CombinedPerf(MeasuredCurves(store), modelled, source))
+
+
+INFLIGHT_ENGINE = "vllm"
+"""The engine a continuous-batching answer assumes when none is named: vLLM, the most deployed
+open engine (its profile is fitted on today's silicon runs)."""
+
+
+def default_engine(calibration: Calibration, mode: str) -> str:
+    """vLLM for continuous batching; the calibration's default (the talk's calculator, TensorRT-LLM
+    0.9 static batches) for static batches."""
+    if mode == "inflight" and INFLIGHT_ENGINE in calibration.engines:
+        return INFLIGHT_ENGINE
+    return calibration.default_engine
 
 
 def bare_server(gpu: Gpu, gpus: int = 8) -> Server:

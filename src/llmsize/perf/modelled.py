@@ -93,6 +93,8 @@ def short_label(resolved: ResolvedFit) -> str:
         return "no fit (defaults)"
     engine = "" if fit.engine == "trtllm-0.9" else f"{fit.engine} "
     borrowed = " (borrowed)" if resolved.borrowed else ""
+    if fit.is_profile:
+        return f"fit {fit.engine} profile{borrowed}"
     return f"fit {engine}{fit.gpu} {fit.precision}{borrowed}"
 
 
@@ -101,7 +103,7 @@ class ModelledPerf:
     calibration: Calibration
     catalog: Catalog
     engine: str | None = None
-    mode: str = "static"
+    mode: str = "inflight"
     _resolved: dict[tuple[str, str], ResolvedFit] = field(
         default_factory=dict, repr=False, compare=False
     )

@@ -158,6 +158,7 @@ KEYS: dict[str, str] = {
     "peak_source": "given, or poisson (derived from the average)",
     "per_day_usd": "cost a day, US$",
     "per_engine": "error per engine",
+    "batching": "inflight (continuous batching) or static (the talk's calculator)",
     "per_engine_gpu": "error per engine on each GPU",
     "coverage": "share of the rows asked about that were answered (not refused with a reason)",
     "per_gpu": "error per GPU",

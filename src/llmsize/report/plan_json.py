@@ -144,6 +144,8 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "avg_rps": uc.avg_rps,
         "peak_percentile": uc.peak_percentile,
         "peak_source": uc.peak_source,
+        "engine": result.engine,
+        "batching": result.batching,
         "system_prompt_tokens": uc.system_prompt_tokens,
         "input_tokens": uc.input_tokens,
         "input_tokens_total": uc.input_tokens_total,

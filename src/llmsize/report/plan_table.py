@@ -39,6 +39,18 @@ def _error(e: Estimate) -> str:
     return "?" if e.error_pct is None else f"{e.error_pct:.0f} %"
 
 
+def engine_line(engine: str, batching: str) -> str:
+    """'vLLM (V1 engine), continuous batching' and how to change it."""
+    from llmsize.perf.kv_budget import memory_rule
+
+    how = (
+        "continuous batching"
+        if batching == "inflight"
+        else "static batches (the talk's calculator)"
+    )
+    return f"{memory_rule(engine).label}, {how} (engine: / --engine, batching: / --mode to change)"
+
+
 def checklist(uc: Resolved) -> Table:
     grid = SafeTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -144,7 +156,10 @@ def optimal_table(result: PlanResult) -> Table | None:
 
 def render_plan(result: PlanResult, console: Console) -> None:
     uc = result.usecase
-    parts: list[Table | Text] = [checklist(uc), Text(""), server_table(result)]
+    grid = checklist(uc)
+    if result.engine:
+        grid.add_row("Engine", engine_line(result.engine, result.batching))
+    parts: list[Table | Text] = [grid, Text(""), server_table(result)]
     optimal = optimal_table(result)
     if optimal is not None:
         parts += [Text(""), optimal]

@@ -113,6 +113,8 @@ class PlanResult:
     api_rate: float  # the request rate that traffic is priced at (average, else peak)
     warnings: tuple[str, ...]
     simulated: SimulatedPlan | None = None  # plan --method simulate: the digital twin's answer
+    engine: str = ""  # whose scheduler, memory rule and fit answered
+    batching: str = ""  # "inflight" (continuous batching) or "static" (the talk's calculator)
 
     @property
     def deployment(self) -> Deployment | None:
