@@ -38,6 +38,9 @@ def medians(tables: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[st
                 out[name][metric] = float(summary["median"])
                 out[name][f"{metric}_p90"] = float(summary["p90"])
                 out[name]["rows"] = float(summary["n"])
+            for end in ("low", "high"):  # measured / predicted throughput: the 90 % range
+                if end in summary:
+                    out[name][f"{metric}_{end}"] = float(summary[end])
     return out
 
 

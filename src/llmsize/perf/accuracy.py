@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog
 from llmsize.perf.calibration import Calibration
-from llmsize.perf.fit import METRICS, Sample, ape_summary, fit_calibration, predict_samples
+from llmsize.perf.fit import (
+    METRICS,
+    Sample,
+    ape_summary,
+    fit_calibration,
+    predict_samples,
+    quantile,
+)
 
 FOLDS = 5
 CURVES = "whole curves (model, GPU, precision class, TP, load type)"
@@ -57,6 +64,23 @@ class AccuracyReport:
             "per_mode": self.per_mode,
             "skipped": self.skipped,
         }
+
+
+INTERVAL = 0.9
+"""The share of measured outcomes a range covers: between the 5th and 95th percentile."""
+
+
+def ratio_range(ratios: Sequence[float]) -> dict[str, float]:
+    """The 5th and 95th percentile of measured / predicted (`low`, `high`): what a prediction is
+    multiplied by to cover 90 % of the measurements it was cross-validated on."""
+    if len(ratios) < 10:
+        return {}
+    values = sorted(ratios)
+    tail = (1 - INTERVAL) / 2
+    return {
+        "low": round(quantile(values, tail), 4),
+        "high": round(quantile(values, 1 - tail), 4),
+    }
 
 
 def _only(predict: Predictor, tested: Callable[[Sample], bool]) -> Predictor:
@@ -127,6 +151,7 @@ def accuracy_report(
     buckets: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
         lambda: {m: [] for m in METRICS}
     )
+    ratios: dict[tuple[str, str], list[float]] = defaultdict(list)  # measured / predicted rate
     for s, pred in zip(samples, predictions, strict=True):
         for m in METRICS:
             measured = s.measured[m]
@@ -141,16 +166,19 @@ def accuracy_report(
                 ("mode", s.mode),
             ):
                 buckets[key][m].append(ape)
+                if m == "throughput":
+                    ratios[key].append(measured / pred[m])
+
+    def summaries(key: tuple[str, str]) -> dict[str, dict[str, float]]:
+        found = {m: ape_summary(v) for m, v in buckets[key].items()}
+        found["throughput"].update(ratio_range(ratios[key]))
+        return found
 
     def table(kind: str) -> dict[str, dict[str, dict[str, float]]]:
-        return {
-            name: {m: ape_summary(v) for m, v in values.items()}
-            for (k, name), values in sorted(buckets.items())
-            if k == kind
-        }
+        return {name: summaries((k, name)) for (k, name) in sorted(buckets) if k == kind}
 
     return AccuracyReport(
-        overall={m: ape_summary(v) for m, v in buckets[("all", "")].items()},
+        overall=summaries(("all", "")),
         per_gpu=table("gpu"),
         per_engine=table("engine"),
         per_mode=table("mode"),

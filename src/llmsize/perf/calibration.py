@@ -60,6 +60,8 @@ class GroupFit:
     after: dict[str, dict[str, float]] = field(default_factory=dict)
     gpus: tuple[str, ...] = ()
     """An engine profile's measured GPUs (its gpu and precision are PROFILE: one fit for all)."""
+    layouts: tuple[str, ...] = ()
+    """Parallel layouts beyond tensor parallelism among its rows: 'pp', 'attention_dp', 'ep'."""
 
     @property
     def is_profile(self) -> bool:
@@ -76,6 +78,7 @@ class GroupFit:
             "gpu": self.gpu,
             "precision": self.precision,
             **({"gpus": list(self.gpus)} if self.gpus else {}),
+            **({"layouts": list(self.layouts)} if self.layouts else {}),
             "rows": self.rows,
             "params": {k: round(v, 6) for k, v in self.params.as_dict().items()},
             "error_before": self.before,
@@ -280,6 +283,7 @@ def _calibration(data: Any, origin: str, fallback: Calibration | None) -> Calibr
                 before=_errors(item.get("error_before"), f"{where}.error_before"),
                 after=_errors(item.get("error_after"), f"{where}.error_after"),
                 gpus=tuple(str(g) for g in item.get("gpus") or ()),
+                layouts=tuple(str(g) for g in item.get("layouts") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"malformed group: {exc}") from None

@@ -31,6 +31,9 @@ class Estimate:
     citations: tuple[str, ...] = ()
     note: str = ""
     error_pct: float | None = None  # modelled: cross-validated median throughput error on this GPU
+    rps_low: float | None = None  # modelled: the rate's 90 % range (from cross-validation)
+    rps_high: float | None = None
+    range_note: str = ""  # "unvalidated", or how the range was widened
     pp: int = 1  # pipeline stages of the replica
     servers_per_replica: int = 1  # a replica wider than a server spans whole servers
     attention_dp: int = 1  # attention data-parallel ranks (each a TP group)

@@ -433,12 +433,12 @@ def ape_summary(apes: Sequence[float]) -> dict[str, float]:
     values = sorted(apes)
     return {
         "n": len(values),
-        "median": round(100 * _quantile(values, 0.5), 2),
-        "p90": round(100 * _quantile(values, 0.9), 2),
+        "median": round(100 * quantile(values, 0.5), 2),
+        "p90": round(100 * quantile(values, 0.9), 2),
     }
 
 
-def _quantile(sorted_values: Sequence[float], q: float) -> float:
+def quantile(sorted_values: Sequence[float], q: float) -> float:
     position = (len(sorted_values) - 1) * q
     lo, hi = math.floor(position), math.ceil(position)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (position - lo)
@@ -473,6 +473,11 @@ def _profile_fit(engine: str, rows: Sequence[Sample]) -> GroupFit:
         before={m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, start)).items()},
         after={m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, params)).items()},
         gpus=tuple(sorted({s.setup.gpu.id for s in rows})),
+        layouts=tuple(
+            name
+            for name in ("pp", "attention_dp", "ep")
+            if any(getattr(s.setup, name) > 1 for s in rows)
+        ),
     )
 
 

@@ -31,6 +31,23 @@ class ModelPoint:
     calibration: ResolvedFit
     typical_error: str
     error_pct: float | None = None  # cross-validated throughput error, where it was measured
+    rate_range: tuple[float, float] | None = None  # measured / modelled rate, 90 % of the time
+    range_note: str = ""
+
+
+def _beyond(layout: Layout, fit: GroupFit | None) -> Layout:
+    """The parts of a layout the fit's own rows never ran (an engine profile's silicon runs
+    include some attention-DP and expert-parallel layouts; the 2024 fits none)."""
+    if fit is None or not fit.layouts:
+        return layout
+    ran = set(fit.layouts)
+    return Layout(
+        tp=layout.tp,
+        pp=1 if "pp" in ran else layout.pp,
+        attention_dp=1 if "attention_dp" in ran else layout.attention_dp,
+        ep=1 if "ep" in ran else layout.ep,
+        moe_tp=1,
+    )
 
 
 def unmeasured_layout(layout: Layout) -> str:
@@ -46,6 +63,9 @@ def unmeasured_layout(layout: Layout) -> str:
         found.append("expert parallelism")
     return " or ".join(found)
 
+
+BORROWED_WIDENING = 1.5
+"""A borrowed fit's range: its engine's (or all GPUs') range, this much wider in log space."""
 
 MEASURED_EXPERTS = 8
 """The widest MoE in the bundled calibration data (Mixtral 8x7B, top-2, no shared experts)."""
@@ -128,6 +148,29 @@ class ModelledPerf:
             return None
         return None if self._unmeasured(fit, model) else summary["throughput"]
 
+    def rate_range(
+        self, resolved: ResolvedFit, gpu: Gpu, model: LlmArch
+    ) -> tuple[tuple[float, float] | None, str]:
+        """What the modelled rate is multiplied by to cover 90 % of what was measured where the
+        fit was cross-validated (the 5th and 95th percentile of measured / modelled), and a note.
+        A borrowed fit takes its engine's (or all GPUs') range, widened by half again in log
+        space; a fit never validated for this model has none."""
+        fit = resolved.fit
+        if fit is None or self._unmeasured(fit, model):
+            return None, "unvalidated"
+        if not resolved.borrowed:
+            own = self._accuracy(fit, gpu)
+            if "throughput_low" in own:
+                return (own["throughput_low"], own["throughput_high"]), ""
+        wide = self.calibration.accuracy_for(fit.engine if fit.is_profile else "all")
+        if "throughput_low" not in wide:
+            return None, "unvalidated"
+        low, high = (
+            wide["throughput_low"] ** BORROWED_WIDENING,
+            wide["throughput_high"] ** BORROWED_WIDENING,
+        )
+        return (low, high), "borrowed calibration: range widened"
+
     def _accuracy(self, fit: GroupFit, gpu: Gpu) -> dict[str, float]:
         """An engine profile's figures on this GPU, or the per-GPU groups' figures."""
         return self.calibration.accuracy_for(gpu.id, fit.engine if fit.is_profile else "")
@@ -209,17 +252,20 @@ class ModelledPerf:
             times = inflight_times(setup, resolved.params, micro, input_tokens, output_tokens)
             prompt_tokens = input_tokens
         times = pipelined(times, pp, model.hidden, prompt_tokens, micro / dp, server.network_gb_s)
-        unmeasured = unmeasured_layout(layout)
+        unmeasured = unmeasured_layout(_beyond(layout, resolved.fit))
         if unmeasured:  # the calibration data has no runs of such layouts
             parts = ", ".join(p for p in (unmeasured_kinds(model), unmeasured) if p)
             note = f"error unknown (no calibration measurements of {parts})"
             return ModelPoint(times, memory, resolved, note, None)
+        rate_range, range_note = self.rate_range(resolved, gpu, model)
         return ModelPoint(
             times,
             memory,
             resolved,
             self.typical_error(resolved, gpu, model),
             self.error_pct(resolved, gpu, model),
+            rate_range,
+            range_note,
         )
 
     def lookup(
@@ -302,6 +348,7 @@ class ModelledPerf:
     ) -> Estimate:
         per_replica = layout.servers_spanned(server.gpus)
         instances = server.gpus // layout.gpus if per_replica == 1 else 1 / per_replica
+        rps = instances * p.times.instance_rps
         return Estimate(
             server=server.id,
             gpu=gpu.id,
@@ -312,12 +359,15 @@ class ModelledPerf:
             ttft_ms=p.times.ttft_ms,
             itl_ms=p.times.itl_ms,
             e2e_ms=p.times.e2e_ms,
-            rps_per_server=instances * p.times.instance_rps,
+            rps_per_server=rps,
             provenance="modelled",
             source=short_label(p.calibration),
             citations=(f"llmsize roofline model, calibration: {p.calibration.label}",),
             note=p.typical_error,
             error_pct=p.error_pct,
+            rps_low=None if p.rate_range is None else p.rate_range[0] * rps,
+            rps_high=None if p.rate_range is None else p.rate_range[1] * rps,
+            range_note=p.range_note,
             pp=layout.pp,
             servers_per_replica=per_replica,
             attention_dp=layout.attention_dp,

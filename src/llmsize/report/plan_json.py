@@ -6,10 +6,12 @@ from typing import Any
 
 from llmsize import __version__
 from llmsize.economics import PlanCost
+from llmsize.perf.accuracy import INTERVAL
 from llmsize.perf.estimate import Estimate
 from llmsize.report.documents import SCHEMA_VERSION, whole_numbers
 from llmsize.search import PlanResult, ServerPlan, servers_needed
 from llmsize.search.simulated import SimulatedChoice, SimulatedPlan
+from llmsize.search.steady import servers_range
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -17,10 +19,15 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 
 
 def estimate_doc(plan: ServerPlan, estimate: Estimate, peak_rps: float) -> dict[str, Any]:
+    span = servers_range(peak_rps, estimate)
     return {
         "server": plan.server.id,
         "gpu": plan.gpu.id,
         "servers": servers_needed(peak_rps, estimate.rps_per_server, estimate.servers_per_replica),
+        "servers_low": span[0] if span else None,
+        "servers_high": span[1] if span else None,
+        "interval": INTERVAL if span else None,
+        "range_note": estimate.range_note or None,
         "gpus_per_server": plan.server.gpus,
         "precision": estimate.precision,
         "tp": estimate.tp,

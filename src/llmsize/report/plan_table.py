@@ -10,6 +10,7 @@ from rich.text import Text
 from llmsize.perf.estimate import Estimate
 from llmsize.report.console import SafeTable, safe
 from llmsize.search import PlanResult, servers_needed
+from llmsize.search.steady import servers_range
 from llmsize.usecase import Resolved
 
 
@@ -37,6 +38,23 @@ def _error(e: Estimate) -> str:
     if e.provenance != "modelled":
         return ""
     return "?" if e.error_pct is None else f"{e.error_pct:.0f} %"
+
+
+def _servers(servers: int | None, span: tuple[int, int] | None) -> str:
+    """'13', or '13 (12–15)' with the 90 % range where the model's error was measured."""
+    if span is None or span == (servers, servers):
+        return str(servers)
+    return f"{servers} ({span[0]}–{span[1]})"
+
+
+def _range_words(servers: int | None, span: tuple[int, int] | None, note: str) -> str:
+    """' (90 % range 12–15)', said only where the error was measured; 'unvalidated' otherwise."""
+    if span is None:
+        return " (range unvalidated)" if note == "unvalidated" else ""
+    if span == (servers, servers):
+        return f" (90 % range {servers}: the same at both ends)"
+    widened = f"; {note}" if note else ""
+    return f" (90 % range {span[0]}–{span[1]}{widened})"
 
 
 def engine_line(engine: str, batching: str) -> str:
@@ -118,7 +136,7 @@ def server_table(result: PlanResult) -> Table:
         e = p.best
         table.add_row(
             name,
-            str(p.servers),
+            _servers(p.servers, servers_range(result.usecase.peak_rps, e)),
             _config(e),
             _ms(e.ttft_ms),
             _ms(e.itl_ms),
@@ -177,7 +195,8 @@ def render_plan(result: PlanResult, console: Console) -> None:
     if rec is not None and rec.best is not None:
         e = rec.best
         console.print(
-            f"\n[bold green]Recommendation:[/] {rec.servers} × {safe(rec.server.id)} "
+            f"\n[bold green]Recommendation:[/] {rec.servers} × {safe(rec.server.id)}"
+            f"{_range_words(rec.servers, servers_range(uc.peak_rps, e), e.range_note)} "
             f"({rec.server.gpus}× {rec.gpu.id}, {_config(e)}) — {e.rps_per_server:,.2f} req/s per "
             f"server against a peak of {uc.peak_rps:,g} req/s ({e.provenance}, {safe(e.source)})."
         )

@@ -140,6 +140,18 @@ def servers_needed(peak_rps: float, rps_per_server: float, per_replica: int = 1)
     return per_replica * max(1, math.ceil(peak_rps / replica_rps - 1e-9))
 
 
+def servers_range(peak_rps: float, estimate: Estimate) -> tuple[int, int] | None:
+    """The server count at the ends of the rate's 90 % range (fewest, most), where the estimate
+    has one (modelled, and validated where it was fitted)."""
+    if estimate.rps_low is None or estimate.rps_high is None:
+        return None
+    span = estimate.servers_per_replica
+    return (
+        servers_needed(peak_rps, estimate.rps_high, span),
+        servers_needed(peak_rps, estimate.rps_low, span),
+    )
+
+
 def _latency(estimate: Estimate, metric: str) -> float:
     value = getattr(estimate, metric)
     return float(value) if value is not None else math.inf

@@ -1,0 +1,65 @@
+"""A server count with its range (issue 12): the model's cross-validated error for the engine on
+that GPU turned into the fewest and the most servers 90 % of the measured outcomes would need."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from llmsize.api import plan
+from llmsize.perf.calibration import shipped_calibration
+from llmsize.search.steady import servers_range
+from tests.cli.helpers import run
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "usecases" / "llama-70b-chat-2026.yaml"
+
+
+def test_the_70b_chat_example_gives_every_server_type_a_range() -> None:
+    result = plan(EXAMPLE)
+    assert result.engine == "vllm" and result.batching == "inflight"
+    assert {p.server.id for p in result.plans} == {"dgx-h100", "hgx-h200", "dgx-b200"}
+    for p in result.plans:
+        assert p.best is not None and p.servers is not None
+        span = servers_range(result.usecase.peak_rps, p.best)
+        assert span is not None and span[0] <= p.servers <= span[1]
+
+
+def test_the_range_follows_the_measured_error_on_that_gpu() -> None:
+    """H200's vLLM runs are predicted less well than B200's: its range is the wider."""
+    accuracy = shipped_calibration().accuracy
+    for key in ("vllm on h200-sxm", "vllm on b200"):
+        low, high = accuracy[key]["throughput_low"], accuracy[key]["throughput_high"]
+        assert low < 1 < high
+    width = {
+        k: accuracy[k]["throughput_high"] / accuracy[k]["throughput_low"]
+        for k in ("vllm on h200-sxm", "vllm on b200")
+    }
+    assert width["vllm on h200-sxm"] > width["vllm on b200"]
+
+
+def test_json_carries_the_range_and_a_measured_answer_has_none() -> None:
+    doc = json.loads(run("plan", str(EXAMPLE), "--json").stdout)
+    rec = doc["recommendation"]
+    assert rec["interval"] == 0.9 and rec["servers_low"] <= rec["servers"] <= rec["servers_high"]
+    assert doc["engine"] == "vllm" and doc["batching"] == "inflight"
+    seed = json.loads(
+        run("plan", str(ROOT / "examples/usecases/seed-nemo-43b.yaml"), "--json").stdout
+    )
+    assert seed["recommendation"]["servers"] == 13  # the talk's worked example, measured
+    assert seed["recommendation"]["servers_low"] is None and seed["batching"] == "static"
+
+
+def test_a_borrowed_fit_widens_its_range_and_says_so(tmp_path: Path) -> None:
+    """vLLM never ran on an A100: its profile is borrowed there, with a wider range."""
+    path = ROOT / "examples" / "usecases" / "llama-70b-chat-2026.yaml"
+    text = (
+        path.read_text(encoding="utf-8")
+        .replace("[dgx-h100, hgx-h200, dgx-b200]", "[dgx-a100]")
+        .replace("[fp8, bf16]", "bf16")
+    )
+    usecase = tmp_path / "a100.yaml"
+    usecase.write_text(text, encoding="utf-8")
+    result = plan(usecase)
+    (a100,) = result.plans
+    assert a100.best is not None and a100.best.range_note.startswith("borrowed")
