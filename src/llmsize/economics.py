@@ -242,7 +242,7 @@ def _packaged_server_price(entry: dict[str, Any]) -> tuple[tuple[str, str], Serv
 def load_prices() -> Prices:
     """The packaged, dated price list (data/prices.yaml)."""
     text = resources.files("llmsize.data").joinpath("prices.yaml").read_text(encoding="utf-8")
-    data: Any = yaml.safe_load(text)
+    data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     try:
         api = {
             a["id"]: ApiPrice(

@@ -94,7 +94,8 @@ class KvBudget:
 @functools.cache
 def engine_memory() -> EngineMemory:
     text = resources.files("llmsize.data").joinpath("engines.yaml").read_text(encoding="utf-8")
-    return EngineMemory.model_validate(yaml.safe_load(text))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # packaged data: the fast C parser
+    return EngineMemory.model_validate(yaml.load(text, Loader=loader))
 
 
 def engine_id(engine: str) -> str:
