@@ -8,7 +8,9 @@ from datetime import date
 
 from llmsize import __version__
 from llmsize.perf.estimate import Estimate
+from llmsize.report.plan_table import engine_line, why_they_differ
 from llmsize.search import PlanResult, servers_needed
+from llmsize.search.steady import servers_range
 
 
 def _ms(value: float | None) -> str:
@@ -20,6 +22,48 @@ def _row(e: Estimate) -> str:
         f"{e.label} | {_ms(e.ttft_ms)} | {_ms(e.itl_ms)} | {_ms(e.e2e_ms)} | "
         f"{e.rps_per_server:,.2f} | {e.provenance} | {e.source}"
     )
+
+
+def _servers(servers: int | None, span: tuple[int, int] | None, note: str) -> str:
+    """'3 (90 % range 2–4)', or the count alone where no range was measured."""
+    if span is None:
+        return f"{servers} (range unvalidated)" if note == "unvalidated" else str(servers)
+    widened = f"; {note}" if note else ""
+    return f"{servers} (90 % range {span[0]}–{span[1]}{widened})"
+
+
+def _twin(result: PlanResult) -> list[str]:
+    """The digital twin's replay of each server type's best deployments at the use case's load."""
+    sim = result.simulated
+    assert sim is not None
+    q = f"p{round(sim.percentile * 100)}"
+    lines = [
+        "",
+        "## Replayed in the digital twin",
+        "",
+        f"Poisson arrivals at {sim.rate:g} requests/s ({sim.rate_source}), in-flight batching, "
+        f"every limit checked at {q}; the fewest servers that keep it ({sim.simulations} "
+        "simulations).",
+        "",
+        f"| server type | servers | configuration | TTFT {q} ms | ITL {q} ms | E2E {q} ms | "
+        "goodput |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in sorted(sim.per_server, key=lambda s: (s.choice is None, s.server.id)):
+        c = s.choice
+        if c is None:
+            why = s.reasons[-1] if s.reasons else "nothing fits"
+            lines.append(f"| {s.server.id} | — | {why} | | | | |")
+            continue
+        r = c.result
+        lines.append(
+            f"| {s.server.id} | {c.servers} | {c.candidate.label} | "
+            f"{r.ttft_ms.at(sim.percentile):,.0f} | {r.itl_ms.at(sim.percentile):,.1f} | "
+            f"{r.e2e_ms.at(sim.percentile):,.0f} | {(r.goodput or 0):.1%} |"
+        )
+    if sim.recommendation is not None and sim.recommendation.choice is not None:
+        lines += ["", why_they_differ(result)]
+    return lines
 
 
 def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) -> str:
@@ -69,7 +113,9 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         "batch / E2E."
         if not any(p.best and p.best.mode == "inflight" for p in result.plans)
         else "- In-flight (continuous) batching at a fixed concurrency, as measured closed-loop.",
-        "- Servers = ceil(peak / requests per second per server).",
+        *([f"- Engine: {engine_line(result.engine, result.batching)}."] if result.engine else []),
+        "- Servers = ceil(peak / requests per second per server); where the model's error was "
+        "measured, the range in brackets covers 90 % of its cross-validated outcomes.",
         "",
     ]
     rec = result.recommendation
@@ -82,8 +128,9 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
                 lines.append(f"- {p.server.id}: {reason}")
     else:
         e = rec.best
+        span = _servers(rec.servers, servers_range(uc.peak_rps, e), e.range_note)
         lines += [
-            f"**{rec.servers} × {rec.server.id}** ({rec.server.gpus} × {rec.gpu.id}), configured "
+            f"**{span} × {rec.server.id}** ({rec.server.gpus} × {rec.gpu.id}), configured "
             f"{e.label}: {e.rps_per_server:,.2f} requests/s per server against a peak of "
             f"{uc.peak_rps:,g} requests/s ({e.provenance}; {e.source}).",
             "",
@@ -113,7 +160,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             continue
         cost = costs.get(p.server.id)
         month = "—" if cost is None or cost.per_month_usd is None else f"${cost.per_month_usd:,.0f}"
-        lines.append(f"| {p.server.id} | {p.servers} | {_row(p.best)} | {month} |")
+        span = _servers(p.servers, servers_range(uc.peak_rps, p.best), p.best.range_note)
+        lines.append(f"| {p.server.id} | {span} | {_row(p.best)} | {month} |")
     api, rate = result.api_cost, result.api_rate
     lines += [
         "",
@@ -140,6 +188,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     warnings = result.warnings
     if warnings:
         lines += ["", "## Watch out", ""] + [f"- {w}." for w in warnings]
+    if result.simulated is not None:
+        lines += _twin(result)
     if pictures:
         lines += ["", "## Pictures", ""] + [f"![{k}]({v})" for k, v in pictures.items()]
     sources = dict.fromkeys(c for p in result.plans if p.best for c in p.best.citations)
