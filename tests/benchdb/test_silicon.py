@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from llmsize.api.calibration import bundled_silicon
@@ -9,6 +11,7 @@ from llmsize.benchdb.silicon import DISAGGREGATED, read_silicon
 from llmsize.deployment import Layout
 from llmsize.errors import InputError
 
+ROOT = Path(__file__).resolve().parents[2]
 HEADER = (
     "id,silicon_data_source,backend,backend_version,model_path,system,precision,mode,isl,osl,"
     "gemm_quant_mode,moe_quant_mode,batch_size,tp_size,pp_size,attention_dp_size,moe_tp_size,"
@@ -112,3 +115,22 @@ def test_the_bundled_share_reads_whole() -> None:
     assert sum(r.layout.gpus <= 8 for r in runs if r.point.gpu != "gb200") == sum(
         r.point.gpu != "gb200" for r in runs
     )
+
+
+def test_calibrate_reads_a_silicon_file_as_an_engine_profile(tmp_path: Path) -> None:
+    """A user's own runs in AIConfigurator's format (CRLF line ends, as the sample ships) fit a
+    profile for their engine."""
+    import yaml
+
+    from tests.cli.helpers import run
+
+    bundled = (ROOT / "src" / "llmsize" / "data" / "aic-silicon-train.csv").read_bytes()
+    lines = bundled.split(b"\r\n")
+    picked = [lines[0], *(line for line in lines[1:] if b",vllm," in line and b",agg," in line)]
+    data = tmp_path / "runs.csv"
+    data.write_bytes(b"\r\n".join(picked) + b"\r\n")
+    out = tmp_path / "fit.yaml"
+    result = run("calibrate", str(data), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (group,) = yaml.safe_load(out.read_text(encoding="utf-8"))["groups"]
+    assert (group["engine"], group["gpu"], group["rows"]) == ("vllm", "*", 394)

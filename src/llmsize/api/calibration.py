@@ -46,7 +46,7 @@ def _samples(
         mapper = CurvePointMapper(catalog)
         for f in files:
             text = read_text(Path(f), "curve CSV")
-            if is_silicon_header(text.partition("\n")[0].split(",")):
+            if is_silicon_header(c.strip() for c in text.partition("\n")[0].split(",")):
                 found, left = read_silicon(text, str(f))
                 runs += found
                 skipped.update(left)
