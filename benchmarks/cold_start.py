@@ -23,7 +23,11 @@ CASES: dict[str, tuple[list[str], float]] = {
     # issue 2: --help under 0.3 s, plan under 0.6 s
     "help": (["--help"], 0.3),
     "plan-seed": (["plan", str(ROOT / "examples/usecases/seed-nemo-43b.yaml")], 0.6),
-    "plan-all-servers": (["plan", str(ROOT / "examples/usecases/rag-compare-all.yaml")], 0.6),
+    # (the steady-state planner alone: --method peak, as the default was before issue 12)
+    "plan-all-servers": (
+        ["plan", str(ROOT / "examples/usecases/rag-compare-all.yaml"), "--method", "peak"],
+        0.6,
+    ),
     # issue 3: configs over the full TP x batch grid and plan across all server types with the
     # model filling every gap, under 1 s each
     "configs-full-grid": (
@@ -43,13 +47,30 @@ CASES: dict[str, tuple[list[str], float]] = {
         1.0,
     ),
     "plan-all-models-405b": (
-        ["plan", str(ROOT / "examples/usecases/llama-3.1-405b-batch.yaml")],
+        ["plan", str(ROOT / "examples/usecases/llama-3.1-405b-batch.yaml"), "--method", "peak"],
         1.0,
     ),
     # issue 11: today's models (MLA + 256 experts; MXFP4 experts + sliding windows), read from
     # their bundled config.json, planned on four and three server types: under 1 s each
-    "plan-deepseek-r1": (["plan", str(ROOT / "examples/usecases/deepseek-r1-reasoning.yaml")], 1.0),
-    "plan-gpt-oss-120b": (["plan", str(ROOT / "examples/usecases/gpt-oss-120b-chat.yaml")], 1.0),
+    "plan-deepseek-r1": (
+        ["plan", str(ROOT / "examples/usecases/deepseek-r1-reasoning.yaml"), "--method", "peak"],
+        1.0,
+    ),
+    "plan-gpt-oss-120b": (
+        ["plan", str(ROOT / "examples/usecases/gpt-oss-120b-chat.yaml"), "--method", "peak"],
+        1.0,
+    ),
+    # issue 12: the default plan of a continuous-batching use case replays its candidates in the
+    # digital twin (every server type's best two); a three-server-type chat case under 3 s, the
+    # all-server-types case (21 types) under 8 s
+    "plan-70b-chat-replayed": (
+        ["plan", str(ROOT / "examples/usecases/llama-70b-chat-2026.yaml")],
+        3.0,
+    ),
+    "plan-all-servers-replayed": (
+        ["plan", str(ROOT / "examples/usecases/rag-compare-all.yaml")],
+        8.0,
+    ),
 }
 
 

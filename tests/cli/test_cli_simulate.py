@@ -87,8 +87,9 @@ def test_length_spread_in_the_checklist(write_usecase: Callable[..., Path]) -> N
 def test_plan_method_simulate_prints_both_answers() -> None:
     result = run("plan", SEED, "--method", "simulate")
     assert result.exit_code == 0, result.output
-    assert "Recommendation: 13 × dgx-h100" in result.stdout
-    assert "Digital twin:" in result.stdout and "Why they differ" in result.stdout
+    assert "Steady state (Poisson peak): 13 × dgx-h100" in result.stdout
+    assert "Recommendation (replayed in the digital twin):" in result.stdout
+    assert "Why they differ" in result.stdout
     doc = json.loads(run("plan", SEED, "--method", "simulate", "--json").stdout)
     assert doc["recommendation"]["servers"] == 13
     sim = doc["simulated"]["recommendation"]

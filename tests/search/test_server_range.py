@@ -63,3 +63,18 @@ def test_a_borrowed_fit_widens_its_range_and_says_so(tmp_path: Path) -> None:
     result = plan(usecase)
     (a100,) = result.plans
     assert a100.best is not None and a100.best.range_note.startswith("borrowed")
+
+
+def test_the_headline_is_replayed_for_continuous_batching_and_the_rule_for_static() -> None:
+    """One answer (issue 12): in flight, the digital twin's replayed count at the use case's
+    load with its range; the talk's static calculator keeps its Poisson-peak 13 x DGX H100."""
+    replayed = plan(EXAMPLE)
+    headline = replayed.headline
+    assert headline is not None and headline.method == "replay"
+    assert replayed.simulated is not None and replayed.simulated.recommendation is not None
+    assert headline.span is not None and headline.span[0] <= headline.servers <= headline.span[1]
+    seed = plan(ROOT / "examples" / "usecases" / "seed-nemo-43b.yaml").headline
+    assert seed is not None and (seed.method, seed.server, seed.servers) == ("peak", "dgx-h100", 13)
+    fast = plan(EXAMPLE, method="peak")
+    assert fast.simulated is None and fast.headline is not None
+    assert fast.headline.method == "peak"

@@ -19,7 +19,7 @@ def plan(
     calibration: Path | str | None = None,
     engine: str | None = None,
     mode: str | None = None,
-    method: str = "peak",
+    method: str = "auto",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     kv_precision: str | None = None,
@@ -27,7 +27,9 @@ def plan(
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
-    digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated).
+    digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated),
+    and its count is the headline (result.headline); method="auto" (the default) does so for
+    continuous batching and keeps the Poisson-peak rule for the calculator's static batches.
     `kv_precision` overrides the use case's `hardware.kv_precision`; `rank` (servers, cost,
     latency) is how the recommendation is picked among the server types that meet the limits."""
     from llmsize.catalog import load_catalog
@@ -57,12 +59,14 @@ def plan(
         engine=context.engine,
         batching=mode,
     )
+    if method == "auto":  # the twin runs continuous batching: it checks in-flight answers
+        method = "simulate" if mode == "inflight" else "peak"
     if method == "peak":
         return result
     if method != "simulate":
         from llmsize.errors import InputError
 
-        raise InputError("--method", f"{method!r} is not one of peak, simulate")
+        raise InputError("--method", f"{method!r} is not one of auto, peak, simulate")
     from llmsize.search.simulated import size_by_simulation
 
     simulated = size_by_simulation(resolved, context, seed=seed, progress=progress)

@@ -30,6 +30,7 @@ class Format(StrEnum):
 
 
 class Method(StrEnum):
+    auto = "auto"
     peak = "peak"
     simulate = "simulate"
 

@@ -36,10 +36,11 @@ def plan_command(
         opts.Method,
         typer.Option(
             "--method",
-            help="peak: the Poisson-peak rule on static batches (the calculator); simulate: also "
-            "size by the digital twin's latency percentiles under Poisson arrivals.",
+            help="auto (default): continuous batching is replayed in the digital twin and the "
+            "replayed count is the recommendation, static batches take the Poisson-peak rule; "
+            "peak: the steady-state Poisson-peak rule only (fast); simulate: always replay.",
         ),
-    ] = opts.Method.peak,
+    ] = opts.Method.auto,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated traffic.")] = 0,
     plot: Annotated[
         Path | None,
@@ -126,12 +127,14 @@ def plan_command(
         from llmsize.report.plan_table import render_plan
 
         render_plan(result, make_console())
-    if rec is None:
+    headline = result.headline
+    if rec is None and headline is None:
         raise typer.Exit(NO_CONFIG)
-    if max_servers is not None and rec.servers is not None and rec.servers > max_servers:
+    needed = headline.servers if headline is not None else rec.servers if rec else None
+    if max_servers is not None and needed is not None and needed > max_servers:
         if not as_json:
             typer.echo(
-                f"error: plan needs {rec.servers} servers, over --max-servers {max_servers}",
+                f"error: plan needs {needed} servers, over --max-servers {max_servers}",
                 err=True,
             )
         raise typer.Exit(OVER_MAX_SERVERS)

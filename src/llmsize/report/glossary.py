@@ -158,6 +158,8 @@ KEYS: dict[str, str] = {
     "peak_source": "given, or poisson (derived from the average)",
     "per_day_usd": "cost a day, US$",
     "per_engine": "error per engine",
+    "headline": "the one answer: replayed in the digital twin, or the Poisson-peak rule's",
+    "method": "replay (the digital twin at the use case's load) or peak (steady state)",
     "low": "5th percentile of measured / predicted throughput (cross-validated)",
     "high": "95th percentile of measured / predicted throughput (cross-validated)",
     "interval": "the share of outcomes servers_low..servers_high covers (0.9)",

@@ -74,6 +74,22 @@ def _alternative(plan: ServerPlan, peak_rps: float, cost: PlanCost | None) -> di
     return doc
 
 
+def _headline(result: PlanResult) -> dict[str, Any] | None:
+    """The one answer the plan leads with: replayed in the twin, or the Poisson-peak rule's."""
+    h = result.headline
+    if h is None:
+        return None
+    return {
+        "method": h.method,
+        "server": h.server,
+        "servers": h.servers,
+        "servers_low": h.span[0] if h.span else None,
+        "servers_high": h.span[1] if h.span else None,
+        "interval": INTERVAL if h.span else None,
+        "config": h.config,
+    }
+
+
 def simulated_document(sim: SimulatedPlan) -> dict[str, Any]:
     def choice(c: SimulatedChoice | None) -> dict[str, Any] | None:
         if c is None:
@@ -179,6 +195,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         },
         "max_servers": max_servers,
         "warnings": list(result.warnings),
+        "headline": _headline(result),
     }
     if result.simulated is not None:
         doc["simulated"] = simulated_document(result.simulated)

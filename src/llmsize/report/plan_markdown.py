@@ -120,6 +120,19 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     ]
     rec = result.recommendation
     lines += ["## Recommendation", ""]
+    headline = result.headline
+    if headline is not None and headline.method == "replay":
+        span = (
+            f", 90 % range {headline.span[0]}–{headline.span[1]}"
+            if headline.span is not None
+            else ""
+        )
+        lines += [
+            f"**{headline.servers} × {headline.server}** ({headline.config}{span}): the fewest "
+            "servers whose replay in the digital twin keeps every limit at the use case's load "
+            "(see below). The steady-state Poisson-peak answer:",
+            "",
+        ]
     if rec is None or rec.best is None:
         lines.append("**No configuration meets the limits.** Per server type:")
         lines.append("")

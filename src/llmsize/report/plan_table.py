@@ -192,10 +192,12 @@ def render_plan(result: PlanResult, console: Console) -> None:
             console.print(
                 safe(f"  {p.server.id}: {'; '.join(p.reasons[:2])}{more}"), soft_wrap=True
             )
+    replayed = result.headline is not None and result.headline.method == "replay"
     if rec is not None and rec.best is not None:
         e = rec.best
+        lead = "Steady state (Poisson peak):" if replayed else "[bold green]Recommendation:[/]"
         console.print(
-            f"\n[bold green]Recommendation:[/] {rec.servers} × {safe(rec.server.id)}"
+            f"\n{lead} {rec.servers} × {safe(rec.server.id)}"
             f"{_range_words(rec.servers, servers_range(uc.peak_rps, e), e.range_note)} "
             f"({rec.server.gpus}× {rec.gpu.id}, {_config(e)}) — {e.rps_per_server:,.2f} req/s per "
             f"server against a peak of {uc.peak_rps:,g} req/s ({e.provenance}, {safe(e.source)})."
@@ -254,10 +256,23 @@ def render_simulated(result: PlanResult, console: Console) -> None:
         console.print("[bold red]The digital twin found no deployment within the limits.[/]")
         return
     c = rec.choice
+    headline = result.headline
+    span = ""
+    if (
+        headline is not None
+        and headline.span is not None
+        and headline.span
+        != (
+            c.servers,
+            c.servers,
+        )
+    ):
+        span = f" (90 % range {headline.span[0]}–{headline.span[1]})"
     console.print(
-        f"[bold green]Digital twin:[/] {c.servers} x {rec.server.id} ({c.candidate.label}, "
-        f"in-flight batching) keeps p{round(sim.percentile * 100)} within "
-        f"every limit at {sim.rate:g} req/s ({sim.simulations} simulations)."
+        f"[bold green]Recommendation (replayed in the digital twin):[/] {c.servers} x "
+        f"{rec.server.id}{span} ({c.candidate.label}, in-flight batching) keeps "
+        f"p{round(sim.percentile * 100)} within every limit at {sim.rate:g} req/s "
+        f"({sim.simulations} simulations)."
     )
     console.print(why_they_differ(result))
 

@@ -127,6 +127,65 @@ class PlanResult:
     def primary_metric(self) -> str:
         return self.usecase.limits.primary_metric
 
+    @property
+    def headline(self) -> Headline | None:
+        """The one answer: the digital twin's replayed count where the plan was replayed and
+        the twin found one, else the steady-state Poisson-peak recommendation."""
+        sim = self.simulated
+        if sim is not None and sim.recommendation is not None:
+            choice = sim.recommendation.choice
+            if choice is not None:
+                plan = next(
+                    (p for p in self.plans if p.server.id == choice.candidate.server.id), None
+                )
+                best = plan.best if plan is not None else None
+                span = _replayed_span(self.usecase.peak_rps, best, plan, choice.servers)
+                return Headline(
+                    "replay",
+                    choice.candidate.server.id,
+                    choice.servers,
+                    span,
+                    choice.candidate.label,
+                )
+        rec = self.recommendation
+        if rec is None or rec.best is None or rec.servers is None:
+            return None
+        return Headline(
+            "peak",
+            rec.server.id,
+            rec.servers,
+            servers_range(self.usecase.peak_rps, rec.best),
+            rec.best.label,
+        )
+
+
+def _replayed_span(
+    peak_rps: float, best: Estimate | None, plan: ServerPlan | None, replayed: int
+) -> tuple[int, int] | None:
+    """The replayed count's 90 % range: the steady state's fractional need (peak / rate),
+    scaled to what the replay found, at both ends of the model's error range."""
+    if best is None or plan is None or plan.servers is None:
+        return None
+    if best.rps_low is None or best.rps_high is None:
+        return None
+    need = peak_rps / best.rps_per_server * replayed / plan.servers
+    low, high = best.rps_low / best.rps_per_server, best.rps_high / best.rps_per_server
+    return (
+        min(replayed, max(1, math.ceil(need / high - 1e-9))),
+        max(replayed, math.ceil(need / low - 1e-9)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The recommendation a plan leads with, how it was found and its 90 % range."""
+
+    method: str  # "replay" (the digital twin at the use case's load) or "peak" (steady state)
+    server: str
+    servers: int
+    span: tuple[int, int] | None  # fewest and most servers over the model's 90 % error range
+    config: str
+
 
 def broken_limits(estimate: Estimate, limits: Limits) -> tuple[Breach, ...]:
     """The limits a configuration's steady-state latencies break."""
