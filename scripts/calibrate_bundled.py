@@ -18,7 +18,7 @@ from pathlib import Path
 
 from llmsize import __version__
 from llmsize.api import accuracy
-from llmsize.api.calibration import _samples
+from llmsize.api.calibration import fit_samples
 from llmsize.catalog import load_catalog
 from llmsize.perf.accuracy import AccuracyReport
 from llmsize.perf.calibration import save_calibration
@@ -46,8 +46,8 @@ def medians(tables: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[st
 
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
-    curves, curves_skipped = _samples([], None, "curves")
-    silicon, silicon_skipped = _samples([], None, "silicon")
+    curves, curves_skipped = fit_samples([], None, "curves")
+    silicon, silicon_skipped = fit_samples([], None, "silicon")
     fitted = fit_calibration([*curves, *silicon], load_catalog(), origin="calibration.yaml")
     old: AccuracyReport = accuracy()
     new: AccuracyReport = accuracy(bundled="silicon")

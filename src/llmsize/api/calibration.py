@@ -23,7 +23,7 @@ the talk, vLLM 0.8.5); `silicon` = today's engines (data/aic-silicon-train.csv: 
 TensorRT-LLM 1.x runs of AIConfigurator's silicon sample)."""
 
 
-def _samples(
+def fit_samples(
     files: Sequence[Path | str], engine: str | None, bundled: str = "curves"
 ) -> tuple[list[Sample], dict[str, int]]:
     """Rows of the given files (curve CSVs, or AIConfigurator silicon CSVs, told apart by their
@@ -96,7 +96,7 @@ def calibrate(
     from llmsize.perf.fit import ape_summary, errors, fit_calibration, predict_samples
 
     catalog = load_catalog()
-    samples, skipped = _samples(files, engine)
+    samples, skipped = fit_samples(files, engine)
     if not samples:
         raise InputError("DATA", "no rows the model can be fitted to (see the curve schema)")
     prior = shipped_calibration() if start_from_shipped else None
@@ -133,7 +133,7 @@ def accuracy(
     from llmsize.errors import InputError
     from llmsize.perf.accuracy import FOLDS, accuracy_report
 
-    samples, skipped = _samples(files, engine, bundled)
+    samples, skipped = fit_samples(files, engine, bundled)
     groups = len({s.curve for s in samples})
     if groups < 2:
         raise InputError("DATA", "cross-validation needs rows from at least two curves")
