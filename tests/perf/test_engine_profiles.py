@@ -64,3 +64,14 @@ def test_how_a_first_token_waits_follows_the_scheduler() -> None:
     groups = shipped_calibration().groups
     assert groups[("vllm", PROFILE, PROFILE)].params.group_wait < 0.01
     assert groups[("trtllm", PROFILE, PROFILE)].params.group_wait == Params().group_wait
+
+
+def test_an_engine_with_a_version_borrows_its_familys_profile_and_says_so() -> None:
+    from llmsize.api import estimate
+    from llmsize.errors import InputError
+
+    e = estimate("llama-3.1-70b", "h200-sxm", 2, 32, 1500, 300, "fp8", engine="vllm-0.12.0")
+    assert "vllm profile" in e.source and "none for vllm-0.12.0" in e.source
+    assert e.typical_error == "error unknown (borrowed calibration)"
+    with pytest.raises(InputError, match="unknown engine 'tgi'"):
+        estimate("llama-3.1-70b", "h200-sxm", 2, 32, 1500, 300, "fp8", engine="tgi")

@@ -177,6 +177,9 @@ class Calibration:
     def _resolve(self, engine: str, gpu: Gpu, precision: str, catalog: Catalog) -> ResolvedFit:
         cls = precision_class(precision)
         chain: list[tuple[Calibration, str]] = [(self, engine)]
+        family = engine.split("-", 1)[0]  # vllm-0.12 borrows vllm's profile before another's
+        if family != engine and family != self.default_engine:
+            chain.append((self, family))
         if engine != self.default_engine:
             chain.append((self, self.default_engine))
         if self.fallback is not None:

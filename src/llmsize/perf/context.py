@@ -61,7 +61,7 @@ class PerfContext:
 def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) -> PerfContext:
     """Load curves (only these models' rows), the calibration and check the engine name."""
     from llmsize.benchdb.store import load_store
-    from llmsize.perf.kv_budget import engine_memory
+    from llmsize.perf.kv_budget import engine_memory, known_engine
 
     source, mode, engine, bench = options.source, options.mode, options.engine, options.bench
 
@@ -72,7 +72,7 @@ def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) ->
     catalog = load_catalog()
     cal = load_calibration(options.calibration)
     known = [*cal.engines, *(e for e in engine_memory().engines if e not in cal.engines)]
-    if engine is not None and engine not in known:
+    if engine is not None and engine not in known and known_engine(engine) is None:
         raise unknown_name("--engine", "engine", engine, known)
     chosen = engine or default_engine(cal, mode)
     store = (

@@ -98,10 +98,9 @@ def engine_memory() -> EngineMemory:
     return EngineMemory.model_validate(yaml.load(text, Loader=loader))
 
 
-def engine_id(engine: str) -> str:
-    """The engine whose rule applies: a known id, the nearest versioned one (`vllm-0.8.5` is
-    `vllm-0.8`), its family (`vllm-0.11` is `vllm`), else the default (the calibration's
-    engine)."""
+def known_engine(engine: str) -> str | None:
+    """The nearest engine the table knows for a name with a version (`vllm-0.12.0` is `vllm`,
+    `vllm-0.8.5` is `vllm-0.8`), or None when neither it nor its family is known."""
     table = engine_memory()
     name = engine
     while name:
@@ -109,7 +108,14 @@ def engine_id(engine: str) -> str:
             return name
         name = name.rsplit(".", 1)[0] if "." in name else ""
     family = engine.split("-", 1)[0]
-    return family if family in table.engines else table.default
+    return family if family in table.engines else None
+
+
+def engine_id(engine: str) -> str:
+    """The engine whose rule applies: a known id, the nearest versioned one (`vllm-0.8.5` is
+    `vllm-0.8`), its family (`vllm-0.11` is `vllm`), else the default (the calibration's
+    engine)."""
+    return known_engine(engine) or engine_memory().default
 
 
 def memory_rule(engine: str = "") -> MemoryRule:
