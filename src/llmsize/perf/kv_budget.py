@@ -29,7 +29,7 @@ class Scheduler(BaseModel):
     step_tokens_below_gib: dict[float, int] = Field(default_factory=dict)
     step_tokens_by_gpu: dict[str, int] = Field(default_factory=dict)
     chunked_prefill: bool
-    mixed_prefill: bool  # prompt chunks ride in the running decode steps
+    mixed_prefill: bool  # a prompt's chunk rides a decode step: its first token waits for it alone
     prefix_caching: bool
     max_running: int | None = Field(default=None, ge=1)
     source: str

@@ -72,9 +72,10 @@ FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync", "group_wait")
 - wave_sync: in-flight batching under a closed loop, how much arrivals stay bunched in waves
   (1: a whole wave queues for its prefill passes, 0: arrivals spread evenly);
 - group_wait: how much of its group's whole prefill pass a request's first token waits for
-  (1: prompts get prefill passes of their own and all finish when the pass does, as in
-  TensorRT-LLM and SGLang without --enable-mixed-chunk; near 0: its own prompt only, as vLLM's
-  chunked prefill rides prompt chunks in the running decode steps). An engine profile takes it
+  (1: prompts are prefilled a group to a pass and all get their first token when it ends, as
+  TensorRT-LLM runs whole contexts in one iteration and SGLang runs prefill batches apart from
+  decoding; near 0: its own prompt only, as vLLM's chunked prefill rides each prompt's chunk in
+  the running decode steps). An engine profile takes it
   from its scheduler (`mixed_prefill` in data/engines.yaml); the 2024 engines fit it."""
 
 
