@@ -78,3 +78,12 @@ def test_the_headline_is_replayed_for_continuous_batching_and_the_rule_for_stati
     fast = plan(EXAMPLE, method="peak")
     assert fast.simulated is None and fast.headline is not None
     assert fast.headline.method == "peak"
+
+
+def test_the_replayed_headline_follows_the_ranking() -> None:
+    """The twin replays the server type --rank picked, not its own fewest-servers choice."""
+    for rank in ("servers", "latency"):
+        result = plan(EXAMPLE, rank=rank)
+        assert result.recommendation is not None and result.headline is not None
+        assert result.headline.server == result.recommendation.server.id
+        assert result.headline.method == "replay"

@@ -255,22 +255,14 @@ def render_simulated(result: PlanResult, console: Console) -> None:
     if rec is None or rec.choice is None:
         console.print("[bold red]The digital twin found no deployment within the limits.[/]")
         return
-    c = rec.choice
     headline = result.headline
+    assert headline is not None  # the twin found a deployment
     span = ""
-    if (
-        headline is not None
-        and headline.span is not None
-        and headline.span
-        != (
-            c.servers,
-            c.servers,
-        )
-    ):
+    if headline.span is not None and headline.span != (headline.servers, headline.servers):
         span = f" (90 % range {headline.span[0]}–{headline.span[1]})"
     console.print(
-        f"[bold green]Recommendation (replayed in the digital twin):[/] {c.servers} x "
-        f"{rec.server.id}{span} ({c.candidate.label}, in-flight batching) keeps "
+        f"[bold green]Recommendation (replayed in the digital twin):[/] {headline.servers} x "
+        f"{headline.server}{span} ({headline.config}, in-flight batching) keeps "
         f"p{round(sim.percentile * 100)} within every limit at {sim.rate:g} req/s "
         f"({sim.simulations} simulations)."
     )
@@ -281,7 +273,8 @@ def why_they_differ(result: PlanResult) -> str:
     """One line on why the Poisson-peak answer and the simulated one differ."""
     sim, rec, uc = result.simulated, result.recommendation, result.usecase
     assert sim is not None and sim.recommendation is not None and sim.recommendation.choice
-    twin = sim.recommendation.choice.servers
+    headline = result.headline
+    twin = headline.servers if headline is not None else sim.recommendation.choice.servers
     if rec is None or rec.servers is None:
         return (
             "Why they differ: no static batch meets the limits, while in-flight batching (new "

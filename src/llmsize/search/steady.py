@@ -129,11 +129,14 @@ class PlanResult:
 
     @property
     def headline(self) -> Headline | None:
-        """The one answer: the digital twin's replayed count where the plan was replayed and
-        the twin found one, else the steady-state Poisson-peak recommendation."""
+        """The one answer: where the plan was replayed, the recommended server type's replayed
+        count (the twin's own pick when that type never passed); else the steady-state
+        Poisson-peak recommendation. The server type follows --rank either way."""
         sim = self.simulated
         if sim is not None and sim.recommendation is not None:
-            choice = sim.recommendation.choice
+            rec_id = self.recommendation.server.id if self.recommendation else None
+            same = next((s for s in sim.per_server if s.server.id == rec_id and s.choice), None)
+            choice = (same or sim.recommendation).choice
             if choice is not None:
                 plan = next(
                     (p for p in self.plans if p.server.id == choice.candidate.server.id), None
