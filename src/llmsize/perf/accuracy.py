@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from llmsize.catalog import Catalog
 from llmsize.perf.calibration import Calibration
+from llmsize.perf.estimate import INTERVAL
 from llmsize.perf.fit import (
     METRICS,
     Sample,
@@ -64,10 +65,6 @@ class AccuracyReport:
             "per_mode": self.per_mode,
             "skipped": self.skipped,
         }
-
-
-INTERVAL = 0.9
-"""The share of measured outcomes a range covers: between the 5th and 95th percentile."""
 
 
 def ratio_range(ratios: Sequence[float]) -> dict[str, float]:

@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from llmsize.perf.roofline import Params
 
 
+INTERVAL = 0.9
+"""The share of measured outcomes a range covers (rps_low..rps_high, servers_low..servers_high):
+between the 5th and 95th percentile of the cross-validated measured / modelled rate."""
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """TTFT, ITL, E2E and per-server throughput of one configuration on one server type."""

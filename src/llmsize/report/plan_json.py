@@ -6,8 +6,7 @@ from typing import Any
 
 from llmsize import __version__
 from llmsize.economics import PlanCost
-from llmsize.perf.accuracy import INTERVAL
-from llmsize.perf.estimate import Estimate
+from llmsize.perf.estimate import INTERVAL, Estimate
 from llmsize.report.documents import SCHEMA_VERSION, whole_numbers
 from llmsize.search import PlanResult, ServerPlan, servers_needed
 from llmsize.search.simulated import SimulatedChoice, SimulatedPlan
