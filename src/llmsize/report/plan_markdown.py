@@ -8,7 +8,7 @@ from datetime import date
 
 from llmsize import __version__
 from llmsize.perf.estimate import Estimate
-from llmsize.report.plan_table import engine_line, why_they_differ
+from llmsize.report.plan_table import engine_line, range_words, why_they_differ
 from llmsize.search import PlanResult, servers_needed
 from llmsize.search.steady import servers_range
 
@@ -22,14 +22,6 @@ def _row(e: Estimate) -> str:
         f"{e.label} | {_ms(e.ttft_ms)} | {_ms(e.itl_ms)} | {_ms(e.e2e_ms)} | "
         f"{e.rps_per_server:,.2f} | {e.provenance} | {e.source}"
     )
-
-
-def _servers(servers: int | None, span: tuple[int, int] | None, note: str) -> str:
-    """'3 (90 % range 2–4)', or the count alone where no range was measured."""
-    if span is None:
-        return f"{servers} (range unvalidated)" if note == "unvalidated" else str(servers)
-    widened = f"; {note}" if note else ""
-    return f"{servers} (90 % range {span[0]}–{span[1]}{widened})"
 
 
 def _twin(result: PlanResult) -> list[str]:
@@ -122,13 +114,9 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     lines += ["## Recommendation", ""]
     headline = result.headline
     if headline is not None and headline.method == "replay":
-        span = (
-            f", 90 % range {headline.span[0]}–{headline.span[1]}"
-            if headline.span is not None
-            else ""
-        )
+        span = range_words(headline.span, headline.note)
         lines += [
-            f"**{headline.servers} × {headline.server}** ({headline.config}{span}): the fewest "
+            f"**{headline.servers} × {headline.server}**{span} ({headline.config}): the fewest "
             "servers whose replay in the digital twin keeps every limit at the use case's load "
             "(see below). The steady-state Poisson-peak answer:",
             "",
@@ -141,11 +129,11 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
                 lines.append(f"- {p.server.id}: {reason}")
     else:
         e = rec.best
-        span = _servers(rec.servers, servers_range(uc.peak_rps, e), e.range_note)
+        span = range_words(servers_range(uc.peak_rps, e), e.range_note)
         lines += [
-            f"**{span} × {rec.server.id}** ({rec.server.gpus} × {rec.gpu.id}), configured "
-            f"{e.label}: {e.rps_per_server:,.2f} requests/s per server against a peak of "
-            f"{uc.peak_rps:,g} requests/s ({e.provenance}; {e.source}).",
+            f"**{rec.servers} × {rec.server.id}**{span} ({rec.server.gpus} × {rec.gpu.id}), "
+            f"configured {e.label}: {e.rps_per_server:,.2f} requests/s per server against a "
+            f"peak of {uc.peak_rps:,g} requests/s ({e.provenance}; {e.source}).",
             "",
             "| | configuration | TTFT ms | ITL ms | E2E ms | req/s per server | data | source |",
             "|---|---|---|---|---|---|---|---|",
@@ -173,8 +161,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             continue
         cost = costs.get(p.server.id)
         month = "—" if cost is None or cost.per_month_usd is None else f"${cost.per_month_usd:,.0f}"
-        span = _servers(p.servers, servers_range(uc.peak_rps, p.best), p.best.range_note)
-        lines.append(f"| {p.server.id} | {span} | {_row(p.best)} | {month} |")
+        span = range_words(servers_range(uc.peak_rps, p.best), p.best.range_note)
+        lines.append(f"| {p.server.id} | {p.servers}{span} | {_row(p.best)} | {month} |")
     api, rate = result.api_cost, result.api_rate
     lines += [
         "",

@@ -47,12 +47,12 @@ def _servers(servers: int | None, span: tuple[int, int] | None) -> str:
     return f"{servers} ({span[0]}–{span[1]})"
 
 
-def _range_words(servers: int | None, span: tuple[int, int] | None, note: str) -> str:
-    """' (90 % range 12–15)', said only where the error was measured; 'unvalidated' otherwise."""
+def range_words(span: tuple[int, int] | None, note: str) -> str:
+    """' (90 % range 12–15)', with how it was widened, said only where the error was measured;
+    ' (range unvalidated)' where it never was; '' for a measured answer. Every report says a
+    server count's range with these words."""
     if span is None:
         return " (range unvalidated)" if note == "unvalidated" else ""
-    if span == (servers, servers):
-        return f" (90 % range {servers}: the same at both ends)"
     widened = f"; {note}" if note else ""
     return f" (90 % range {span[0]}–{span[1]}{widened})"
 
@@ -198,7 +198,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
         lead = "Steady state (Poisson peak):" if replayed else "[bold green]Recommendation:[/]"
         console.print(
             f"\n{lead} {rec.servers} × {safe(rec.server.id)}"
-            f"{_range_words(rec.servers, servers_range(uc.peak_rps, e), e.range_note)} "
+            f"{range_words(servers_range(uc.peak_rps, e), e.range_note)} "
             f"({rec.server.gpus}× {rec.gpu.id}, {_config(e)}) — {e.rps_per_server:,.2f} req/s per "
             f"server against a peak of {uc.peak_rps:,g} req/s ({e.provenance}, {safe(e.source)})."
         )
@@ -257,12 +257,10 @@ def render_simulated(result: PlanResult, console: Console) -> None:
         return
     headline = result.headline
     assert headline is not None  # the twin found a deployment
-    span = ""
-    if headline.span is not None and headline.span != (headline.servers, headline.servers):
-        span = f" (90 % range {headline.span[0]}–{headline.span[1]})"
     console.print(
         f"[bold green]Recommendation (replayed in the digital twin):[/] {headline.servers} x "
-        f"{headline.server}{span} ({headline.config}, in-flight batching) keeps "
+        f"{headline.server}{range_words(headline.span, headline.note)} ({headline.config}, "
+        "in-flight batching) keeps "
         f"p{round(sim.percentile * 100)} within every limit at {sim.rate:g} req/s "
         f"({sim.simulations} simulations)."
     )

@@ -149,6 +149,7 @@ class PlanResult:
                     choice.servers,
                     span,
                     choice.candidate.label,
+                    best.range_note if best is not None else "",
                 )
         rec = self.recommendation
         if rec is None or rec.best is None or rec.servers is None:
@@ -159,6 +160,7 @@ class PlanResult:
             rec.servers,
             servers_range(self.usecase.peak_rps, rec.best),
             rec.best.label,
+            rec.best.range_note,
         )
 
 
@@ -188,6 +190,7 @@ class Headline:
     servers: int
     span: tuple[int, int] | None  # fewest and most servers over the model's 90 % error range
     config: str
+    note: str = ""  # the range's: "unvalidated", or how it was widened
 
 
 def broken_limits(estimate: Estimate, limits: Limits) -> tuple[Breach, ...]:
