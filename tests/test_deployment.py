@@ -60,6 +60,7 @@ def test_the_model_refuses_layouts_it_does_not_represent() -> None:
     answer = context.perf.answer(piped, 2000, 200)
     assert answer.estimate is not None and answer.estimate.label == "fp8 TP4×PP2 C8"
     assert answer.estimate.error_pct is None  # pipeline-parallel runs were never measured
+    assert answer.estimate.rps_low is None and answer.estimate.range_note == "unvalidated"
     ranks = Deployment.aggregated(LLAMA, DGX, H100, Layout(tp=2, attention_dp=2), "fp8", batch=8)
     answer = context.perf.answer(ranks, 2000, 200)
     assert answer.estimate is not None and answer.estimate.label == "fp8 TP2×DP2 C8"

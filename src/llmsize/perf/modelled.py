@@ -254,9 +254,10 @@ class ModelledPerf:
         times = pipelined(times, pp, model.hidden, prompt_tokens, micro / dp, server.network_gb_s)
         unmeasured = unmeasured_layout(_beyond(layout, resolved.fit))
         if unmeasured:  # the calibration data has no runs of such layouts
-            parts = ", ".join(p for p in (unmeasured_kinds(model), unmeasured) if p)
+            kinds = self._unmeasured(resolved.fit, model) if resolved.fit else ""
+            parts = ", ".join(p for p in (kinds, unmeasured) if p)
             note = f"error unknown (no calibration measurements of {parts})"
-            return ModelPoint(times, memory, resolved, note, None)
+            return ModelPoint(times, memory, resolved, note, None, None, "unvalidated")
         rate_range, range_note = self.rate_range(resolved, gpu, model)
         return ModelPoint(
             times,
