@@ -49,7 +49,9 @@ class CurvePoint:
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CurvePoint) if f.name != "origin")
 
 
-def _number(text: str, column: str, where: str, *, integer: bool = False) -> float | None:
+def csv_number(text: str, column: str, where: str, *, integer: bool = False) -> float | None:
+    """A measurement CSV cell: blank is None; otherwise a finite number >= 0 (whole where
+    asked), or an InputError naming the file, line and column."""
     text = text.strip()
     if not text:
         return None
@@ -78,18 +80,18 @@ def _row_to_point(row: dict[str, str], where: str, origin: str) -> CurvePoint:
         raise InputError(
             f"{where}: load_type", f"{load_type!r} is not one of {', '.join(LOAD_TYPES)}"
         )
-    tp = _number(row.get("tp") or "", "tp", where, integer=True)
+    tp = csv_number(row.get("tp") or "", "tp", where, integer=True)
     if tp is not None and tp < 1:
         raise InputError(f"{where}: tp", "must be at least 1")
     lengths = {}
     for column in ("input_tokens", "output_tokens"):
-        value = _number(row[column], column, where)
+        value = csv_number(row[column], column, where)
         if value is None or value < 1:
             raise InputError(f"{where}: {column}", "must be at least 1")
         lengths[column] = value
 
     def metric(name: str) -> float | None:
-        return _number(row.get(name) or "", name, where)
+        return csv_number(row.get(name) or "", name, where)
 
     def text(name: str) -> str:
         return (row.get(name) or "").strip()

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from llmsize.benchdb.schema import CurvePoint
+from llmsize.benchdb.schema import CurvePoint, csv_number
 from llmsize.deployment import Layout
 from llmsize.errors import InputError
 
@@ -75,28 +75,18 @@ def is_silicon_header(header: Iterable[str]) -> bool:
 
 
 def _int(row: dict[str, str], column: str, where: str, default: int | None = None) -> int:
-    text = (row.get(column) or "").strip()
-    if not text:
+    value = csv_number(row.get(column) or "", column, where, integer=True)
+    if value is None:
         if default is None:
             raise InputError(f"{where}: {column}", "is required")
         return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{where}: {column}", f"expected a whole number, got {text!r}") from None
-    if value != int(value) or value < 0:
-        raise InputError(f"{where}: {column}", f"expected a whole number, got {text!r}")
     return int(value)
 
 
 def _ms(row: dict[str, str], column: str, where: str) -> float:
-    text = (row.get(column) or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{where}: {column}", f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise InputError(f"{where}: {column}", f"expected a positive number, got {text!r}")
+    value = csv_number(row.get(column) or "", column, where)
+    if not value:  # blank or zero: a run always takes time
+        raise InputError(f"{where}: {column}", "expected a positive number")
     return value
 
 
@@ -107,13 +97,12 @@ def layout_of(row: dict[str, str], where: str) -> Layout:
     pp = _int(row, "pp_size", where, 1) or 1
     ep = _int(row, "moe_ep_size", where, 1) or 1
     moe_tp = _int(row, "moe_tp_size", where, 0)
-    named = re.search(r"_tp(\d+)_ep(\d+)_", row.get("id", ""))
-    squared = moe_tp == ep > 1 and tp * dp == ep * ep
-    if squared and named and int(named.group(1)) == int(named.group(2)) == ep:
+    run_id = row.get("id", "")
+    named = re.search(r"_tp(\d+)_ep(\d+)_", run_id)
+    says_so = named is not None and int(named.group(1)) == int(named.group(2)) == ep
+    # the database dump's rows ("_cfg<n>" ids) name no layout but store it the same way
+    if moe_tp == ep > 1 and tp * dp == ep * ep and (says_so or "_cfg" in run_id):
         tp, dp = (ep, 1) if tp > 1 else (1, ep)
-        moe_tp = 1
-    elif squared and "_cfg" in row.get("id", ""):
-        tp, dp = (ep, 1) if tp > 1 else (1, ep)  # the same encoding in the database dump's rows
         moe_tp = 1
     if tp < 1:
         raise InputError(f"{where}: tp_size", "must be at least 1")
