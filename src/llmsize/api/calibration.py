@@ -62,12 +62,8 @@ def fit_samples(
         raise InputError("--dataset", f"{bundled!r} is not one of {', '.join(BUNDLED_SETS)}")
     samples, left = make_samples(points, catalog, engine)
     skipped.update(left)
-    silicon, left = silicon_samples(runs, catalog)
+    silicon, left = silicon_samples(runs, catalog, engine)
     skipped.update(left)
-    if engine:
-        from dataclasses import replace
-
-        silicon = [replace(s, engine=engine) for s in silicon]
     return samples + silicon, dict(skipped)
 
 

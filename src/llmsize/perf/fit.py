@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -173,10 +173,11 @@ def _closed_loop_rate(p: CurvePoint) -> float | None:
 
 
 def silicon_samples(
-    runs: Iterable[SiliconRun], catalog: Catalog
+    runs: Iterable[SiliconRun], catalog: Catalog, engine: str | None = None
 ) -> tuple[list[Sample], Counter[str]]:
     """Closed-loop silicon runs the model can be fitted to (benchdb/silicon.py), each on its own
-    layout under its own engine, and a count of the others by reason."""
+    layout under its own engine, fitted as `engine`'s where one is named (as make_samples takes
+    it), and a count of the others by reason."""
     samples: list[Sample] = []
     skipped: Counter[str] = Counter()
     for run in runs:
@@ -208,14 +209,14 @@ def silicon_samples(
             precision,
             domain,
             server.network_gb_s if server else 50.0,
-            engine=run.engine,
+            engine=run.engine,  # memory and scheduler: the engine that ran
         )
         concurrency = p.load_value or 1.0
         load = inflight_load(setup, concurrency, p.input_tokens, p.output_tokens)
         samples.append(
             Sample(
                 p,
-                run.engine,
+                engine or run.engine,
                 setup,
                 "inflight",
                 (load.concurrency, load.running, load.group),
@@ -492,19 +493,17 @@ def fit_calibration(
     origin: str = "fit",
     min_rows: int = MIN_ROWS,
     rounds: int = 4,
-    profiles: Collection[str] = (),
 ) -> Calibration:
     """One parameter set per (engine, GPU, precision class) with at least `min_rows` rows, plus
-    each engine's shared parameters (SHARED_PARAMS) fitted over all its rows; an engine named in
-    `profiles`, or measured in silicon runs, gets one parameter set over all its rows instead (an
-    engine profile: fewer parameters, so a model or GPU held out is predicted about as well as
-    one fitted).
+    each engine's shared parameters (SHARED_PARAMS) fitted over all its rows; an engine measured
+    in silicon runs gets one parameter set over all its rows instead (an engine profile: fewer
+    parameters, so a model or GPU held out is predicted about as well as one fitted).
 
     The default engine is fitted first, so other engines start from (and are pulled towards) its
     parameters for the same GPU; the prior calibration backs whatever has no fit of its own. Group
     and shared parameters are fitted in turn, `rounds` times.
     """
-    profiles = {*profiles, *(s.engine for s in samples if s.family)}
+    profiles = {s.engine for s in samples if s.family}
     grouped: dict[tuple[str, str, str], list[Sample]] = defaultdict(list)
     for s in samples:
         grouped[(s.engine, s.setup.gpu.id, precision_class(s.setup.precision))].append(s)
