@@ -24,6 +24,7 @@ from typing import Any
 from llmsize.catalog import Gpu, LlmArch
 from llmsize.deployment import Layout
 from llmsize.perf.costs import Costs, costs_of
+from llmsize.perf.kv_budget import scheduler
 from llmsize.perf.memory import memory_fit
 
 ACTIVATION_BYTES = 2.0
@@ -75,8 +76,8 @@ FRACTIONS = ("e_experts", "moe_spread", "kv_reread", "wave_sync", "group_wait")
   (1: prompts are prefilled a group to a pass and all get their first token when it ends, as
   TensorRT-LLM runs whole contexts in one iteration and SGLang runs prefill batches apart from
   decoding; near 0: its own prompt only, as vLLM's chunked prefill rides each prompt's chunk in
-  the running decode steps). An engine profile takes it
-  from its scheduler (`mixed_prefill` in data/engines.yaml); the 2024 engines fit it."""
+  the running decode steps). An engine profile takes it from its scheduler (`mixed_prefill` in
+  data/engines.yaml); the 2024 engines fit it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,8 +437,6 @@ def inflight_load(
         kv=setup.kv,
         engine=setup.engine,
     )
-    from llmsize.perf.kv_budget import scheduler
-
     rules = scheduler(setup.engine)
     ranks = setup.attention_dp  # each attention-DP rank caches and schedules its own sequences
     slots = float(min(fit.max_batch, rules.max_running or fit.max_batch))
