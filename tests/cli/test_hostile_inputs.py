@@ -211,3 +211,36 @@ def test_user_strings_reach_the_terminal_as_text(tmp_path: Path) -> None:
     bad.write_text('model: "llama\\e[2J"\n')
     result = run("validate", str(bad))
     assert "\x1b" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("engine: tgi", "engine: unknown engine 'tgi'"),
+        ("engine: vlm", "did you mean"),
+        ("batching: dynamic", "batching"),
+    ],
+)
+def test_a_use_cases_engine_and_batching(tmp_path: Path, line: str, fragment: str) -> None:
+    """issue 12's use-case fields: one line naming the field, exit 2 (the flag is named only
+    when the flag gave the engine)."""
+    base = (ROOT / "examples" / "usecases" / "llama-70b-chat-2026.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "usecase.yaml"
+    path.write_text(f"{base}{line}\n", encoding="utf-8")
+    assert_one_line_error(run("plan", str(path), "--method", "peak"), fragment)
+    if line.startswith("engine"):
+        assert "--engine" not in run("plan", str(path), "--method", "peak").stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--dataset", "bogus"), "--dataset"),
+        (("--folds", "1"), "--folds"),
+        (("--engine", "vllm", "--method", "guess"), "--method"),
+    ],
+)
+def test_issue_12_flags(args: tuple[str, ...], fragment: str) -> None:
+    command = "plan" if "--method" in args else "accuracy"
+    extra = (str(ROOT / "examples" / "usecases" / "llama-70b-chat-2026.yaml"),)
+    assert_one_line_error(run(command, *(extra if command == "plan" else ()), *args), fragment)

@@ -51,7 +51,8 @@ def plan(
     model = resolved.model
     mode = mode or usecase.batching or _mode_of([Path(b) for b in bench])
     options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode)
-    context = perf_context({model.id, model.name.lower()}, options)
+    field = "--engine" if engine else "engine"  # the flag, else the use case's field
+    context = perf_context({model.id, model.name.lower()}, options, field)
     from dataclasses import replace
 
     result = replace(

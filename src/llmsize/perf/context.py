@@ -58,8 +58,11 @@ class PerfContext:
         return self.perf.modelled.mode
 
 
-def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) -> PerfContext:
-    """Load curves (only these models' rows), the calibration and check the engine name."""
+def perf_context(
+    models: Iterable[str], options: PerfOptions = PerfOptions(), engine_field: str = "--engine"
+) -> PerfContext:
+    """Load curves (only these models' rows), the calibration and check the engine name (an
+    unknown one is an error naming `engine_field`: the flag, or the use case's field)."""
     from llmsize.benchdb.store import load_store
     from llmsize.perf.kv_budget import engine_memory, known_engine
 
@@ -73,7 +76,7 @@ def perf_context(models: Iterable[str], options: PerfOptions = PerfOptions()) ->
     cal = load_calibration(options.calibration)
     known = [*cal.engines, *(e for e in engine_memory().engines if e not in cal.engines)]
     if engine is not None and engine not in known and known_engine(engine) is None:
-        raise unknown_name("--engine", "engine", engine, known)
+        raise unknown_name(engine_field, "engine", engine, known)
     chosen = engine or default_engine(cal, mode)
     store = (
         load_store(bench, models=set(models)) if source != "model" else load_store((), models=set())
