@@ -134,3 +134,15 @@ def test_calibrate_reads_a_silicon_file_as_an_engine_profile(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     (group,) = yaml.safe_load(out.read_text(encoding="utf-8"))["groups"]
     assert (group["engine"], group["gpu"], group["rows"]) == ("vllm", "*", 394)
+
+
+def test_a_run_of_an_unknown_model_is_refused_naming_its_file_run_and_field(
+    tmp_path: Path,
+) -> None:
+    from tests.cli.helpers import assert_one_line_error, run
+
+    data = tmp_path / "runs.csv"
+    data.write_text(f"{HEADER}\n{_row(model_path='nobody/NoSuchModel')}\n", encoding="utf-8")
+    result = run("calibrate", str(data), "--out", str(tmp_path / "fit.yaml"))
+    assert_one_line_error(result, "runs.csv (run run_tp8_ep8_1): model_path", "NoSuchModel")
+    assert not (tmp_path / "fit.yaml").exists()

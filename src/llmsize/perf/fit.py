@@ -182,7 +182,7 @@ def silicon_samples(
     skipped: Counter[str] = Counter()
     for run in runs:
         p = run.point
-        model = catalog.resolve_model(p.model, "model_path")
+        model = catalog.resolve_model(p.model, f"{p.origin} (run {p.source_row}): model_path")
         gpu = catalog.gpus.find(p.gpu)
         if gpu is None:
             skipped["GPU not in the catalog"] += 1
