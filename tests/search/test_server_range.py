@@ -43,11 +43,18 @@ def test_json_carries_the_range_and_a_measured_answer_has_none() -> None:
     rec = doc["recommendation"]
     assert rec["interval"] == 0.9 and rec["servers_low"] <= rec["servers"] <= rec["servers_high"]
     assert doc["engine"] == "vllm" and doc["batching"] == "inflight"
+    headline = doc["headline"]
+    assert headline["method"] == "replay" and headline["provenance"] == "simulated"
+    assert headline["source"] == "fit vllm profile"
     seed = json.loads(
         run("plan", str(ROOT / "examples/usecases/seed-nemo-43b.yaml"), "--json").stdout
     )
     assert seed["recommendation"]["servers"] == 13  # the talk's worked example, measured
     assert seed["recommendation"]["servers_low"] is None and seed["batching"] == "static"
+    assert (seed["headline"]["provenance"], seed["headline"]["source"]) == (
+        "measured",
+        "SEED_S62797",
+    )
 
 
 def test_a_borrowed_fit_widens_its_range_and_says_so(tmp_path: Path) -> None:

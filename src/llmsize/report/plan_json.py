@@ -86,6 +86,9 @@ def _headline(result: PlanResult) -> dict[str, Any] | None:
         "servers_high": h.span[1] if h.span else None,
         "interval": INTERVAL if h.span else None,
         "config": h.config,
+        "provenance": h.provenance,
+        "source": h.source,
+        "range_note": h.note or None,
     }
 
 

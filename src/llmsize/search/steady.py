@@ -150,6 +150,8 @@ class PlanResult:
                     span,
                     choice.candidate.label,
                     best.range_note if best is not None else "",
+                    "simulated",
+                    best.source if best is not None else "",
                 )
         rec = self.recommendation
         if rec is None or rec.best is None or rec.servers is None:
@@ -161,6 +163,8 @@ class PlanResult:
             servers_range(self.usecase.peak_rps, rec.best),
             rec.best.label,
             rec.best.range_note,
+            rec.best.provenance,
+            rec.best.source,
         )
 
 
@@ -191,6 +195,8 @@ class Headline:
     span: tuple[int, int] | None  # fewest and most servers over the model's 90 % error range
     config: str
     note: str = ""  # the range's: "unvalidated", or how it was widened
+    provenance: str = ""  # "simulated" (replayed on the model's step times), or the estimate's
+    source: str = ""  # whose numbers: the calibration fit or the measurement's source ids
 
 
 def broken_limits(estimate: Estimate, limits: Limits) -> tuple[Breach, ...]:
