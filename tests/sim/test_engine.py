@@ -64,14 +64,17 @@ def test_one_request_alone_gives_the_models_ttft_and_itl() -> None:
     decode = (
         pass_seconds(decode_work(SETUP, 1, 1000 + 300 / 2), PARAMS, PARAMS.step_overhead_ms) * 1e3
     )
-    assert result.ttft_ms.mean == pytest.approx(prefill, rel=1e-6)
+    front_end = PARAMS.request_overhead_ms  # before the scheduler sees it: no GPU held
+    assert result.ttft_ms.mean == pytest.approx(front_end + prefill, rel=1e-6)
     assert result.itl_ms.mean == pytest.approx(decode, rel=0.01)
 
 
 def test_md1_mean_wait_matches_the_queueing_formula() -> None:
     """One request at a time (max batch 1) and one output token: a deterministic server of
-    service time D under Poisson arrivals at rho = 0.7, whose mean wait is rho D / (2 (1 - rho))."""
+    service time D under Poisson arrivals at rho = 0.7, whose mean wait is rho D / (2 (1 - rho)).
+    The front end's delay holds no server: every request has it, queued or not."""
     deployment = _deployment(max_batch=1)
+    front_end = PARAMS.request_overhead_ms / 1e3
     service = (
         summarise(
             run(
@@ -81,6 +84,7 @@ def test_md1_mean_wait_matches_the_queueing_formula() -> None:
             _traffic(),
         ).ttft_ms.mean
         / 1e3
+        - front_end
     )
     rho = 0.7
     traffic = Traffic(
@@ -91,7 +95,7 @@ def test_md1_mean_wait_matches_the_queueing_formula() -> None:
         warmup=2000,
         seed=3,
     )
-    waits = summarise(run(deployment, traffic), traffic).ttft_ms.mean / 1e3 - service
+    waits = summarise(run(deployment, traffic), traffic).ttft_ms.mean / 1e3 - front_end - service
     assert waits == pytest.approx(rho * service / (2 * (1 - rho)), rel=0.05)
 
 

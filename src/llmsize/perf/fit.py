@@ -63,6 +63,7 @@ _BOUNDS = {
     "layer_overhead_us": (0.1, 1000.0),
     "prefill_overhead_ms": (0.01, 500.0),
     "step_overhead_ms": (0.01, 200.0),
+    "request_overhead_ms": (0.001, 2000.0),
 }
 
 

@@ -50,6 +50,7 @@ class Params:
     kv_reread: float = 0.5
     wave_sync: float = 0.5
     group_wait: float = 1.0
+    request_overhead_ms: float = 10.0  # the front end's, per request: no GPU held (in-flight)
 
     @staticmethod
     def names() -> tuple[str, ...]:
@@ -379,7 +380,9 @@ def inflight_from_work(
     (`first`) up to its group's whole pass (`group_wait`). Closed-loop arrivals stay bunched in
     waves (`wave_sync` 1: half the wave's other passes run ahead of the average request) or
     spread out (0). Then (Little's law) the queue for a slot, (C - running) / rate. The other
-    tokens share the rest of T.
+    tokens share the rest of T. Before all of it, the front end's `request_overhead_ms`
+    (tokenizing, HTTP, the scheduler's hand-off), which holds no GPU: it adds to the first token
+    and to each client's cycle, not to the steps.
     """
     t_d = pass_seconds(decode, params, params.step_overhead_ms, maximum)
     t_p = pass_seconds(prefill_group, params, params.prefill_overhead_ms, maximum)
@@ -389,8 +392,10 @@ def inflight_from_work(
     rate = running / lifetime
     own = t_1 + params.group_wait * maximum(t_p - t_1, 0.0)
     first_token = t_d / 2 + own + params.wave_sync * maximum(prefills - own, 0.0) / 2
-    ttft = first_token + (concurrency - running) / rate
     itl = maximum(lifetime - first_token, t_d) / maximum(output_tokens - 1, 1.0)
+    request = params.request_overhead_ms * 1e-3
+    rate = running / (lifetime + request)
+    ttft = request + first_token + (concurrency - running) / rate
     e2e = ttft + (output_tokens - 1) * itl
     return StepTimes(ttft * 1e3, itl * 1e3, e2e * 1e3, rate)
 

@@ -56,6 +56,7 @@ KEYS: dict[str, str] = {
     "moe_spread": "parameter: experts read per step relative to top-k routing",
     "prefill_overhead_ms": "parameter: fixed cost of a prefill pass, ms",
     "step_overhead_ms": "parameter: fixed cost of a decode step, ms",
+    "request_overhead_ms": "parameter: the front end's time per request (no GPU held), ms",
     "wave_sync": "parameter: how much a prefill wave delays first tokens in flight",
     "group_wait": "parameter: how much of its group's prefill pass a first token waits for",
     "achieved_rps": "completed requests / (last end − first send), req/s",

@@ -13,6 +13,10 @@ youngest running request is preempted (recomputed later: its prompt and generate
 prefilled again). Steps that only decode are taken in stretches: until the next request finishes,
 the cache fills, or an arrival routed to this replica interrupts at the next step boundary, so a
 stretch of identical steps costs O(1), not one Python iteration per step.
+
+A request reaches its replica's scheduler `request_overhead_ms` (the step model's parameter: the
+engine's front end, tokenizing and HTTP, which holds no GPU) after it was sent, and its first token
+counts from when it was sent, as the steady-state model has it.
 """
 
 from __future__ import annotations
@@ -343,6 +347,7 @@ class Simulation:
         (clients, total requests, lengths()) — every client sends its next request the moment its
         previous one ends, all starting at time 0."""
         heap = self._heap
+        delay = self.steps.params.request_overhead_ms * 1e-3  # sent -> at the scheduler
         pending: list[tuple[float, int, int, int]] = []  # closed loop: (time, seq, in, out)
         sent = 0
         total = 0
@@ -351,7 +356,7 @@ class Simulation:
             clients, total, lengths = closed_loop
             for client in range(min(clients, total)):
                 prompt, output = lengths()
-                pending.append((0.0, client, prompt, output))
+                pending.append((delay, client, prompt, output))
             heapq.heapify(pending)
         source = iter(arrivals) if arrivals is not None else iter(())
         next_arrival = next(source, None)
@@ -369,7 +374,7 @@ class Simulation:
             if pending:
                 t_arrival = pending[0][0]
             elif next_arrival is not None:
-                t_arrival = next_arrival[0]
+                t_arrival = next_arrival[0] + delay
             else:
                 t_arrival = INF
             while heap and heap[0][1] != replicas[heap[0][2]].event:
@@ -386,12 +391,12 @@ class Simulation:
                     _, prompt, output = next_arrival
                     client = -1
                     next_arrival = next(source, None)
-                request = Request(sent, now, prompt, output, client, sent >= warmup)
-                first_arrival = min(first_arrival, now)
+                request = Request(sent, now - delay, prompt, output, client, sent >= warmup)
+                first_arrival = min(first_arrival, now - delay)
                 sent += 1
                 if not self._arrive(request, now) and lengths is not None and sent < total:
                     prompt, output = lengths()  # the client moves on to its next request
-                    heapq.heappush(pending, (now, client, prompt, output))
+                    heapq.heappush(pending, (now + delay, client, prompt, output))
                 continue
             now, _, index = heapq.heappop(heap)
             replica = replicas[index]
@@ -410,7 +415,7 @@ class Simulation:
                     out_output.append(request.output)
                 if lengths is not None and sent + len(pending) < total:
                     prompt, output = lengths()
-                    heapq.heappush(pending, (now, request.client, prompt, output))
+                    heapq.heappush(pending, (now + delay, request.client, prompt, output))
             done.clear()
             self._plan(replica, now)
         return Outcome(
