@@ -51,7 +51,7 @@ def test_injected_faults_are_counted_exactly(mock_server: Start) -> None:
     result = bench(mock.url, "mock", 16, 10, concurrency="8", requests=200, timeout_s=1.0)
     kinds = result.levels[0].errors_by_kind
     faults = mock.server.faults
-    assert kinds.get("http", 0) == faults["error"]
+    assert kinds.get("http_5xx", 0) == faults["error"]
     assert kinds.get("timeout", 0) == faults["stall"]
     assert kinds.get("dropped_stream", 0) == faults["cut"]
     assert kinds.get("malformed_chunk", 0) == faults["malformed"]

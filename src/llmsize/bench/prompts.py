@@ -22,6 +22,16 @@ WORDS = tuple(_VOCABULARY.split())
 PROBES = (64, 256)
 
 
+async def _post(
+    client: httpx.AsyncClient, endpoint: Endpoint, body: dict[str, object]
+) -> httpx.Response:
+    """One probe; sent again once if the server closed a kept-alive connection unannounced."""
+    try:
+        return await client.post(endpoint.path, json=body, headers=endpoint.headers())
+    except httpx.RemoteProtocolError:
+        return await client.post(endpoint.path, json=body, headers=endpoint.headers())
+
+
 @dataclass(slots=True)
 class PromptMaker:
     """Deterministic prompts (seeded, distinct per request so no prefix cache helps)."""
@@ -48,7 +58,7 @@ class PromptMaker:
         for words in PROBES:
             body = endpoint.payload(self._text(rng, words), 1, stream=False)
             try:
-                response = await client.post(endpoint.path, json=body, headers=endpoint.headers())
+                response = await _post(client, endpoint, body)
             except httpx.HTTPError as exc:
                 raise InputError("--url", f"cannot reach {endpoint.path}: {exc}") from None
             if response.status_code != 200:

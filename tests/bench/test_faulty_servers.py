@@ -1,0 +1,181 @@
+"""The load generator against servers that break HTTP or the stream in one way each (issue 13):
+every request sent is recorded with exactly one outcome, nothing raises inside the client, no
+socket is left open, and a valid answer in an unusual framing is measured as valid."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from llmsize.api import bench
+from tests.bench.faulty import (
+    PROBES,
+    STREAM_HEAD,
+    USAGE,
+    FaultyServer,
+    probe_answer,
+    sse,
+    token,
+)
+
+Start = Callable[..., FaultyServer]
+REQUESTS = 20
+
+
+@pytest.fixture
+def faulty() -> Iterator[Start]:
+    started: list[FaultyServer] = []
+
+    def start(answer: Callable[..., object]) -> FaultyServer:
+        server = FaultyServer(answer)  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def _answer_with(body: bytes, head: bytes = STREAM_HEAD, keep: bool = True) -> object:
+    """Probes answered as a server would; every request after them with `head` + `body`."""
+
+    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(probe_answer() if n <= PROBES else head + body)
+        return keep
+
+    return answer
+
+
+def _kinds(result: object) -> dict[str, int]:
+    records = [r for run in result.runs for r in run.records]  # type: ignore[attr-defined]
+    kinds: dict[str, int] = {}
+    for r in records:
+        kinds[r.error or "ok"] = kinds.get(r.error or "ok", 0) + 1
+    return kinds
+
+
+@pytest.mark.parametrize("chunk", [{"choices": [1]}, {"usage": 5}, {"choices": "x"}])
+@pytest.mark.parametrize("load", [{"concurrency": "4"}, {"rate": "200"}])
+def test_a_chunk_of_the_wrong_shape_is_a_bad_payload_and_every_request_is_sent(
+    faulty: Start, chunk: object, load: dict[str, str]
+) -> None:
+    server = faulty(_answer_with(sse(token(), chunk, USAGE)))
+    result = bench(server.url, "m", 8, 2, requests=REQUESTS, timeout_s=10, **load)  # type: ignore[arg-type]
+    assert _kinds(result) == {"bad_payload": REQUESTS}  # each request sent, once
+    assert server.requests == PROBES + REQUESTS
+    detail = result.runs[0].records[0].detail
+    assert detail and ("not an object" in detail or "not a list" in detail)
+
+
+def test_invalid_utf8_in_a_token_chunk_is_a_bad_payload(faulty: Start) -> None:
+    bad = b'{"choices":[{"index":0,"delta":{"content":"\xff\xfe"}}]}'
+    server = faulty(_answer_with(sse(token(), bad, USAGE)))
+    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    assert _kinds(result) == {"bad_payload": REQUESTS}
+
+
+def test_one_huge_stream_chunk_is_parsed_in_linear_time(faulty: Start) -> None:
+    """A 4 MB token read 64 bytes at a time: the old parser copied the buffer on every read
+    (minutes); the request's 60 s timeout would turn that into a failure."""
+    huge = token("x" * 4_000_000)
+    server = faulty(_answer_with(sse(huge, token(), USAGE)))
+    result = bench(server.url, "m", 8, 2, concurrency="1", requests=2, timeout_s=60)
+    assert _kinds(result) == {"ok": 2}
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")
+def test_malformed_http_responses_leak_no_socket(faulty: Start) -> None:
+    server = faulty(_answer_with(b"", head=b"HTTP/1.1 abc\r\n\r\n"))
+    before = _open_descriptors()
+    result = bench(server.url, "m", 8, 2, concurrency="4", requests=100, timeout_s=10)
+    assert _kinds(result) == {"protocol": 100}
+    assert _open_descriptors() <= before + 2
+
+
+def test_a_server_closing_keep_alive_connections_is_no_error(faulty: Start) -> None:
+    """The server answers once per connection and closes the connection, unannounced, when the
+    next request arrives on it (a keep-alive timeout racing the client's next send)."""
+    answered: set[int] = set()
+
+    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
+        if id(writer) in answered:
+            return False  # close without a byte of answer
+        answered.add(id(writer))
+        writer.write(probe_answer() if n <= PROBES else STREAM_HEAD + sse(token(), USAGE))
+        return True
+
+    server = faulty(answer)
+    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    assert _kinds(result) == {"ok": REQUESTS}
+
+
+def test_an_http_1_0_close_delimited_stream_is_measured(faulty: Start) -> None:
+    head = b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+    body = b"".join(
+        b"data: " + line + b"\n\n"
+        for line in (
+            b'{"choices":[{"index":0,"delta":{"content":"a"}}]}',
+            b'{"choices":[{"index":0,"delta":{"content":"b"}}]}',
+            b"[DONE]",
+        )
+    )
+    server = faulty(_answer_with(body, head=head, keep=False))
+    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    assert _kinds(result) == {"ok": REQUESTS}
+    assert all(len(r.token_times) == 2 for r in result.runs[0].records)
+
+
+def test_a_100_continue_before_the_answer_keeps_the_connection_in_step(faulty: Start) -> None:
+    floor_s = 0.05
+
+    async def answer(writer: asyncio.StreamWriter, _: int) -> bool:
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(floor_s)
+        writer.write(STREAM_HEAD + sse(token(), token(), USAGE))
+        return True
+
+    server = faulty(answer)
+    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    assert _kinds(result) == {"ok": REQUESTS}
+    ttfts = [r.first_token - r.sent for r in result.runs[0].records if r.first_token]
+    assert min(ttfts) >= floor_s * 0.9
+
+
+def test_429_and_500_are_told_apart_and_retry_after_is_kept(faulty: Start) -> None:
+    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
+        if n <= PROBES:
+            writer.write(probe_answer())
+        elif n % 2:
+            writer.write(b"HTTP/1.1 429 Too Many\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+        return True
+
+    server = faulty(answer)
+    result = bench(server.url, "m", 8, 2, concurrency="1", requests=REQUESTS, timeout_s=10)
+    assert _kinds(result) == {"http_429": REQUESTS // 2, "http_5xx": REQUESTS // 2}
+    limited = [r for r in result.runs[0].records if r.error == "http_429"]
+    assert all("Retry-After: 3" in r.detail for r in limited)
+
+
+def test_running_out_of_descriptors_is_the_clients_limit(faulty: Start) -> None:
+    server = faulty(_answer_with(sse(token(), token(), USAGE)))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = _open_descriptors() + 12
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    try:
+        result = bench(server.url, "m", 8, 2, concurrency="40", requests=80, timeout_s=10)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    kinds = _kinds(result)
+    assert kinds.get("client_limit", 0) > 0 and "connect" not in kinds
+    assert sum(kinds.values()) == 80
