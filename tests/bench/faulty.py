@@ -57,6 +57,7 @@ class FaultyServer:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.requests = 0
+        self.on_body: Callable[[bytes], None] | None = None  # sees each request's body
         self.accepted = 0
         self.closed = 0
         self.loop = asyncio.new_event_loop()
@@ -91,8 +92,10 @@ class FaultyServer:
                     name, _, value = line.partition(":")
                     if name.strip().lower() == "content-length":
                         length = int(value)
-                await asyncio.wait_for(reader.readexactly(length), WAIT_S)
+                body = await asyncio.wait_for(reader.readexactly(length), WAIT_S)
                 self.requests += 1
+                if self.on_body is not None:
+                    self.on_body(body)
                 keep = await self.answer(writer, self.requests)
                 await writer.drain()
                 if not keep:
@@ -102,7 +105,7 @@ class FaultyServer:
         finally:
             self.closed += 1
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
     def close(self) -> None:

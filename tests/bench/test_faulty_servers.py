@@ -5,6 +5,7 @@ socket is left open, and a valid answer in an unusual framing is measured as val
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 from collections.abc import Callable, Iterator
@@ -103,12 +104,12 @@ def test_malformed_http_responses_leak_no_socket(faulty: Start) -> None:
 def test_a_server_closing_keep_alive_connections_is_no_error(faulty: Start) -> None:
     """The server answers once per connection and closes the connection, unannounced, when the
     next request arrives on it (a keep-alive timeout racing the client's next send)."""
-    answered: set[int] = set()
+    answered: list[asyncio.StreamWriter] = []  # held, so no writer's id is reused
 
     async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
-        if id(writer) in answered:
+        if any(w is writer for w in answered):
             return False  # close without a byte of answer
-        answered.add(id(writer))
+        answered.append(writer)
         writer.write(probe_answer() if n <= PROBES else STREAM_HEAD + sse(token(), USAGE))
         return True
 
@@ -179,3 +180,51 @@ def test_running_out_of_descriptors_is_the_clients_limit(faulty: Start) -> None:
     kinds = _kinds(result)
     assert kinds.get("client_limit", 0) > 0 and "connect" not in kinds
     assert sum(kinds.values()) == 80
+
+
+def _streamed_prompt(body: bytes, seen: list[str]) -> None:
+    """Keep the prompt of a measured (streamed) request; the length probes are not streamed."""
+    request = json.loads(body)
+    if request["stream"]:
+        seen.append(request["messages"][0]["content"])
+
+
+def test_a_sweeps_prompts_never_repeat_across_levels_or_runs(faulty: Start) -> None:
+    """vLLM's prefix cache served a sweep's later levels from the earlier ones' prompts; now no
+    prompt opens like another (the first 16 words: a cache block) unless asked."""
+    seen: list[str] = []
+
+    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(probe_answer() if n <= PROBES else STREAM_HEAD + sse(token(), USAGE))
+        return True
+
+    server = faulty(answer)
+    server.on_body = lambda body: _streamed_prompt(body, seen)
+    bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, timeout_s=10)
+    bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, timeout_s=10)
+    measured = seen
+    assert len(measured) == 60
+    openings = {" ".join(p.split()[:16]) for p in measured}
+    assert len(openings) == 60
+
+
+def test_a_shared_prefix_is_exactly_that_prefix(faulty: Start) -> None:
+    seen: list[str] = []
+
+    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(probe_answer() if n <= PROBES else STREAM_HEAD + sse(token(), USAGE))
+        return True
+
+    server = faulty(answer)
+    server.on_body = lambda body: _streamed_prompt(body, seen)
+    result = bench(
+        server.url, "m", 64, 2, concurrency="1,4", requests=8, timeout_s=10, shared_prefix=32
+    )
+    measured = [p.split() for p in seen]
+    assert len(measured) == 16
+    # the probe server counts 8 tokens for any prompt: 1 token per word minus nothing; the
+    # calibration is then the fallback, one word per token, so 32 tokens are 32 words
+    assert result.prompt_calibration
+    prefixes = {" ".join(words[:32]) for words in measured}
+    assert len(prefixes) == 1
+    assert len({" ".join(words[32:48]) for words in measured}) == 16

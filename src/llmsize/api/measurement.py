@@ -25,14 +25,18 @@ def bench(
     warmup: int = 0,
     api: str = "chat",
     tokenizer: Path | str | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     api_key: str | None = None,
     timeout_s: float = 120.0,
     progress: Callable[..., None] | None = None,
     transport: object | None = None,
+    shared_prefix: int = 0,
 ) -> BenchResult:
-    """Measure an OpenAI-compatible endpoint at each load level; see llmsize.bench."""
+    """Measure an OpenAI-compatible endpoint at each load level; see llmsize.bench. Without a
+    `seed` one is drawn (and kept in the result), so no two runs send the same prompts;
+    `shared_prefix` tokens open every prompt alike, to measure prefix caching on purpose."""
     import asyncio
+    import secrets
 
     from llmsize.bench.client import Endpoint
     from llmsize.bench.prompts import PromptMaker
@@ -53,6 +57,12 @@ def bench(
         raise InputError("--url", f"{url!r} is not an http(s) URL such as http://127.0.0.1:8000/v1")
     if api not in ("chat", "completions"):
         raise InputError("--api", f"{api!r} is not one of chat, completions")
+    if not 0 <= shared_prefix < input_tokens:
+        raise InputError(
+            "--shared-prefix", f"must be from 0 to fewer than --input-tokens ({input_tokens})"
+        )
+    if seed is None:
+        seed = secrets.randbelow(2**31)
     plan = BenchPlan(
         Endpoint(url, model, api, api_key, timeout_s),
         input_tokens,
@@ -63,9 +73,13 @@ def bench(
         warmup,
         seed,
     )
-    prompts = PromptMaker(input_tokens, seed, Path(tokenizer) if tokenizer else None)
+    prompts = PromptMaker(
+        input_tokens, seed, Path(tokenizer) if tokenizer else None, shared_prefix=shared_prefix
+    )
     runs = asyncio.run(run_plan(plan, prompts, progress, transport=transport))  # type: ignore[arg-type]
-    return BenchResult(plan, runs, [measure(r) for r in runs], prompts.calibrated_from)
+    return BenchResult(
+        plan, runs, [measure(r) for r in runs], prompts.calibrated_from, shared_prefix
+    )
 
 
 def show(path: Path, level: str | None = None) -> list[ShownLevel]:

@@ -34,7 +34,12 @@ async def _post(
 
 @dataclass(slots=True)
 class PromptMaker:
-    """Deterministic prompts (seeded, distinct per request so no prefix cache helps)."""
+    """Deterministic prompts, distinct per request, level and seed, so that an engine's prefix
+    cache (on by default in vLLM, SGLang and TensorRT-LLM) never serves a measured prompt from an
+    earlier one: each prompt opens with words drawn for (seed, level, request). A run without
+    `--seed` draws its seed, so two runs do not share prompts either. With `shared_prefix`
+    tokens, every prompt begins with the same prefix (drawn for the seed) and the rest is its
+    own: the way to measure prefix caching on purpose."""
 
     target_tokens: int
     seed: int = 0
@@ -42,6 +47,7 @@ class PromptMaker:
     words_per_token: float = 1.0
     overhead_tokens: float = 0.0
     calibrated_from: str = "not calibrated"
+    shared_prefix: int = 0  # tokens every prompt starts with
     _encoder: object | None = field(default=None, repr=False)
 
     def _text(self, rng: random.Random, words: int) -> str:
@@ -99,12 +105,31 @@ class PromptMaker:
             raise InputError("--tokenizer", f"cannot load {self.tokenizer}: {exc}") from None
         self.calibrated_from = f"tokenizer {self.tokenizer}"
 
-    def prompt(self, index: int) -> str:
-        rng = random.Random(self.seed * 1_000_003 + index)
+    def prompt(self, index: int, level: int = 0) -> str:
+        """Request `index` of level `level`: the shared prefix (if any), then its own words."""
+        own = random.Random(f"{self.seed}/{level}/{index}")
+        prefix = self.prefix()
         if self._encoder is not None:
             encoder = self._encoder
-            text = self._text(rng, self.target_tokens * 2)
-            ids = encoder.encode(text, add_special_tokens=False).ids[: self.target_tokens]  # type: ignore[attr-defined]
-            return str(encoder.decode(ids))  # type: ignore[attr-defined]
+            text = self._text(own, (self.target_tokens - self.shared_prefix) * 2)
+            ids = encoder.encode(text, add_special_tokens=False).ids  # type: ignore[attr-defined]
+            rest = str(encoder.decode(ids[: self.target_tokens - self.shared_prefix]))  # type: ignore[attr-defined]
+            return prefix + rest
         words = round((self.target_tokens - self.overhead_tokens) * self.words_per_token)
-        return self._text(rng, words)
+        return prefix + self._text(own, words - self._prefix_words())
+
+    def _prefix_words(self) -> int:
+        return round(self.shared_prefix * self.words_per_token) if self.shared_prefix else 0
+
+    def prefix(self) -> str:
+        """The text every prompt of the run begins with ('' without a shared prefix)."""
+        if not self.shared_prefix:
+            return ""
+        rng = random.Random(f"{self.seed}/shared")
+        if self._encoder is not None:
+            encoder = self._encoder
+            ids = encoder.encode(  # type: ignore[attr-defined]
+                self._text(rng, self.shared_prefix * 2), add_special_tokens=False
+            ).ids[: self.shared_prefix]
+            return str(encoder.decode(ids)) + " "  # type: ignore[attr-defined]
+        return self._text(rng, self._prefix_words()) + " "

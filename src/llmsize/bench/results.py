@@ -38,6 +38,7 @@ class BenchResult:
     runs: list[LevelRun]
     levels: list[Measured]
     prompt_calibration: str
+    shared_prefix: int = 0  # tokens every prompt opened with alike
 
 
 def _answered(records: Sequence[RequestRecord]) -> list[RequestRecord]:

@@ -83,6 +83,7 @@ async def _open_loop(
     client: StreamClient,
     plan: BenchPlan,
     level: Level,
+    level_index: int,
     prompts: PromptMaker,
     records: list[RequestRecord],
     stop: Stop,
@@ -112,7 +113,7 @@ async def _open_loop(
         record = RequestRecord(i, at, warmup=i < plan.warmup)
         records.append(record)
         task = asyncio.create_task(
-            send(client, plan.endpoint, record, prompts.prompt(i), plan.output_tokens)
+            send(client, plan.endpoint, record, prompts.prompt(i, level_index), plan.output_tokens)
         )
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -123,6 +124,7 @@ async def _closed_loop(
     client: StreamClient,
     plan: BenchPlan,
     level: Level,
+    level_index: int,
     prompts: PromptMaker,
     records: list[RequestRecord],
     stop: Stop,
@@ -139,7 +141,9 @@ async def _closed_loop(
                 return
             record = RequestRecord(i, time.perf_counter(), warmup=i < plan.warmup)
             records.append(record)
-            await send(client, plan.endpoint, record, prompts.prompt(i), plan.output_tokens)
+            await send(
+                client, plan.endpoint, record, prompts.prompt(i, level_index), plan.output_tokens
+            )
 
     tasks = {asyncio.create_task(worker()) for _ in range(int(level.value))}
     await _drain(tasks, stop)
@@ -178,7 +182,7 @@ async def run_plan(
     try:
         async with httpx.AsyncClient(timeout=timeout, transport=transport) as probe:
             await prompts.prepare(probe, plan.endpoint)
-            for level in plan.levels:
+            for level_index, level in enumerate(plan.levels):
                 if stop.set:
                     break
                 records: list[RequestRecord] = []
@@ -191,7 +195,7 @@ async def run_plan(
                 )
                 started = time.perf_counter()
                 loop_fn = _open_loop if level.kind == "rate" else _closed_loop
-                await loop_fn(client, plan, level, prompts, records, stop, total)
+                await loop_fn(client, plan, level, level_index, prompts, records, stop, total)
                 ticking.set()
                 if ticker is not None:
                     await ticker

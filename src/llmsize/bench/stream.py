@@ -324,9 +324,10 @@ class StreamClient:
         self._ssl = ssl.create_default_context() if self.https else None
         self.clock = time.perf_counter
 
-    async def _connection(self) -> tuple[_Protocol, bool]:
-        """An idle connection of the pool (True) or a new one (False)."""
-        while self.idle:
+    async def _connection(self, fresh: bool = False) -> tuple[_Protocol, bool]:
+        """An idle connection of the pool (True) or, if there is none or `fresh`, a new one
+        (False)."""
+        while self.idle and not fresh:
             protocol = self.idle.pop()
             if not protocol.closed:
                 return protocol, True
@@ -378,7 +379,7 @@ class StreamClient:
             f"Content-Length: {len(body)}\r\nAccept: text/event-stream\r\n{extra}\r\n"
         ).encode("latin-1") + body
         for attempt in (1, 2):
-            protocol, reused = await self._connection()
+            protocol, reused = await self._connection(fresh=attempt > 1)
             done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
             try:
                 protocol.start(request, done)

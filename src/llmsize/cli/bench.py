@@ -63,7 +63,21 @@ def bench_command(
         ),
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the send schedule and the prompts.")
+        int | None,
+        typer.Option(
+            "--seed",
+            min=0,
+            help="Seed of the send schedule and the prompts (default: drawn, and shown).",
+        ),
+    ] = None,
+    shared_prefix: Annotated[
+        int,
+        typer.Option(
+            "--shared-prefix",
+            min=0,
+            help="Tokens every prompt starts with alike, to measure prefix caching (default 0: "
+            "no two prompts share a prefix).",
+        ),
     ] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", help="Curve CSV to write (per-request JSONL beside it).")
@@ -142,6 +156,7 @@ def bench_command(
                 api=api,
                 tokenizer=tokenizer,
                 seed=seed,
+                shared_prefix=shared_prefix,
                 api_key=os.environ.get(api_key_env),
                 timeout_s=timeout,
                 progress=progress,

@@ -19,7 +19,13 @@ def render_bench(
     console.print(
         f"[bold]{safe(plan.endpoint.model)}[/] at {safe(plan.endpoint.url)}: "
         f"{plan.input_tokens} in / "
-        f"{plan.output_tokens} out; prompt lengths: {result.prompt_calibration}"
+        f"{plan.output_tokens} out; prompt lengths: {result.prompt_calibration}; seed "
+        f"{plan.seed}; "
+        + (
+            f"every prompt opens with the same {result.shared_prefix} tokens"
+            if result.shared_prefix
+            else "no two prompts share a prefix"
+        )
     )
     _print_levels(result.levels, console)
     if stopped:

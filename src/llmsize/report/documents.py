@@ -115,6 +115,8 @@ def bench_document(
             "url": url,
             "model": model,
             "prompt_lengths": result.prompt_calibration,
+            "seed": result.plan.seed,
+            "shared_prefix_tokens": result.shared_prefix,
             "stopped_early": any(r.stopped_early for r in result.runs),
             "levels": [level_document(m) for m in result.levels],
             "out": out,
