@@ -334,6 +334,18 @@ def check_output(
     return path
 
 
+def writable_folder(path: Path | str, where: str = "--out") -> None:
+    """Prove, before a long run, that a file can be created beside `path` (a folder can look
+    writable and not be: a read-only mount, a full disk, a quota)."""
+    folder = Path(path).parent
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{Path(path).name}.", dir=folder)
+    except OSError as exc:
+        raise InputError(where, f"cannot write in {folder}: {exc.strerror or exc}") from None
+    os.close(handle)
+    os.unlink(name)
+
+
 def write_output(
     path: Path | str,
     data: str | bytes,

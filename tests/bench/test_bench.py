@@ -91,7 +91,7 @@ def test_curve_rows_feed_plan_calibrate_and_accuracy(mock_server: Start, tmp_pat
             assert set(lv[key]) == {"mean", "p50", "p90", "p95", "p99"}
     rows = read_curve_file(out)
     assert len(rows) == 3 and rows[0].source_id == "llmsize-bench"
-    assert len(out.with_suffix(".jsonl").read_text().splitlines()) == 3 * 48
+    assert len(out.with_suffix(".jsonl").read_text().splitlines()) == 1 + 3 * 48 + 1  # run, end
     params = tmp_path / "p.yaml"
     assert run("calibrate", str(out), "--out", str(params)).exit_code == 0
     usecase = tmp_path / "uc.yaml"

@@ -31,17 +31,19 @@ def bench(
     progress: Callable[..., None] | None = None,
     transport: object | None = None,
     shared_prefix: int = 0,
+    sink: Callable[..., None] | None = None,
 ) -> BenchResult:
     """Measure an OpenAI-compatible endpoint at each load level; see llmsize.bench. Without a
     `seed` one is drawn (and kept in the result), so no two runs send the same prompts;
-    `shared_prefix` tokens open every prompt alike, to measure prefix caching on purpose."""
+    `shared_prefix` tokens open every prompt alike, to measure prefix caching on purpose.
+    `sink(level, level_start, record)` sees each request as it completes (bench's JSONL)."""
     import asyncio
     import secrets
 
     from llmsize.bench.client import Endpoint
     from llmsize.bench.prompts import PromptMaker
     from llmsize.bench.results import BenchResult, measure
-    from llmsize.bench.runner import BenchPlan, parse_levels, run_plan
+    from llmsize.bench.runner import BenchPlan, LevelRun, Stop, parse_levels, run_plan
     from llmsize.errors import InputError
 
     if (rate is None) == (concurrency is None):
@@ -76,9 +78,19 @@ def bench(
     prompts = PromptMaker(
         input_tokens, seed, Path(tokenizer) if tokenizer else None, shared_prefix=shared_prefix
     )
-    runs = asyncio.run(run_plan(plan, prompts, progress, transport=transport))  # type: ignore[arg-type]
+    stop = Stop()
+
+    async def measured() -> list[LevelRun]:
+        return await run_plan(plan, prompts, progress, stop, transport, sink)  # type: ignore[arg-type]
+
+    runs = asyncio.run(measured())
     return BenchResult(
-        plan, runs, [measure(r) for r in runs], prompts.calibrated_from, shared_prefix
+        plan,
+        runs,
+        [measure(r) for r in runs],
+        prompts.calibrated_from,
+        shared_prefix,
+        stop.reason,
     )
 
 

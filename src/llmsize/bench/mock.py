@@ -59,6 +59,7 @@ class _Conn:
         self.out = bytearray()
         self.closed = False
         self.requests: asyncio.Queue[tuple[str, str, bytes, float | None] | None] = asyncio.Queue()
+        self.hosts: list[str] = []  # the Host header of each request (the server's list)
         self.drained: asyncio.Future[None] | None = None
         self.clock = KernelClock()
         sock.setblocking(False)
@@ -91,6 +92,8 @@ class _Conn:
                 name, _, value = line.partition(":")
                 if name.strip().lower() == "content-length":
                     length = int(value.strip() or 0)
+                elif name.strip().lower() == "host":
+                    self.hosts.append(value.strip())
             if len(self.buffer) < end + 4 + length:
                 return
             body = self.buffer[end + 4 : end + 4 + length]
@@ -163,6 +166,7 @@ class MockServer:
         self._accepting: asyncio.Task[None] | None = None
         self._connections: set[_Conn] = set()
         self.requests = 0
+        self.hosts: list[str] = []  # every request's Host header, as sent
         self.faults: dict[str, int] = dict.fromkeys(FAULTS, 0)
 
     async def start(self) -> int:
@@ -196,6 +200,7 @@ class MockServer:
         while True:
             sock, _ = await loop.sock_accept(listener)
             conn = _Conn(sock, loop)
+            conn.hosts = self.hosts
             self._connections.add(conn)
             loop.create_task(self._serve(conn))
 

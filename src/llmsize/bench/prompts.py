@@ -28,7 +28,7 @@ async def _post(
     """One probe; sent again once if the server closed a kept-alive connection unannounced."""
     try:
         return await client.post(endpoint.path, json=body, headers=endpoint.headers())
-    except httpx.RemoteProtocolError:
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
         return await client.post(endpoint.path, json=body, headers=endpoint.headers())
 
 

@@ -1,12 +1,18 @@
-"""Read back the per-request JSONL that `llmsize bench` writes, as the runs it came from.
+"""The per-request JSONL that `llmsize bench` writes as it runs, and read back as its runs.
 
 `llmsize show` and `simulate --measured` look at a measured run long after it was taken; the file
 is the run's whole record (send, first-token and end times per request), so every statistic
 `bench` printed can be recomputed from it, and the distributions drawn.
+
+Each request's line is appended (and flushed) the moment it completes, so a run stopped by a
+signal or a crash keeps every request up to then. The first line (`{"run": ...}`) says what ran;
+the last (`{"run_end": ...}`) whether the run finished, and if not why: a file without it was cut
+short by a kill, and is read as partial.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,21 +81,68 @@ def _record(row: object, where: str) -> tuple[Level, RequestRecord]:
 
 
 def read_runs(path: Path) -> list[LevelRun]:
-    """The levels of a bench JSONL file in the order they were run (times in file seconds)."""
+    """The levels of a bench JSONL file in the order they were run (times in file seconds); a
+    file whose run did not finish marks its levels stopped early."""
     where = str(path)
     from llmsize.files import load_json, read_text
 
     lines = read_text(path, "bench records").splitlines()
     runs: dict[Level, list[RequestRecord]] = {}
+    header = end = None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         at = f"{where} line {number}"
-        level, record = _record(load_json(line, at), at)
+        row = load_json(line, at)
+        if isinstance(row, dict) and "run" in row:
+            header = row["run"]
+            continue
+        if isinstance(row, dict) and "run_end" in row:
+            end = row["run_end"]
+            continue
+        level, record = _record(row, at)
         runs.setdefault(level, []).append(record)
     if not runs:
         raise InputError(where, "no request records (expected the JSONL of llmsize bench)")
-    return [LevelRun(level, records, started=0.0) for level, records in runs.items()]
+    partial = header is not None and not (isinstance(end, dict) and end.get("complete") is True)
+    return [
+        LevelRun(level, records, started=0.0, stopped_early=partial)
+        for level, records in runs.items()
+    ]
+
+
+class RecordsWriter:
+    """Appends each completed request to the JSONL at once (flushed), between a line saying
+    what ran and one saying how the run ended."""
+
+    def __init__(self, path: Path, force: bool, run: dict[str, Any]) -> None:
+        self.path = path
+        try:
+            self._file = path.open("w" if force else "x", encoding="utf-8")
+        except OSError as exc:
+            raise InputError("--jsonl", f"cannot write {path}: {exc.strerror or exc}") from None
+        self.records = 0
+        self._line({"run": run})
+
+    def _line(self, row: dict[str, Any]) -> None:
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()
+
+    def record(self, level: Level, started: float, record: RequestRecord) -> None:
+        row = record.as_json(started)
+        row["level"] = level.label
+        self._line(row)
+        self.records += 1
+
+    def close(self, complete: bool, reason: str | None, counts: dict[str, int]) -> None:
+        """The closing line: finished or not (and why), and the outcomes counted."""
+        self._line({"run_end": {"complete": complete, "reason": reason, "outcomes": counts}})
+        self._file.close()
+
+    def discard(self) -> None:
+        """Nothing was measured (the run failed before its first request): no file is left."""
+        self._file.close()
+        self.path.unlink(missing_ok=True)
 
 
 def select(runs: list[LevelRun], label: str | None) -> list[LevelRun]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -39,6 +38,17 @@ class BenchResult:
     levels: list[Measured]
     prompt_calibration: str
     shared_prefix: int = 0  # tokens every prompt opened with alike
+    stop_reason: str | None = None  # why the run ended before its plan ("stopped by SIGTERM")
+
+    @property
+    def outcomes(self) -> dict[str, int]:
+        """Every measured request counted once: 'ok' or its error kind."""
+        counts: Counter[str] = Counter()
+        for run in self.runs:
+            for r in run.records:
+                if not r.warmup:
+                    counts[r.error or "ok"] += 1
+        return dict(counts)
 
 
 def _answered(records: Sequence[RequestRecord]) -> list[RequestRecord]:
@@ -114,9 +124,15 @@ def curve_points(
     tp: int,
     precision: str,
     today: date | None = None,
+    stop_reason: str | None = None,
 ) -> list[CurvePoint]:
-    """Summary rows in the curve schema, with the run's provenance."""
-    host = urlparse(url).netloc or url
+    """Summary rows in the curve schema, with the run's provenance (never its credentials); a
+    run stopped early says so in every row's notes."""
+    host = urlparse(url).hostname or url
+    port = urlparse(url).port
+    if port is not None:
+        host = f"{host}:{port}"
+    partial = f"PARTIAL run ({stop_reason}); " if stop_reason else ""
     stamp = (today or date.today()).isoformat()
     rows = []
     for m in measured:
@@ -143,7 +159,8 @@ def curve_points(
                 source=f"llmsize {__version__} bench of {host} (model {model}) on {stamp}",
                 source_row=f"{r.load} {r.load_value:g}",
                 raw_model=model,
-                notes=(
+                notes=partial
+                + (
                     f"p50 TTFT {r.ttft_ms.p50:.2f} ms, p95 {r.ttft_ms.p95:.2f}; p50 ITL "
                     f"{r.itl_ms.p50:.3f} ms; {r.requests} requests, {r.errors} errors"
                 ),
@@ -157,27 +174,12 @@ def records_path(out: Path, jsonl: Path | None) -> Path:
     return jsonl or out.with_suffix(".jsonl")
 
 
-def write_outputs(
-    out: Path,
-    points: Iterable[CurvePoint],
-    runs: Sequence[LevelRun],
-    jsonl: Path | None,
-    *,
-    force: bool = False,
-) -> Path:
-    """The curve CSV and the per-request JSONL, each whole or not at all."""
+def write_curve_rows(out: Path, points: Iterable[CurvePoint], *, force: bool = False) -> None:
+    """The curve CSV, whole or not at all (the per-request JSONL is written as the run goes:
+    bench/records_file.py)."""
     from llmsize.files import write_output
 
-    jsonl = records_path(out, jsonl)
-    lines = []
-    for level_run in runs:
-        for record in level_run.records:
-            row = record.as_json(level_run.started)
-            row["level"] = level_run.level.label
-            lines.append(json.dumps(row) + "\n")
-    write_output(jsonl, "".join(lines), force=force, where="--jsonl")
     write_output(out, "".join(write_curves(points)), force=force, where="--out")
-    return jsonl
 
 
 def records_of(runs: Sequence[LevelRun]) -> list[RequestRecord]:

@@ -10,7 +10,7 @@ import random
 import signal
 import statistics
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,14 +57,28 @@ Progress = Callable[[Level, int, int, int, float | None], None]
 
 
 class Stop:
-    """Set by Ctrl-C (or a test): no new requests start; what was measured is kept."""
+    """Set by Ctrl-C, SIGTERM or SIGHUP (or a test): no new requests start, the ones in flight
+    are recorded as interrupted, and what was measured is kept."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
+        self.reason: str | None = None
 
     @property
     def set(self) -> bool:
         return self.event.is_set()
+
+    def trip(self, reason: str = "stopped") -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.event.set()
+
+
+RecordSink = Callable[[Level, float, RequestRecord], None]
+"""(level, level start, record) -> None: called once per request as it completes, interrupted
+requests included, so a run's file holds every request up to the moment it stopped."""
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 async def _ticker(
@@ -88,6 +102,7 @@ async def _open_loop(
     records: list[RequestRecord],
     stop: Stop,
     total: int,
+    done: Callable[[RequestRecord], None],
 ) -> None:
     rng = random.Random(plan.seed)
     if plan.duration_s is None:
@@ -113,7 +128,17 @@ async def _open_loop(
         record = RequestRecord(i, at, warmup=i < plan.warmup)
         records.append(record)
         task = asyncio.create_task(
-            send(client, plan.endpoint, record, prompts.prompt(i, level_index), plan.output_tokens)
+            _sent(
+                send(
+                    client,
+                    plan.endpoint,
+                    record,
+                    prompts.prompt(i, level_index),
+                    plan.output_tokens,
+                ),
+                record,
+                done,
+            )
         )
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -129,6 +154,7 @@ async def _closed_loop(
     records: list[RequestRecord],
     stop: Stop,
     total: int,
+    done: Callable[[RequestRecord], None],
 ) -> None:
     start = time.perf_counter()
     counter = iter(range(total if plan.duration_s is None else 10**12))
@@ -141,12 +167,23 @@ async def _closed_loop(
                 return
             record = RequestRecord(i, time.perf_counter(), warmup=i < plan.warmup)
             records.append(record)
-            await send(
-                client, plan.endpoint, record, prompts.prompt(i, level_index), plan.output_tokens
+            prompt = prompts.prompt(i, level_index)
+            await _sent(
+                send(client, plan.endpoint, record, prompt, plan.output_tokens), record, done
             )
 
     tasks = {asyncio.create_task(worker()) for _ in range(int(level.value))}
     await _drain(tasks, stop)
+
+
+async def _sent(
+    request: Awaitable[RequestRecord], record: RequestRecord, done: Callable[[RequestRecord], None]
+) -> RequestRecord:
+    """Await a request; its record is handed on when it completes or is interrupted."""
+    try:
+        return await request
+    finally:
+        done(record)
 
 
 async def _drain(tasks: Iterable[asyncio.Task[Any]], stop: Stop) -> None:
@@ -170,12 +207,20 @@ async def run_plan(
     progress: Progress | None = None,
     stop: Stop | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    sink: RecordSink | None = None,
 ) -> list[LevelRun]:
-    """Run every level in turn; Ctrl-C (SIGINT) stops cleanly and returns what was measured."""
+    """Run every level in turn; Ctrl-C (SIGINT), SIGTERM and SIGHUP stop cleanly and return what
+    was measured, the requests in flight recorded as interrupted."""
     stop = stop or Stop()
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, stop.event.set)
+    handled = []
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, stop.trip, f"stopped by {name}")
+            handled.append(number)
     timeout = httpx.Timeout(plan.endpoint.timeout_s, connect=min(10.0, plan.endpoint.timeout_s))
     runs: list[LevelRun] = []
     client = StreamClient(plan.endpoint.url, plan.endpoint.timeout_s)
@@ -194,8 +239,13 @@ async def run_plan(
                     else None
                 )
                 started = time.perf_counter()
+
+                def done(record: RequestRecord, level: Level = level, at: float = started) -> None:
+                    if sink is not None:
+                        sink(level, at, record)
+
                 loop_fn = _open_loop if level.kind == "rate" else _closed_loop
-                await loop_fn(client, plan, level, level_index, prompts, records, stop, total)
+                await loop_fn(client, plan, level, level_index, prompts, records, stop, total, done)
                 ticking.set()
                 if ticker is not None:
                     await ticker
@@ -203,8 +253,9 @@ async def run_plan(
                 runs.append(LevelRun(level, finished, started, stop.set))
     finally:
         client.close()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
+        for number in handled:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(number)
     return runs
 
 

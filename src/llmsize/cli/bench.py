@@ -1,13 +1,16 @@
 """`llmsize bench` (measure an endpoint) and `llmsize serve-mock` (a server with known timing)."""
 
 import os
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from llmsize.bench.credentials import header_value, redacted_url
 from llmsize.cli._common import fail, output_path, user_errors
 from llmsize.cli._options import ForceOpt, Format, FormatOpt, JsonOpt, PrecisionChoice, emit
+from llmsize.files import writable_folder
 
 
 def bench_command(
@@ -114,7 +117,7 @@ def bench_command(
     cleanly and keeps what was measured. The API key is read from the environment, never shown.
     """
     from llmsize.api import bench
-    from llmsize.bench.results import curve_points, records_path, write_outputs
+    from llmsize.bench.results import curve_points, records_path, write_curve_rows
 
     if out is not None and gpu is None:
         raise fail(
@@ -122,6 +125,7 @@ def bench_command(
         )
     if requests is not None and duration is not None:
         raise fail("--requests: give either --requests or --duration, not both")
+    records: Path | None = None
     if out is not None:  # checked before the run: a measurement is never lost to a bad path
         records = records_path(out, jsonl)
         if records.resolve() == out.resolve():
@@ -129,9 +133,12 @@ def bench_command(
         given = [tokenizer] if tokenizer else []
         output_path(out, "--out", force, given)
         output_path(records, "--jsonl", force, given)
+        with user_errors():
+            writable_folder(out, "--out")
     elif jsonl is not None:
         raise fail("--jsonl: needs --out (the curve CSV the records go with)")
     with user_errors():
+        api_key = header_value(os.environ.get(api_key_env), api_key_env)
         canonical_gpu = None
         canonical_model = model
         if gpu is not None:
@@ -141,6 +148,11 @@ def bench_command(
             canonical_gpu = catalog.gpus.get(gpu, "--gpu").id
             found = catalog.models.find(model)
             canonical_model = found.id if found else model
+        if seed is None:
+            import secrets
+
+            seed = secrets.randbelow(2**31)
+        writer = _records_writer(records, force, url, model, seed) if records else None
         progress, bar = _progress(as_json)
         try:
             result = bench(
@@ -157,33 +169,87 @@ def bench_command(
                 tokenizer=tokenizer,
                 seed=seed,
                 shared_prefix=shared_prefix,
-                api_key=os.environ.get(api_key_env),
+                api_key=api_key,
                 timeout_s=timeout,
                 progress=progress,
+                sink=writer.record if writer else None,
             )
+        except BaseException:
+            if writer is not None:
+                if writer.records:
+                    writer.close(False, "the run failed", {})
+                else:
+                    writer.discard()
+            raise
         finally:
             if bar is not None:
                 bar.stop()
-        written = None
+        if writer is not None:
+            writer.close(result.stop_reason is None, result.stop_reason, result.outcomes)
         if out is not None:
             assert canonical_gpu is not None
             points = curve_points(
-                result.levels, url, canonical_model, canonical_gpu, tp, precision.name_in_table
+                result.levels,
+                url,
+                canonical_model,
+                canonical_gpu,
+                tp,
+                precision.name_in_table,
+                stop_reason=result.stop_reason,
             )
-            written = write_outputs(out, points, result.runs, jsonl, force=force)
+            write_curve_rows(out, points, force=force)
     stopped = any(r.stopped_early for r in result.runs)
     if as_json or fmt != Format.table:
         from llmsize.report.documents import bench_document
 
         doc = bench_document(
-            result, url, model, str(out) if out else None, str(written) if written else None
+            result, url, model, str(out) if out else None, str(records) if records else None
         )
         emit(doc, as_json, fmt, "Benchmark")
-        return
-    from llmsize.report.bench_table import render_bench
-    from llmsize.report.console import make_console
+    else:
+        from llmsize.report.bench_table import render_bench
+        from llmsize.report.console import make_console
 
-    render_bench(result, make_console(), out, written, stopped)
+        render_bench(result, make_console(), out, records, stopped)
+    code = bench_exit_code(result.outcomes, result.stop_reason)
+    if code:
+        raise typer.Exit(code)
+
+
+BENCH_SOME_FAILED = 4
+BENCH_ALL_FAILED = 5
+BENCH_STOPPED = 6
+"""bench's exit codes beyond 0 (every measured request answered) and 2 (bad input): some
+requests failed; every one failed (or none was measured); the run was stopped early by a signal
+(its outputs are kept and marked partial)."""
+
+
+def bench_exit_code(outcomes: dict[str, int], stop_reason: str | None) -> int:
+    if stop_reason is not None:
+        return BENCH_STOPPED
+    ok = outcomes.get("ok", 0)
+    if ok == 0:
+        return BENCH_ALL_FAILED
+    return BENCH_SOME_FAILED if sum(outcomes.values()) > ok else 0
+
+
+def _records_writer(path: Path, force: bool, url: str, model: str, seed: int):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from llmsize import __version__
+    from llmsize.bench.records_file import RecordsWriter
+
+    return RecordsWriter(
+        path,
+        force,
+        {
+            "url": redacted_url(url),
+            "model": model,
+            "seed": seed,
+            "llmsize": __version__,
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
 
 
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]

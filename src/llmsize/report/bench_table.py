@@ -8,6 +8,7 @@ from pathlib import Path
 from rich import box
 from rich.console import Console
 
+from llmsize.bench.credentials import redacted_url
 from llmsize.bench.results import BenchResult, Measured
 from llmsize.report.console import SafeTable, safe
 
@@ -17,7 +18,7 @@ def render_bench(
 ) -> None:
     plan = result.plan
     console.print(
-        f"[bold]{safe(plan.endpoint.model)}[/] at {safe(plan.endpoint.url)}: "
+        f"[bold]{safe(plan.endpoint.model)}[/] at {safe(redacted_url(plan.endpoint.url))}: "
         f"{plan.input_tokens} in / "
         f"{plan.output_tokens} out; prompt lengths: {result.prompt_calibration}; seed "
         f"{plan.seed}; "
@@ -29,7 +30,15 @@ def render_bench(
     )
     _print_levels(result.levels, console)
     if stopped:
-        console.print("[yellow]Stopped early: the levels above hold what was measured.[/]")
+        why = f" ({result.stop_reason})" if result.stop_reason else ""
+        console.print(
+            f"[yellow]Stopped early{why}: the levels above hold what was measured; the requests "
+            "in flight are counted as interrupted, and the outputs are marked partial.[/]"
+        )
+    failed = {k: n for k, n in result.outcomes.items() if k != "ok"}
+    if failed:
+        shown = ", ".join(f"{n} {kind}" for kind, n in sorted(failed.items()))
+        console.print(f"[yellow]Requests that failed: {shown}.[/]")
     if out is not None:
         console.print(safe(f"Curve rows: {out}; per-request records: {jsonl}"))
         console.print(

@@ -108,16 +108,19 @@ def accuracy_document(report: AccuracyReport) -> dict[str, Any]:
 def bench_document(
     result: BenchResult, url: str, model: str, out: str | None, jsonl: str | None
 ) -> dict[str, Any]:
+    from llmsize.bench.credentials import redacted_url
     from llmsize.bench.results import level_document
 
     return versioned(
         {
-            "url": url,
+            "url": redacted_url(url),
             "model": model,
             "prompt_lengths": result.prompt_calibration,
             "seed": result.plan.seed,
             "shared_prefix_tokens": result.shared_prefix,
             "stopped_early": any(r.stopped_early for r in result.runs),
+            "stop_reason": result.stop_reason,
+            "outcomes": result.outcomes,
             "levels": [level_document(m) for m in result.levels],
             "out": out,
             "jsonl": jsonl,

@@ -197,6 +197,8 @@ KEYS: dict[str, str] = {
     "schema_version": "version of the document's layout (bumped on a breaking change)",
     "seed": "seed of the traffic: the twin's, or bench's send schedule and prompts",
     "server": "server type catalog id",
+    "stop_reason": "why a bench run ended before its plan (a signal), or null",
+    "outcomes": "every measured request counted once: ok or its error kind",
     "shared_prefix_tokens": "tokens every bench prompt opened with alike (0: none shared)",
     "server_price_source": "where the server's price comes from",
     "server_usd_per_hour": "the server's price per hour, US$",
