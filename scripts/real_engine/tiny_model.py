@@ -43,11 +43,12 @@ CHAT_TEMPLATE = (
 
 
 def training_text() -> list[str]:
-    """Local text to learn merges from: this repository's Python and Markdown files."""
+    """Local text to learn merges from: this repository's Python and Markdown files, ASCII only:
+    with no byte above 0x7F in the vocabulary, every token decodes to whole characters (random
+    weights otherwise pick lone UTF-8 continuation bytes, which a server streams as empty text)."""
     root = Path(__file__).resolve().parents[2]
-    texts = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.md"))[:200]]
-    texts += [p.read_text(encoding="utf-8") for p in sorted((root / "src").rglob("*.py"))]
-    return texts
+    files = sorted(root.rglob("*.md"))[:200] + sorted((root / "src").rglob("*.py"))
+    return [p.read_text(encoding="utf-8").encode("ascii", "ignore").decode() for p in files]
 
 
 def build_tokenizer(out: Path) -> None:
@@ -56,11 +57,7 @@ def build_tokenizer(out: Path) -> None:
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB,
-        special_tokens=["<unk>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=["<unk>", "<s>", "</s>"])
     tokenizer.train_from_iterator(training_text(), trainer)
     tokenizer.save(str(out / "tokenizer.json"))
     (out / "tokenizer_config.json").write_text(

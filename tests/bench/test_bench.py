@@ -48,7 +48,7 @@ def test_injected_faults_are_counted_exactly(mock_server: Start) -> None:
         malformed_rate=0.1,
         seed=3,
     )
-    result = bench(mock.url, "mock", 16, 10, concurrency="8", requests=200, timeout_s=1.0)
+    result = bench(mock.url, "mock", 16, 10, concurrency="8", requests=200, warmup=0, timeout_s=1.0)
     kinds = result.levels[0].errors_by_kind
     faults = mock.server.faults
     assert kinds.get("http_5xx", 0) == faults["error"]
@@ -91,7 +91,9 @@ def test_curve_rows_feed_plan_calibrate_and_accuracy(mock_server: Start, tmp_pat
             assert set(lv[key]) == {"mean", "p50", "p90", "p95", "p99"}
     rows = read_curve_file(out)
     assert len(rows) == 3 and rows[0].source_id == "llmsize-bench"
-    assert len(out.with_suffix(".jsonl").read_text().splitlines()) == 1 + 3 * 48 + 1  # run, end
+    warmups = 4 + 4 + 16  # the default: one per stream, at least 4
+    lines = out.with_suffix(".jsonl").read_text().splitlines()
+    assert len(lines) == 1 + 3 * 48 + warmups + 1  # the run line, every request, the end line
     params = tmp_path / "p.yaml"
     assert run("calibrate", str(out), "--out", str(params)).exit_code == 0
     usecase = tmp_path / "uc.yaml"

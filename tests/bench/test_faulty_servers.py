@@ -65,7 +65,7 @@ def test_a_chunk_of_the_wrong_shape_is_a_bad_payload_and_every_request_is_sent(
     faulty: Start, chunk: object, load: dict[str, str]
 ) -> None:
     server = faulty(_answer_with(sse(token(), chunk, USAGE)))
-    result = bench(server.url, "m", 8, 2, requests=REQUESTS, timeout_s=10, **load)  # type: ignore[arg-type]
+    result = bench(server.url, "m", 8, 2, requests=REQUESTS, warmup=0, timeout_s=10, **load)  # type: ignore[arg-type]
     assert _kinds(result) == {"bad_payload": REQUESTS}  # each request sent, once
     assert server.requests == PROBES + REQUESTS
     detail = result.runs[0].records[0].detail
@@ -75,7 +75,9 @@ def test_a_chunk_of_the_wrong_shape_is_a_bad_payload_and_every_request_is_sent(
 def test_invalid_utf8_in_a_token_chunk_is_a_bad_payload(faulty: Start) -> None:
     bad = b'{"choices":[{"index":0,"delta":{"content":"\xff\xfe"}}]}'
     server = faulty(_answer_with(sse(token(), bad, USAGE)))
-    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    result = bench(
+        server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
+    )
     assert _kinds(result) == {"bad_payload": REQUESTS}
 
 
@@ -84,7 +86,7 @@ def test_one_huge_stream_chunk_is_parsed_in_linear_time(faulty: Start) -> None:
     (minutes); the request's 60 s timeout would turn that into a failure."""
     huge = token("x" * 4_000_000)
     server = faulty(_answer_with(sse(huge, token(), USAGE)))
-    result = bench(server.url, "m", 8, 2, concurrency="1", requests=2, timeout_s=60)
+    result = bench(server.url, "m", 8, 2, concurrency="1", requests=2, warmup=0, timeout_s=60)
     assert _kinds(result) == {"ok": 2}
 
 
@@ -96,7 +98,7 @@ def _open_descriptors() -> int:
 def test_malformed_http_responses_leak_no_socket(faulty: Start) -> None:
     server = faulty(_answer_with(b"", head=b"HTTP/1.1 abc\r\n\r\n"))
     before = _open_descriptors()
-    result = bench(server.url, "m", 8, 2, concurrency="4", requests=100, timeout_s=10)
+    result = bench(server.url, "m", 8, 2, concurrency="4", requests=100, warmup=0, timeout_s=10)
     assert _kinds(result) == {"protocol": 100}
     assert _open_descriptors() <= before + 2
 
@@ -114,7 +116,9 @@ def test_a_server_closing_keep_alive_connections_is_no_error(faulty: Start) -> N
         return True
 
     server = faulty(answer)
-    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    result = bench(
+        server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
+    )
     assert _kinds(result) == {"ok": REQUESTS}
 
 
@@ -129,7 +133,9 @@ def test_an_http_1_0_close_delimited_stream_is_measured(faulty: Start) -> None:
         )
     )
     server = faulty(_answer_with(body, head=head, keep=False))
-    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    result = bench(
+        server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
+    )
     assert _kinds(result) == {"ok": REQUESTS}
     assert all(len(r.token_times) == 2 for r in result.runs[0].records)
 
@@ -145,7 +151,9 @@ def test_a_100_continue_before_the_answer_keeps_the_connection_in_step(faulty: S
         return True
 
     server = faulty(answer)
-    result = bench(server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, timeout_s=10)
+    result = bench(
+        server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
+    )
     assert _kinds(result) == {"ok": REQUESTS}
     ttfts = [r.first_token - r.sent for r in result.runs[0].records if r.first_token]
     assert min(ttfts) >= floor_s * 0.9
@@ -162,7 +170,9 @@ def test_429_and_500_are_told_apart_and_retry_after_is_kept(faulty: Start) -> No
         return True
 
     server = faulty(answer)
-    result = bench(server.url, "m", 8, 2, concurrency="1", requests=REQUESTS, timeout_s=10)
+    result = bench(
+        server.url, "m", 8, 2, concurrency="1", requests=REQUESTS, warmup=0, timeout_s=10
+    )
     assert _kinds(result) == {"http_429": REQUESTS // 2, "http_5xx": REQUESTS // 2}
     limited = [r for r in result.runs[0].records if r.error == "http_429"]
     assert all("Retry-After: 3" in r.detail for r in limited)
@@ -174,7 +184,7 @@ def test_running_out_of_descriptors_is_the_clients_limit(faulty: Start) -> None:
     limit = _open_descriptors() + 12
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
     try:
-        result = bench(server.url, "m", 8, 2, concurrency="40", requests=80, timeout_s=10)
+        result = bench(server.url, "m", 8, 2, concurrency="40", requests=80, warmup=0, timeout_s=10)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     kinds = _kinds(result)
@@ -200,8 +210,8 @@ def test_a_sweeps_prompts_never_repeat_across_levels_or_runs(faulty: Start) -> N
 
     server = faulty(answer)
     server.on_body = lambda body: _streamed_prompt(body, seen)
-    bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, timeout_s=10)
-    bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, timeout_s=10)
+    bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, warmup=0, timeout_s=10)
+    bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, warmup=0, timeout_s=10)
     measured = seen
     assert len(measured) == 60
     openings = {" ".join(p.split()[:16]) for p in measured}
@@ -218,7 +228,15 @@ def test_a_shared_prefix_is_exactly_that_prefix(faulty: Start) -> None:
     server = faulty(answer)
     server.on_body = lambda body: _streamed_prompt(body, seen)
     result = bench(
-        server.url, "m", 64, 2, concurrency="1,4", requests=8, timeout_s=10, shared_prefix=32
+        server.url,
+        "m",
+        64,
+        2,
+        concurrency="1,4",
+        requests=8,
+        warmup=0,
+        timeout_s=10,
+        shared_prefix=32,
     )
     measured = [p.split() for p in seen]
     assert len(measured) == 16

@@ -137,3 +137,46 @@ def test_an_out_named_like_its_records_is_refused(mock_server: Start, tmp_path: 
     mock = mock_server(ttft_ms=2, itl_ms=1)
     result = run(*_bench_args(mock.url, tmp_path / "x.jsonl", "--concurrency", "1"))
     assert_one_line_error(result, "--jsonl")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--rate", "1e-300"),
+        ("--rate", "nan"),
+        ("--rate", "inf"),
+        ("--concurrency", "100000000"),
+        ("--concurrency", "2.5"),
+        ("--warmup", "1000000000"),
+    ],
+)
+def test_unbounded_flags_never_start(flag: str, value: str, tmp_path: Path) -> None:
+    load = [] if flag in ("--rate", "--concurrency") else ["--concurrency", "1"]
+    result = run(
+        "bench",
+        "--url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--input-tokens",
+        "8",
+        "--output-tokens",
+        "2",
+        *load,
+        flag,
+        value,
+    )
+    assert_one_line_error(result, flag)
+
+
+def test_connections_and_a_warm_up_come_before_the_measured_requests(
+    mock_server: Start,
+) -> None:
+    from llmsize.api import bench
+
+    mock = mock_server(ttft_ms=2, itl_ms=1)
+    result = bench(mock.url, "m", 8, 2, concurrency="6", requests=12, timeout_s=10)
+    records = result.runs[0].records
+    assert sum(r.warmup for r in records) == 6  # one per stream by default
+    assert sum(not r.warmup for r in records) == 12
+    assert mock.server.requests == PROBES + 18

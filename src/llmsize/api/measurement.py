@@ -22,7 +22,7 @@ def bench(
     concurrency: str | None = None,
     requests: int | None = 200,
     duration_s: float | None = None,
-    warmup: int = 0,
+    warmup: int | None = None,
     api: str = "chat",
     tokenizer: Path | str | None = None,
     seed: int | None = None,
@@ -51,10 +51,7 @@ def bench(
     try:
         levels = parse_levels(rate, concurrency)
     except ValueError as exc:
-        flag = "--rate" if rate is not None else "--concurrency"
-        raise InputError(
-            flag, f"{exc} is not a positive number (a whole one for concurrency)"
-        ) from None
+        raise InputError("--rate" if rate is not None else "--concurrency", str(exc)) from None
     if not url.startswith(("http://", "https://")):
         raise InputError("--url", f"{url!r} is not an http(s) URL such as http://127.0.0.1:8000/v1")
     if api not in ("chat", "completions"):

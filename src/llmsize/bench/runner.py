@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import signal
 import statistics
@@ -40,8 +41,18 @@ class BenchPlan:
     levels: tuple[Level, ...]
     requests: int | None = 200
     duration_s: float | None = None
-    warmup: int = 0
+    warmup: int | None = None  # per level; None: default_warmup(level)
     seed: int = 0
+
+    def warmup_for(self, level: Level) -> int:
+        return default_warmup(level) if self.warmup is None else self.warmup
+
+
+def default_warmup(level: Level) -> int:
+    """Requests sent first and not measured: one per stream of a closed loop, a second's worth
+    of an open one, at least 4, so that the measured requests meet warm connections and a
+    running engine (the first wave's TTFT otherwise includes connection set-up)."""
+    return max(4, min(1000, math.ceil(level.value)))
 
 
 @dataclass(slots=True)
@@ -125,7 +136,7 @@ async def _open_loop(
                 await asyncio.wait_for(stop.event.wait(), delay)
             if stop.set:
                 break
-        record = RequestRecord(i, at, warmup=i < plan.warmup)
+        record = RequestRecord(i, at, warmup=i < plan.warmup_for(level))
         records.append(record)
         task = asyncio.create_task(
             _sent(
@@ -165,7 +176,7 @@ async def _closed_loop(
                 plan.duration_s is not None and time.perf_counter() - start > plan.duration_s
             ):
                 return
-            record = RequestRecord(i, time.perf_counter(), warmup=i < plan.warmup)
+            record = RequestRecord(i, time.perf_counter(), warmup=i < plan.warmup_for(level))
             records.append(record)
             prompt = prompts.prompt(i, level_index)
             await _sent(
@@ -231,7 +242,12 @@ async def run_plan(
                 if stop.set:
                     break
                 records: list[RequestRecord] = []
-                total = (plan.requests or 0) + plan.warmup
+                total = (plan.requests or 0) + plan.warmup_for(level)
+                await client.connect(
+                    int(level.value)
+                    if level.kind == "concurrency"
+                    else min(OPEN_LOOP_CONNECTIONS, math.ceil(level.value))
+                )
                 ticking = asyncio.Event()
                 ticker = (
                     asyncio.create_task(_ticker(level, records, total, progress, ticking))
@@ -259,15 +275,36 @@ async def run_plan(
     return runs
 
 
+OPEN_LOOP_CONNECTIONS = 256
+"""Connections opened ahead of an open-loop level (a second's arrivals, up to this many); more
+are opened as the load needs them."""
+
+MAX_RATE = 1e6
+"""Requests a second one client process can be asked to send (far beyond what it sustains:
+the run's client lag then says so)."""
+MIN_RATE = 0.01
+"""One request in 100 s: a slower schedule is a wait, not a measurement."""
+MAX_CONCURRENCY = 65_536
+"""Streams one process holds open (a socket each; the descriptor limit comes first)."""
+
+
 def parse_levels(rate: str | None, concurrency: str | None) -> tuple[Level, ...]:
-    """'2,4,8' -> three levels; exactly one of the two flags is given (checked by the caller)."""
+    """'2,4,8' -> three levels; exactly one of the two flags is given (checked by the caller).
+    ValueError names the part and what is allowed."""
     text, kind = (rate, "rate") if rate is not None else (concurrency, "concurrency")
     assert text is not None
     levels = []
     for part in text.split(","):
-        value = float(part)
-        if value <= 0 or (kind == "concurrency" and value != int(value)):
-            raise ValueError(part)
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"{part.strip()!r} is not a number") from None
+        if kind == "rate" and not MIN_RATE <= value <= MAX_RATE:  # also refuses nan and inf
+            raise ValueError(
+                f"{part.strip()} is not a rate from {MIN_RATE:g} to {MAX_RATE:g} req/s"
+            )
+        if kind == "concurrency" and not (1 <= value <= MAX_CONCURRENCY and value == int(value)):
+            raise ValueError(f"{part.strip()} is not a whole number from 1 to {MAX_CONCURRENCY}")
         levels.append(Level(kind, value))
     return tuple(levels)
 

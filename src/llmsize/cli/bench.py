@@ -55,8 +55,15 @@ def bench_command(
         ),
     ] = None,
     warmup: Annotated[
-        int, typer.Option("--warmup", min=0, help="Requests per level sent first and not measured.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--warmup",
+            min=0,
+            max=1_000_000,
+            help="Requests per level sent first and not measured (default: one per stream, "
+            "or a second's worth at a rate; at least 4).",
+        ),
+    ] = None,
     api: Annotated[str, typer.Option("--api", help="chat or completions")] = "chat",
     tokenizer: Annotated[
         Path | None,
