@@ -93,6 +93,10 @@ class FaultyServer:
                     if name.strip().lower() == "content-length":
                         length = int(value)
                 body = await asyncio.wait_for(reader.readexactly(length), WAIT_S)
+                if head.startswith(b"GET "):  # what the client asks about the server: nothing
+                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                    await writer.drain()
+                    continue
                 self.requests += 1
                 if self.on_body is not None:
                     self.on_body(body)

@@ -180,3 +180,52 @@ def test_connections_and_a_warm_up_come_before_the_measured_requests(
     assert sum(r.warmup for r in records) == 6  # one per stream by default
     assert sum(not r.warmup for r in records) == 12
     assert mock.server.requests == PROBES + 18
+
+
+@pytest.mark.parametrize("load", [{"rate": "50"}, {"concurrency": "4"}])
+def test_a_client_that_falls_behind_marks_its_level_unreliable(
+    mock_server: Start, load: dict[str, str]
+) -> None:
+    """A closed loop's request is due when the previous answer ended (it used to be stamped when
+    the worker resumed, so a slow re-issue never showed); a blocked client is caught either way."""
+    from llmsize.api import bench
+
+    mock = mock_server(ttft_ms=200, itl_ms=2)  # 5 % of it: 10 ms of the client's own delay
+
+    def blocking(*_: object) -> None:
+        time.sleep(0.06)  # the event loop stalls after every answer
+
+    slow = bench(mock.url, "m", 8, 4, requests=30, warmup=0, sink=blocking, **load)  # type: ignore[arg-type]
+    level = slow.levels[0]
+    assert not level.reliable and "late" in (level.unreliable or "")
+    fine = bench(mock.url, "m", 8, 4, requests=30, warmup=0, **load)  # type: ignore[arg-type]
+    assert fine.levels[0].reliable, fine.levels[0].unreliable
+
+
+def test_the_served_name_is_apart_from_the_catalog_model_and_the_engine_is_recorded(
+    mock_server: Start, tmp_path: Path
+) -> None:
+    from llmsize import __version__
+
+    mock = mock_server(ttft_ms=2, itl_ms=1, model="my-llama")
+    out = tmp_path / "s.csv"
+    args = _bench_args(mock.url, out, "--concurrency", "1", "--requests", "4")
+    result = run(*args, "--served-model", "my-llama")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["server"] == f"llmsize-mock {__version__}"
+    row = read_curve_file(out)[0]
+    assert row.model == "llama-3-8b" and f"(llmsize-mock {__version__})" in row.source
+    end = _lines(out.with_suffix(".jsonl"))[-1]["run_end"]
+    assert end["server"] == f"llmsize-mock {__version__}"  # type: ignore[index]
+
+
+def test_rows_for_a_model_the_catalog_lacks_are_refused_before_the_run(
+    mock_server: Start, tmp_path: Path
+) -> None:
+    """They used to be written under the served name, and plan --bench skipped them silently."""
+    mock = mock_server(ttft_ms=2, itl_ms=1)
+    args = _bench_args(mock.url, tmp_path / "r.csv", "--concurrency", "1")
+    args[args.index("--model") + 1] = "my-llama"
+    result = run(*args)
+    assert_one_line_error(result, "--model")
+    assert mock.server.requests == 0 and not (tmp_path / "r.jsonl").exists()

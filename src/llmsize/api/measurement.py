@@ -76,9 +76,10 @@ def bench(
         input_tokens, seed, Path(tokenizer) if tokenizer else None, shared_prefix=shared_prefix
     )
     stop = Stop()
+    server: list[str] = []
 
     async def measured() -> list[LevelRun]:
-        return await run_plan(plan, prompts, progress, stop, transport, sink)  # type: ignore[arg-type]
+        return await run_plan(plan, prompts, progress, stop, transport, sink, server.append)  # type: ignore[arg-type]
 
     runs = asyncio.run(measured())
     return BenchResult(
@@ -88,6 +89,7 @@ def bench(
         prompts.calibrated_from,
         shared_prefix,
         stop.reason,
+        server[0] if server else None,
     )
 
 

@@ -242,11 +242,21 @@ class MockServer:
         if method == "GET" and path.rstrip("/").endswith("/health"):
             await self._respond(writer, "200 OK", {"status": "ok"})
             return True
+        if method == "GET" and path.rstrip("/") == "/version":  # as vLLM answers it
+            from llmsize import __version__
+
+            await self._respond(writer, "200 OK", {"version": __version__})
+            return True
         if method == "GET" and path.rstrip("/").endswith("/models"):
             await self._respond(
                 writer,
                 "200 OK",
-                {"object": "list", "data": [{"id": self.config.model, "object": "model"}]},
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": self.config.model, "object": "model", "owned_by": "llmsize-mock"}
+                    ],
+                },
             )
             return True
         if method != "POST" or not path.rstrip("/").endswith(("/chat/completions", "/completions")):

@@ -134,9 +134,17 @@ class RecordsWriter:
         self._line(row)
         self.records += 1
 
-    def close(self, complete: bool, reason: str | None, counts: dict[str, int]) -> None:
-        """The closing line: finished or not (and why), and the outcomes counted."""
-        self._line({"run_end": {"complete": complete, "reason": reason, "outcomes": counts}})
+    def close(
+        self,
+        complete: bool,
+        reason: str | None,
+        counts: dict[str, int],
+        server: str | None = None,
+    ) -> None:
+        """The closing line: finished or not (and why), the outcomes counted, and the engine the
+        server said it was."""
+        end = {"complete": complete, "reason": reason, "outcomes": counts, "server": server}
+        self._line({"run_end": end})
         self._file.close()
 
     def discard(self) -> None:

@@ -29,6 +29,40 @@ class Measured:
     dispatch_lag_ms: dict[str, float]  # scheduled send -> request handed to the connection
     mean_prompt_tokens: float
     mean_output_tokens: float
+    unreliable: str | None = None  # why the client's own delay spoils the figures, if it does
+
+    @property
+    def reliable(self) -> bool:
+        return self.unreliable is None
+
+
+LAG_SHARE = 0.05
+"""The client's own delay (scheduled send, or a closed loop's previous answer, to the request
+written) may be this share of the median TTFT it measures before the level is marked unreliable:
+a late send shifts an open loop's arrivals and splits a closed loop's waves, so the engine was
+not asked for the load the row names."""
+LAG_FLOOR_MS = 1.0
+"""Below this the client's delay is noise whatever the TTFT."""
+
+
+def lag_verdict(lags_ms: Sequence[float], ttft_p50_ms: float) -> str | None:
+    """None when the client kept its schedule, else the reason the level is unreliable."""
+    if not lags_ms or ttft_p50_ms <= 0:
+        return None
+    p50, p99 = percentile(lags_ms, 50), percentile(lags_ms, 99)
+    allowed = max(LAG_FLOOR_MS, LAG_SHARE * ttft_p50_ms)
+    if p50 > allowed:
+        return (
+            f"the client sent late: median {p50:,.1f} ms after schedule, over "
+            f"{LAG_SHARE:.0%} of the median TTFT ({ttft_p50_ms:,.1f} ms); the load was not the "
+            "one named (a lighter load, or more client processes)"
+        )
+    if p99 > 4 * allowed:
+        return (
+            f"the client sent late at times: p99 {p99:,.1f} ms after schedule against a median "
+            f"TTFT of {ttft_p50_ms:,.1f} ms"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +73,7 @@ class BenchResult:
     prompt_calibration: str
     shared_prefix: int = 0  # tokens every prompt opened with alike
     stop_reason: str | None = None  # why the run ended before its plan ("stopped by SIGTERM")
+    server: str | None = None  # the engine and version, as the server told ("vllm 0.32.0")
 
     @property
     def outcomes(self) -> dict[str, int]:
@@ -103,6 +138,7 @@ def measure(level_run: LevelRun) -> Measured:
         },
         mean_prompt_tokens=sum(prompts) / len(prompts) if prompts else math.nan,
         mean_output_tokens=sum(outputs) / len(outputs) if outputs else math.nan,
+        unreliable=lag_verdict(lags, run.ttft_ms.p50 if ttft else 0.0),
     )
 
 
@@ -111,6 +147,8 @@ def level_document(measured: Measured) -> dict[str, Any]:
     doc.pop("source")
     doc["errors_by_kind"] = measured.errors_by_kind
     doc["client_dispatch_lag_ms"] = measured.dispatch_lag_ms
+    doc["reliable"] = measured.reliable
+    doc["unreliable_reason"] = measured.unreliable
     doc["mean_prompt_tokens"] = measured.mean_prompt_tokens
     doc["mean_output_tokens"] = measured.mean_output_tokens
     return doc
@@ -125,6 +163,7 @@ def curve_points(
     precision: str,
     today: date | None = None,
     stop_reason: str | None = None,
+    server: str | None = None,
 ) -> list[CurvePoint]:
     """Summary rows in the curve schema, with the run's provenance (never its credentials); a
     run stopped early says so in every row's notes."""
@@ -133,6 +172,10 @@ def curve_points(
     if port is not None:
         host = f"{host}:{port}"
     partial = f"PARTIAL run ({stop_reason}); " if stop_reason else ""
+
+    def caveats(m: Measured) -> str:
+        return partial + (f"UNRELIABLE: {m.unreliable}; " if m.unreliable else "")
+
     stamp = (today or date.today()).isoformat()
     rows = []
     for m in measured:
@@ -156,10 +199,12 @@ def curve_points(
                 out_tok_s=round(r.output_tokens_per_s, 4),
                 latency_stat="mean",
                 source_id=SOURCE_ID,
-                source=f"llmsize {__version__} bench of {host} (model {model}) on {stamp}",
+                source=f"llmsize {__version__} bench of {host}"
+                + (f" ({server})" if server else "")
+                + f" (model {model}) on {stamp}",
                 source_row=f"{r.load} {r.load_value:g}",
                 raw_model=model,
-                notes=partial
+                notes=caveats(m)
                 + (
                     f"p50 TTFT {r.ttft_ms.p50:.2f} ms, p95 {r.ttft_ms.p95:.2f}; p50 ITL "
                     f"{r.itl_ms.p50:.3f} ms; {r.requests} requests, {r.errors} errors"

@@ -19,6 +19,7 @@ import httpx
 
 from llmsize.bench.client import Endpoint, RequestRecord, send
 from llmsize.bench.prompts import PromptMaker
+from llmsize.bench.server_info import server_identity
 from llmsize.bench.stream import StreamClient
 from llmsize.workload import poisson_times
 
@@ -171,17 +172,19 @@ async def _closed_loop(
     counter = iter(range(total if plan.duration_s is None else 10**12))
 
     async def worker() -> None:
+        due = time.perf_counter()  # a closed loop re-issues the moment the last answer ended
         for i in counter:
             if stop.set or (
                 plan.duration_s is not None and time.perf_counter() - start > plan.duration_s
             ):
                 return
-            record = RequestRecord(i, time.perf_counter(), warmup=i < plan.warmup_for(level))
+            record = RequestRecord(i, due, warmup=i < plan.warmup_for(level))
             records.append(record)
             prompt = prompts.prompt(i, level_index)
             await _sent(
                 send(client, plan.endpoint, record, prompt, plan.output_tokens), record, done
             )
+            due = record.end or time.perf_counter()  # the answer's last byte (kernel time)
 
     tasks = {asyncio.create_task(worker()) for _ in range(int(level.value))}
     await _drain(tasks, stop)
@@ -219,6 +222,7 @@ async def run_plan(
     stop: Stop | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     sink: RecordSink | None = None,
+    on_server: Callable[[str], None] | None = None,
 ) -> list[LevelRun]:
     """Run every level in turn; Ctrl-C (SIGINT), SIGTERM and SIGHUP stop cleanly and return what
     was measured, the requests in flight recorded as interrupted."""
@@ -238,6 +242,10 @@ async def run_plan(
     try:
         async with httpx.AsyncClient(timeout=timeout, transport=transport) as probe:
             await prompts.prepare(probe, plan.endpoint)
+            if on_server is not None:
+                identity = await server_identity(probe, plan.endpoint)
+                if identity:
+                    on_server(identity)
             for level_index, level in enumerate(plan.levels):
                 if stop.set:
                     break

@@ -21,7 +21,8 @@ def bench_command(
         str,
         typer.Option(
             "--model",
-            help="Model name the server serves (and, for the curve rows, a catalog id or alias).",
+            help="The model: a catalog id or alias for the curve rows (needed with --out), and "
+            "the name sent to the server unless --served-model says otherwise.",
         ),
     ],
     input_tokens: Annotated[
@@ -78,6 +79,14 @@ def bench_command(
             "--seed",
             min=0,
             help="Seed of the send schedule and the prompts (default: drawn, and shown).",
+        ),
+    ] = None,
+    served_model: Annotated[
+        str | None,
+        typer.Option(
+            "--served-model",
+            help="The name the server serves the model under, when it is not --model "
+            "(vLLM's --served-model-name).",
         ),
     ] = None,
     shared_prefix: Annotated[
@@ -153,8 +162,8 @@ def bench_command(
 
             catalog = load_catalog()
             canonical_gpu = catalog.gpus.get(gpu, "--gpu").id
-            found = catalog.models.find(model)
-            canonical_model = found.id if found else model
+            # the rows must name a model plan and calibrate can find, never one they skip
+            canonical_model = catalog.models.get(model, "--model").id
         if seed is None:
             import secrets
 
@@ -164,7 +173,7 @@ def bench_command(
         try:
             result = bench(
                 url,
-                model,
+                served_model or model,
                 input_tokens,
                 output_tokens,
                 rate=rate,
@@ -192,7 +201,9 @@ def bench_command(
             if bar is not None:
                 bar.stop()
         if writer is not None:
-            writer.close(result.stop_reason is None, result.stop_reason, result.outcomes)
+            writer.close(
+                result.stop_reason is None, result.stop_reason, result.outcomes, result.server
+            )
         if out is not None:
             assert canonical_gpu is not None
             points = curve_points(
@@ -203,6 +214,7 @@ def bench_command(
                 tp,
                 precision.name_in_table,
                 stop_reason=result.stop_reason,
+                server=result.server,
             )
             write_curve_rows(out, points, force=force)
     stopped = any(r.stopped_early for r in result.runs)

@@ -18,7 +18,9 @@ def render_bench(
 ) -> None:
     plan = result.plan
     console.print(
-        f"[bold]{safe(plan.endpoint.model)}[/] at {safe(redacted_url(plan.endpoint.url))}: "
+        f"[bold]{safe(plan.endpoint.model)}[/] at {safe(redacted_url(plan.endpoint.url))}"
+        + (f" ({safe(result.server)})" if result.server else "")
+        + ": "
         f"{plan.input_tokens} in / "
         f"{plan.output_tokens} out; prompt lengths: {result.prompt_calibration}; seed "
         f"{plan.seed}; "
@@ -82,7 +84,15 @@ def _print_levels(levels: Sequence[Measured], console: Console) -> None:
             f"{m.dispatch_lag_ms['p99']:,.2f}",
         )
     console.print(table)
-    console.print("Latencies in ms (measured). client lag: scheduled send to request written.")
+    console.print(
+        "Latencies in ms (measured). client lag: scheduled send (a closed loop: the previous "
+        "answer's end) to request written."
+    )
+    for m in levels:
+        if m.unreliable:
+            console.print(
+                f"[yellow]{m.run.load} {m.run.load_value:g} is unreliable: {safe(m.unreliable)}[/]"
+            )
     for m in levels:
         if m.errors_by_kind:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(m.errors_by_kind.items()))

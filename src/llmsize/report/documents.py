@@ -115,6 +115,7 @@ def bench_document(
         {
             "url": redacted_url(url),
             "model": model,
+            "server": result.server,
             "prompt_lengths": result.prompt_calibration,
             "seed": result.plan.seed,
             "shared_prefix_tokens": result.shared_prefix,
