@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import resource
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -100,6 +101,10 @@ def test_malformed_http_responses_leak_no_socket(faulty: Start) -> None:
     before = _open_descriptors()
     result = bench(server.url, "m", 8, 2, concurrency="4", requests=100, warmup=0, timeout_s=10)
     assert _kinds(result) == {"protocol": 100}
+    deadline = time.monotonic() + 10  # the server's side of each connection closes on its EOF
+    while server.closed < server.accepted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.closed == server.accepted  # the client closed every connection it opened
     assert _open_descriptors() <= before + 2
 
 

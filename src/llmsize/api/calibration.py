@@ -78,6 +78,12 @@ def bundled_silicon() -> tuple[list[SiliconRun], Counter[str]]:
     return read_silicon(text, name)
 
 
+VALUES_PER_PARAM = 2
+"""Measured values (a row's TTFT, ITL, throughput) `calibrate` asks for each parameter it fits:
+fewer, and it fits only the core parameters (three closed-loop levels are enough for those), or
+none (perf/fit.py)."""
+
+
 def calibrate(
     files: Sequence[Path | str],
     *,
@@ -96,7 +102,19 @@ def calibrate(
     if not samples:
         raise InputError("DATA", "no rows the model can be fitted to (see the curve schema)")
     prior = shipped_calibration() if start_from_shipped else None
-    fitted = fit_calibration(samples, catalog, prior, origin="llmsize calibrate")
+    left_out: dict[str, str] = {}
+    fitted = fit_calibration(
+        samples,
+        catalog,
+        prior,
+        origin="llmsize calibrate",
+        per_param=VALUES_PER_PARAM,
+        left_out=left_out,
+    )
+    own = [k for k in fitted.groups if prior is None or prior.groups.get(k) is not fitted.groups[k]]
+    if not own:
+        reasons = "; ".join(f"{k}: {v}" for k, v in left_out.items()) or "no group had 3 rows"
+        raise InputError("DATA", f"nothing could be fitted to {len(samples)} rows ({reasons})")
     before_cal = prior if prior is not None else fit_calibration([], catalog)
 
     def summary(cal: Calibration) -> dict[str, dict[str, float]]:
@@ -108,7 +126,15 @@ def calibrate(
         ]
         return {m: ape_summary(v) for m, v in errors(samples, predictions).items()}
 
-    return CalibrateResult(fitted, len(samples), skipped, summary(before_cal), summary(fitted))
+    return CalibrateResult(
+        fitted,
+        len(samples),
+        skipped,
+        summary(before_cal),
+        summary(fitted),
+        left_out,
+        len({s.curve for s in samples}),
+    )
 
 
 def accuracy(

@@ -11,7 +11,7 @@ import random
 import signal
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -315,12 +315,3 @@ def parse_levels(rate: str | None, concurrency: str | None) -> tuple[Level, ...]
             raise ValueError(f"{part.strip()} is not a whole number from 1 to {MAX_CONCURRENCY}")
         levels.append(Level(kind, value))
     return tuple(levels)
-
-
-def quantiles_ms(values: Sequence[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return (
-        (statistics.median(ordered), ordered[int(0.99 * (len(ordered) - 1))])
-        if ordered
-        else (0.0, 0.0)
-    )

@@ -33,7 +33,7 @@ def calibrate_command(
     Use the result with --calibration on plan, estimate and configs.
     """
     from llmsize.api import calibrate
-    from llmsize.perf.calibration import save_calibration
+    from llmsize.perf.calibration import save_calibration, shipped_calibration
 
     for path in data:
         if not path.is_file():
@@ -42,7 +42,6 @@ def calibrate_command(
     with user_errors():
         result = calibrate(data, engine=engine)
         save_calibration(result.calibration, out, force=force, inputs=data)
-    groups = [g.to_dict() for g in result.calibration.groups.values()]
     if as_json or fmt != Format.table:
         from llmsize.report.documents import calibrate_document
 
@@ -52,7 +51,13 @@ def calibrate_command(
     from llmsize.report.console import make_console
 
     console = make_console()
-    console.print(f"Fitted {len(groups)} group(s) on {result.rows} rows; wrote {out}")
+    console.print(f"{result.rows} rows in {result.curves} curves; wrote {out}")
+    shipped = shipped_calibration().groups
+    for key, fit in result.calibration.groups.items():
+        if shipped.get(key) is not fit:
+            console.print(f"  {fit.describe()}")
+    for group, reason in result.left_out.items():
+        console.print(f"  [yellow]not fitted, {group}: {reason}[/]")
     for reason, count in result.skipped.items():
         console.print(f"  skipped {count}: {reason}")
     console.print(

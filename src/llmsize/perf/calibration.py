@@ -62,6 +62,8 @@ class GroupFit:
     """An engine profile's measured GPUs (its gpu and precision are PROFILE: one fit for all)."""
     layouts: tuple[str, ...] = ()
     """Parallel layouts beyond tensor parallelism among its rows: 'pp', 'attention_dp', 'ep'."""
+    fitted: tuple[str, ...] = ()
+    """The parameters its rows were fitted for (the others are its prior's); () : all of them."""
 
     @property
     def is_profile(self) -> bool:
@@ -70,7 +72,12 @@ class GroupFit:
     def describe(self) -> str:
         if self.is_profile:
             return f"{self.engine} profile fit on {', '.join(self.gpus)} ({self.rows} rows)"
-        return f"{self.engine} fit on {self.gpu} {self.precision} ({self.rows} rows)"
+        share = (
+            f", {len(self.fitted)} of {len(Params.names())} parameters fitted"
+            if self.fitted and len(self.fitted) < len(Params.names())
+            else ""
+        )
+        return f"{self.engine} fit on {self.gpu} {self.precision} ({self.rows} rows{share})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +87,7 @@ class GroupFit:
             **({"gpus": list(self.gpus)} if self.gpus else {}),
             **({"layouts": list(self.layouts)} if self.layouts else {}),
             "rows": self.rows,
+            **({"fitted_params": list(self.fitted)} if self.fitted else {}),
             "params": {k: round(v, 6) for k, v in self.params.as_dict().items()},
             "error_before": self.before,
             "error_after": self.after,
@@ -287,6 +295,7 @@ def _calibration(data: Any, origin: str, fallback: Calibration | None) -> Calibr
                 after=_errors(item.get("error_after"), f"{where}.error_after"),
                 gpus=tuple(str(g) for g in item.get("gpus") or ()),
                 layouts=tuple(str(g) for g in item.get("layouts") or ()),
+                fitted=tuple(str(g) for g in item.get("fitted_params") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"malformed group: {exc}") from None

@@ -52,6 +52,8 @@ GPU_PARAMS = tuple(n for n in GROUP_PARAMS if n not in CLASS_PARAMS)
 """Fitted per GPU and shared by its precision classes: launch and step overheads, all-reduce
 cost, how many rows a matmul needs. They do not depend on the number format, so FP8 and BF16
 predictions differ only in rates and bytes."""
+CORE_PARAMS = ("e_compute", "e_memory", "prefill_overhead_ms", "step_overhead_ms")
+"""What a handful of rows can pin down: prefill and decode speed and their fixed costs."""
 PRIOR_WEIGHT = 0.1
 """Pull of each log-parameter towards its start value, per unit of log error."""
 METRICS = ("ttft", "itl", "throughput")
@@ -459,6 +461,13 @@ def errors(
     return apes
 
 
+def observations(rows: Sequence[Sample]) -> int:
+    """Measured values a fit of these rows can use (each row's TTFT, ITL and, in flight, its
+    throughput)."""
+    metrics = _fit_metrics(rows)
+    return sum(1 for s in rows for m in metrics if s.measured.get(m))
+
+
 def _profile_fit(engine: str, rows: Sequence[Sample]) -> GroupFit:
     from llmsize.perf.kv_budget import scheduler
 
@@ -494,6 +503,8 @@ def fit_calibration(
     origin: str = "fit",
     min_rows: int = MIN_ROWS,
     rounds: int = 4,
+    per_param: int = 0,
+    left_out: dict[str, str] | None = None,
 ) -> Calibration:
     """One parameter set per (engine, GPU, precision class) with at least `min_rows` rows, plus
     each engine's shared parameters (SHARED_PARAMS) fitted over all its rows; an engine measured
@@ -503,6 +514,11 @@ def fit_calibration(
     The default engine is fitted first, so other engines start from (and are pulled towards) its
     parameters for the same GPU; the prior calibration backs whatever has no fit of its own. Group
     and shared parameters are fitted in turn, `rounds` times.
+
+    With `per_param` > 0 no parameter is fitted without that many measured values for it: a GPU
+    whose groups are too few for all their parameters gets only CORE_PARAMS fitted, a group too
+    small even for those keeps the prior's (named with the reason in `left_out`), and the
+    engine's shared parameters are fitted only with enough values left over for them.
     """
     profiles = {s.engine for s in samples if s.family}
     grouped: dict[tuple[str, str, str], list[Sample]] = defaultdict(list)
@@ -537,11 +553,33 @@ def fit_calibration(
                 chosen = [k for k in keys if k[1] == gpu_id and len(grouped[k]) >= min_rows]
                 if not chosen:
                     continue
-                fits = fit_gpu(
-                    [(grouped[k], replace(starts[k], **shared.get(engine, {}))) for k in chosen]
-                )
+                full = len(GPU_PARAMS) + len(CLASS_PARAMS) * len(chosen)
+                seen = sum(observations(grouped[k]) for k in chosen)
+                if seen >= per_param * full:
+                    fits = fit_gpu(
+                        [(grouped[k], replace(starts[k], **shared.get(engine, {}))) for k in chosen]
+                    )
+                    free: tuple[str, ...] = GROUP_PARAMS
+                else:
+                    free = CORE_PARAMS
+                    small = [k for k in chosen if observations(grouped[k]) < per_param * len(free)]
+                    for key in small:
+                        if left_out is not None:
+                            left_out[" ".join(key)] = (
+                                f"{observations(grouped[key])} measured values in "
+                                f"{len(grouped[key])} rows: too few for even the "
+                                f"{len(free)} core parameters ({per_param} values each); "
+                                "the prior's parameters stay"
+                            )
+                    chosen = [k for k in chosen if k not in small]
+                    fits = [
+                        fit_params(grouped[k], replace(starts[k], **shared.get(engine, {})), free)
+                        for k in chosen
+                    ]
                 for key, params in zip(chosen, fits, strict=True):
-                    groups[key] = GroupFit(engine, key[1], key[2], len(grouped[key]), params)
+                    groups[key] = GroupFit(
+                        engine, key[1], key[2], len(grouped[key]), params, fitted=free
+                    )
             fitted = [
                 (
                     grouped[k],
@@ -553,7 +591,14 @@ def fit_calibration(
                 )
                 for k in keys
             ]
-            shared[engine] = fit_shared(fitted, fitted[0][1])
+            spent = sum(len(groups[k].fitted) for k in keys if k in groups)
+            enough = sum(observations(grouped[k]) for k in keys if k in groups) >= per_param * (
+                spent + len(SHARED_PARAMS)
+            )
+            if enough and any(k in groups for k in keys):
+                shared[engine] = fit_shared(fitted, fitted[0][1])
+            else:
+                shared[engine] = {n: float(getattr(fitted[0][1], n)) for n in SHARED_PARAMS}
         for key in keys:
             if key not in groups:
                 continue
@@ -565,6 +610,7 @@ def fit_calibration(
                 precision=key[2],
                 rows=len(rows),
                 params=final,
+                fitted=groups[key].fitted,
                 before={
                     m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, start)).items()
                 },

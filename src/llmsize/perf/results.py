@@ -3,7 +3,7 @@ them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from llmsize.perf.estimate import Estimate
@@ -76,3 +76,5 @@ class CalibrateResult:
     skipped: dict[str, int]
     before: dict[str, dict[str, float]]
     after: dict[str, dict[str, float]]
+    left_out: dict[str, str] = field(default_factory=dict)  # group -> why it was not fitted
+    curves: int = 0  # distinct measured curves among the rows

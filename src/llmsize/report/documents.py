@@ -93,7 +93,9 @@ def calibrate_document(result: CalibrateResult, out: str) -> dict[str, Any]:
         {
             "out": out,
             "rows": result.rows,
+            "curves": result.curves,
             "skipped": result.skipped,
+            "left_out": result.left_out,
             "before": result.before,
             "after": result.after,
             "groups": [g.to_dict() for g in result.calibration.groups.values()],

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from llmsize.errors import InputError
+from llmsize.metrics import percentile as percentile_of
 from llmsize.perf.results import ConfigsResult
 from llmsize.search import PlanResult
 
@@ -145,7 +146,7 @@ def latency_plot(
             if not data:
                 continue
             ax.hist(data, bins=60, alpha=0.5, label=label)
-            q = data[min(len(data) - 1, int(percentile * len(data)))]
+            q = percentile_of(data, percentile * 100)  # the tables' and JSON's own
             ax.axvline(
                 q,
                 linestyle=":",
