@@ -204,9 +204,8 @@ def _streamed_prompt(body: bytes, seen: list[str]) -> None:
         seen.append(request["messages"][0]["content"])
 
 
-def test_a_sweeps_prompts_never_repeat_across_levels_or_runs(faulty: Start) -> None:
-    """vLLM's prefix cache served a sweep's later levels from the earlier ones' prompts; now no
-    prompt opens like another (the first 16 words: a cache block) unless asked."""
+def _recording(faulty: Start) -> tuple[FaultyServer, list[str]]:
+    """A well-behaved server that keeps the prompt of every measured request it is sent."""
     seen: list[str] = []
 
     async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
@@ -215,23 +214,22 @@ def test_a_sweeps_prompts_never_repeat_across_levels_or_runs(faulty: Start) -> N
 
     server = faulty(answer)
     server.on_body = lambda body: _streamed_prompt(body, seen)
+    return server, seen
+
+
+def test_a_sweeps_prompts_never_repeat_across_levels_or_runs(faulty: Start) -> None:
+    """vLLM's prefix cache served a sweep's later levels from the earlier ones' prompts; now no
+    prompt opens like another (the first 16 words: a cache block) unless asked."""
+    server, seen = _recording(faulty)
     bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, warmup=0, timeout_s=10)
     bench(server.url, "m", 64, 2, concurrency="1,2,4", requests=10, warmup=0, timeout_s=10)
-    measured = seen
-    assert len(measured) == 60
-    openings = {" ".join(p.split()[:16]) for p in measured}
+    assert len(seen) == 60
+    openings = {" ".join(p.split()[:16]) for p in seen}
     assert len(openings) == 60
 
 
 def test_a_shared_prefix_is_exactly_that_prefix(faulty: Start) -> None:
-    seen: list[str] = []
-
-    async def answer(writer: asyncio.StreamWriter, n: int) -> bool:
-        writer.write(probe_answer() if n <= PROBES else STREAM_HEAD + sse(token(), USAGE))
-        return True
-
-    server = faulty(answer)
-    server.on_body = lambda body: _streamed_prompt(body, seen)
+    server, seen = _recording(faulty)
     result = bench(
         server.url,
         "m",
