@@ -51,3 +51,14 @@ def test_measured_needs_one_level() -> None:
     args = ("simulate", USECASE, "--requests", "100")
     assert_one_line_error(run(*args, "--measured", str(FIXTURE)), "--measured-level", "name one")
     assert_one_line_error(run(*args, "--measured-level", "8"), "needs --measured")
+
+
+def test_simulate_measured_runs_one_replica_like_the_measured_endpoint() -> None:
+    """It compared a one-endpoint run with eight simulated replicas without a word (issue 13)."""
+    args = ("simulate", USECASE, "--concurrency", "8", "--requests", "200", "--json")
+    compared = ("--measured", str(FIXTURE), "--measured-level", "8")
+    doc = json.loads(run(*args, *compared).stdout)
+    assert doc["deployment"]["replicas"] == 1
+    fleet = run(*args[:-1], *compared, "--servers", "2")
+    assert "simulated replicas against one measured endpoint" in fleet.stdout
+    assert_one_line_error(run(*args, "--replicas", "100000"), "--replicas")

@@ -33,10 +33,12 @@ def simulate(
     engine: str | None = None,
     progress: Callable[[int], None] | None = None,
     kv_precision: str | None = None,
+    replicas: int | None = None,
 ) -> SimulationResult:
     """Run the digital twin: the use case's lengths (and spreads) under Poisson arrivals at its
     average rate (or peak, or --rate), a closed loop at --concurrency, or a trace. The deployment
-    is the one given, or the one the steady-state model suggests."""
+    is the one given, or the one the steady-state model suggests; `replicas` runs only that many
+    of its replicas (one, to compare with a run measured against one endpoint)."""
     from dataclasses import replace
 
     from llmsize.catalog import load_catalog
@@ -103,6 +105,12 @@ def simulate(
         chunked_prefill=chunked_prefill,
         router=router,
     )
+    if replicas is not None:
+        if not 1 <= replicas <= d.replicas:
+            raise InputError(
+                "--replicas", f"must be from 1 to the {d.replicas} that {count} server(s) hold"
+            )
+        d = replace(d, replicas=replicas)
     traffic = Traffic(
         requests=requests,
         input_tokens=Lengths(resolved.input_tokens_total, resolved.input_stddev),

@@ -30,6 +30,16 @@ def simulate_command(
     servers: Annotated[
         int | None, typer.Option("--servers", min=1, max=100_000, help="How many servers.")
     ] = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--replicas",
+            min=1,
+            max=1_000_000,
+            help="Simulate only this many replicas (default: all the servers hold; with "
+            "--measured, one, as a run against one endpoint measures).",
+        ),
+    ] = None,
     rate: Annotated[
         float | None,
         typer.Option(
@@ -103,6 +113,8 @@ def simulate_command(
     inputs = [usecase, *(p for p in (trace, measured, calibration) if p is not None)]
     output_path(plot, "--plot", force, inputs, plot=True)
     compared = _measured_level(measured, measured_level) if measured is not None else None
+    if compared is not None and replicas is None and servers is None:
+        replicas = 1  # like for like: bench measured one endpoint
     progress = None
     bar = None
     if requests >= 100_000 and not as_json:
@@ -136,6 +148,7 @@ def simulate_command(
                 calibration=calibration,
                 engine=engine,
                 progress=progress,
+                replicas=replicas,
             )
     finally:
         if bar is not None:

@@ -126,6 +126,12 @@ def render_measured_beside(
         )
     console.print(table)
     mismatches = []
+    simulated_replicas = result.deployment.get("replicas")
+    if simulated_replicas != 1:
+        mismatches.append(
+            f"{simulated_replicas} simulated replicas against one measured endpoint "
+            "(--replicas 1, or measure the same fleet)"
+        )
     if run.load != sim.load or run.load_value != sim.load_value:
         mismatches.append(f"traffic {run.level_label} vs {sim.level_label}")
     for key, value in (
