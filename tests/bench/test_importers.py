@@ -42,6 +42,28 @@ def test_guidellm_converts_seconds_and_uses_itl_not_tpot() -> None:
     assert g.itl_ms != pytest.approx(raw["time_per_output_token_ms"]["successful"]["mean"])
 
 
+@pytest.mark.parametrize(
+    ("name", "load"),
+    [
+        ("aiperf_vllm_concurrency/profile_export_aiperf.json", ("concurrency", 4)),
+        ("aiperf_vllm_rate/profile_export_aiperf.json", ("rate", 8)),
+        ("guidellm_vllm/benchmarks.json", ("concurrency", 4)),
+    ],
+)
+def test_files_measured_against_real_vllm_import(name: str, load: tuple[str, float]) -> None:
+    """AIPerf 0.13.0 and GuideLLM 0.8.1 run against vLLM 0.32.0's CPU build serving the tiny
+    model of scripts/real_engine (issue 13; tests/data/README.md has the commands): what a user's
+    files look like, not a mock's. 128 tokens in, 32 out were asked."""
+    [row] = import_file(DATA / name, HW)
+    assert (row.load_type, row.load_value) == load
+    assert row.input_tokens == pytest.approx(128, rel=0.1)
+    assert row.output_tokens == pytest.approx(32, rel=0.15)
+    assert row.ttft_ms and row.itl_ms and row.req_s
+    assert 0 < row.itl_ms < row.ttft_ms < 1000  # a tiny model on one CPU core
+    text = (DATA / name).read_text()
+    assert '"tiny"' in text  # the served model name of the check
+
+
 VLLM = (
     DATA
     / "vllm"
