@@ -143,6 +143,16 @@ def test_outputs_never_destroy_inputs_or_follow_links(tmp_path: Path) -> None:
         check_output(tmp_path / "missing" / "o.txt")
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc (Linux)")
+def test_a_folder_no_file_can_be_created_in_is_refused_before_any_work(tmp_path: Path) -> None:
+    """/proc is a folder the permission bits call writable for root, yet no file can be made in
+    it: the output is refused up front (bench would have found out after its whole run)."""
+    with pytest.raises(InputError, match="cannot write in /proc"):
+        check_output(Path("/proc/llmsize-out.csv"))
+    assert check_output(tmp_path / "fine.csv") == tmp_path / "fine.csv"
+    assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+
+
 def test_printable_shows_control_characters() -> None:
     assert printable("a\x1b[31mred\x07") == "a\\x1b[31mred\\x07"
     assert printable("line\nnext\ttab") == "line\nnext\ttab"

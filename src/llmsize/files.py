@@ -329,21 +329,14 @@ def check_output(
     parent = path.parent
     if not parent.is_dir():
         raise InputError(where, f"the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(where, f"cannot write in {parent}")
-    return path
-
-
-def writable_folder(path: Path | str, where: str = "--out") -> None:
-    """Prove, before a long run, that a file can be created beside `path` (a folder can look
-    writable and not be: a read-only mount, a full disk, a quota)."""
-    folder = Path(path).parent
-    try:
-        handle, name = tempfile.mkstemp(prefix=f".{Path(path).name}.", dir=folder)
+    try:  # create a file beside it: a folder can look writable and not be (a read-only mount,
+        # a full disk, a quota, or root, whom os.access never refuses)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
     except OSError as exc:
-        raise InputError(where, f"cannot write in {folder}: {exc.strerror or exc}") from None
+        raise InputError(where, f"cannot write in {parent}: {exc.strerror or exc}") from None
     os.close(handle)
     os.unlink(name)
+    return path
 
 
 def write_output(

@@ -3,14 +3,16 @@
 import os
 from datetime import UTC
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from llmsize.bench.credentials import header_value, redacted_url
 from llmsize.cli._common import fail, output_path, user_errors
 from llmsize.cli._options import ForceOpt, Format, FormatOpt, JsonOpt, PrecisionChoice, emit
-from llmsize.files import writable_folder
+
+if TYPE_CHECKING:
+    from llmsize.bench.records_file import RecordsWriter
 
 
 def bench_command(
@@ -149,8 +151,6 @@ def bench_command(
         given = [tokenizer] if tokenizer else []
         output_path(out, "--out", force, given)
         output_path(records, "--jsonl", force, given)
-        with user_errors():
-            writable_folder(out, "--out")
     elif jsonl is not None:
         raise fail("--jsonl: needs --out (the curve CSV the records go with)")
     with user_errors():
@@ -252,7 +252,7 @@ def bench_exit_code(outcomes: dict[str, int], stop_reason: str | None) -> int:
     return BENCH_SOME_FAILED if sum(outcomes.values()) > ok else 0
 
 
-def _records_writer(path: Path, force: bool, url: str, model: str, seed: int):  # type: ignore[no-untyped-def]
+def _records_writer(path: Path, force: bool, url: str, model: str, seed: int) -> "RecordsWriter":
     from datetime import datetime
 
     from llmsize import __version__
