@@ -38,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from raw_client import Figures, closed_loop, open_loop  # noqa: E402
+from raw_client import Figures, measure  # noqa: E402
 
 VLLM_VERSION = "0.32.0"
 BROKEN_EXTRAS = ("torchvision", "torchaudio", "torchcodec")
@@ -218,32 +218,19 @@ def llmsize_bench(port: int, load: list[str], *extra: str) -> dict[str, float]:
 
 
 def raw(port: int, concurrency: int | None, rate: float | None, seed: int) -> Figures:
-    if rate is not None:
-        return asyncio.run(
-            open_loop(
-                "127.0.0.1",
-                port,
-                MODEL,
-                rate,
-                REQUESTS + WARMUP,
-                WARMUP,
-                INPUT_TOKENS,
-                OUTPUT_TOKENS,
-                seed,
-            )
-        )
-    assert concurrency is not None
+    """The same level through the independent client (the same requests and warm-up)."""
     return asyncio.run(
-        closed_loop(
+        measure(
             "127.0.0.1",
             port,
             MODEL,
-            concurrency,
-            requests_for(concurrency) + warmup_for(concurrency),
-            warmup_for(concurrency),
-            INPUT_TOKENS,
-            OUTPUT_TOKENS,
-            seed,
+            concurrency=concurrency,
+            rate=rate,
+            requests=requests_for(concurrency) + warmup_for(concurrency),
+            warmup=warmup_for(concurrency),
+            input_tokens=INPUT_TOKENS,
+            output_tokens=OUTPUT_TOKENS,
+            seed=seed,
         )
     )
 

@@ -190,20 +190,35 @@ def _figures(results: list[tuple[int, float, float]], warmup: int) -> Figures:
     )
 
 
-async def closed_loop(
+async def measure(
     host: str,
     port: int,
     model: str,
-    concurrency: int,
+    *,
+    concurrency: int | None = None,
+    rate: float | None = None,
     requests: int,
     warmup: int,
     input_tokens: int,
     output_tokens: int,
     seed: int,
 ) -> Figures:
-    """C workers, each sending its next request when its last one ends; the first `warmup`
-    requests are not measured."""
-    queue = iter(enumerate(await _prompts(host, port, model, requests, input_tokens, seed)))
+    """A closed loop of `concurrency` streams (each sends its next request when its last one
+    ends) or Poisson arrivals at `rate` on an absolute schedule; the first `warmup` requests are
+    not measured."""
+    prompts = await _prompts(host, port, model, requests, input_tokens, seed)
+    if rate is not None:
+        results = await _open_loop(host, port, model, rate, prompts, output_tokens, seed)
+    else:
+        assert concurrency is not None
+        results = await _closed_loop(host, port, model, concurrency, prompts, output_tokens)
+    return _figures(results, warmup)
+
+
+async def _closed_loop(
+    host: str, port: int, model: str, concurrency: int, prompts: list[str], output_tokens: int
+) -> list[tuple[int, float, float]]:
+    queue = iter(enumerate(prompts))
     results: list[tuple[int, float, float]] = []
 
     async def worker() -> None:
@@ -215,27 +230,22 @@ async def closed_loop(
             connection.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return _figures(results, warmup)
+    return results
 
 
-async def open_loop(
+async def _open_loop(
     host: str,
     port: int,
     model: str,
     rate: float,
-    requests: int,
-    warmup: int,
-    input_tokens: int,
+    prompts: list[str],
     output_tokens: int,
     seed: int,
-) -> Figures:
-    """Poisson arrivals at `rate` on an absolute schedule."""
+) -> list[tuple[int, float, float]]:
     rng = random.Random(f"raw-times/{seed}")
-    prompts = await _prompts(host, port, model, requests, input_tokens, seed)
     start = time.perf_counter()
     at = 0.0
     tasks = []
-
     idle: list[Connection] = []
 
     async def timed(index: int, prompt: str) -> tuple[int, float, float]:
@@ -253,4 +263,4 @@ async def open_loop(
     results = list(await asyncio.gather(*tasks))
     for connection in idle:
         connection.close()
-    return _figures(results, warmup)
+    return results

@@ -142,18 +142,22 @@ def test_curve_rows_feed_plan_calibrate_and_accuracy(mock_server: Start, tmp_pat
     assert "llmsize-bench fit on h100-sxm" in json.loads(fitted.stdout)["source"]
 
 
+UNREACHABLE = [
+    "bench",
+    "--url",
+    "http://127.0.0.1:9/v1",
+    "--model",
+    "m",
+    "--input-tokens",
+    "10",
+    "--output-tokens",
+    "10",
+]
+"""A bench with a server nobody listens on: bad flags must be refused before it is tried."""
+
+
 def test_bad_flags() -> None:
-    base = [
-        "bench",
-        "--url",
-        "http://127.0.0.1:9/v1",
-        "--model",
-        "m",
-        "--input-tokens",
-        "10",
-        "--output-tokens",
-        "10",
-    ]
+    base = UNREACHABLE
     assert_one_line_error(run(*base), "exactly one of --rate or --concurrency")
     assert_one_line_error(run(*base, "--rate", "2,x"), "--rate")
     assert_one_line_error(run(*base, "--concurrency", "1.5"), "--concurrency")
@@ -225,3 +229,22 @@ def test_duration_bounds_a_level(mock_server: Start) -> None:
     mock = mock_server(ttft_ms=5, itl_ms=2)
     result = bench(mock.url, "mock", 16, 4, concurrency="2", duration_s=1.0, requests=None)
     assert 20 < result.levels[0].run.requests < 200
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--rate", "1e-300"),
+        ("--rate", "nan"),
+        ("--rate", "inf"),
+        ("--concurrency", "100000000"),
+        ("--concurrency", "2.5"),
+        ("--warmup", "1000000000"),
+        ("--shared-prefix", "10"),  # all of the 10 input tokens
+    ],
+)
+def test_out_of_range_flags_never_start(flag: str, value: str) -> None:
+    """Unbounded flags used to start (a schedule of 1e300 s, 1e9 warm-up requests built up front,
+    `nan` sending everything at once); each is one line naming its flag, exit 2."""
+    load = [] if flag in ("--rate", "--concurrency") else ["--concurrency", "1"]
+    assert_one_line_error(run(*UNREACHABLE, *load, flag, value), flag)

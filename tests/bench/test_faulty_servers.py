@@ -52,14 +52,6 @@ def _answer_with(body: bytes, head: bytes = STREAM_HEAD, keep: bool = True) -> o
     return answer
 
 
-def _kinds(result: object) -> dict[str, int]:
-    records = [r for run in result.runs for r in run.records]  # type: ignore[attr-defined]
-    kinds: dict[str, int] = {}
-    for r in records:
-        kinds[r.error or "ok"] = kinds.get(r.error or "ok", 0) + 1
-    return kinds
-
-
 @pytest.mark.parametrize("chunk", [{"choices": [1]}, {"usage": 5}, {"choices": "x"}])
 @pytest.mark.parametrize("load", [{"concurrency": "4"}, {"rate": "200"}])
 def test_a_chunk_of_the_wrong_shape_is_a_bad_payload_and_every_request_is_sent(
@@ -67,7 +59,7 @@ def test_a_chunk_of_the_wrong_shape_is_a_bad_payload_and_every_request_is_sent(
 ) -> None:
     server = faulty(_answer_with(sse(token(), chunk, USAGE)))
     result = bench(server.url, "m", 8, 2, requests=REQUESTS, warmup=0, timeout_s=10, **load)  # type: ignore[arg-type]
-    assert _kinds(result) == {"bad_payload": REQUESTS}  # each request sent, once
+    assert result.outcomes == {"bad_payload": REQUESTS}  # each request sent, once
     assert server.requests == PROBES + REQUESTS
     detail = result.runs[0].records[0].detail
     assert detail and ("not an object" in detail or "not a list" in detail)
@@ -79,7 +71,7 @@ def test_invalid_utf8_in_a_token_chunk_is_a_bad_payload(faulty: Start) -> None:
     result = bench(
         server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
     )
-    assert _kinds(result) == {"bad_payload": REQUESTS}
+    assert result.outcomes == {"bad_payload": REQUESTS}
 
 
 def test_one_huge_stream_chunk_is_parsed_in_linear_time(faulty: Start) -> None:
@@ -88,7 +80,7 @@ def test_one_huge_stream_chunk_is_parsed_in_linear_time(faulty: Start) -> None:
     huge = token("x" * 4_000_000)
     server = faulty(_answer_with(sse(huge, token(), USAGE)))
     result = bench(server.url, "m", 8, 2, concurrency="1", requests=2, warmup=0, timeout_s=60)
-    assert _kinds(result) == {"ok": 2}
+    assert result.outcomes == {"ok": 2}
 
 
 def _open_descriptors() -> int:
@@ -100,7 +92,7 @@ def test_malformed_http_responses_leak_no_socket(faulty: Start) -> None:
     server = faulty(_answer_with(b"", head=b"HTTP/1.1 abc\r\n\r\n"))
     before = _open_descriptors()
     result = bench(server.url, "m", 8, 2, concurrency="4", requests=100, warmup=0, timeout_s=10)
-    assert _kinds(result) == {"protocol": 100}
+    assert result.outcomes == {"protocol": 100}
     deadline = time.monotonic() + 10  # the server's side of each connection closes on its EOF
     while server.closed < server.accepted and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -124,7 +116,7 @@ def test_a_server_closing_keep_alive_connections_is_no_error(faulty: Start) -> N
     result = bench(
         server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
     )
-    assert _kinds(result) == {"ok": REQUESTS}
+    assert result.outcomes == {"ok": REQUESTS}
 
 
 def test_an_http_1_0_close_delimited_stream_is_measured(faulty: Start) -> None:
@@ -141,7 +133,7 @@ def test_an_http_1_0_close_delimited_stream_is_measured(faulty: Start) -> None:
     result = bench(
         server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
     )
-    assert _kinds(result) == {"ok": REQUESTS}
+    assert result.outcomes == {"ok": REQUESTS}
     assert all(len(r.token_times) == 2 for r in result.runs[0].records)
 
 
@@ -159,7 +151,7 @@ def test_a_100_continue_before_the_answer_keeps_the_connection_in_step(faulty: S
     result = bench(
         server.url, "m", 8, 2, concurrency="2", requests=REQUESTS, warmup=0, timeout_s=10
     )
-    assert _kinds(result) == {"ok": REQUESTS}
+    assert result.outcomes == {"ok": REQUESTS}
     ttfts = [r.first_token - r.sent for r in result.runs[0].records if r.first_token]
     assert min(ttfts) >= floor_s * 0.9
 
@@ -178,7 +170,7 @@ def test_429_and_500_are_told_apart_and_retry_after_is_kept(faulty: Start) -> No
     result = bench(
         server.url, "m", 8, 2, concurrency="1", requests=REQUESTS, warmup=0, timeout_s=10
     )
-    assert _kinds(result) == {"http_429": REQUESTS // 2, "http_5xx": REQUESTS // 2}
+    assert result.outcomes == {"http_429": REQUESTS // 2, "http_5xx": REQUESTS // 2}
     limited = [r for r in result.runs[0].records if r.error == "http_429"]
     assert all("Retry-After: 3" in r.detail for r in limited)
 
@@ -192,7 +184,7 @@ def test_running_out_of_descriptors_is_the_clients_limit(faulty: Start) -> None:
         result = bench(server.url, "m", 8, 2, concurrency="40", requests=80, warmup=0, timeout_s=10)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    kinds = _kinds(result)
+    kinds = result.outcomes
     assert kinds.get("client_limit", 0) > 0 and "connect" not in kinds
     assert sum(kinds.values()) == 80
 

@@ -139,36 +139,6 @@ def test_an_out_named_like_its_records_is_refused(mock_server: Start, tmp_path: 
     assert_one_line_error(result, "--jsonl")
 
 
-@pytest.mark.parametrize(
-    ("flag", "value"),
-    [
-        ("--rate", "1e-300"),
-        ("--rate", "nan"),
-        ("--rate", "inf"),
-        ("--concurrency", "100000000"),
-        ("--concurrency", "2.5"),
-        ("--warmup", "1000000000"),
-    ],
-)
-def test_unbounded_flags_never_start(flag: str, value: str, tmp_path: Path) -> None:
-    load = [] if flag in ("--rate", "--concurrency") else ["--concurrency", "1"]
-    result = run(
-        "bench",
-        "--url",
-        "http://127.0.0.1:9/v1",
-        "--model",
-        "m",
-        "--input-tokens",
-        "8",
-        "--output-tokens",
-        "2",
-        *load,
-        flag,
-        value,
-    )
-    assert_one_line_error(result, flag)
-
-
 def test_connections_and_a_warm_up_come_before_the_measured_requests(
     mock_server: Start,
 ) -> None:

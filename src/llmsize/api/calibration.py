@@ -95,7 +95,13 @@ def calibrate(
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
     from llmsize.perf.calibration import shipped_calibration
-    from llmsize.perf.fit import ape_summary, errors, fit_calibration, predict_samples
+    from llmsize.perf.fit import (
+        MIN_ROWS,
+        ape_summary,
+        errors,
+        fit_calibration,
+        predict_samples,
+    )
 
     catalog = load_catalog()
     samples, skipped = fit_samples(files, engine)
@@ -111,9 +117,10 @@ def calibrate(
         per_param=VALUES_PER_PARAM,
         left_out=left_out,
     )
-    own = [k for k in fitted.groups if prior is None or prior.groups.get(k) is not fitted.groups[k]]
-    if not own:
-        reasons = "; ".join(f"{k}: {v}" for k, v in left_out.items()) or "no group had 3 rows"
+    if not fitted.groups:  # its own fits only: the prior stands behind it as the fallback
+        reasons = "; ".join(f"{k}: {v}" for k, v in left_out.items()) or (
+            f"no group had {MIN_ROWS} rows"
+        )
         raise InputError("DATA", f"nothing could be fitted to {len(samples)} rows ({reasons})")
     before_cal = prior if prior is not None else fit_calibration([], catalog)
 

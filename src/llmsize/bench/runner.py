@@ -201,7 +201,8 @@ async def _sent(
 
 
 async def _drain(tasks: Iterable[asyncio.Task[Any]], stop: Stop) -> None:
-    """Wait for the requests under way; on stop, cancel them (they are not measured)."""
+    """Wait for the requests under way; on stop, cancel them (each is recorded as
+    interrupted: client.send)."""
     pending = set(tasks)
     while pending:
         stopper = asyncio.ensure_future(stop.event.wait())

@@ -33,7 +33,7 @@ def calibrate_command(
     Use the result with --calibration on plan, estimate and configs.
     """
     from llmsize.api import calibrate
-    from llmsize.perf.calibration import save_calibration, shipped_calibration
+    from llmsize.perf.calibration import save_calibration
 
     for path in data:
         if not path.is_file():
@@ -52,10 +52,8 @@ def calibrate_command(
 
     console = make_console()
     console.print(f"{result.rows} rows in {result.curves} curves; wrote {out}")
-    shipped = shipped_calibration().groups
-    for key, fit in result.calibration.groups.items():
-        if shipped.get(key) is not fit:
-            console.print(f"  {fit.describe()}")
+    for fit in result.calibration.groups.values():  # its own fits (the shipped stand behind)
+        console.print(f"  {fit.describe()}")
     for group, reason in result.left_out.items():
         console.print(f"  [yellow]not fitted, {group}: {reason}[/]")
     for reason, count in result.skipped.items():
