@@ -16,6 +16,19 @@ from typing import Any
 STATS = ("mean", "p50", "p90", "p95", "p99")
 
 
+def row_statistic(latency_stat: str) -> str:
+    """Which statistic a curve row states (its latency_stat): one of STATS by name, else its
+    mean or the source's own figure ('avg', nothing, or a description such as the 2024 sets'
+    '1st Token Latency of the static batch'), taken as the mean."""
+    stat = latency_stat.strip().lower()
+    return stat if stat in STATS else "mean"
+
+
+def statistic_of(quantile: float) -> str:
+    """The latency_stat of a percentile (0.95 is 'p95')."""
+    return f"p{round(quantile * 100)}"
+
+
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (numpy's default) of already sorted values; q in [0, 100]."""
     if not sorted_values:

@@ -90,7 +90,8 @@ def test_curve_rows_feed_plan_calibrate_and_accuracy(mock_server: Start, tmp_pat
         for key in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"):
             assert set(lv[key]) == {"mean", "p50", "p90", "p95", "p99"}
     rows = read_curve_file(out)
-    assert len(rows) == 3 and rows[0].source_id == "llmsize-bench"
+    assert len(rows) == 3 * 5 and rows[0].source_id == "llmsize-bench"  # a row per statistic
+    assert [r.latency_stat for r in rows[:5]] == ["mean", "p50", "p90", "p95", "p99"]
     warmups = 4 + 4 + 16  # the default: one per stream, at least 4
     lines = out.with_suffix(".jsonl").read_text().splitlines()
     assert len(lines) == 1 + 3 * 48 + warmups + 1  # the run line, every request, the end line
@@ -117,6 +118,9 @@ def test_curve_rows_feed_plan_calibrate_and_accuracy(mock_server: Start, tmp_pat
     measured = run("plan", str(usecase), "--bench", str(out), "--source", "measured", "--json")
     rec = json.loads(measured.stdout)["recommendation"]
     assert (rec["provenance"], rec["source"], rec["tp"]) == ("measured", "llmsize-bench", 1)
+    # the limits hold at p95 (the default), so the p95 rows answered, and the citation says so
+    cited = " ".join(rec["citations"])
+    assert "p95" in cited and " mean" not in cited
     fitted = run(
         "estimate",
         "--model",

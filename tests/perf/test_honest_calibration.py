@@ -58,3 +58,26 @@ def test_too_few_values_are_refused_with_the_reason(tmp_path: Path) -> None:
     assert "too few" in result.output and not out.exists()
     two = _rows(tmp_path / "two.csv", [1, 4])
     assert_one_line_error(run("calibrate", str(two), "--out", str(out)), "DATA")
+
+
+def test_repeated_runs_of_a_level_count_once(tmp_path: Path) -> None:
+    """Three rounds of three levels pin down nine values, not twenty-seven: still the core."""
+    files = [_rows(tmp_path / f"round{i}.csv", [1, 4, 16]) for i in range(3)]
+    (fit,) = calibrate(files, engine="mine").calibration.groups.values()
+    assert fit.fitted == CORE_PARAMS
+
+
+def test_one_statistic_is_fitted_and_the_others_are_counted(tmp_path: Path) -> None:
+    data = _rows(tmp_path / "stats.csv", [1, 4, 16])
+    lines = data.read_text().splitlines()
+    p95 = [line.replace(",mean,", ",p95,") for line in lines[1:]]
+    data.write_text("\n".join([*lines, *p95]) + "\n")
+    means = calibrate([data], engine="mine")
+    assert (means.rows, means.statistic) == (3, "mean")
+    assert means.skipped == {"rows of another statistic than mean (latency_stat)": 3}
+    tails = calibrate([data], engine="mine", statistic="p95")
+    assert (tails.rows, tails.statistic) == (3, "p95")
+    out = tmp_path / "p.yaml"
+    assert_one_line_error(
+        run("calibrate", str(data), "--out", str(out), "--statistic", "p42"), "--statistic"
+    )

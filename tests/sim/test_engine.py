@@ -3,6 +3,7 @@ KV exhaustion, routing, closed loops and traces."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -164,18 +165,20 @@ def test_chunked_prefill_splits_long_prompts() -> None:
     done=st.integers(0, 8),
     model=st.sampled_from(["llama-3-8b", "mixtral-8x7b", "falcon-180b", "gpt-j-6b", "llama-2-70b"]),
     tp=st.sampled_from([1, 2, 8]),
+    per_sequence=st.sampled_from([0.0, 40.0]),
 )
 def test_closed_form_step_time_matches_the_roofline(
-    d: int, context: float, prefill: int, done: int, model: str, tp: int
+    d: int, context: float, prefill: int, done: int, model: str, tp: int, per_sequence: float
 ) -> None:
     if d == 0 and prefill == 0:
         return
     setup = Setup(CATALOG.models.get(model, "m"), GPU, tp, "fp8", 8)
     units = prefill * prefill / 2
-    steps = StepModel(setup, PARAMS)
+    params = replace(PARAMS, sequence_overhead_us=per_sequence)
+    steps = StepModel(setup, params)
     work = mixed_work(setup, d, context if d else 0.0, prefill, units, done if prefill else 0)
-    overhead = PARAMS.prefill_overhead_ms if prefill else PARAMS.step_overhead_ms
-    expected = pass_seconds(work, PARAMS, overhead)
+    overhead = params.prefill_overhead_ms if prefill else params.step_overhead_ms
+    expected = pass_seconds(work, params, overhead)
     got = steps.mixed(d, context if d else 0.0, prefill, units, done if prefill else 0)
     assert got == pytest.approx(expected, rel=1e-9)
     if not prefill:

@@ -11,6 +11,7 @@ from llmsize.perf.results import CalibrateResult
 if TYPE_CHECKING:
     from collections import Counter
 
+    from llmsize.benchdb.schema import CurvePoint
     from llmsize.benchdb.silicon import SiliconRun
     from llmsize.perf.accuracy import AccuracyReport
     from llmsize.perf.calibration import Calibration
@@ -24,13 +25,17 @@ TensorRT-LLM 1.x runs of AIConfigurator's silicon sample)."""
 
 
 def fit_samples(
-    files: Sequence[Path | str], engine: str | None, bundled: str = "curves"
+    files: Sequence[Path | str],
+    engine: str | None,
+    bundled: str = "curves",
+    statistic: str = "mean",
 ) -> tuple[list[Sample], dict[str, int]]:
     """Rows of the given files (curve CSVs, or AIConfigurator silicon CSVs, told apart by their
-    header) or of a bundled set, ready for fitting."""
+    header) or of a bundled set, ready for fitting; of a curve CSV only the rows of `statistic`
+    (their latency_stat: bench writes a row per statistic, the model is fitted to one)."""
     from collections import Counter
 
-    from llmsize.benchdb.schema import CurvePoint, parse_curves
+    from llmsize.benchdb.schema import parse_curves
     from llmsize.benchdb.silicon import is_silicon_header, read_silicon
     from llmsize.benchdb.store import CurvePointMapper, bundled_store
     from llmsize.catalog import load_catalog
@@ -51,7 +56,13 @@ def fit_samples(
                 runs += found
                 skipped.update(left)
             else:
-                points += parse_curves(text, str(f), mapper)
+                rows = parse_curves(text, str(f), mapper)
+                kept = [p for p in rows if of_statistic(p, statistic)]
+                if len(kept) < len(rows):
+                    skipped[f"rows of another statistic than {statistic} (latency_stat)"] += len(
+                        rows
+                    ) - len(kept)
+                points += kept
     elif bundled == "silicon":
         runs, left = bundled_silicon()
         skipped.update(left)
@@ -65,6 +76,14 @@ def fit_samples(
     silicon, left = silicon_samples(runs, catalog, engine)
     skipped.update(left)
     return samples + silicon, dict(skipped)
+
+
+def of_statistic(point: CurvePoint, statistic: str) -> bool:
+    """Whether a row states `statistic` (metrics.row_statistic: 'mean' also takes rows that
+    name none, 'avg', or a source's own description)."""
+    from llmsize.metrics import row_statistic
+
+    return row_statistic(point.latency_stat) == statistic
 
 
 def bundled_silicon() -> tuple[list[SiliconRun], Counter[str]]:
@@ -89,11 +108,15 @@ def calibrate(
     *,
     engine: str | None = None,
     start_from_shipped: bool = True,
+    statistic: str = "mean",
 ) -> CalibrateResult:
     """Fit model parameters to measured rows (per engine, GPU and precision class) starting from,
-    and backed by, the shipped calibration. Errors are median and p90 APE over the fitted rows."""
+    and backed by, the shipped calibration. Errors are median and p90 APE over the fitted rows.
+    `statistic` picks the rows fitted: the means (the steady state the model predicts) or a
+    percentile's ('p95': the model then answers at that percentile)."""
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
+    from llmsize.metrics import STATS
     from llmsize.perf.calibration import shipped_calibration
     from llmsize.perf.fit import (
         MIN_ROWS,
@@ -103,8 +126,10 @@ def calibrate(
         predict_samples,
     )
 
+    if statistic not in STATS:
+        raise InputError("--statistic", f"{statistic!r} is not one of {', '.join(STATS)}")
     catalog = load_catalog()
-    samples, skipped = fit_samples(files, engine)
+    samples, skipped = fit_samples(files, engine, statistic=statistic)
     if not samples:
         raise InputError("DATA", "no rows the model can be fitted to (see the curve schema)")
     prior = shipped_calibration() if start_from_shipped else None
@@ -141,6 +166,7 @@ def calibrate(
         summary(fitted),
         left_out,
         len({s.curve for s in samples}),
+        statistic,
     )
 
 

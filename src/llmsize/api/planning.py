@@ -50,7 +50,11 @@ def plan(
         resolved = replaced(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
     model = resolved.model
     mode = mode or usecase.batching or _mode_of([Path(b) for b in bench])
-    options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode)
+    from llmsize.metrics import statistic_of
+
+    # your rows answer at the percentile the limits hold at, where they carry it (bench's do)
+    statistic = statistic_of(resolved.percentile)
+    options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode, statistic)
     field = "--engine" if engine else "engine"  # the flag, else the use case's field
     context = perf_context({model.id, model.name.lower()}, options, field)
     from dataclasses import replace

@@ -27,8 +27,8 @@ def simulate(
     warmup: int | None = None,
     seed: int = 0,
     router: str = "round-robin",
-    max_batch: int = 256,
-    chunked_prefill: bool = False,
+    max_batch: int | None = None,
+    chunked_prefill: bool | None = None,
     calibration: Path | str | None = None,
     engine: str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -38,7 +38,8 @@ def simulate(
     """Run the digital twin: the use case's lengths (and spreads) under Poisson arrivals at its
     average rate (or peak, or --rate), a closed loop at --concurrency, or a trace. The deployment
     is the one given, or the one the steady-state model suggests; `replicas` runs only that many
-    of its replicas (one, to compare with a run measured against one endpoint)."""
+    of its replicas (one, to compare with a run measured against one endpoint). `max_batch` and
+    `chunked_prefill` override the engine's scheduler defaults (data/engines.yaml) when given."""
     from dataclasses import replace
 
     from llmsize.catalog import load_catalog
@@ -96,14 +97,14 @@ def simulate(
             "--servers",
             f"a {best.layout.label} replica spans {spanned} servers; give a multiple of {spanned}",
         )
+    asked = {"max_batch": max_batch, "chunked_prefill": chunked_prefill}
     d = deployment(
         resolved,
         context,
         best,
         count,
-        max_batch=max_batch,
-        chunked_prefill=chunked_prefill,
         router=router,
+        **{k: v for k, v in asked.items() if v is not None},
     )
     if replicas is not None:
         if not 1 <= replicas <= d.replicas:
@@ -134,8 +135,9 @@ def simulate(
             "precision": best.precision,
             "replicas": d.replicas,
             "kv_capacity_tokens_per_replica": d.kv_capacity_tokens(),
-            "max_batch": max_batch,
-            "chunked_prefill": chunked_prefill,
+            "max_batch": d.max_batch,
+            "max_step_tokens": d.max_step_tokens,
+            "chunked_prefill": d.chunked_prefill,
             "router": router,
             "step_times": d.step_times,
         },

@@ -15,7 +15,7 @@ from llmsize import __version__
 from llmsize.bench.client import RequestRecord
 from llmsize.bench.runner import BenchPlan, LevelRun
 from llmsize.benchdb.schema import CurvePoint, write_curves
-from llmsize.metrics import Distribution, RunResult, percentile
+from llmsize.metrics import STATS, Distribution, RunResult, percentile
 
 SOURCE_ID = "llmsize-bench"
 
@@ -165,8 +165,9 @@ def curve_points(
     stop_reason: str | None = None,
     server: str | None = None,
 ) -> list[CurvePoint]:
-    """Summary rows in the curve schema, with the run's provenance (never its credentials); a
-    run stopped early says so in every row's notes."""
+    """Summary rows in the curve schema, with the run's provenance (never its credentials): one
+    per level and statistic (metrics.STATS, the row's latency_stat); a run stopped early says so
+    in every row's notes."""
     host = urlparse(url).hostname or url
     port = urlparse(url).port
     if port is not None:
@@ -182,35 +183,36 @@ def curve_points(
         r = m.run
         if not r.requests or math.isnan(m.mean_prompt_tokens):
             continue
-        rows.append(
-            CurvePoint(
-                model=model,
-                gpu=gpu,
-                precision=precision,
-                tp=tp,
-                load_type=r.load,
-                load_value=r.load_value,
-                input_tokens=round(m.mean_prompt_tokens, 2),
-                output_tokens=round(m.mean_output_tokens, 2),
-                ttft_ms=round(r.ttft_ms.mean, 4),
-                itl_ms=round(r.itl_ms.mean, 4) if r.itl_ms.count else None,
-                e2e_ms=round(r.e2e_ms.mean, 4),
-                req_s=round(r.achieved_rps, 6),
-                out_tok_s=round(r.output_tokens_per_s, 4),
-                latency_stat="mean",
-                source_id=SOURCE_ID,
-                source=f"llmsize {__version__} bench of {host}"
-                + (f" ({server})" if server else "")
-                + f" (model {model}) on {stamp}",
-                source_row=f"{r.load} {r.load_value:g}",
-                raw_model=model,
-                notes=caveats(m)
-                + (
-                    f"p50 TTFT {r.ttft_ms.p50:.2f} ms, p95 {r.ttft_ms.p95:.2f}; p50 ITL "
-                    f"{r.itl_ms.p50:.3f} ms; {r.requests} requests, {r.errors} errors"
-                ),
+        for stat in STATS:
+            rows.append(
+                CurvePoint(
+                    model=model,
+                    gpu=gpu,
+                    precision=precision,
+                    tp=tp,
+                    load_type=r.load,
+                    load_value=r.load_value,
+                    input_tokens=round(m.mean_prompt_tokens, 2),
+                    output_tokens=round(m.mean_output_tokens, 2),
+                    ttft_ms=round(getattr(r.ttft_ms, stat), 4),
+                    itl_ms=round(getattr(r.itl_ms, stat), 4) if r.itl_ms.count else None,
+                    e2e_ms=round(getattr(r.e2e_ms, stat), 4),
+                    req_s=round(r.achieved_rps, 6),
+                    out_tok_s=round(r.output_tokens_per_s, 4),
+                    latency_stat=stat,
+                    source_id=SOURCE_ID,
+                    source=f"llmsize {__version__} bench of {host}"
+                    + (f" ({server})" if server else "")
+                    + f" (model {model}) on {stamp}",
+                    source_row=f"{r.load} {r.load_value:g} {stat}",
+                    raw_model=model,
+                    notes=caveats(m)
+                    + (
+                        f"p50 TTFT {r.ttft_ms.p50:.2f} ms, p95 {r.ttft_ms.p95:.2f}; p50 ITL "
+                        f"{r.itl_ms.p50:.3f} ms; {r.requests} requests, {r.errors} errors"
+                    ),
+                )
             )
-        )
     return rows
 
 

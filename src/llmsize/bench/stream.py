@@ -264,6 +264,7 @@ class _KernelStamped(_Protocol):
         super().__init__(clock)
         self.sock = sock
         self.kernel = KernelClock()
+        self.drained = float("-inf")  # when a read last found the socket empty
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.add_reader(self.sock.fileno(), self._readable)
@@ -273,10 +274,16 @@ class _KernelStamped(_Protocol):
         # Small reads: the kernel stamps a read with its last segment's arrival, so reading less
         # than a token's segment at a time keeps every token's own arrival time even when the
         # client falls behind. Read until the socket is empty, then let the loop move on.
+        #
+        # A stamp from before the socket was last found empty is stale: those bytes were not
+        # there then. Seen against vLLM on loopback, stamps up to a second old, growing by one
+        # ITL a token, as if new bytes were merged into a segment the kernel had stamped long
+        # before. Such bytes take the time they were read, never earlier than their arrival.
         for _ in range(READS_PER_WAKEUP):
             try:
                 data, ancillary, _, _ = self.sock.recvmsg(READ_BYTES, 64)
             except (BlockingIOError, InterruptedError):
+                self.drained = self.clock()
                 return
             except OSError as exc:
                 self._lost(exc)
@@ -284,7 +291,9 @@ class _KernelStamped(_Protocol):
             if not data:
                 self._lost(None)
                 return
-            self.feed(data, self.kernel.arrival(ancillary, self.clock()))
+            now = self.clock()
+            arrived = self.kernel.arrival(ancillary, now)
+            self.feed(data, arrived if arrived > self.drained else now)
             if self.closed:
                 self.close()
                 return
@@ -295,6 +304,7 @@ class _KernelStamped(_Protocol):
 
     def start(self, request: bytes, done: asyncio.Future[Response]) -> None:
         self._reset(done)
+        self.drained = self.clock()  # nothing is unread between requests
         self.sock.sendall(request)  # small, and the socket's buffer is empty between requests
 
     def close(self) -> None:

@@ -69,7 +69,7 @@ class CurvePointMapper:
     def __call__(self, point: CurvePoint, where: str) -> CurvePoint:
         gpu = self.catalog.gpus.get(point.gpu, f"{where}: gpu")
         model = self.catalog.models.find(point.model)
-        model_id = model.id if model else point.model.lower()
+        model_id = model.id if model else _unknown_model(point.model)
         if gpu.id == point.gpu and model_id == point.model:
             return point
         return replace(
@@ -79,6 +79,24 @@ class CurvePointMapper:
             raw_gpu=point.raw_gpu or point.gpu,
             raw_model=point.raw_model or point.model,
         )
+
+
+def row_model(catalog: Catalog, model: str, where: str) -> str:
+    """What curve rows call a model a user named: its catalog id, or the absolute path of its
+    config.json (which calibrate and estimate read), never a name they would skip; anything
+    else is refused."""
+    entry = catalog.models.find(model)
+    if entry is not None:
+        return entry.id
+    catalog.resolve_model(model, where)  # refuses what is neither a model nor a file
+    path = Path(model)
+    return str(path.resolve()) if path.is_file() else model  # a bundled Hugging Face id
+
+
+def _unknown_model(name: str) -> str:
+    """A row's model the catalog does not name: a config.json path or Hugging Face id kept as
+    written (read later with the catalog's resolve_model), any other name in lower case."""
+    return name if name.endswith(".json") or "/" in name or "\\" in name else name.lower()
 
 
 @functools.cache
@@ -97,9 +115,34 @@ def bundled_store(models: frozenset[str] | None = None) -> CurveStore:
     return CurveStore.from_points(points)
 
 
-def load_store(user_files: Sequence[Path] = (), models: Iterable[str] | None = None) -> CurveStore:
-    """Bundled curves overlaid with the user's own measurement files (theirs win)."""
+def load_store(
+    user_files: Sequence[Path] = (),
+    models: Iterable[str] | None = None,
+    statistic: str = "mean",
+) -> CurveStore:
+    """Bundled curves overlaid with the user's own measurement files (theirs win), of those the
+    rows of `statistic` where they carry it (pick_statistic)."""
     mapper = CurvePointMapper(load_catalog())
-    user_points = [p for path in user_files for p in read_curve_file(path, mapper)]
+    user_points = pick_statistic(
+        [p for path in user_files for p in read_curve_file(path, mapper)], statistic
+    )
     wanted = None if models is None else frozenset(models)
     return bundled_store(wanted).overlay(user_points)
+
+
+def pick_statistic(points: Sequence[CurvePoint], statistic: str) -> list[CurvePoint]:
+    """One statistic per measured configuration: the rows of `statistic` (a percentile such as
+    'p95', or 'mean') where a configuration has them, else its means (metrics.row_statistic),
+    else what it has. `bench` writes a row per statistic; a limit at p95 is then checked against
+    the p95 row, a file of means only with its means (each citation names its rows' statistic)."""
+    from llmsize.metrics import row_statistic
+
+    by_config: dict[tuple[object, ...], list[CurvePoint]] = defaultdict(list)
+    for p in points:
+        by_config[(*group_key(p), p.input_tokens, p.output_tokens, p.origin)].append(p)
+    chosen: list[CurvePoint] = []
+    for rows in by_config.values():
+        exact = [p for p in rows if row_statistic(p.latency_stat) == statistic]
+        means = [p for p in rows if row_statistic(p.latency_stat) == "mean"]
+        chosen += exact or means or rows
+    return chosen

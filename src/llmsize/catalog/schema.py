@@ -42,6 +42,9 @@ class Gpu(_Entry):
     bandwidth_tb_s: float = Field(gt=0)
     link: Link
     pcie_gb_s: float = Field(default=64, gt=0)
+    kv_cache_gib: float | None = Field(default=None, gt=0)
+    """A KV cache engines are given outright on this device instead of a share of its memory
+    (vLLM's CPU backend: VLLM_CPU_KVCACHE_SPACE); None for GPUs."""
 
     def supports(self, precision: str) -> bool:
         """Whether the GPU has tensor cores for the precision's math (int4 is weight-only with

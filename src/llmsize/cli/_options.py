@@ -115,8 +115,10 @@ EngineOpt = Annotated[
     typer.Option(
         "--engine",
         help=(
-            "The engine: its fit (trtllm-0.9 (default), nim, nemo-s62797, or yours) and its KV "
-            "budget rule (also vllm, sglang, trtllm, which borrow the default's fit for now)."
+            "The engine whose fit, scheduler defaults and KV budget rule apply: vllm (the "
+            "default for continuous batching), sglang, trtllm (1.x), nim, trtllm-0.9 (the "
+            "default for static batches), nemo-s62797, or one your --calibration fitted; a "
+            "version may follow (vllm-0.8.5)."
         ),
     ),
 ]

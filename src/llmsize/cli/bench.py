@@ -23,8 +23,9 @@ def bench_command(
         str,
         typer.Option(
             "--model",
-            help="The model: a catalog id or alias for the curve rows (needed with --out), and "
-            "the name sent to the server unless --served-model says otherwise.",
+            help="The model: a catalog id or alias, or a path to its config.json, for the curve "
+            "rows (needed with --out), and the name sent to the server unless --served-model "
+            "says otherwise.",
         ),
     ],
     input_tokens: Annotated[
@@ -158,12 +159,13 @@ def bench_command(
         canonical_gpu = None
         canonical_model = model
         if gpu is not None:
+            from llmsize.benchdb.store import row_model
             from llmsize.catalog import load_catalog
 
             catalog = load_catalog()
             canonical_gpu = catalog.gpus.get(gpu, "--gpu").id
             # the rows must name a model plan and calibrate can find, never one they skip
-            canonical_model = catalog.models.get(model, "--model").id
+            canonical_model = row_model(catalog, model, "--model")
         if seed is None:
             import secrets
 

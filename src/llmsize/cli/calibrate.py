@@ -23,6 +23,15 @@ def calibrate_command(
         str | None,
         typer.Option("--engine", help="Name the fit's engine (default: each row's source_id)."),
     ] = None,
+    statistic: Annotated[
+        str,
+        typer.Option(
+            "--statistic",
+            help="Which rows to fit (their latency_stat; bench writes one per statistic): mean "
+            "(the steady state the model predicts), or p50, p90, p95, p99 to have it answer at "
+            "that percentile.",
+        ),
+    ] = "mean",
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
     force: ForceOpt = False,
@@ -40,7 +49,7 @@ def calibrate_command(
             raise typer.BadParameter(f"{str(path)!r} is not a file", param_hint="DATA")
     output_path(out, "--out", force, data)
     with user_errors():
-        result = calibrate(data, engine=engine)
+        result = calibrate(data, engine=engine, statistic=statistic)
         save_calibration(result.calibration, out, force=force, inputs=data)
     if as_json or fmt != Format.table:
         from llmsize.report.documents import calibrate_document
@@ -51,7 +60,9 @@ def calibrate_command(
     from llmsize.report.console import make_console
 
     console = make_console()
-    console.print(f"{result.rows} rows in {result.curves} curves; wrote {out}")
+    console.print(
+        f"{result.rows} rows ({result.statistic} figures) in {result.curves} curves; wrote {out}"
+    )
     for fit in result.calibration.groups.values():  # its own fits (the shipped stand behind)
         console.print(f"  {fit.describe()}")
     for group, reason in result.left_out.items():

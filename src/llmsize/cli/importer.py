@@ -35,7 +35,9 @@ def import_command(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", help="Catalog id of the served model (default: the name in the file)."
+            "--model",
+            help="The served model: a catalog id, or a path to its config.json (default: the "
+            "name in the file).",
         ),
     ] = None,
     tp: Annotated[int, typer.Option("--tp", min=1, max=64, help="GPUs per server instance.")] = 1,
@@ -48,6 +50,7 @@ def import_command(
     reconciled: seconds to ms, ITL without the first token)."""
     from llmsize.benchdb.importers import FORMATS, MeasuredOn, import_file
     from llmsize.benchdb.schema import write_curves
+    from llmsize.benchdb.store import row_model
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
     from llmsize.files import write_output
@@ -58,7 +61,7 @@ def import_command(
             raise InputError("--from", f"{fmt!r} is not one of {', '.join(FORMATS)}")
         catalog = load_catalog()
         chip = catalog.gpus.get(gpu, "--gpu").id
-        canonical = catalog.models.get(model, "--model").id if model else None
+        canonical = row_model(catalog, model, "--model") if model else None
         rows = []
         for path in files:
             for point in import_file(

@@ -73,11 +73,21 @@ def simulate_command(
         str, typer.Option("--router", help="round-robin or least-outstanding.")
     ] = "round-robin",
     max_batch: Annotated[
-        int, typer.Option("--max-batch", min=1, max=65536, help="Sequences per replica step.")
-    ] = 256,
+        int | None,
+        typer.Option(
+            "--max-batch",
+            min=1,
+            max=65536,
+            help="Sequences per replica step (default: the engine's, e.g. vLLM's max_num_seqs).",
+        ),
+    ] = None,
     chunked_prefill: Annotated[
-        bool, typer.Option("--chunked-prefill", help="Split long prompts across steps.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--chunked-prefill/--no-chunked-prefill",
+            help="Split long prompts across steps (default: as the engine does).",
+        ),
+    ] = None,
     calibration: opts.CalibrationOpt = None,
     engine: opts.EngineOpt = None,
     plot: opts.LatencyPlotOpt = None,

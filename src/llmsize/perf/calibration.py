@@ -263,6 +263,10 @@ def calibration_from_dict(data: Any, origin: str, fallback: Calibration | None) 
         raise InputError(origin, f"malformed calibration: {shown(str(exc))}") from None
 
 
+MAY_BE_ZERO = frozenset({"sequence_overhead_us"})
+"""Parameters whose absence is a real zero (a fit from before they existed did not need them)."""
+
+
 def _calibration(data: Any, origin: str, fallback: Calibration | None) -> Calibration:
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise InputError(
@@ -283,8 +287,10 @@ def _calibration(data: Any, origin: str, fallback: Calibration | None) -> Calibr
                     f"{where}.params", f"unknown parameter(s) {', '.join(sorted(unknown))}"
                 )
             params = Params(**{k: _number(v, f"{where}.params.{k}") for k, v in raw.items()})
-            if any(v <= 0 for v in params.as_dict().values()):
+            if any(v <= 0 and k not in MAY_BE_ZERO for k, v in params.as_dict().items()):
                 raise InputError(f"{where}.params", "parameters must be positive")
+            if any(v < 0 for v in params.as_dict().values()):
+                raise InputError(f"{where}.params", "parameters must not be negative")
             fit = GroupFit(
                 engine=str(item["engine"]),
                 gpu=str(item["gpu"]),

@@ -26,6 +26,7 @@ class PerfOptions:
     engine: str | None = None
     bench: tuple[Path, ...] = ()
     mode: str = "inflight"
+    statistic: str = "mean"  # which rows of `bench` answer: the use case's percentile's
 
     @classmethod
     def of(
@@ -35,6 +36,7 @@ class PerfOptions:
         engine: str | None = None,
         bench: Sequence[Path | str] = (),
         mode: str = "inflight",
+        statistic: str = "mean",
     ) -> PerfOptions:
         """From the library's keyword arguments (paths as str or Path)."""
         return cls(
@@ -43,6 +45,7 @@ class PerfOptions:
             engine,
             tuple(Path(b) for b in bench),
             mode,
+            statistic,
         )
 
 
@@ -79,7 +82,9 @@ def perf_context(
         raise unknown_name(engine_field, "engine", engine, known)
     chosen = engine or default_engine(cal, mode)
     store = (
-        load_store(bench, models=set(models)) if source != "model" else load_store((), models=set())
+        load_store(bench, models=set(models), statistic=options.statistic)
+        if source != "model"
+        else load_store((), models=set())
     )
     modelled = ModelledPerf(cal, catalog, chosen, mode)
     return PerfContext(catalog, cal, chosen, CombinedPerf(MeasuredCurves(store), modelled, source))

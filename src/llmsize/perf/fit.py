@@ -12,6 +12,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from scipy.optimize import least_squares
 
 from llmsize.benchdb.schema import CurvePoint
 from llmsize.benchdb.silicon import SiliconRun
-from llmsize.catalog import Catalog
+from llmsize.catalog import Catalog, LlmArch
 from llmsize.perf.calibration import (
     DEFAULT_ENGINE,
     ENGINE_OF_SOURCE,
@@ -52,8 +53,10 @@ GPU_PARAMS = tuple(n for n in GROUP_PARAMS if n not in CLASS_PARAMS)
 """Fitted per GPU and shared by its precision classes: launch and step overheads, all-reduce
 cost, how many rows a matmul needs. They do not depend on the number format, so FP8 and BF16
 predictions differ only in rates and bytes."""
-CORE_PARAMS = ("e_compute", "e_memory", "prefill_overhead_ms", "step_overhead_ms")
-"""What a handful of rows can pin down: prefill and decode speed and their fixed costs."""
+CORE_PARAMS = ("e_compute", "request_overhead_ms", "step_overhead_ms", "sequence_overhead_us")
+"""What a handful of rows can pin down: prefill speed and its fixed cost, a decode step's fixed
+cost and its growth with the batch. Not e_memory: on one model's rows the weights a decode step
+reads are the same every step, so their time and the step's fixed cost cannot be told apart."""
 PRIOR_WEIGHT = 0.1
 """Pull of each log-parameter towards its start value, per unit of log error."""
 METRICS = ("ttft", "itl", "throughput")
@@ -66,7 +69,13 @@ _BOUNDS = {
     "prefill_overhead_ms": (0.01, 500.0),
     "step_overhead_ms": (0.01, 200.0),
     "request_overhead_ms": (0.001, 2000.0),
+    "sequence_overhead_us": (0.01, 2000.0),
 }
+
+
+ZERO_STARTS = {"sequence_overhead_us": 10.0}
+"""Where a fit starts a parameter that is zero: vLLM's host work per sequence per step is tens
+of microseconds on a GPU server (its V1 scheduler, sampler and output processing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +124,20 @@ def _measured(point: CurvePoint, mode: str, tp: int) -> dict[str, float | None]:
     return {"ttft": point.ttft_ms, "itl": itl, "throughput": rps or None}
 
 
+def _row_model(point: CurvePoint, catalog: Catalog) -> LlmArch | None:
+    """A row's model: a catalog entry, or the config.json or bundled Hugging Face id it names
+    (a relative path read from the row's file's folder); None when it is neither."""
+    from llmsize.errors import InputError
+
+    found = catalog.models.find(point.model)
+    if found is not None or point.origin == "bundled":
+        return found
+    try:
+        return catalog.resolve_model(point.model, point.origin, Path(point.origin).parent)
+    except InputError:
+        return None
+
+
 def make_samples(
     points: Iterable[CurvePoint], catalog: Catalog, engine: str | None = None
 ) -> tuple[list[Sample], Counter[str]]:
@@ -122,7 +145,7 @@ def make_samples(
     samples: list[Sample] = []
     skipped: Counter[str] = Counter()
     for p in points:
-        model = catalog.models.find(p.model)
+        model = _row_model(p, catalog)
         gpu = catalog.gpus.find(p.gpu)
         if p.load_type == "rate":
             skipped["open-loop rate runs (the simulator's job)"] += 1
@@ -333,7 +356,7 @@ def _least_squares(
     lets a few runs the model cannot explain count less than the many it can."""
     lo = np.log([_BOUNDS[n][0] for n in free])
     hi = np.log([_BOUNDS[n][1] for n in free])
-    x0 = np.clip(np.log([getattr(start, n) for n in free]), lo + 1e-9, hi - 1e-9)
+    x0 = _log_start(free, [getattr(start, n) for n in free], lo, hi)
 
     def params_at(x: Any) -> Params:
         return replace(start, **dict(zip(free, np.exp(x).tolist(), strict=True)))
@@ -372,6 +395,13 @@ def fit_profile(samples: Sequence[Sample], prior: Params) -> Params:
     )
 
 
+def _log_start(names: Sequence[str], starts: Sequence[float], lo: Any, hi: Any) -> Any:
+    """Start values in log space, inside the bounds; a parameter at zero (one a calibration
+    did not need) starts from ZERO_STARTS, where a fit in log space can still move it."""
+    values = [v if v > 0 else ZERO_STARTS[n] for n, v in zip(names, starts, strict=True)]
+    return np.clip(np.log(values), lo + 1e-9, hi - 1e-9)
+
+
 def fit_params(
     samples: Sequence[Sample], prior: Params, free: Sequence[str] = GROUP_PARAMS
 ) -> Params:
@@ -394,7 +424,7 @@ def fit_gpu(groups: Sequence[tuple[Sequence[Sample], Params]]) -> list[Params]:
     ]
     lo = np.log([_BOUNDS[n][0] for n in names])
     hi = np.log([_BOUNDS[n][1] for n in names])
-    x0 = np.clip(np.log(starts), lo + 1e-9, hi - 1e-9)
+    x0 = _log_start(names, starts, lo, hi)
 
     def params_at(x: Any) -> list[Params]:
         values = np.exp(x).tolist()
@@ -462,10 +492,17 @@ def errors(
 
 
 def observations(rows: Sequence[Sample]) -> int:
-    """Measured values a fit of these rows can use (each row's TTFT, ITL and, in flight, its
-    throughput)."""
+    """Measured values a fit of these rows can use: each configuration's TTFT, ITL and, in
+    flight, its throughput. Repeated runs of one configuration count once: they pin down the
+    same values, not more of them."""
     metrics = _fit_metrics(rows)
-    return sum(1 for s in rows for m in metrics if s.measured.get(m))
+    found: dict[tuple[object, ...], set[str]] = defaultdict(set)
+    for s in rows:
+        u, p = s.setup, s.point
+        key: tuple[object, ...] = (u.model.id, u.gpu.id, u.tp, u.pp, u.attention_dp, u.ep)
+        key += (u.precision, s.mode, p.load_value, round(p.input_tokens), round(p.output_tokens))
+        found[key].update(m for m in metrics if s.measured.get(m))
+    return sum(len(v) for v in found.values())
 
 
 def _profile_fit(engine: str, rows: Sequence[Sample]) -> GroupFit:

@@ -28,21 +28,29 @@ class Scheduler(BaseModel):
     step_tokens: int = Field(ge=1)
     step_tokens_below_gib: dict[float, int] = Field(default_factory=dict)
     step_tokens_by_gpu: dict[str, int] = Field(default_factory=dict)
+    step_tokens_by_generation: dict[str, int] = Field(default_factory=dict)
     chunked_prefill: bool
     mixed_prefill: bool  # a prompt's chunk rides a decode step: its first token waits for it alone
     prefix_caching: bool
     max_running: int | None = Field(default=None, ge=1)
+    max_running_by_generation: dict[str, int] = Field(default_factory=dict)
     source: str
 
     def tokens_for(self, gpu: Gpu) -> int:
-        """The step's token budget on this GPU: a GPU named apart, else the first memory tier
-        the GPU is below, else the default."""
+        """The step's token budget on this GPU: a GPU or device generation (a CPU) named apart,
+        else the first memory tier the GPU is below, else the default."""
         if gpu.id in self.step_tokens_by_gpu:
             return self.step_tokens_by_gpu[gpu.id]
+        if gpu.generation in self.step_tokens_by_generation:
+            return self.step_tokens_by_generation[gpu.generation]
         for below, tokens in sorted(self.step_tokens_below_gib.items()):
             if gpu.memory_gb < below:
                 return tokens
         return self.step_tokens
+
+    def running_for(self, gpu: Gpu) -> int | None:
+        """The most sequences a step runs on this device (None: as many as memory holds)."""
+        return self.max_running_by_generation.get(gpu.generation, self.max_running)
 
 
 class MemoryRule(BaseModel):
@@ -141,6 +149,8 @@ def kv_budget(
     rule = engine_memory().engines[name]
     visible = visible_gib(gpu)
     overhead = rule.overhead(weights_gib)
+    if gpu.kv_cache_gib is not None:  # a cache set outright (a CPU device), not a share
+        return KvBudget(name, visible, visible, overhead, gpu.kv_cache_gib)
     fraction = rule.fraction_at(tp) if fraction is None else fraction
     if rule.rule == "share_of_total":
         usable = fraction * visible

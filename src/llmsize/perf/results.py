@@ -78,3 +78,4 @@ class CalibrateResult:
     after: dict[str, dict[str, float]]
     left_out: dict[str, str] = field(default_factory=dict)  # group -> why it was not fitted
     curves: int = 0  # distinct measured curves among the rows
+    statistic: str = "mean"  # the rows' latency_stat the fit was made to

@@ -51,6 +51,7 @@ class Params:
     wave_sync: float = 0.5
     group_wait: float = 1.0
     request_overhead_ms: float = 10.0  # the front end's, per request: no GPU held (in-flight)
+    sequence_overhead_us: float = 0.0  # the host's, per sequence a step samples (see pass_parts)
 
     @staticmethod
     def names() -> tuple[str, ...]:
@@ -312,7 +313,10 @@ def pass_seconds(
 
 def pass_parts(work: Work, params: Params) -> tuple[Any, Any, Any]:
     """Seconds of compute, of memory traffic, and of everything that adds to their maximum
-    (all-reduces and per-layer launches; the per-pass overhead is the caller's)."""
+    (all-reduces, per-layer launches, and the host's work for each sequence the pass samples a
+    token of: sampling, stop checks, handing the token to the front end, which on a CPU
+    backend or a small model is most of a step's growth with the batch; the per-pass overhead
+    is the caller's)."""
     half = params.gemm_half_tokens
     layers = params.e_compute * work.tokens / (work.tokens + half)
     rows = work.logits + 1e-30  # a step whose prompts all continue has no LM-head rows at all
@@ -328,7 +332,8 @@ def pass_parts(work: Work, params: Params) -> tuple[Any, Any, Any]:
     memory = weights / (work.bandwidth * params.e_memory) + kv / (work.bandwidth * params.e_kv)
     comm = work.allreduce_bytes / (work.link_bandwidth * params.e_link)
     comm = comm + work.allreduce_calls * params.allreduce_us * 1e-6
-    return compute, memory, comm + work.layers * params.layer_overhead_us * 1e-6
+    fixed = work.layers * params.layer_overhead_us + work.logits * params.sequence_overhead_us
+    return compute, memory, comm + fixed * 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,7 +449,7 @@ def inflight_load(
     )
     rules = scheduler(setup.engine)
     ranks = setup.attention_dp  # each attention-DP rank caches and schedules its own sequences
-    slots = float(min(fit.max_batch, rules.max_running or fit.max_batch))
+    slots = float(min(fit.max_batch, rules.running_for(setup.gpu) or fit.max_batch))
     running = max(1.0, min(concurrency, ranks * slots / setup.pp))
     per_step = ranks * float(rules.tokens_for(setup.gpu) // max(input_tokens, 1.0))
     group = max(1.0, min(running, per_step))

@@ -94,6 +94,7 @@ def calibrate_document(result: CalibrateResult, out: str) -> dict[str, Any]:
             "out": out,
             "rows": result.rows,
             "curves": result.curves,
+            "statistic": result.statistic,
             "skipped": result.skipped,
             "left_out": result.left_out,
             "before": result.before,

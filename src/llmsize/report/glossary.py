@@ -55,8 +55,10 @@ KEYS: dict[str, str] = {
     "layer_overhead_us": "parameter: launch overhead per layer and pass, µs",
     "moe_spread": "parameter: experts read per step relative to top-k routing",
     "prefill_overhead_ms": "parameter: fixed cost of a prefill pass, ms",
+    "statistic": "which latency statistic of the rows a fit was made to (mean, p50 ... p99)",
     "step_overhead_ms": "parameter: fixed cost of a decode step, ms",
     "request_overhead_ms": "parameter: the front end's time per request (no GPU held), ms",
+    "sequence_overhead_us": "parameter: host time per sequence a step samples a token of, us",
     "wave_sync": "parameter: how much a prefill wave delays first tokens in flight",
     "group_wait": "parameter: how much of its group's prefill pass a first token waits for",
     "achieved_rps": "completed requests / (last end − first send), req/s",
@@ -112,6 +114,7 @@ KEYS: dict[str, str] = {
     "itl": "inter-token latency (an error metric's name)",
     "itl_ms": "inter-token latency: (E2E − TTFT) / (output − 1), ms",
     "kind": "what a file was read as (usecase or curves)",
+    "kv_cache_gib": "a KV cache set outright on the device (a CPU backend's), GiB",
     "kv_capacity_tokens_per_replica": "KV cache one replica holds beside its weights, tokens",
     "kv_gib_per_sequence": (
         "KV cache (and recurrent state) of one sequence at the use case's length, GiB per GPU"
@@ -126,6 +129,7 @@ KEYS: dict[str, str] = {
     "marks": "a configuration's roles: frontier, throughput-optimal, latency-optimal, over limits",
     "max_batch": "the largest batch whose KV cache fits (per replica)",
     "max_servers": "the --max-servers gate given, if any",
+    "max_step_tokens": "tokens one scheduler step takes (prefill chunks and decodes together)",
     "mean": "arithmetic mean",
     "mean_batch": "mean sequences in a step, per replica",
     "mean_output_tokens": "mean output tokens per answered request",

@@ -71,8 +71,9 @@ class TwinSetup:
             "max_step_tokens": rules.tokens_for(pool.gpu),
             "chunked_prefill": rules.chunked_prefill,
         }
-        if rules.max_running is not None:
-            defaults["max_batch"] = rules.max_running
+        running = rules.running_for(pool.gpu)
+        if running is not None:
+            defaults["max_batch"] = running
         scheduler = {**defaults, **scheduler}
         return cls(
             deployment.model,

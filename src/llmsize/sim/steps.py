@@ -31,6 +31,7 @@ class StepModel:
     _per_byte: float = field(init=False)  # memory s per weight byte
     _comm_per_token: float = field(init=False)
     _fixed: float = field(init=False)  # all-reduce latency and per-layer launches, per step
+    _per_sequence: float = field(init=False)  # host s per sequence sampled in a step
     _half: float = field(init=False)
     _moe: bool = field(init=False)
     _touched: dict[int, float] = field(init=False, default_factory=dict)
@@ -53,6 +54,7 @@ class StepModel:
         traffic, calls = collectives(s, 1.0)  # linear in the tokens of the step
         self._comm_per_token = traffic / (s.link_bandwidth * p.e_link)
         self._fixed = calls * p.allreduce_us * 1e-6 + c.layers * p.layer_overhead_us * 1e-6
+        self._per_sequence = p.sequence_overhead_us * 1e-6 / ranks  # per rank, as the logits
         if s.pp > 1:  # a micro-batch's step hands its hidden states on between stages
             hops = s.pp - 1
             self._fixed += hops * HOP_LATENCY_US * 1e-6
@@ -96,6 +98,7 @@ class StepModel:
         )
         busy = compute if compute > memory else memory
         seconds = busy + self._comm_per_token * tokens + self._fixed + overhead * 1e-3
+        seconds += logits * self._per_sequence
         if tokens and (self.prefill_scale != 1.0 or self.decode_scale != 1.0):  # blended
             seconds *= (self.decode_scale * d + self.prefill_scale * prefill_tokens) / tokens
         return seconds
@@ -109,5 +112,5 @@ class StepModel:
         if self._moe:
             memory += self._expert_reads(d)
         busy = compute if compute > memory else memory
-        seconds = busy + self._comm_per_token * d + self._fixed
+        seconds = busy + self._comm_per_token * d + self._fixed + d * self._per_sequence
         return (seconds + self.params.step_overhead_ms * 1e-3) * self.decode_scale
