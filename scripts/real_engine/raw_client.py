@@ -1,21 +1,30 @@
-"""An independent minimal streaming client, written for the real-engine check only: raw asyncio
-streams, no llmsize code, so that llmsize bench's figures are compared with a second opinion.
+"""An independent minimal streaming client, written for the real-engine check only: plain
+blocking sockets, one thread per stream, no llmsize code and no asyncio, so that llmsize bench's
+figures are compared with a second opinion. Like llmsize, it dates each read by the kernel's
+receive time (SO_TIMESTAMPNS), so the two differ in their code, not in whether a thread's
+wake-up is counted.
 
-Closed loop: C workers each send their next request the moment the last one ends; open loop:
-Poisson arrivals on an absolute schedule. Prompts are random English words, unique per request,
-as many as the server counts to the target length (two probes, as any client would). TTFT =
-first text chunk - send; ITL = (end - first text chunk) / (output tokens - 1), the end being the
-stream's [DONE] (the definition llmsize's README gives, implemented here on its own).
+Closed loop: C threads each send their next request the moment the last one ends; open loop:
+Poisson arrivals on an absolute schedule, each sent from a pool of threads. Prompts are random
+English words, unique per request, as many as the server counts to the target length (two
+probes, as any client would). TTFT = first text chunk - send; ITL = (end - first text chunk) /
+(output tokens - 1), the end being the stream's [DONE] (the definition llmsize's README gives,
+implemented here on its own).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
+import socket
 import statistics
+import struct
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,28 +38,47 @@ class _ClosedIdle(Exception):
     """The kept connection was closed before the answer began."""
 
 
+SO_TIMESTAMPNS = 35  # Linux: each read carries the kernel's receive time of its data
+WALL_MINUS_PERF = time.time() - time.perf_counter()
+
+
+def received(ancillary: list[tuple[int, int, bytes]], now: float, sent: float) -> float:
+    """When a read's data reached this machine: the kernel's stamp (on perf_counter's clock),
+    never later than the read itself nor earlier than the request was sent; the read time where
+    the kernel gave none."""
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
+            seconds, nanos = struct.unpack("qq", payload[:16])
+            stamp = seconds + nanos * 1e-9 - WALL_MINUS_PERF
+            return now if stamp < sent else min(now, stamp)
+    return now
+
+
 class Connection:
     """One kept-alive HTTP/1.1 connection (as llmsize's client keeps its own), so that
-    connection set-up is in neither client's figures."""
+    connection set-up is in neither client's figures; read whole (64 KiB at a time) with a
+    blocking recvmsg, each read dated by the kernel."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.sock: socket.socket | None = None
 
-    async def request(self, model: str, prompt: str, output: int) -> tuple[float, float]:
+    def request(self, model: str, prompt: str, output: int) -> tuple[float, float]:
         """One request; sent again on a new connection if a kept one was closed while idle
         (the server's keep-alive timeout) before any byte of the answer."""
-        if self.streams is not None:
+        if self.sock is not None:
             try:
-                return await self._request(model, prompt, output)
+                return self._request(model, prompt, output)
             except _ClosedIdle:
                 self.close()
-        self.streams = await asyncio.open_connection(self.host, self.port)
-        return await self._request(model, prompt, output)
+        sock = socket.create_connection((self.host, self.port), timeout=TIMEOUT_S)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.sock = sock
+        return self._request(model, prompt, output)
 
-    async def _request(self, model: str, prompt: str, output: int) -> tuple[float, float]:
-        assert self.streams is not None
-        reader, writer = self.streams
+    def _request(self, model: str, prompt: str, output: int) -> tuple[float, float]:
+        assert self.sock is not None
         body = json.dumps(
             {
                 "model": model,
@@ -63,20 +91,19 @@ class Connection:
             }
         ).encode()
         sent = time.perf_counter()
-        writer.write(
+        self.sock.sendall(
             b"POST /v1/completions HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (self.host.encode(), self.port, len(body), body)
         )
-        await writer.drain()
         first = end = None
         pending = tail = b""
         while not tail.endswith(b"\r\n0\r\n\r\n"):  # the chunked body's last chunk
-            data = await reader.read(65536)
+            data, ancillary, _, _ = self.sock.recvmsg(65536, 64)
+            now = received(ancillary, time.perf_counter(), sent)
             if not data and not tail:
                 raise _ClosedIdle
             if not data:
                 raise RuntimeError("the server closed the connection mid-answer")
-            now = time.perf_counter()
             tail = (tail + data)[-16:]
             *lines, pending = (pending + data).split(b"\n")
             for line in lines:
@@ -90,8 +117,9 @@ class Connection:
         return (first - sent) * 1e3, (end - first) * 1e3 / (output - 1)
 
     def close(self) -> None:
-        if self.streams is not None:
-            self.streams[1].close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 WORDS = [
@@ -147,26 +175,22 @@ WORDS = [
 ]
 
 
-async def prompt_tokens(host: str, port: int, model: str, prompt: str) -> int:
+def prompt_tokens(host: str, port: int, model: str, prompt: str) -> int:
     """The server's count of a prompt (usage.prompt_tokens)."""
     body = json.dumps({"model": model, "prompt": prompt, "max_tokens": 1}).encode()
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        writer.write(
+    with socket.create_connection((host, port), timeout=TIMEOUT_S) as sock:
+        sock.sendall(
             b"POST /v1/completions HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
             % (host.encode(), port, len(body), body)
         )
-        await writer.drain()
-        answer = await reader.read()
-    finally:
-        writer.close()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
     return int(json.loads(answer.split(b"\r\n\r\n", 1)[1])["usage"]["prompt_tokens"])
 
 
-async def _prompts(
-    host: str, port: int, model: str, count: int, tokens: int, seed: int
-) -> list[str]:
+def _prompts(host: str, port: int, model: str, count: int, tokens: int, seed: int) -> list[str]:
     """Random words, a fresh draw per request, as many as make `tokens` prompt tokens (the
     server counts two probes of such words)."""
     rng = random.Random(f"raw/{seed}")
@@ -174,8 +198,8 @@ async def _prompts(
     def text(words: int) -> str:
         return " ".join(rng.choice(WORDS) for _ in range(words))
 
-    low = await prompt_tokens(host, port, model, text(50))
-    high = await prompt_tokens(host, port, model, text(250))
+    low = prompt_tokens(host, port, model, text(50))
+    high = prompt_tokens(host, port, model, text(250))
     per_word = (high - low) / 200
     words = max(1, round((tokens - (low - 50 * per_word)) / per_word))
     return [text(words) for _ in range(count)]
@@ -190,7 +214,7 @@ def _figures(results: list[tuple[int, float, float]], warmup: int) -> Figures:
     )
 
 
-async def measure(
+def measure(
     host: str,
     port: int,
     model: str,
@@ -206,34 +230,51 @@ async def measure(
     """A closed loop of `concurrency` streams (each sends its next request when its last one
     ends) or Poisson arrivals at `rate` on an absolute schedule; the first `warmup` requests are
     not measured."""
-    prompts = await _prompts(host, port, model, requests, input_tokens, seed)
+    prompts = _prompts(host, port, model, requests, input_tokens, seed)
     if rate is not None:
-        results = await _open_loop(host, port, model, rate, prompts, output_tokens, seed)
+        results = _open_loop(host, port, model, rate, prompts, output_tokens, seed)
     else:
         assert concurrency is not None
-        results = await _closed_loop(host, port, model, concurrency, prompts, output_tokens)
+        results = _closed_loop(host, port, model, concurrency, prompts, output_tokens)
     return _figures(results, warmup)
 
 
-async def _closed_loop(
+def _closed_loop(
     host: str, port: int, model: str, concurrency: int, prompts: list[str], output_tokens: int
 ) -> list[tuple[int, float, float]]:
     queue = iter(enumerate(prompts))
+    lock = threading.Lock()
     results: list[tuple[int, float, float]] = []
+    failures: list[BaseException] = []
 
-    async def worker() -> None:
+    def stream() -> None:
         connection = Connection(host, port)
         try:
-            for index, prompt in queue:
-                results.append((index, *await connection.request(model, prompt, output_tokens)))
+            while True:
+                with lock:
+                    item = next(queue, None)
+                if item is None:
+                    return
+                index, prompt = item
+                ttft, itl = connection.request(model, prompt, output_tokens)
+                with lock:
+                    results.append((index, ttft, itl))
+        except BaseException as exc:  # handed to the caller: a thread cannot raise to it
+            failures.append(exc)
         finally:
             connection.close()
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    threads = [threading.Thread(target=stream, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
     return results
 
 
-async def _open_loop(
+def _open_loop(
     host: str,
     port: int,
     model: str,
@@ -243,24 +284,26 @@ async def _open_loop(
     seed: int,
 ) -> list[tuple[int, float, float]]:
     rng = random.Random(f"raw-times/{seed}")
+    local = threading.local()
+    opened: list[Connection] = []
+
+    def timed(index: int, prompt: str) -> tuple[int, float, float]:
+        if not hasattr(local, "connection"):
+            local.connection = Connection(host, port)
+            opened.append(local.connection)
+        return (index, *local.connection.request(model, prompt, output_tokens))
+
     start = time.perf_counter()
     at = 0.0
-    tasks = []
-    idle: list[Connection] = []
-
-    async def timed(index: int, prompt: str) -> tuple[int, float, float]:
-        connection = idle.pop() if idle else Connection(host, port)
-        figures = await connection.request(model, prompt, output_tokens)
-        idle.append(connection)
-        return (index, *figures)
-
-    for index, prompt in enumerate(prompts):
-        at += rng.expovariate(rate)
-        delay = start + at - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(timed(index, prompt)))
-    results = list(await asyncio.gather(*tasks))
-    for connection in idle:
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        futures = []
+        for index, prompt in enumerate(prompts):
+            at += rng.expovariate(rate)
+            delay = start + at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(timed, index, prompt))
+        results = [f.result() for f in futures]
+    for connection in opened:
         connection.close()
     return results
