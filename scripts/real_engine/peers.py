@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import predict
 
@@ -64,7 +65,7 @@ def aiperf(port: int, model_dir: Path, served: str, tokens: tuple[int, int], out
             "--url",
             f"http://127.0.0.1:{port}",
             "--endpoint-type",
-            "completions",
+            "chat",
             "--streaming",
             "--tokenizer",
             str(model_dir),
@@ -122,7 +123,7 @@ def guidellm(port: int, model_dir: Path, served: str, tokens: tuple[int, int], o
     return result
 
 
-def imported(result: Path, model_dir: Path, out: Path) -> dict[str, float]:
+def imported(result: Path, model_dir: Path, out: Path) -> dict[str, Any]:
     """A tool's result file through `llmsize import` (as this device and model); its row."""
     predict.llmsize(
         "import",
@@ -144,5 +145,5 @@ def imported(result: Path, model_dir: Path, out: Path) -> dict[str, float]:
         "load_value": float(row["load_value"]),
         "ttft_ms": float(row["ttft_ms"]),
         "itl_ms": float(row["itl_ms"]),
-        "latency_stat": row["latency_stat"],  # type: ignore[dict-item]
+        "latency_stat": row["latency_stat"],
     }
