@@ -62,3 +62,25 @@ def test_simulate_measured_runs_one_replica_like_the_measured_endpoint() -> None
     fleet = run(*args[:-1], *compared, "--servers", "2")
     assert "simulated replicas against one measured endpoint" in fleet.stdout
     assert_one_line_error(run(*args, "--replicas", "100000"), "--replicas")
+
+
+def test_simulate_measured_says_when_the_set_ups_differ(tmp_path: Path) -> None:
+    """A run measured on one GPU and TP compared with a twin of another is not like for like:
+    the run's first line says what ran (bench --gpu --tp --precision) and simulate names the
+    difference; a run that did not record it says that instead (issue 13)."""
+    args = ("simulate", USECASE, "--concurrency", "8", "--requests", "200", "--json")
+    compared = ("--measured-level", "8")
+    unknown = json.loads(run(*args, "--measured", str(FIXTURE), *compared).stdout)
+    assert "does not say what ran" in unknown["measured"]["unlike"][0]
+    header = {"run": {"model": "llama-3-8b", "gpu": "l40s", "tp": 1, "precision": "fp8"}}
+    end = {"run_end": {"complete": True}}
+    tagged = tmp_path / "tagged.jsonl"
+    records = FIXTURE.read_text().splitlines()
+    tagged.write_text("\n".join([json.dumps(header), *records, json.dumps(end)]) + "\n")
+    doc = json.loads(run(*args, "--measured", str(tagged), *compared).stdout)
+    simulated = doc["deployment"]
+    unlike = doc["measured"]["unlike"]
+    assert f"GPU l40s measured, {simulated['gpu']} simulated" in unlike
+    assert f"TP 1 measured, {simulated['tp']} simulated" in unlike
+    table = run(*args[:-1], "--measured", str(tagged), *compared)
+    assert "not like for like: GPU l40s measured" in table.stdout

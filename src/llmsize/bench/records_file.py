@@ -163,3 +163,15 @@ def select(runs: list[LevelRun], label: str | None) -> list[LevelRun]:
 
         raise unknown_name("--level", "level", label, (r.level.label for r in runs))
     return wanted
+
+
+def run_header(path: Path) -> dict[str, Any]:
+    """What a bench JSONL says ran (its first line's `run`), or {} for a file without one."""
+    from llmsize.files import load_json, read_text
+
+    for line in read_text(path, "bench records").splitlines():
+        if line.strip():
+            row = load_json(line, f"{path} line 1")
+            found = row.get("run") if isinstance(row, dict) else None
+            return found if isinstance(found, dict) else {}
+    return {}

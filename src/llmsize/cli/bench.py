@@ -170,7 +170,16 @@ def bench_command(
             import secrets
 
             seed = secrets.randbelow(2**31)
-        writer = _records_writer(records, force, url, model, seed) if records else None
+        setup: dict[str, object] = {
+            "gpu": canonical_gpu,
+            "tp": tp,
+            "precision": precision.name_in_table,
+        }
+        writer = (
+            _records_writer(records, force, url, model, seed, setup if canonical_gpu else {})
+            if records
+            else None
+        )
         progress, bar = _progress(as_json)
         try:
             result = bench(
@@ -254,7 +263,9 @@ def bench_exit_code(outcomes: dict[str, int], stop_reason: str | None) -> int:
     return BENCH_SOME_FAILED if sum(outcomes.values()) > ok else 0
 
 
-def _records_writer(path: Path, force: bool, url: str, model: str, seed: int) -> "RecordsWriter":
+def _records_writer(
+    path: Path, force: bool, url: str, model: str, seed: int, setup: dict[str, object]
+) -> "RecordsWriter":
     from datetime import datetime
 
     from llmsize import __version__
@@ -269,6 +280,7 @@ def _records_writer(path: Path, force: bool, url: str, model: str, seed: int) ->
             "seed": seed,
             "llmsize": __version__,
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            **setup,  # what ran (--gpu, --tp, --precision): simulate --measured compares it
         },
     )
 

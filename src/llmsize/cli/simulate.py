@@ -186,10 +186,11 @@ def simulate_command(
                 limits,
                 result.percentile,
             )
+    differs = _unlike(measured, result.deployment) if measured is not None else []
     if as_json or fmt != opts.Format.table:
         from llmsize.report.documents import simulation_document
 
-        opts.emit(simulation_document(result, compared), as_json, fmt, "Simulation")
+        opts.emit(simulation_document(result, compared, differs), as_json, fmt, "Simulation")
     else:
         from llmsize.report.console import make_console
         from llmsize.report.sim_table import render_simulation
@@ -200,8 +201,26 @@ def simulate_command(
             from llmsize.report.sim_table import render_measured_beside
 
             render_measured_beside(result, compared[0], compared[1].measured, console)
+            for note in differs:
+                console.print(f"[yellow]not like for like: {note}[/]")
     if result.broken:
         raise typer.Exit(NO_CONFIG)
+
+
+def _unlike(path: Path, deployment: dict[str, object]) -> list[str]:
+    """How the measured run's set-up (its JSONL's first line, where bench had --gpu) differs
+    from the simulated one; a run that did not record its set-up says so."""
+    from llmsize.bench.records_file import run_header
+
+    with user_errors():
+        ran = run_header(path)
+    if not ran.get("gpu"):
+        return [f"{path} does not say what ran (bench records it with --gpu, --tp, --precision)"]
+    notes = []
+    for key, name in (("gpu", "GPU"), ("tp", "TP"), ("precision", "precision")):
+        if key in ran and ran[key] != deployment.get(key):
+            notes.append(f"{name} {ran[key]} measured, {deployment.get(key)} simulated")
+    return notes  # replicas beside one endpoint: render_measured_beside says so
 
 
 def _measured_level(path: Path, level: str | None) -> tuple[str, ShownLevel]:

@@ -139,7 +139,9 @@ def show_document(path: str, shown: Sequence[ShownLevel]) -> dict[str, Any]:
 
 
 def simulation_document(
-    result: SimulationResult, measured: tuple[str, ShownLevel] | None = None
+    result: SimulationResult,
+    measured: tuple[str, ShownLevel] | None = None,
+    differs: Sequence[str] = (),
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": result.name,
@@ -151,7 +153,11 @@ def simulation_document(
     }
     if measured is not None:
         label, level = measured
-        body["measured"] = {"level": label, **level.measured.run.as_dict()}
+        body["measured"] = {
+            "level": label,
+            **level.measured.run.as_dict(),
+            "unlike": list(differs),
+        }
     return versioned(body)
 
 

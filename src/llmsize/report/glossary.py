@@ -76,6 +76,7 @@ KEYS: dict[str, str] = {
     "citations": "full sources of the numbers, with row numbers",
     "client_dispatch_lag_ms": "the load generator's own delay from scheduled to sent, ms",
     "reliable": "the load generator kept its schedule (its own delay is small against TTFT)",
+    "unlike": "how a measured run's set-up (GPU, TP, precision, replicas) differs from the twin's",
     "unreliable_reason": "why a level's figures are not the load it names, or null",
     "concurrency": "closed-loop clients kept in flight",
     "config": "the configuration a capacity is computed for",
