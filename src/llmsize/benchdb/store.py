@@ -11,6 +11,7 @@ from pathlib import Path
 
 from llmsize.benchdb.schema import CurvePoint, parse_curves, read_curve_file
 from llmsize.catalog import Catalog, load_catalog
+from llmsize.catalog.store import names_a_file
 from llmsize.errors import CatalogError, InputError
 
 GroupKey = tuple[str, str, str, int | None, str, float | None]
@@ -96,7 +97,7 @@ def row_model(catalog: Catalog, model: str, where: str) -> str:
 def _unknown_model(name: str) -> str:
     """A row's model the catalog does not name: a config.json path or Hugging Face id kept as
     written (read later with the catalog's resolve_model), any other name in lower case."""
-    return name if name.endswith(".json") or "/" in name or "\\" in name else name.lower()
+    return name if names_a_file(name) else name.lower()
 
 
 @functools.cache

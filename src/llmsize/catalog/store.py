@@ -86,6 +86,12 @@ KINDS: tuple[tuple[str, str, type[_Entry]], ...] = (
 """The catalogs: the top-level key of their YAML, the name of one entry, its schema."""
 
 
+def names_a_file(name: str) -> bool:
+    """Whether a model name is a path (a config.json) or a Hugging Face id, as `resolve_model`
+    reads them, rather than a catalog id: such names are kept as written, not lower-cased."""
+    return name.endswith(".json") or "/" in name or "\\" in name
+
+
 @dataclass(frozen=True, slots=True)
 class Catalog:
     gpus: Table[Gpu]
@@ -101,7 +107,7 @@ class Catalog:
         entry = self.models.find(name)
         if entry is not None:
             return entry
-        if name.endswith(".json") or "/" in name or "\\" in name:
+        if names_a_file(name):
             path = Path(name)
             if not path.is_absolute() and base_dir is not None and not path.exists():
                 path = base_dir / path

@@ -54,9 +54,10 @@ GPU_PARAMS = tuple(n for n in GROUP_PARAMS if n not in CLASS_PARAMS)
 cost, how many rows a matmul needs. They do not depend on the number format, so FP8 and BF16
 predictions differ only in rates and bytes."""
 CORE_PARAMS = ("e_compute", "request_overhead_ms", "step_overhead_ms", "sequence_overhead_us")
-"""What a handful of rows can pin down: prefill speed and its fixed cost, a decode step's fixed
-cost and its growth with the batch. Not e_memory: on one model's rows the weights a decode step
-reads are the same every step, so their time and the step's fixed cost cannot be told apart."""
+"""What a handful of rows can pin down: prefill speed, the front end's time per request, a
+decode step's fixed cost and its growth with the batch. Not e_memory: on one model's rows the
+weights a decode step reads are the same every step, so their time and the step's fixed cost
+cannot be told apart."""
 PRIOR_WEIGHT = 0.1
 """Pull of each log-parameter towards its start value, per unit of log error."""
 METRICS = ("ttft", "itl", "throughput")
