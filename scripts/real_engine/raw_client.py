@@ -4,10 +4,10 @@ figures are compared with a second opinion. Like llmsize, it dates each read by 
 receive time (SO_TIMESTAMPNS), so the two differ in their code, not in whether a thread's
 wake-up is counted.
 
-Closed loop: C threads each send their next request the moment the last one ends; open loop:
-Poisson arrivals on an absolute schedule, each sent from a pool of threads. Prompts are random
-English words, unique per request, as many as the server counts to the target length (two
-probes, as any client would). TTFT = first text chunk - send; ITL = (end - first text chunk) /
+Poisson arrivals on an absolute schedule, each sent from a pool of threads, each request dated
+on the wall clock so that the check compares the two clients over the same stretch. Prompts are
+random English words, unique per request, as many as the server counts to the target length
+(two probes, as any client would). TTFT = first text chunk - send; ITL = (end - first text chunk) /
 (output tokens - 1), the end being the stream's [DONE] (the definition llmsize's README gives,
 implemented here on its own).
 """
@@ -63,9 +63,10 @@ class Connection:
         self.host, self.port = host, port
         self.sock: socket.socket | None = None
 
-    def request(self, model: str, prompt: str, output: int) -> tuple[float, float]:
-        """One request; sent again on a new connection if a kept one was closed while idle
-        (the server's keep-alive timeout) before any byte of the answer."""
+    def request(self, model: str, prompt: str, output: int) -> tuple[float, float, float]:
+        """One request: its send (perf_counter seconds), TTFT and ITL (ms); sent again on a new
+        connection if a kept one was closed while idle (the server's keep-alive timeout) before
+        any byte of the answer."""
         if self.sock is not None:
             try:
                 return self._request(model, prompt, output)
@@ -77,7 +78,7 @@ class Connection:
         self.sock = sock
         return self._request(model, prompt, output)
 
-    def _request(self, model: str, prompt: str, output: int) -> tuple[float, float]:
+    def _request(self, model: str, prompt: str, output: int) -> tuple[float, float, float]:
         assert self.sock is not None
         body = json.dumps(
             {
@@ -114,7 +115,7 @@ class Connection:
                     first = now
         if first is None or end is None:
             raise RuntimeError("a stream without a token or without its [DONE]")
-        return (first - sent) * 1e3, (end - first) * 1e3 / (output - 1)
+        return sent, (first - sent) * 1e3, (end - first) * 1e3 / (output - 1)
 
     def close(self) -> None:
         if self.sock is not None:
@@ -205,12 +206,23 @@ def _prompts(host: str, port: int, model: str, count: int, tokens: int, seed: in
     return [text(words) for _ in range(count)]
 
 
-def _figures(results: list[tuple[int, float, float]], warmup: int) -> Figures:
-    measured = [r for r in results if r[0] >= warmup]
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One request: when it was sent (Unix seconds) and what it measured."""
+
+    sent_unix_s: float
+    ttft_ms: float
+    itl_ms: float
+
+
+def medians(samples: list[Sample]) -> Figures:
+    """Median TTFT and ITL of some requests."""
+    if not samples:
+        raise RuntimeError("no request to take a median of")
     return Figures(
-        len(measured),
-        statistics.median(r[1] for r in measured),
-        statistics.median(r[2] for r in measured),
+        len(samples),
+        statistics.median(s.ttft_ms for s in samples),
+        statistics.median(s.itl_ms for s in samples),
     )
 
 
@@ -219,91 +231,38 @@ def measure(
     port: int,
     model: str,
     *,
-    concurrency: int | None = None,
-    rate: float | None = None,
+    rate: float,
     requests: int,
-    warmup: int,
     input_tokens: int,
     output_tokens: int,
     seed: int,
-) -> Figures:
-    """A closed loop of `concurrency` streams (each sends its next request when its last one
-    ends) or Poisson arrivals at `rate` on an absolute schedule; the first `warmup` requests are
-    not measured."""
+    until: threading.Event,
+) -> list[Sample]:
+    """Poisson arrivals at `rate` on an absolute schedule, sent from a pool of threads, until
+    `until` is set (or `requests` were sent); every request, in the order sent. The caller picks
+    the stretch it compares, by send time."""
     prompts = _prompts(host, port, model, requests, input_tokens, seed)
-    if rate is not None:
-        results = _open_loop(host, port, model, rate, prompts, output_tokens, seed)
-    else:
-        assert concurrency is not None
-        results = _closed_loop(host, port, model, concurrency, prompts, output_tokens)
-    return _figures(results, warmup)
-
-
-def _closed_loop(
-    host: str, port: int, model: str, concurrency: int, prompts: list[str], output_tokens: int
-) -> list[tuple[int, float, float]]:
-    queue = iter(enumerate(prompts))
-    lock = threading.Lock()
-    results: list[tuple[int, float, float]] = []
-    failures: list[BaseException] = []
-
-    def stream() -> None:
-        connection = Connection(host, port)
-        try:
-            while True:
-                with lock:
-                    item = next(queue, None)
-                if item is None:
-                    return
-                index, prompt = item
-                ttft, itl = connection.request(model, prompt, output_tokens)
-                with lock:
-                    results.append((index, ttft, itl))
-        except BaseException as exc:  # handed to the caller: a thread cannot raise to it
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=stream, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
-    return results
-
-
-def _open_loop(
-    host: str,
-    port: int,
-    model: str,
-    rate: float,
-    prompts: list[str],
-    output_tokens: int,
-    seed: int,
-) -> list[tuple[int, float, float]]:
     rng = random.Random(f"raw-times/{seed}")
     local = threading.local()
     opened: list[Connection] = []
 
-    def timed(index: int, prompt: str) -> tuple[int, float, float]:
+    def timed(prompt: str) -> Sample:
         if not hasattr(local, "connection"):
             local.connection = Connection(host, port)
             opened.append(local.connection)
-        return (index, *local.connection.request(model, prompt, output_tokens))
+        sent, ttft, itl = local.connection.request(model, prompt, output_tokens)
+        return Sample(sent + WALL_MINUS_PERF, ttft, itl)
 
     start = time.perf_counter()
     at = 0.0
     with ThreadPoolExecutor(max_workers=64) as pool:
         futures = []
-        for index, prompt in enumerate(prompts):
+        for prompt in prompts:
             at += rng.expovariate(rate)
-            delay = start + at - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(timed, index, prompt))
-        results = [f.result() for f in futures]
+            if until.wait(max(0.0, start + at - time.perf_counter())):
+                break
+            futures.append(pool.submit(timed, prompt))
+        samples = [f.result() for f in futures]
     for connection in opened:
         connection.close()
-    return results
+    return samples

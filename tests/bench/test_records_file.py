@@ -4,6 +4,7 @@ printed, exactly, and bad files get one line naming the file and line."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +55,45 @@ def test_show_recomputes_what_bench_printed(mock_server: Start, tmp_path: Path) 
         for key in ("ttft_ms", "itl_ms", "e2e_ms"):
             for stat, value in bench_level[key].items():
                 assert show_level[key][stat] == pytest.approx(value, abs=2e-3), (key, stat)
+
+
+def test_each_send_is_on_the_wall_clock_as_well(mock_server: Start, tmp_path: Path) -> None:
+    mock = mock_server(ttft_ms=5, itl_ms=1)
+    out = tmp_path / "run.csv"
+    before = time.time()
+    measured = run(
+        "bench",
+        "--url",
+        mock.url,
+        "--model",
+        "llama-3-8b",
+        "--gpu",
+        "h100-sxm",
+        "--input-tokens",
+        "64",
+        "--output-tokens",
+        "4",
+        "--rate",
+        "50",
+        "--requests",
+        "12",
+        "--warmup",
+        "1",
+        "--out",
+        str(out),
+    )
+    after = time.time()
+    assert measured.exit_code == 0, measured.output
+    lines = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
+    rows = [row for row in lines if "sent_ms" in row]
+    assert len(rows) == 13
+    for row in rows:
+        assert before <= row["sent_unix_s"] <= after
+    # Both clocks tell the same gaps between sends (to the file's rounding).
+    first = rows[0]
+    for row in rows[1:]:
+        wall_gap_ms = (row["sent_unix_s"] - first["sent_unix_s"]) * 1e3
+        assert wall_gap_ms == pytest.approx(row["sent_ms"] - first["sent_ms"], abs=0.01)
 
 
 def test_levels_come_back_in_order_and_can_be_picked() -> None:

@@ -1,7 +1,8 @@
 """The per-request JSONL that `llmsize bench` writes as it runs, and read back as its runs.
 
 `llmsize show` and `simulate --measured` look at a measured run long after it was taken; the file
-is the run's whole record (send, first-token and end times per request), so every statistic
+is the run's whole record (send, first-token and end times per request; the send on the wall clock
+too, to line up with server logs and other clients), so every statistic
 `bench` printed can be recomputed from it, and the distributions drawn.
 
 Each request's line is appended (and flushed) the moment it completes, so a run stopped by a
@@ -13,6 +14,7 @@ short by a kill, and is read as partial.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,7 @@ class RecordsWriter:
         except OSError as exc:
             raise InputError("--jsonl", f"cannot write {path}: {exc.strerror or exc}") from None
         self.records = 0
+        self._wall_minus_perf = time.time() - time.perf_counter()
         self._line({"run": run})
 
     def _line(self, row: dict[str, Any]) -> None:
@@ -131,6 +134,8 @@ class RecordsWriter:
     def record(self, level: Level, started: float, record: RequestRecord) -> None:
         row = record.as_json(started)
         row["level"] = level.label
+        # The send on the wall clock too: lines up with server logs and other clients' records.
+        row["sent_unix_s"] = round(record.sent + self._wall_minus_perf, 6)
         self._line(row)
         self.records += 1
 
