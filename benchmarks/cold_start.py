@@ -71,6 +71,9 @@ CASES: dict[str, tuple[list[str], float]] = {
         ["plan", str(ROOT / "examples/usecases/rag-compare-all.yaml")],
         8.0,
     ),
+    # issue 14: a batch job (two million requests overnight) on three server types: sized for
+    # throughput by the steady-state planner (no replay), under 1 s like the other such plans
+    "plan-batch-job": (["plan", str(ROOT / "examples/usecases/overnight-batch-job.yaml")], 1.0),
 }
 
 

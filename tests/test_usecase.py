@@ -59,13 +59,30 @@ def test_every_server_type_is_compared_by_default() -> None:
             "uc: latency.first_token",
             "did you mean 'first_token_ms'",
         ),
-        ({"load": {"peak_rps": 3, "avg_rps": 2}}, "uc: load", "not both"),
+        ({"load": {"peak_rps": 3, "avg_rps": 2}}, "uc: load", "not peak_rps and avg_rps"),
         (
             {"load": {"avg_rps": 2, "peak_percentile": 1.5}},
             "uc: load.peak_percentile",
             "less than 1",
         ),
         ({"hardware": {"precision": "fp6"}}, "uc: hardware.precision", "bf16"),
+        (
+            {"load": {"avg_rps": 2, "batch": {"requests": 5, "window_hours": 8}}},
+            "uc: load",
+            "not avg_rps and batch",
+        ),
+        ({"load": {"batch": {"window_hours": 8}}}, "uc: load.batch", "give requests"),
+        (
+            {"load": {"batch": {"requests": 5, "window_hour": 8}}},
+            "uc: load.batch.window_hour",
+            "did you mean 'window_hours'",
+        ),
+        (
+            {"load": {"batch": {"requests": 5, "window_hours": 30}}},
+            "uc: load.batch.window_hours",
+            "24",
+        ),
+        ({"latency": None}, "uc", "only a batch job"),
         ({"colour": "red"}, "uc: colour", "unknown field"),
     ],
 )
@@ -119,3 +136,26 @@ def test_named_tokenizer_without_the_extra_is_a_clear_error(
     monkeypatch.setitem(__import__("sys").modules, "tokenizers", None)
     with pytest.raises(InputError, match=r"llmsize\[tokenizers\]"):
         _resolve(system_prompt="hello there", tokenizer="tok.json")
+
+
+def test_a_batch_job_is_sized_for_its_window_not_a_poisson_peak() -> None:
+    job = {"batch": {"requests": 2_000_000, "window_hours": 8}}
+    r = resolve(parse_usecase({**BASE, "latency": None, "load": job}, "uc"), load_catalog())
+    assert r.peak_source == "batch" and r.avg_rps is None
+    assert r.peak_rps == pytest.approx(2_000_000 / (8 * 3600))  # 69.4 req/s, no Poisson rise
+    assert (r.batch_requests, r.window_hours) == (2_000_000, 8)
+    assert not r.limits.any  # latencies shown, not limiting
+    assert r.cost.hours_per_day == 8  # its servers run for the window
+    kept = {**BASE, "load": job, "cost": {"hours_per_day": 24}}
+    assert resolve(parse_usecase(kept, "uc"), load_catalog()).cost.hours_per_day == 24
+
+
+def test_a_batch_job_in_tokens_counts_whole_requests() -> None:
+    # 128 in + 512 out = 640 tokens a request (plus a 10-token system prompt: 650)
+    job = {"batch": {"tokens": 650_001, "window_hours": 2}}
+    r = resolve(
+        parse_usecase({**BASE, "system_prompt_tokens": 10, "load": job}, "uc"), load_catalog()
+    )
+    assert r.batch_requests == 1001  # rounded up: the job is finished, not nearly finished
+    assert r.batch_tokens == 650_001
+    assert r.limits.first_token_ms == 300  # a batch job may still limit its latency

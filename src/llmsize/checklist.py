@@ -10,6 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from llmsize.errors import InputError
 
@@ -32,6 +33,8 @@ class Answers:
     peak_rps: float | None = None
     avg_rps: float | None = None
     load_note: str = ""
+    batch_requests: int | None = None  # a batch job: requests to finish a day, in a window
+    window_hours: float | None = None
     server: str = "all"
     precision: str = "best"
     name: str | None = None
@@ -70,26 +73,46 @@ def parse_system_prompt(text: str) -> tuple[int, str | None]:
     return text_to_tokens(text.strip()), text.strip()
 
 
-def parse_load(text: str, where: str) -> tuple[float | None, float | None, str]:
+class LoadAnswer(NamedTuple):
+    """The load as answered: a peak, an average, or a batch job (requests within a window)."""
+
+    peak_rps: float | None
+    avg_rps: float | None
+    note: str = ""
+    batch_requests: int | None = None
+    window_hours: float | None = None
+
+
+LOAD_FORMS = (
+    "a peak ('30'), an average ('avg 25'), '200000/day over 8h' or a batch job "
+    "('batch 2000000 in 8h')"
+)
+
+
+def parse_load(text: str, where: str) -> LoadAnswer:
     """'30' or '30 peak' -> peak; 'avg 25' -> average; '200000/day over 8h' -> average over the
-    working hours. Returns (peak_rps, avg_rps, note)."""
+    working hours; 'batch 2000000 in 8h' -> a batch job (no Poisson peak: sized for throughput)."""
     t = text.strip().lower()
+    job = re.fullmatch(r"(?:batch\s+)?(\d+)\s+in\s+(\d+(?:\.\d+)?)\s*h", t)
+    if job:
+        requests, hours = int(job.group(1)), float(job.group(2))
+        if not 0 < hours <= 24 or requests < 1:
+            raise InputError(where, "a batch job needs at least 1 request within 1-24 hours")
+        return LoadAnswer(None, None, "", requests, hours)
     day = re.fullmatch(r"(\d+(?:\.\d+)?)\s*/\s*day(?:\s+over\s+(\d+(?:\.\d+)?)\s*h)?", t)
     if day:
         per_day, hours = float(day.group(1)), float(day.group(2) or 8)
         if not 0 < hours <= 24 or per_day <= 0:
             raise InputError(where, "requests per day must be > 0 over 1-24 hours")
         avg = round(per_day / (hours * 3600), 4)
-        return None, avg, f"{per_day:g} requests a day over {hours:g} working hours"
+        return LoadAnswer(None, avg, f"{per_day:g} requests a day over {hours:g} working hours")
     avg_match = re.fullmatch(r"(?:avg|average)\s+(\d+(?:\.\d+)?)", t)
     if avg_match and float(avg_match.group(1)) > 0:
-        return None, float(avg_match.group(1)), ""
+        return LoadAnswer(None, float(avg_match.group(1)))
     peak_match = re.fullmatch(r"(\d+(?:\.\d+)?)(?:\s+peak)?", t)
     if peak_match and float(peak_match.group(1)) > 0:
-        return float(peak_match.group(1)), None, ""
-    raise InputError(
-        where, f"{text!r}: give a peak ('30'), an average ('avg 25') or '200000/day over 8h'"
-    )
+        return LoadAnswer(float(peak_match.group(1)), None)
+    raise InputError(where, f"{text!r}: give {LOAD_FORMS}")
 
 
 def _number(value: float) -> str:
@@ -119,16 +142,30 @@ def to_yaml(a: Answers) -> str:
         + " + ".join(parts)
     )
     lines.append(f"output_tokens: {a.output_tokens}   # average")
-    kind = "streaming: time to first token" if a.streaming else "sequential: time to last token"
-    lines.append(f"latency:   # {kind} is the limit")
-    for key, value in (
-        ("first_token_ms", a.first_token_ms),
-        ("last_token_ms", a.last_token_ms),
-        ("inter_token_ms", a.inter_token_ms),
-    ):
-        if value is not None:
-            lines.append(f"  {key}: {_number(value)}")
+    limits = [
+        (key, value)
+        for key, value in (
+            ("first_token_ms", a.first_token_ms),
+            ("last_token_ms", a.last_token_ms),
+            ("inter_token_ms", a.inter_token_ms),
+        )
+        if value is not None
+    ]
+    if limits:
+        kind = "streaming: time to first token" if a.streaming else "sequential: time to last token"
+        lines.append(f"latency:   # {kind} is the limit")
+        lines += [f"  {key}: {_number(value)}" for key, value in limits]
+    else:
+        lines.append(
+            "# latency: none; a batch job's latencies are shown, not limiting unless you add one"
+        )
     lines.append("load:")
+    if a.batch_requests is not None:
+        lines += [
+            "  batch:   # sized for the throughput that finishes it in time (no Poisson peak)",
+            f"    requests: {a.batch_requests}",
+            f"    window_hours: {_number(a.window_hours or 0)}",
+        ]
     if a.peak_rps is not None:
         lines.append(f"  peak_rps: {_number(a.peak_rps)}")
     if a.avg_rps is not None:

@@ -268,6 +268,7 @@ class PlanCost:
     server_price_source: str | None
     per_month_usd: float | None
     usd_per_million_output_tokens: float | None
+    billed_hours_per_day: float = 24.0  # rented servers of a batch job run for its window only
 
 
 def traffic_per_day(
@@ -286,15 +287,19 @@ def plan_cost(
     hours_per_day: float,
     override: ServerPrice | None,
     basis: str = "cloud",
+    billed_hours_per_day: float = 24.0,
 ) -> PlanCost:
-    """Servers x hourly price x 730 h; per million output tokens at the use case's traffic."""
+    """Servers x hourly price x 730 h (x the share of the day rented servers run, for a batch
+    job); per million output tokens at the use case's traffic."""
     price = override or load_prices().server(server, basis)
     if price is None:
         return PlanCost(None, None, None, None)
     hourly, source = price.usd_per_hour, price.source
-    month = servers * hourly * HOURS_PER_MONTH
+    billed = billed_hours_per_day if basis == "cloud" else 24.0  # bought servers cost all day
+    month = servers * hourly * HOURS_PER_MONTH * billed / 24
     tokens_month = avg_rps * hours_per_day * 3600 * output_tokens * DAYS_PER_MONTH
-    return PlanCost(hourly, source, month, month / (tokens_month / 1e6) if tokens_month else None)
+    per_million = month / (tokens_month / 1e6) if tokens_month else None
+    return PlanCost(hourly, source, month, per_million, billed)
 
 
 def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
@@ -325,6 +330,7 @@ def plan_costs(uc: Resolved, counts: Iterable[tuple[Server, int]]) -> dict[str, 
             uc.cost.hours_per_day,
             usecase_server_price(uc.cost, server.id),
             uc.cost.basis,
+            uc.window_hours or 24.0,
         )
         for server, servers in counts
     }

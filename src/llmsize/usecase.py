@@ -6,6 +6,7 @@ Field names carry their units (`first_token_ms`, `peak_rps`) and are part of the
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +30,7 @@ from llmsize.workload import DEFAULT_PERCENTILE, peak_from_average
 MAX_TOKENS = 10_000_000
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 MAX_RPS = 1_000_000.0
+MAX_BATCH_REQUESTS = 10_000_000_000
 
 PositiveMs = Annotated[float, Field(gt=0, le=86_400_000)]
 
@@ -75,14 +77,35 @@ class Latency(_Strict):
         return self
 
 
+class BatchJob(_Strict):
+    """Work to finish within a window each day (summarise two million documents overnight):
+    sized for the throughput that finishes it in time, with no Poisson peak, since the job's
+    requests wait in a queue rather than arrive at random. `tokens` is the job's input and
+    output tokens together, an alternative to counting requests."""
+
+    requests: int | None = Field(default=None, ge=1, le=MAX_BATCH_REQUESTS)
+    tokens: float | None = Field(default=None, gt=0, le=MAX_BATCH_REQUESTS * MAX_TOKENS)
+    window_hours: float = Field(gt=0, le=24)
+
+    @model_validator(mode="after")
+    def _requests_or_tokens(self) -> BatchJob:
+        _one_of(self.__dict__, ("requests", "tokens"), required=True)
+        return self
+
+
 class Load(_Strict):
     peak_rps: float | None = Field(default=None, gt=0, le=MAX_RPS)
     avg_rps: float | None = Field(default=None, gt=0, le=MAX_RPS)
+    batch: BatchJob | None = None
     peak_percentile: float = Field(default=DEFAULT_PERCENTILE, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Load:
-        _one_of(self.__dict__, ("peak_rps", "avg_rps"), required=True)
+        given = [n for n in ("peak_rps", "avg_rps", "batch") if self.__dict__[n] is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of peak_rps, avg_rps or batch, not {' and '.join(given)}")
+        if not given:
+            raise ValueError("give peak_rps, avg_rps or batch")
         return self
 
 
@@ -140,7 +163,8 @@ class UseCase(_Strict):
     output_tokens: TokenCount | LengthSpread | None = None
     output_words: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
     tokenizer: str | None = None
-    latency: Latency
+    latency: Latency | None = None
+    """Required, except for a batch job: its latencies are shown but limit nothing unless given."""
     load: Load
     hardware: Hardware = Hardware()
     cost: Cost = Field(default_factory=Cost)
@@ -156,6 +180,8 @@ class UseCase(_Strict):
         _one_of(values, ("system_prompt", "system_prompt_tokens"), required=False)
         _one_of(values, ("input_tokens", "input_words"), required=True)
         _one_of(values, ("output_tokens", "output_words"), required=True)
+        if self.latency is None and self.load.batch is None:
+            raise ValueError("give latency (only a batch job, load.batch, may leave it out)")
         return self
 
 
@@ -166,6 +192,7 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 _NESTED: dict[str, type[BaseModel]] = {
     "latency": Latency,
     "load": Load,
+    "batch": BatchJob,
     "hardware": Hardware,
     "input_tokens": LengthSpread,
     "output_tokens": LengthSpread,
@@ -174,8 +201,11 @@ _NESTED: dict[str, type[BaseModel]] = {
 
 
 def validation_to_input_error(exc: ValidationError, origin: str) -> InputError:
-    """The first pydantic error as one line: dotted field path, what is wrong, close names."""
-    return _as_input_error(_first_relevant(exc.errors()), origin)
+    """The first pydantic error as one line: dotted field path, what is wrong, close names. An
+    unknown field comes first: a misspelt name is also reported as the right one missing."""
+    errors = exc.errors()
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    return _as_input_error(_first_relevant(unknown or errors), origin)
 
 
 def validation_problems(exc: ValidationError, origin: str) -> list[InputError]:
@@ -193,7 +223,7 @@ def _as_input_error(err: Any, origin: str) -> InputError:
     where = ".".join(loc)
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        parent = _NESTED.get(loc[0], UseCase) if len(loc) > 1 else UseCase
+        parent = _NESTED.get(loc[-2], UseCase) if len(loc) > 1 else UseCase
         allowed = _field_names(parent)
         close = difflib.get_close_matches(loc[-1], allowed, n=2, cutoff=0.6)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
@@ -278,12 +308,19 @@ class Resolved:
     peak_rps: float
     avg_rps: float | None
     peak_percentile: float
-    peak_source: str  # "given" or "poisson"
+    peak_source: str  # "given", "poisson", or "batch" (a job's requests over its window)
     servers: tuple[Server, ...]
     precision: Precision | None
     cost: Cost
     kv_precision: str | None = None  # the KV cache's precision when asked apart from the weights
     precisions: tuple[Precision, ...] = ()  # hardware.precision as a list: each is compared
+    batch_requests: int | None = None  # a batch job's requests a day (given, or from its tokens)
+    batch_tokens: float | None = None  # its tokens a day, where the job was given in tokens
+    window_hours: float | None = None  # the hours a day it must finish within
+
+    @property
+    def is_batch(self) -> bool:
+        return self.batch_requests is not None
 
     @property
     def input_tokens_total(self) -> int:
@@ -380,11 +417,22 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
             f"{model.context_window}-token context window of {model.id}",
         )
     load = usecase.load
+    cost = usecase.cost
+    job, window = load.batch, None
+    requests: int | None = None
     if load.peak_rps is not None:
         peak, source = load.peak_rps, "given"
+    elif job is not None:
+        per_request = system + input_tokens + output_tokens
+        requests = job.requests or math.ceil((job.tokens or 0) / per_request)
+        window = job.window_hours
+        peak, source = requests / (window * 3600), "batch"
+        if "hours_per_day" not in cost.model_fields_set:  # the servers run for the window
+            cost = cost.model_copy(update={"hours_per_day": window})
     else:
         assert load.avg_rps is not None  # guaranteed by Load's validator
         peak, source = float(peak_from_average(load.avg_rps, load.peak_percentile)), "poisson"
+    latency = usecase.latency
     names = usecase.hardware.server
     if names is None:
         servers = catalog.servers.entries
@@ -402,17 +450,20 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         output_tokens=output_tokens,
         input_stddev=input_stddev,
         output_stddev=output_stddev,
-        percentile=usecase.latency.percentile,
-        first_token_ms=usecase.latency.first_token_ms,
-        last_token_ms=usecase.latency.last_token_ms,
-        inter_token_ms=usecase.latency.inter_token_ms,
+        percentile=latency.percentile if latency else Latency.model_fields["percentile"].default,
+        first_token_ms=latency.first_token_ms if latency else None,
+        last_token_ms=latency.last_token_ms if latency else None,
+        inter_token_ms=latency.inter_token_ms if latency else None,
         peak_rps=peak,
         avg_rps=load.avg_rps,
         peak_percentile=load.peak_percentile,
         peak_source=source,
         servers=tuple(dict.fromkeys(servers)),
         precision=asked,
-        cost=_checked_cost(usecase.cost, catalog),
+        cost=_checked_cost(cost, catalog),
         kv_precision=usecase.hardware.kv_precision,
         precisions=listed_precisions,
+        batch_requests=requests,
+        batch_tokens=job.tokens if job is not None else None,
+        window_hours=window,
     )

@@ -103,9 +103,13 @@ def test_lengths_and_loads_parse() -> None:
     with pytest.raises(InputError, match="paste the text"):
         parse_system_prompt("lots")
     assert parse_length("300 words", "x") == 400 and parse_length("512", "x") == 512
-    assert parse_load("30", "x") == (30.0, None, "")
-    assert parse_load("avg 6.92", "x") == (None, 6.92, "")
-    assert parse_load("200000/day over 8h", "x")[1] == pytest.approx(6.9444, abs=1e-4)
+    assert parse_load("30", "x") == (30.0, None, "", None, None)
+    assert parse_load("avg 6.92", "x") == (None, 6.92, "", None, None)
+    assert parse_load("200000/day over 8h", "x").avg_rps == pytest.approx(6.9444, abs=1e-4)
+    assert parse_load("batch 2000000 in 8h", "x") == (None, None, "", 2_000_000, 8.0)
+    assert parse_load("2000000 in 7.5h", "x").window_hours == 7.5
+    with pytest.raises(InputError, match="1-24 hours"):
+        parse_load("batch 10 in 30h", "load")
     with pytest.raises(InputError, match="300 words"):
         parse_length("three hundred", "input")
 
@@ -125,3 +129,26 @@ def test_lengths_and_loads_parse() -> None:
 def test_every_bad_init_flag_is_one_line(flag: str, value: str, tmp_path: Path) -> None:
     assert_one_line_error(run("init", str(tmp_path / "u.yaml"), flag, value, "--yes"), flag)
     assert not (tmp_path / "u.yaml").exists()
+
+
+BATCH_ANSWERS = ["llama-3.1-8b", "0", "2000", "0", "0", "200", "batch", "500000 in 6h"]
+BATCH_ANSWERS += ["all", "best"]
+
+
+def test_a_batch_job_has_no_latency_limit_and_no_poisson_peak(tmp_path: Path) -> None:
+    asked, flagged = tmp_path / "asked.yaml", tmp_path / "flagged.yaml"
+    shown = interactive(asked, BATCH_ANSWERS)
+    assert "size for 23.15 req/s of throughput (no Poisson peak)" in shown
+    doc = yaml.safe_load(asked.read_text())
+    assert "latency" not in doc
+    assert doc["load"] == {"batch": {"requests": 500_000, "window_hours": 6}}
+    flags = ["--model", "llama-3.1-8b", "--input-tokens", "2000", "--output-tokens", "200"]
+    result = run("init", str(flagged), *flags, "--load", "batch 500000 in 6h", "--yes")
+    assert result.exit_code == 0, result.output
+    assert flagged.read_bytes() == asked.read_bytes()
+    assert run("plan", str(flagged)).exit_code == 0
+    # a flagged limit stays a limit
+    limited = tmp_path / "limited.yaml"
+    limit = ("--last-token-ms", "60000", "--load", "batch 500000 in 6h", "--yes")
+    assert run("init", str(limited), *flags, *limit).exit_code == 0
+    assert yaml.safe_load(limited.read_text())["latency"] == {"last_token_ms": 60000}

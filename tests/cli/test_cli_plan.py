@@ -154,3 +154,31 @@ def test_missing_file_and_bad_flags(tmp_path: Path) -> None:
     assert_one_line_error(run("plan", example, "--max-servers", "many"), "--max-servers")
     assert_one_line_error(run("plan", example, "--bench", str(tmp_path / "x.csv")), "x.csv")
     assert_one_line_error(run("plan", example, "--jsn"), "--jsn")
+
+
+def test_a_batch_job_is_sized_for_throughput_over_its_window() -> None:
+    """examples/usecases/overnight-batch-job.yaml: two million requests in 8 hours need 69.4
+    req/s of throughput; no latency limit, no Poisson peak and no replay (its requests queue),
+    and rented servers are paid for the window only."""
+    result = run("plan", str(EXAMPLES / "overnight-batch-job.yaml"), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["peak_source"] == "batch" and doc["avg_rps"] is None
+    assert doc["peak_rps"] == pytest.approx(2_000_000 / (8 * 3600))
+    assert doc["batch_job"] == {
+        "requests_per_day": 2_000_000,
+        "tokens_per_day": None,
+        "window_hours": 8,
+    }
+    assert set(doc["limits"].values()) == {None}
+    rec = doc["recommendation"]
+    assert rec["servers"] * rec["rps_per_server"] >= doc["peak_rps"]
+    assert (rec["servers"] - 1) * rec["rps_per_server"] < doc["peak_rps"]
+    assert doc["headline"]["method"] != "replay"
+    for alt in doc["alternatives"]:
+        if "cost_per_month_usd" in alt:
+            assert alt["billed_hours_per_day"] == 8
+            hours = 730 * 8 / 24
+            assert alt["cost_per_month_usd"] == pytest.approx(
+                alt["servers"] * alt["server_usd_per_hour"] * hours, rel=1e-6
+            )

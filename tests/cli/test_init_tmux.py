@@ -46,8 +46,8 @@ def test_a_terminal_session_answers_the_checklist(tmp_path: Path) -> None:
             ("RAG documents", "0"),
             ("Chat history", "0"),
             ("Average output", "200"),
-            ("Streaming (limit the first token)", "batch"),  # wrong: re-asked
-            ("answer streaming or sequential", "streaming"),
+            ("Streaming (limit the first token)", "bulk"),  # wrong: re-asked
+            ("answer streaming, sequential or batch", "streaming"),
             ("Time to first token limit", "800"),
             ("Load: peak req/s", "12"),
             ("Server type", "all"),

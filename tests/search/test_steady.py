@@ -112,6 +112,25 @@ def test_more_load_never_needs_fewer_servers(
     assert _servers(light) <= _servers(heavy)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    requests=st.integers(1, 5_000_000),
+    extra=st.integers(0, 5_000_000),
+    hours=st.floats(1, 24),
+    shorter=st.floats(0, 0.9),
+)
+def test_a_bigger_batch_job_or_a_shorter_window_never_needs_fewer_servers(
+    requests: int, extra: int, hours: float, shorter: float
+) -> None:
+    def job(count: int, window: float) -> float:
+        batch = {"batch": {"requests": count, "window_hours": window}}
+        return _servers(plan(_usecase(latency=None, load=batch), load_catalog(), PERF))
+
+    base = job(requests, hours)
+    assert job(requests + extra, hours) >= base
+    assert job(requests, hours * (1 - shorter)) >= base
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     lengths=LENGTHS,

@@ -29,7 +29,8 @@ def plan(
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
     digital twin also sizes it by latency percentiles under Poisson arrivals (result.simulated),
     and its count is the headline (result.headline); method="auto" (the default) does so for
-    continuous batching and keeps the Poisson-peak rule for the calculator's static batches.
+    continuous batching and keeps the Poisson-peak rule for the calculator's static batches and
+    the throughput rule for batch jobs (load.batch).
     `kv_precision` overrides the use case's `hardware.kv_precision`; `rank` (servers, cost,
     latency) is how the recommendation is picked among the server types that meet the limits."""
     from llmsize.catalog import load_catalog
@@ -65,7 +66,8 @@ def plan(
         batching=mode,
     )
     if method == "auto":  # the twin runs continuous batching: it checks in-flight answers
-        method = "simulate" if mode == "inflight" else "peak"
+        # a batch job is sized for throughput: its requests queue, no Poisson replay applies
+        method = "simulate" if mode == "inflight" and not resolved.is_batch else "peak"
     if method == "peak":
         return result
     if method != "simulate":

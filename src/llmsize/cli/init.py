@@ -12,6 +12,7 @@ from llmsize.cli import _options as opts
 from llmsize.cli._common import fail, output_path
 
 T = TypeVar("T")
+MODES = ("streaming", "sequential", "batch")
 
 
 def _ask(
@@ -64,7 +65,11 @@ def init_command(
     last_token_ms: opts.LastTokenOpt = None,
     load: Annotated[
         str | None,
-        typer.Option("--load", help="'30' peak req/s, 'avg 25', or '200000/day over 8h'."),
+        typer.Option(
+            "--load",
+            help="'30' peak req/s, 'avg 25', '200000/day over 8h', or a batch job "
+            "'batch 2000000 in 8h' (no latency limit unless one is flagged).",
+        ),
     ] = None,
     server: Annotated[
         str | None,
@@ -81,7 +86,7 @@ def init_command(
     """Walk through the sizing checklist (model, prompts, lengths, latency limit, load, hardware),
     showing derived numbers, and write a commented use case. Every question has a flag."""
     from llmsize.catalog import PRECISIONS, load_catalog
-    from llmsize.checklist import Answers, parse_load, parse_system_prompt, to_yaml
+    from llmsize.checklist import Answers, LoadAnswer, parse_load, parse_system_prompt, to_yaml
     from llmsize.errors import InputError
     from llmsize.workload import peak_from_average
 
@@ -122,47 +127,86 @@ def init_command(
             raise fail(f"--output-tokens: {problem}")
         typer.echo(f"  ! {problem}: give a shorter output (or start again with less input)")
 
-    def parse_mode(t: str) -> bool:
-        if t.strip().lower() not in ("streaming", "sequential"):
-            raise InputError("mode", f"{t!r}: answer streaming or sequential")
-        return t.strip().lower() == "streaming"
+    def parse_mode(t: str) -> str:
+        mode = t.strip().lower()
+        if mode not in MODES:
+            raise InputError("mode", f"{t!r}: answer streaming, sequential or batch")
+        return mode
+
+    def parse_batch(t: str) -> LoadAnswer:
+        answer = parse_load(t if t.strip().lower().startswith("batch") else f"batch {t}", "load")
+        if answer.batch_requests is None:
+            raise InputError("load", f"{t!r}: give a batch job as '2000000 in 8h'")
+        return answer
 
     if first_token_ms is not None and last_token_ms is not None:
         raise fail(
             "--last-token-ms: give --first-token-ms (streaming) or --last-token-ms (sequential), "
             "not both"
         )
+    flagged = (
+        _ask("--load", load, "", "", lambda t: parse_load(t, "load"), yes)
+        if load is not None
+        else None
+    )
+    limit: float | None
     if first_token_ms is not None or last_token_ms is not None:
-        streaming = first_token_ms is not None
+        mode = "streaming" if first_token_ms is not None else "sequential"
         limit = first_token_ms if first_token_ms is not None else last_token_ms
-        assert limit is not None
+    elif flagged is not None and flagged.batch_requests is not None:
+        mode, limit = "batch", None  # a batch job given as a flag: no limit unless flagged too
     else:
-        streaming = _ask(
+        mode = _ask(
             "--first-token-ms",
             None,
-            "Streaming (limit the first token) or sequential (the last)?",
+            "Streaming (limit the first token), sequential (the last), or a batch job (none)?",
             "streaming",
             parse_mode,
             yes,
         )
-        limit = _ask(
-            "--first-token-ms" if streaming else "--last-token-ms",
+        limit = (
+            None
+            if mode == "batch"
+            else _ask(
+                "--first-token-ms" if mode == "streaming" else "--last-token-ms",
+                None,
+                "Time to first token limit, ms"
+                if mode == "streaming"
+                else "End-to-end (last token) limit, ms",
+                "1000" if mode == "streaming" else "10000",
+                _positive("limit"),
+                yes,
+            )
+        )
+    if mode == "batch" and flagged is None:
+        answer = _ask(
+            "--load",
             None,
-            "Time to first token limit, ms" if streaming else "End-to-end (last token) limit, ms",
-            "1000" if streaming else "10000",
-            _positive("limit"),
+            "Batch job: requests to finish and the window ('2000000 in 8h')",
+            "100000 in 8h",
+            parse_batch,
             yes,
         )
-    peak, avg, note = _ask(
-        "--load",
-        load,
-        "Load: peak req/s ('30'), 'avg 25', or '200000/day over 8h'",
-        "10",
-        lambda t: parse_load(t, "load"),
-        yes,
-    )
-    if avg is not None:
-        typer.echo(f"  average {avg:g} req/s -> size for a peak of {peak_from_average(avg)} req/s")
+    else:
+        answer = _ask(
+            "--load",
+            load,
+            "Load: peak req/s ('30'), 'avg 25', '200000/day over 8h' or 'batch 2000000 in 8h'",
+            "10",
+            lambda t: parse_load(t, "load"),
+            yes,
+        )
+    if answer.avg_rps is not None:
+        typer.echo(
+            f"  average {answer.avg_rps:g} req/s -> size for a peak of "
+            f"{peak_from_average(answer.avg_rps)} req/s"
+        )
+    if answer.batch_requests is not None and answer.window_hours is not None:
+        rate = answer.batch_requests / (answer.window_hours * 3600)
+        typer.echo(f"  batch job -> size for {rate:,.4g} req/s of throughput (no Poisson peak)")
+    if mode == "batch" and answer.batch_requests is None:
+        raise fail("--load: a batch job needs its load as 'batch 2000000 in 8h'")
+    streaming = mode != "sequential"
 
     def parse_server(t: str) -> str:
         t = t.strip()
@@ -187,9 +231,11 @@ def init_command(
         streaming=streaming,
         first_token_ms=limit if streaming else None,
         last_token_ms=None if streaming else limit,
-        peak_rps=peak,
-        avg_rps=avg,
-        load_note=note,
+        peak_rps=answer.peak_rps,
+        avg_rps=answer.avg_rps,
+        load_note=answer.note,
+        batch_requests=answer.batch_requests,
+        window_hours=answer.window_hours,
         server=box,
         precision=prec,
     )

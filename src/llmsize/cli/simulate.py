@@ -172,8 +172,8 @@ def simulate_command(
 
             latency = load_usecase(usecase).latency
             limits = {
-                "first_token_ms": latency.first_token_ms,
-                "last_token_ms": latency.last_token_ms,
+                "first_token_ms": latency.first_token_ms if latency else None,
+                "last_token_ms": latency.last_token_ms if latency else None,
             }
             runs: list[tuple[str, Sequence[float], Sequence[float]]] = [
                 ("simulated", result.ttft_samples_ms, result.e2e_samples_ms)

@@ -163,7 +163,12 @@ KEYS: dict[str, str] = {
     "path": "a file's path",
     "peak_percentile": "the Poisson quantile a peak is taken at",
     "peak_rps": "peak request rate to size for, req/s",
-    "peak_source": "given, or poisson (derived from the average)",
+    "peak_source": "given, poisson (derived from the average), or batch (a job over its window)",
+    "batch_job": "a batch job's work (null for interactive load): sized for throughput",
+    "tokens_per_day": "a batch job's input and output tokens a day, where it was given in tokens",
+    "billed_hours_per_day": "hours a day the servers are paid for: 24, or a batch job's window "
+    "when rented",
+    "window_hours": "the hours a day a batch job must finish within (its servers run that long)",
     "per_day_usd": "cost a day, US$",
     "per_engine": "error per engine",
     "headline": "the one answer: replayed in the digital twin, or the Poisson-peak rule's",
@@ -196,7 +201,8 @@ KEYS: dict[str, str] = {
     "rejected": "configurations that broke a limit, and which",
     "replicas": "model replicas (servers × GPUs / TP)",
     "requests": "requests run or measured",
-    "requests_per_day": "requests a day at the sustainable average",
+    "requests_per_day": "requests a day: at the sustainable average (capacity), or a batch job's "
+    "work (plan: given, or from its tokens)",
     "result": "the run's latency distributions, throughput and occupancy",
     "router": "how requests are spread over replicas",
     "rows": "one entry per row (catalog entries, calibration rows)",

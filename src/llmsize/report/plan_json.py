@@ -60,6 +60,7 @@ def _alternative(plan: ServerPlan, peak_rps: float, cost: PlanCost | None) -> di
         doc["usd_per_million_output_tokens"] = round(cost.usd_per_million_output_tokens or 0, 4)
         doc["server_usd_per_hour"] = cost.server_usd_per_hour
         doc["server_price_source"] = cost.server_price_source
+        doc["billed_hours_per_day"] = cost.billed_hours_per_day
     doc["feasible_configs"] = len(plan.feasible)
     doc["rejected"] = [
         {
@@ -169,6 +170,13 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "avg_rps": uc.avg_rps,
         "peak_percentile": uc.peak_percentile,
         "peak_source": uc.peak_source,
+        "batch_job": None
+        if not uc.is_batch
+        else {
+            "requests_per_day": uc.batch_requests,
+            "tokens_per_day": uc.batch_tokens,
+            "window_hours": uc.window_hours,
+        },
         "engine": result.engine,
         "batching": result.batching,
         "system_prompt_tokens": uc.system_prompt_tokens,

@@ -8,7 +8,15 @@ from datetime import date
 
 from llmsize import __version__
 from llmsize.perf.estimate import Estimate
-from llmsize.report.plan_table import engine_line, range_words, why_they_differ
+from llmsize.report.plan_table import (
+    NO_LIMITS,
+    batch_words,
+    billed_words,
+    engine_line,
+    load_words,
+    range_words,
+    why_they_differ,
+)
 from llmsize.search import PlanResult, servers_needed
 from llmsize.search.steady import servers_range
 
@@ -86,7 +94,11 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     ):
         if value is not None:
             lines.append(f"| {label} | {value:,g} ms |")
-    if uc.peak_source == "given":
+    if not uc.limits.any:
+        lines.append(f"| latency limits | {NO_LIMITS} |")
+    if uc.is_batch:
+        lines.append(f"| load | {batch_words(uc)} |")
+    elif uc.peak_source == "given":
         lines.append(f"| peak load | {uc.peak_rps:,g} req/s (given) |")
     else:
         assert uc.avg_rps is not None
@@ -95,6 +107,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             f"Poisson distribution with mean {uc.avg_rps:,g} (the average), i.e. the busiest "
             f"second of 20 (+{(uc.peak_rps / uc.avg_rps - 1) * 100:.0f} %) |"
         )
+    sized_for = "the job's requests / its window" if uc.is_batch else "peak"
     lines += [
         "",
         "## Assumptions",
@@ -106,8 +119,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         if not any(p.best and p.best.mode == "inflight" for p in result.plans)
         else "- In-flight (continuous) batching at a fixed concurrency, as measured closed-loop.",
         *([f"- Engine: {engine_line(result.engine, result.batching)}."] if result.engine else []),
-        "- Servers = ceil(peak / requests per second per server); where the model's error was "
-        "measured, the range in brackets covers 90 % of its cross-validated outcomes.",
+        f"- Servers = ceil({sized_for} / requests per second per server); where the model's "
+        "error was measured, the range in brackets covers 90 % of its cross-validated outcomes.",
         "",
     ]
     rec = result.recommendation
@@ -132,8 +145,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         span = range_words(servers_range(uc.peak_rps, e), e.range_note)
         lines += [
             f"**{rec.servers} × {rec.server.id}**{span} ({rec.server.gpus} × {rec.gpu.id}), "
-            f"configured {e.label}: {e.rps_per_server:,.2f} requests/s per server against a "
-            f"peak of {uc.peak_rps:,g} requests/s ({e.provenance}; {e.source}).",
+            f"configured {e.label}: {e.rps_per_server:,.2f} requests/s per server against "
+            f"{load_words(uc)} ({e.provenance}; {e.source}).",
             "",
             "| | configuration | TTFT ms | ITL ms | E2E ms | req/s per server | data | source |",
             "|---|---|---|---|---|---|---|---|",
@@ -177,7 +190,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     for server, c in costs.items():
         if c.per_month_usd is not None:
             lines.append(
-                f"- {server}: ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h "
+                f"- {server}: ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h"
+                f"{billed_words(c)} "
                 f"(${c.usd_per_million_output_tokens or 0:,.2f} per million output tokens; "
                 f"{c.server_price_source})."
             )

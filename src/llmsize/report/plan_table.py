@@ -7,6 +7,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from llmsize.economics import PlanCost
 from llmsize.perf.estimate import Estimate
 from llmsize.report.console import SafeTable, safe
 from llmsize.search import PlanResult, servers_needed
@@ -91,8 +92,10 @@ def checklist(uc: Resolved) -> Table:
         )
         if value is not None
     ]
-    grid.add_row("Limits", ", ".join(limits))
-    if uc.peak_source == "given":
+    grid.add_row("Limits", ", ".join(limits) or NO_LIMITS)
+    if uc.is_batch:
+        grid.add_row("Load", batch_words(uc))
+    elif uc.peak_source == "given":
         grid.add_row("Peak", f"{uc.peak_rps:,g} req/s (given)")
     else:
         assert uc.avg_rps is not None
@@ -103,6 +106,34 @@ def checklist(uc: Resolved) -> Table:
             f"{uc.avg_rps:,g} req/s) per second (+{rise:.0f} %)",
         )
     return grid
+
+
+NO_LIMITS = "none: a batch job's latencies are shown, not limiting"
+
+
+def batch_words(uc: Resolved) -> str:
+    """A batch job's load: the rate that finishes its work within its window."""
+    assert uc.batch_requests is not None and uc.window_hours is not None
+    work = f"{uc.batch_requests:,} requests"
+    if uc.batch_tokens is not None:
+        work += f" ({uc.batch_tokens:,.0f} tokens in and out)"
+    return (
+        f"{uc.peak_rps:,.4g} req/s = {work} within {uc.window_hours:g} h a day; a batch job, "
+        "sized for throughput (no Poisson peak: its requests wait in a queue)"
+    )
+
+
+def load_words(uc: Resolved) -> str:
+    """The rate a plan is sized for, named as what it is."""
+    if uc.is_batch:
+        return f"the batch job's {uc.peak_rps:,.4g} req/s"
+    return f"a peak of {uc.peak_rps:,g} req/s"
+
+
+def billed_words(cost: PlanCost) -> str:
+    """', rented 8 h a day' where rented servers run for a batch job's window only."""
+    hours = cost.billed_hours_per_day
+    return f", rented {hours:g} h a day" if hours < 24 else ""
 
 
 def server_table(result: PlanResult) -> Table:
@@ -200,7 +231,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
             f"\n{lead} {rec.servers} × {safe(rec.server.id)}"
             f"{range_words(servers_range(uc.peak_rps, e), e.range_note)} "
             f"({rec.server.gpus}× {rec.gpu.id}, {_config(e)}) — {e.rps_per_server:,.2f} req/s per "
-            f"server against a peak of {uc.peak_rps:,g} req/s ({e.provenance}, {safe(e.source)})."
+            f"server against {load_words(uc)} ({e.provenance}, {safe(e.source)})."
         )
         if e.note:
             console.print(safe(f"Note: {e.note}."))
@@ -232,8 +263,9 @@ def render_costs(result: PlanResult, console: Console) -> None:
         assert c.per_month_usd is not None
         per_m = c.usd_per_million_output_tokens or 0
         console.print(
-            f"Cost: {server} ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h "
-            f"(${per_m:,.2f} per million output tokens; {c.server_price_source})",
+            f"Cost: {server} ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h"
+            f"{billed_words(c)} (${per_m:,.2f} per million output tokens; "
+            f"{c.server_price_source})",
             soft_wrap=True,
         )
     console.print(
@@ -279,11 +311,10 @@ def why_they_differ(result: PlanResult) -> str:
             "requests join every step) does."
         )
     peak = rec.servers
-    basis = (
-        f"the {uc.peak_percentile:.0%} Poisson peak of {uc.peak_rps:g} req/s"
-        if uc.peak_source == "poisson"
-        else f"the given peak of {uc.peak_rps:g} req/s"
-    )
+    basis = {
+        "poisson": f"the {uc.peak_percentile:.0%} Poisson peak of {uc.peak_rps:g} req/s",
+        "batch": f"the batch job's {uc.peak_rps:.4g} req/s",
+    }.get(uc.peak_source, f"the given peak of {uc.peak_rps:g} req/s")
     if twin < peak:
         return (
             f"Why they differ: the peak rule sizes static batches (each waits for its slowest "
