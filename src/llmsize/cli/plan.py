@@ -64,6 +64,15 @@ def plan_command(
             "where prices are known) or latency (lowest on the use case's first limit).",
         ),
     ] = opts.Rank.servers,
+    emit: Annotated[
+        str | None,
+        typer.Option(
+            "--emit",
+            help="Print, instead of the plan, the launch command of one replica of its answer: "
+            "vllm, sglang or trtllm (the engine's flags: layout, batch limit, step token budget, "
+            "context, precision), or k8s (a Deployment and Service running vLLM's image).",
+        ),
+    ] = None,
     *,
     perf: opts.PerfFlags,
 ) -> None:
@@ -75,6 +84,11 @@ def plan_command(
 
     if not usecase.exists():
         raise fail(f"USECASE: file {str(usecase)!r} does not exist")
+    if emit is not None:
+        from llmsize.report.launch import TARGETS
+
+        if emit not in TARGETS:
+            raise fail(f"--emit: {emit!r} is not one of {', '.join(TARGETS)}")
     inputs = [usecase, *perf.inputs]
     output_path(plot, "--plot", force, inputs, plot=True)
     output_path(report, "--report", force, [*inputs, *([plot] if plot else [])])
@@ -110,7 +124,12 @@ def plan_command(
         with user_errors():
             text = plan_markdown(result, pictures)
             write_output(report, text, force=force, inputs=inputs, where="--report")
-    if as_json or fmt == opts.Format.json:
+    if emit is not None:
+        from llmsize.report.launch import launch_text
+
+        with user_errors():
+            typer.echo(launch_text(result, emit), nl=False)
+    elif as_json or fmt == opts.Format.json:
         from llmsize.report.plan_json import plan_document
 
         typer.echo(json.dumps(plan_document(result, max_servers), indent=2))
