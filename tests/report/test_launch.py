@@ -90,7 +90,7 @@ def test_the_command_carries_the_plans_numbers() -> None:
     assert int(value["--max-model-len"] or 0) >= uc.input_tokens_total + uc.output_tokens
     assert args[2] == "meta-llama/Llama-3.1-70B"  # the catalog's repository
     per_server = rec.server.gpus // rec.best.layout.gpus
-    assert f"# {rec.servers * per_server} replica(s)" in launch_text(result, "vllm")
+    assert f"# {(rec.servers or 0) * per_server} replica(s)" in launch_text(result, "vllm")
 
 
 def test_the_k8s_manifest_runs_the_same_vllm_command() -> None:
