@@ -231,6 +231,7 @@ def _readers(tmp: Path) -> list[tuple[str, object]]:
         (".jsonl", read_runs),
         (".csv", read_curve_file),
         (".csv", read_trace),
+        (".jsonl", read_trace),
     ]
 
 

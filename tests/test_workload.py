@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,3 +51,54 @@ def test_sustainable_average_is_the_inverse(capacity: float, p: float) -> None:
 def test_more_average_never_lowers_peak() -> None:
     peaks = [peak_from_average(a / 10) for a in range(1, 2000)]
     assert peaks == sorted(peaks)
+
+
+def test_a_mooncake_trace_is_read_in_seconds_and_its_shared_blocks_are_named(
+    tmp_path: Path,
+) -> None:
+    """Mooncake's format (kvcache-ai/Mooncake mooncake_trace.jsonl; Dynamo's data_generator
+    README): timestamp in ms since the first request, input and output lengths, hash_ids of the
+    prompt's blocks (shared ids: a shared prefix)."""
+    from llmsize.workload import read_trace, trace_note
+
+    path = tmp_path / "mooncake.jsonl"
+    path.write_text(
+        '{"timestamp": 3052, "input_length": 2287, "output_length": 316, "hash_ids": [0, 42]}\n'
+        '{"timestamp": 0, "input_length": 6755, "output_length": 500, "hash_ids": [0, 1, 2]}\n'
+        "\n"
+        '{"timestamp": 0, "input_length": 7319, "output_length": 490, "hash_ids": [0, 14]}\n'
+    )
+    rows = read_trace(path)
+    assert [(r.arrival_s, r.input_tokens, r.output_tokens) for r in rows] == [
+        (0.0, 6755, 500),
+        (0.0, 7319, 490),
+        (3.052, 2287, 316),
+    ]
+    note = trace_note(path)
+    assert note is not None and note.startswith("2 requests of the trace share prompt blocks")
+    alone = tmp_path / "alone.jsonl"
+    alone.write_text('{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": [7]}\n')
+    assert trace_note(alone) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('{"timestamp": 0, "input_length": 10}', "missing output_length"),
+        ('{"text_input": "hi", "output_length": 5}', "text_input traces carry prompts"),
+        ('{"timestamp": "soon", "input_length": 10, "output_length": 5}', "must be numbers"),
+        ('{"timestamp": -1, "input_length": 10, "output_length": 5}', "times must be >= 0"),
+        ("[1, 2]", "JSON object"),
+        ("{oops", "not JSON"),
+    ],
+)
+def test_a_bad_mooncake_line_is_named(line: str, fragment: str, tmp_path: Path) -> None:
+    from llmsize.errors import InputError
+    from llmsize.workload import read_trace
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"timestamp": 0, "input_length": 10, "output_length": 5}\n' + line + "\n")
+    with pytest.raises(InputError) as info:
+        read_trace(path)
+    assert info.value.where == f"{path}:2"
+    assert fragment in info.value.message

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PERCENTILE = 0.95
 
@@ -113,11 +114,16 @@ class TraceRow:
 
 
 def read_trace(path: Path) -> list[TraceRow]:
-    """A trace CSV with columns arrival_s (or timestamp), input_tokens, output_tokens."""
+    """A trace: a CSV with columns arrival_s (or timestamp), input_tokens, output_tokens, or a
+    Mooncake-style JSONL (timestamp in ms, input_length, output_length, optional hash_ids), as
+    kvcache-ai/Mooncake publishes and AIPerf and Dynamo replay."""
     from llmsize.errors import InputError
     from llmsize.files import csv_rows, read_text
 
-    records = csv_rows(read_text(path, "trace"), path)
+    text = read_text(path, "trace")
+    if Path(path).suffix == ".jsonl" or text.lstrip().startswith("{"):
+        return sorted(_mooncake_rows(text, path), key=lambda r: r.arrival_s)
+    records = csv_rows(text, path)
     header = next(records, (1, []))[1]
     time_col = next((c for c in ("arrival_s", "timestamp", "arrival_time") if c in header), None)
     if time_col is None or "input_tokens" not in header or "output_tokens" not in header:
@@ -139,3 +145,74 @@ def read_trace(path: Path) -> list[TraceRow]:
     if not rows:
         raise InputError(str(path), "the trace has no rows")
     return sorted(rows, key=lambda r: r.arrival_s)
+
+
+MOONCAKE_FIELDS = ("timestamp", "input_length", "output_length")
+
+
+def _mooncake_lines(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import json
+
+    from llmsize.errors import InputError
+
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{line}", f"not JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{line}", "each line must be a JSON object")
+        yield line, row
+
+
+def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
+    from llmsize.errors import InputError
+
+    rows = []
+    for line, row in _mooncake_lines(text, path):
+        missing = [f for f in MOONCAKE_FIELDS if f not in row]
+        if missing:
+            raise InputError(
+                f"{path}:{line}",
+                f"a Mooncake trace line needs {', '.join(MOONCAKE_FIELDS)}; missing "
+                f"{', '.join(missing)} (text_input traces carry prompts, not lengths)",
+            )
+        values = [row[f] for f in MOONCAKE_FIELDS]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            raise InputError(f"{path}:{line}", "timestamp and lengths must be numbers")
+        stamp_ms, given_in, given_out = (float(v) for v in values)
+        if not all(math.isfinite(v) for v in (stamp_ms, given_in, given_out)):
+            raise InputError(f"{path}:{line}", "NaN and infinity are not times or lengths")
+        if stamp_ms < 0 or given_in < 1 or given_out < 1 or max(given_in, given_out) > 1e8:
+            raise InputError(f"{path}:{line}", "times must be >= 0 and lengths 1 to 10^8")
+        rows.append(TraceRow(stamp_ms / 1e3, int(given_in), int(given_out)))
+    if not rows:
+        raise InputError(str(path), "the trace has no rows")
+    return rows
+
+
+def trace_note(path: Path) -> str | None:
+    """What a replay of this trace leaves out: prompt blocks that requests share (a Mooncake
+    trace's hash_ids) would be served from an engine's prefix cache, which the twin does not
+    keep yet, so every prompt is prefilled whole and TTFT reads high."""
+    from llmsize.files import read_text
+
+    text = read_text(path, "trace")
+    if not (Path(path).suffix == ".jsonl" or text.lstrip().startswith("{")):
+        return None
+    seen: set[object] = set()
+    sharing = 0
+    for _, row in _mooncake_lines(text, path):
+        blocks = row.get("hash_ids") or []
+        if isinstance(blocks, list) and blocks:
+            sharing += any(b in seen for b in blocks)
+            seen.update(b for b in blocks if isinstance(b, int | str))
+    if not sharing:
+        return None
+    return (
+        f"{sharing:,} requests of the trace share prompt blocks with earlier ones (hash_ids); "
+        "prefix caching is not modelled yet, so every prompt is prefilled whole and TTFT is "
+        "an upper bound"
+    )

@@ -96,3 +96,21 @@ def test_plan_method_simulate_prints_both_answers() -> None:
     assert sim["provenance"] == "simulated" and 1 <= sim["servers"] <= 13
     assert sim["result"]["ttft_ms"]["p95"] <= 3000
     assert_one_line_error(run("plan", SEED, "--method", "guess"), "--method")
+
+
+def test_a_mooncake_trace_replays_and_says_what_it_leaves_out(tmp_path: Path) -> None:
+    trace = tmp_path / "mooncake.jsonl"
+    lines = [
+        f'{{"timestamp": {i * 200}, "input_length": 600, "output_length": 40, '
+        f'"hash_ids": [0, {i + 1}]}}'
+        for i in range(12)
+    ]
+    trace.write_text("\n".join(lines) + "\n")
+    case = str(EXAMPLES / "llama-2-7b-chat.yaml")
+    result = run("simulate", case, "--trace", str(trace), "--requests", "12", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["traffic"]["trace"] == str(trace)
+    assert doc["traffic"]["trace_note"].startswith("11 requests of the trace share prompt blocks")
+    shown = run("simulate", case, "--trace", str(trace), "--requests", "12")
+    assert "prefix caching is not modelled yet" in shown.output

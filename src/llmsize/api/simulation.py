@@ -53,7 +53,7 @@ def simulate(
     )
     from llmsize.sim.run import Traffic, run, summarise
     from llmsize.usecase import resolve
-    from llmsize.workload import Lengths
+    from llmsize.workload import Lengths, trace_note
 
     base_dir = Path()
     if not isinstance(usecase, UseCase):
@@ -145,6 +145,7 @@ def simulate(
             "rate": traffic.rate,
             "concurrency": concurrency,
             "trace": str(trace) if trace is not None else None,
+            "trace_note": trace_note(Path(trace)) if trace is not None else None,
             "requests": requests,
             "warmup": traffic.warmup,
             "seed": seed,

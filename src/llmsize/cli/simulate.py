@@ -60,7 +60,11 @@ def simulate_command(
     ] = None,
     trace: Annotated[
         Path | None,
-        typer.Option("--trace", help="CSV of arrival_s, input_tokens, output_tokens to replay."),
+        typer.Option(
+            "--trace",
+            help="Trace to replay: a CSV of arrival_s, input_tokens, output_tokens, or a "
+            "Mooncake-style JSONL (timestamp ms, input_length, output_length, hash_ids).",
+        ),
     ] = None,
     requests: Annotated[
         int, typer.Option("--requests", min=1, max=10_000_000, help="Requests to simulate.")
@@ -197,6 +201,9 @@ def simulate_command(
 
         console = make_console()
         render_simulation(result, console)
+        note = result.traffic.get("trace_note")
+        if note:
+            console.print(f"[yellow]Note: {note}.[/]", soft_wrap=True)
         if compared is not None:
             from llmsize.report.sim_table import render_measured_beside
 

@@ -235,6 +235,7 @@ KEYS: dict[str, str] = {
     "tp": "tensor-parallel GPUs per replica",
     "tpot_ms": "time per output token after the first, ms (the same quantity as itl_ms)",
     "trace": "the trace file replayed, if any",
+    "trace_note": "what a replay of the trace leaves out (shared prompt blocks), if anything",
     "traffic": "the simulated traffic: rate or concurrency, requests, lengths, seed",
     "ttft": "time to first token (an error metric's name)",
     "ttft_ms": "time to first token: first token − request sent, ms",
