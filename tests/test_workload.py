@@ -74,11 +74,11 @@ def test_a_mooncake_trace_is_read_in_seconds_and_its_shared_blocks_are_named(
         (0.0, 7319, 490),
         (3.052, 2287, 316),
     ]
-    note = trace_note(path)
+    note = trace_note(read_trace(path))
     assert note is not None and note.startswith("2 requests of the trace share prompt blocks")
     alone = tmp_path / "alone.jsonl"
     alone.write_text('{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": [7]}\n')
-    assert trace_note(alone) is None
+    assert trace_note(read_trace(alone)) is None
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,7 @@ class TraceRow:
     arrival_s: float
     input_tokens: int
     output_tokens: int
+    shares_prefix: bool = False  # its prompt opens with blocks an earlier request sent (hash_ids)
 
 
 def read_trace(path: Path) -> list[TraceRow]:
@@ -122,7 +123,7 @@ def read_trace(path: Path) -> list[TraceRow]:
 
     text = read_text(path, "trace")
     if Path(path).suffix == ".jsonl" or text.lstrip().startswith("{"):
-        return sorted(_mooncake_rows(text, path), key=lambda r: r.arrival_s)
+        return _mooncake_rows(text, path)
     records = csv_rows(text, path)
     header = next(records, (1, []))[1]
     time_col = next((c for c in ("arrival_s", "timestamp", "arrival_time") if c in header), None)
@@ -168,9 +169,11 @@ def _mooncake_lines(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any]
 
 
 def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
+    """The trace's rows in arrival order, each marked when it shares a prompt block with a
+    request that arrived before it."""
     from llmsize.errors import InputError
 
-    rows = []
+    found: list[tuple[TraceRow, list[int | str]]] = []
     for line, row in _mooncake_lines(text, path):
         missing = [f for f in MOONCAKE_FIELDS if f not in row]
         if missing:
@@ -187,28 +190,26 @@ def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
             raise InputError(f"{path}:{line}", "NaN and infinity are not times or lengths")
         if stamp_ms < 0 or given_in < 1 or given_out < 1 or max(given_in, given_out) > 1e8:
             raise InputError(f"{path}:{line}", "times must be >= 0 and lengths 1 to 10^8")
-        rows.append(TraceRow(stamp_ms / 1e3, int(given_in), int(given_out)))
-    if not rows:
+        listed = row.get("hash_ids")
+        blocks = listed if isinstance(listed, list) else []
+        hashable = [b for b in blocks if isinstance(b, int | str)]
+        found.append((TraceRow(stamp_ms / 1e3, int(given_in), int(given_out)), hashable))
+    if not found:
         raise InputError(str(path), "the trace has no rows")
-    return rows
+    found.sort(key=lambda pair: pair[0].arrival_s)
+    seen: set[int | str] = set()
+    ordered = []
+    for parsed, blocks in found:
+        ordered.append(replace(parsed, shares_prefix=any(b in seen for b in blocks)))
+        seen.update(blocks)
+    return ordered
 
 
-def trace_note(path: Path) -> str | None:
-    """What a replay of this trace leaves out: prompt blocks that requests share (a Mooncake
+def trace_note(rows: Sequence[TraceRow]) -> str | None:
+    """What a replay of these rows leaves out: prompt blocks that requests share (a Mooncake
     trace's hash_ids) would be served from an engine's prefix cache, which the twin does not
     keep yet, so every prompt is prefilled whole and TTFT reads high."""
-    from llmsize.files import read_text
-
-    text = read_text(path, "trace")
-    if not (Path(path).suffix == ".jsonl" or text.lstrip().startswith("{")):
-        return None
-    seen: set[object] = set()
-    sharing = 0
-    for _, row in _mooncake_lines(text, path):
-        blocks = row.get("hash_ids") or []
-        if isinstance(blocks, list) and blocks:
-            sharing += any(b in seen for b in blocks)
-            seen.update(b for b in blocks if isinstance(b, int | str))
+    sharing = sum(r.shares_prefix for r in rows)
     if not sharing:
         return None
     return (

@@ -22,7 +22,7 @@ from llmsize.perf.roofline import (
 from llmsize.sim.engine import Scheduler, Simulation
 from llmsize.sim.run import Traffic, TwinSetup, run, summarise
 from llmsize.sim.steps import StepModel
-from llmsize.workload import Lengths
+from llmsize.workload import Lengths, read_trace
 
 CATALOG = load_catalog()
 MODEL = CATALOG.models.get("llama-3-8b", "m")
@@ -139,7 +139,8 @@ def test_least_outstanding_balances_better_than_round_robin_under_skew(tmp_path:
 def test_trace_replay(tmp_path: Path) -> None:
     trace = tmp_path / "trace.csv"
     trace.write_text("arrival_s,input_tokens,output_tokens\n0.5,100,10\n0.0,200,20\n1.0,50,5\n")
-    traffic = Traffic(requests=10, input_tokens=Lengths(1), output_tokens=Lengths(1), trace=trace)
+    rows = tuple(read_trace(trace))
+    traffic = Traffic(requests=10, input_tokens=Lengths(1), output_tokens=Lengths(1), trace=rows)
     outcome = run(_deployment(), traffic)
     assert list(outcome.arrival) == [0.0, 0.5, 1.0]
     assert sorted(outcome.output) == [5, 10, 20]

@@ -53,7 +53,7 @@ def simulate(
     )
     from llmsize.sim.run import Traffic, run, summarise
     from llmsize.usecase import resolve
-    from llmsize.workload import Lengths, trace_note
+    from llmsize.workload import Lengths, read_trace, trace_note
 
     base_dir = Path()
     if not isinstance(usecase, UseCase):
@@ -112,13 +112,14 @@ def simulate(
                 "--replicas", f"must be from 1 to the {d.replicas} that {count} server(s) hold"
             )
         d = replace(d, replicas=replicas)
+    rows = tuple(read_trace(Path(trace))) if trace is not None else None
     traffic = Traffic(
         requests=requests,
         input_tokens=Lengths(resolved.input_tokens_total, resolved.input_stddev),
         output_tokens=Lengths(resolved.output_tokens, resolved.output_stddev),
         rate=None if concurrency is not None or trace is not None else chosen_rate,
         concurrency=concurrency,
-        trace=Path(trace) if trace is not None else None,
+        trace=rows,
         warmup=requests // 10 if warmup is None else warmup,
         seed=seed,
     )
@@ -145,7 +146,7 @@ def simulate(
             "rate": traffic.rate,
             "concurrency": concurrency,
             "trace": str(trace) if trace is not None else None,
-            "trace_note": trace_note(Path(trace)) if trace is not None else None,
+            "trace_note": trace_note(rows[:requests]) if rows is not None else None,
             "requests": requests,
             "warmup": traffic.warmup,
             "seed": seed,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from llmsize.catalog import Gpu, LlmArch
@@ -17,7 +16,7 @@ from llmsize.perf.memory import GIB, fixed_bytes_per_sequence, kv_bytes_per_toke
 from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
 from llmsize.sim.engine import Outcome, Scheduler, Simulation
 from llmsize.sim.steps import StepModel
-from llmsize.workload import Lengths, poisson_times, read_trace
+from llmsize.workload import Lengths, TraceRow, poisson_times
 
 DEFAULT_MAX_BATCH = 256
 
@@ -151,14 +150,14 @@ class Traffic:
     output_tokens: Lengths
     rate: float | None = None
     concurrency: int | None = None
-    trace: Path | None = None
+    trace: tuple[TraceRow, ...] | None = None  # rows to replay, in arrival order (read_trace)
     warmup: int = 0
     seed: int = 0
 
 
 def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[tuple[float, int, int]]:
     if traffic.trace is not None:
-        for row in read_trace(traffic.trace)[: traffic.requests]:
+        for row in traffic.trace[: traffic.requests]:
             yield row.arrival_s, row.input_tokens, row.output_tokens
         return
     assert traffic.rate is not None
