@@ -44,6 +44,14 @@ def test_replicas_that_span_servers_count_whole_servers() -> None:
     assert "does not divide" in Pool(DGX, H100, Layout(tp=3), 1).problems(LLAMA)[-1]
 
 
+def test_servers_hold_whole_replicas_the_inverse_of_pool_servers() -> None:
+    for layout in (Layout(tp=8, pp=2), Layout(tp=2), Layout(tp=8), Layout(tp=4, pp=4)):
+        for servers in (1, 2, 3, 6, 8):
+            replicas = layout.replicas_on(servers, DGX.gpus)
+            assert Pool(DGX, H100, layout, replicas).servers <= servers
+            assert Pool(DGX, H100, layout, replicas + 1).servers > servers
+
+
 def test_precision_specs() -> None:
     assert PrecisionSpec.named("fp8") == PrecisionSpec("fp8", "fp8", "fp8")
     assert PrecisionSpec.named("int4") == PrecisionSpec("int4", "fp16", "fp16")

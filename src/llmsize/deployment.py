@@ -56,6 +56,14 @@ class Layout:
         """Whole servers of `server_gpus` GPUs one replica takes (1 when it fits in one)."""
         return math.ceil(self.gpus / server_gpus)
 
+    def replicas_on(self, servers: int, server_gpus: int) -> int:
+        """Whole replicas `servers` servers of `server_gpus` GPUs hold (a spanning replica
+        takes several servers; Pool.servers is the inverse)."""
+        spanned = self.servers_spanned(server_gpus)
+        if spanned > 1:
+            return servers // spanned
+        return servers * max(1, server_gpus // self.gpus)
+
     @property
     def is_tensor_only(self) -> bool:
         return self.pp == self.attention_dp == self.ep == 1

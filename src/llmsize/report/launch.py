@@ -45,9 +45,7 @@ class Replica:
 
     @property
     def replicas(self) -> int:
-        per_server = max(1, self.server.gpus // self.layout.gpus)
-        spanned = self.layout.servers_spanned(self.server.gpus)
-        return self.servers * per_server if spanned == 1 else self.servers // spanned
+        return self.layout.replicas_on(self.servers, self.server.gpus)
 
 
 def replica_of(result: PlanResult) -> Replica:

@@ -49,14 +49,9 @@ class Ranked:
     def servers_per_replica(self) -> int:
         return self.layout.servers_spanned(self.server.gpus)
 
-    @property
-    def replicas_per_server(self) -> int:
-        return max(1, self.server.gpus // self.layout.gpus)
-
     def workers(self, servers: int) -> int:
         """Replicas on `servers` servers (whole replicas: a spanning one takes several)."""
-        spanned = self.servers_per_replica
-        return servers // spanned if spanned > 1 else servers * self.replicas_per_server
+        return self.layout.replicas_on(servers, self.server.gpus)
 
     @property
     def label(self) -> str:

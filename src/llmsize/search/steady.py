@@ -69,7 +69,7 @@ class ServerPlan:
         best = self.best
         if best is None or self.servers is None or best.layout is None:
             return None
-        replicas = self.servers * max(1, self.server.gpus // best.layout.gpus)
+        replicas = best.layout.replicas_on(self.servers, self.server.gpus)
         return Deployment.aggregated(
             model,
             self.server,
