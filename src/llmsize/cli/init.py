@@ -178,7 +178,9 @@ def init_command(
                 yes,
             )
         )
-    if mode == "batch" and flagged is None:
+    if flagged is not None:
+        answer = flagged
+    elif mode == "batch":
         answer = _ask(
             "--load",
             None,
@@ -190,7 +192,7 @@ def init_command(
     else:
         answer = _ask(
             "--load",
-            load,
+            None,
             "Load: peak req/s ('30'), 'avg 25', '200000/day over 8h' or 'batch 2000000 in 8h'",
             "10",
             lambda t: parse_load(t, "load"),
