@@ -89,6 +89,10 @@ def test_a_mooncake_trace_is_read_in_seconds_and_its_shared_blocks_are_named(
         ('{"timestamp": "soon", "input_length": 10, "output_length": 5}', "must be numbers"),
         ('{"timestamp": -1, "input_length": 10, "output_length": 5}', "times must be >= 0"),
         ("[1, 2]", "JSON object"),
+        (
+            '{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": "0,1"}',
+            "hash_ids must be a list of integers",
+        ),
         ("{oops", "not JSON"),
     ],
 )

@@ -173,7 +173,7 @@ def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
     request that arrived before it."""
     from llmsize.errors import InputError
 
-    found: list[tuple[TraceRow, list[int | str]]] = []
+    found: list[tuple[TraceRow, list[int]]] = []
     for line, row in _mooncake_lines(text, path):
         missing = [f for f in MOONCAKE_FIELDS if f not in row]
         if missing:
@@ -190,14 +190,16 @@ def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
             raise InputError(f"{path}:{line}", "NaN and infinity are not times or lengths")
         if stamp_ms < 0 or given_in < 1 or given_out < 1 or max(given_in, given_out) > 1e8:
             raise InputError(f"{path}:{line}", "times must be >= 0 and lengths 1 to 10^8")
-        listed = row.get("hash_ids")
-        blocks = listed if isinstance(listed, list) else []
-        hashable = [b for b in blocks if isinstance(b, int | str)]
-        found.append((TraceRow(stamp_ms / 1e3, int(given_in), int(given_out)), hashable))
+        blocks = row.get("hash_ids", [])
+        if not isinstance(blocks, list) or not all(
+            isinstance(b, int) and not isinstance(b, bool) for b in blocks
+        ):
+            raise InputError(f"{path}:{line}", "hash_ids must be a list of integers")
+        found.append((TraceRow(stamp_ms / 1e3, int(given_in), int(given_out)), blocks))
     if not found:
         raise InputError(str(path), "the trace has no rows")
     found.sort(key=lambda pair: pair[0].arrival_s)
-    seen: set[int | str] = set()
+    seen: set[int] = set()
     ordered = []
     for parsed, blocks in found:
         ordered.append(replace(parsed, shares_prefix=any(b in seen for b in blocks)))
