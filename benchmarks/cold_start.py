@@ -74,6 +74,12 @@ CASES: dict[str, tuple[list[str], float]] = {
     # issue 14: a batch job (two million requests overnight) on three server types: sized for
     # throughput by the steady-state planner (no replay), under 1 s like the other such plans
     "plan-batch-job": (["plan", str(ROOT / "examples/usecases/overnight-batch-job.yaml")], 1.0),
+    # issue 14: a chat case with a cached 6,000-token system prompt on three server types,
+    # replayed in the twin with each replica's prefix cache, under 3 s like the other replays
+    "plan-cached-prompt": (
+        ["plan", str(ROOT / "examples/usecases/chat-cached-system-prompt.yaml")],
+        3.0,
+    ),
 }
 
 

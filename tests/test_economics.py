@@ -117,6 +117,7 @@ def test_warnings_the_talk_teaches(tmp_path: object) -> None:
                 "latency": {"first_token_ms": 60000},
                 "load": {"peak_rps": 5},
                 "hardware": {"server": "l40s-server", "precision": "fp8"},
+                "prefix_cache": {"hit_rate": 0},  # no reuse: every request pays for it
             }
         )
     )
@@ -125,6 +126,10 @@ def test_warnings_the_talk_teaches(tmp_path: object) -> None:
     assert "system prompt is 43% of the input" in text
     assert "fill 93% of the 4,096-token context window" in text
     assert "without NVLink" in text
+    cached = path.read_text().replace("hit_rate: 0", "hit_rate: 1.0")
+    path.write_text(cached)  # the engine's prefix cache serves it: nothing to warn of
+    doc = json.loads(run("plan", str(path), "--json").stdout)
+    assert not any("system prompt is" in w for w in doc["warnings"])
 
 
 def test_reading_speed_warnings() -> None:

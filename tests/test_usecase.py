@@ -159,3 +159,53 @@ def test_a_batch_job_in_tokens_counts_whole_requests() -> None:
     assert r.batch_requests == 1001  # rounded up: the job is finished, not nearly finished
     assert r.batch_tokens == 650_001
     assert r.limits.first_token_ms == 300  # a batch job may still limit its latency
+
+
+def test_the_system_prompt_is_the_shared_prefix_by_default() -> None:
+    from llmsize.usecase import Resolved
+
+    r = _resolve(system_prompt_tokens=100)
+    assert isinstance(r, Resolved)
+    assert r.prefix is not None and (r.prefix.tokens, r.prefix.hit_rate) == (100, 1.0)
+    assert r.prefilled_tokens == 128
+    given = _resolve(system_prompt_tokens=100, prefix_cache={"shared_tokens": 200, "hit_rate": 0.5})
+    assert isinstance(given, Resolved) and given.prefix is not None
+    assert given.prefilled_tokens == 228 - 100
+    off = _resolve(system_prompt_tokens=100, prefix_cache={"hit_rate": 0.0})
+    assert isinstance(off, Resolved) and off.prefix is None
+    alone = _resolve()  # no system prompt: nothing is shared
+    assert isinstance(alone, Resolved) and alone.prefix is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "fragment"),
+    [
+        ({"prefix_cache": {"shared_tokens": 129}}, "prefix_cache.shared_tokens", "longer than"),
+        ({"prefix_cache": {"hit_rate": 1.5}}, "uc.yaml: prefix_cache.hit_rate", "less than"),
+        ({"prefix_cache": {"hitrate": 1}}, "uc.yaml: prefix_cache.hitrate", "'hit_rate'"),
+    ],
+)
+def test_a_bad_prefix_cache_names_its_field(
+    changes: dict[str, object], where: str, fragment: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        _resolve(**changes)
+    assert info.value.where == where
+    assert fragment in info.value.message
+
+
+def test_only_engines_that_cache_prefixes_are_credited_with_one() -> None:
+    from llmsize.perf.prefix_cache import credit_prefix
+    from llmsize.usecase import Resolved
+
+    r = _resolve(system_prompt_tokens=100)
+    assert isinstance(r, Resolved)
+    assert credit_prefix(r, "vllm", "inflight") == r
+    static = credit_prefix(r, "vllm", "static")
+    assert static.prefix is None and "static-batch calculator" in static.prefix_note
+    nim = credit_prefix(r, "nim", "inflight")
+    assert nim.prefix is None and "off by default" in nim.prefix_note
+    stated = _resolve(system_prompt_tokens=100, prefix_cache={"hit_rate": 0.9})
+    assert isinstance(stated, Resolved)
+    turned_on = credit_prefix(stated, "nim", "inflight")
+    assert turned_on.prefix == stated.prefix and "assumes prefix caching" in turned_on.prefix_note

@@ -74,11 +74,15 @@ def test_a_mooncake_trace_is_read_in_seconds_and_its_shared_blocks_are_named(
         (0.0, 7319, 490),
         (3.052, 2287, 316),
     ]
-    note = trace_note(read_trace(path))
+    note = trace_note(read_trace(path), caching=True)
     assert note is not None and note.startswith("2 requests of the trace share prompt blocks")
+    assert "prefix cache serves" in note
+    assert "prefilled whole" in (trace_note(read_trace(path), caching=False) or "")
+    assert [r.segments() for r in rows][2] == ((0, 512), (42, 512))
+    assert rows[0].segments() == ((0, 512), (1, 512), (2, 512))  # 6,755 tokens: 3 blocks given
     alone = tmp_path / "alone.jsonl"
     alone.write_text('{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": [7]}\n')
-    assert trace_note(read_trace(alone)) is None
+    assert trace_note(read_trace(alone), caching=True) is None
 
 
 @pytest.mark.parametrize(

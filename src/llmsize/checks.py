@@ -32,10 +32,12 @@ def plan_warnings(
     """Warnings about the use case and the recommended configuration (on `server`)."""
     found: list[str] = []
     share = uc.system_prompt_tokens / uc.input_tokens_total if uc.input_tokens_total else 0.0
-    if share > SYSTEM_PROMPT_SHARE:
+    cached = uc.prefix is not None and uc.prefix.tokens >= uc.system_prompt_tokens
+    if share > SYSTEM_PROMPT_SHARE and not cached:
+        why = f" (prefix cache {uc.prefix_note})" if uc.prefix_note else ""
         found.append(
             f"the system prompt is {share:.0%} of the input ({uc.system_prompt_tokens:,} tokens): "
-            "every request pays for it; shorten it or cache its prefix"
+            f"every request pays for it; shorten it or cache its prefix{why}"
         )
     used = (uc.input_tokens_total + uc.output_tokens) / uc.model.context_window
     if used > CONTEXT_FULL:

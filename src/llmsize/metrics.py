@@ -94,6 +94,8 @@ class RunResult:
     mean_batch: float | None = None
     mean_queue: float | None = None
     preemptions: int = 0
+    prefix_hit_rate: float | None = None  # share of requests that found their prefix cached
+    cached_token_share: float | None = None  # share of prompt tokens served from the cache
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -118,5 +120,13 @@ class RunResult:
             "mean_batch": self.mean_batch,
             "mean_queue": self.mean_queue,
             "preemptions": self.preemptions,
+            **(
+                {}
+                if self.cached_token_share is None
+                else {
+                    "prefix_hit_rate": self.prefix_hit_rate,
+                    "cached_token_share": round(self.cached_token_share, 4),
+                }
+            ),
             **self.extra,
         }

@@ -25,7 +25,7 @@ from llmsize.catalog.precisions import KvPrecision
 from llmsize.errors import InputError
 from llmsize.limits import Limits
 from llmsize.units import text_to_tokens, words_to_tokens
-from llmsize.workload import DEFAULT_PERCENTILE, peak_from_average
+from llmsize.workload import DEFAULT_PERCENTILE, SharedPrefix, peak_from_average
 
 MAX_TOKENS = 10_000_000
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
@@ -151,6 +151,17 @@ class Cost(_Strict):
     hours_per_day: float = Field(default=24.0, gt=0, le=24)
 
 
+class PrefixCache(_Strict):
+    """A prompt prefix that requests share (the system prompt; a share of chat history or RAG
+    documents), computed once per replica and held in the engine's prefix cache. Unset, the
+    system prompt is the shared prefix wherever the engine caches prefixes by default."""
+
+    shared_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS)
+    """Tokens at the start of each prompt that requests share; default: the system prompt."""
+    hit_rate: float = Field(default=1.0, ge=0, le=1)
+    """The share of requests that find the prefix cached (0: no reuse)."""
+
+
 class UseCase(_Strict):
     """One use case, as a user writes it in YAML."""
 
@@ -173,6 +184,7 @@ class UseCase(_Strict):
     version); unset: vLLM for continuous batching, the talk's calculator for static batches."""
     batching: Literal["inflight", "static"] | None = None
     """inflight (continuous batching, the default) or static (the talk's calculator)."""
+    prefix_cache: PrefixCache | None = None
 
     @model_validator(mode="after")
     def _alternatives(self) -> UseCase:
@@ -197,6 +209,7 @@ _NESTED: dict[str, type[BaseModel]] = {
     "input_tokens": LengthSpread,
     "output_tokens": LengthSpread,
     "cost": Cost,
+    "prefix_cache": PrefixCache,
 }
 
 
@@ -317,6 +330,9 @@ class Resolved:
     batch_requests: int | None = None  # a batch job's requests a day (given, or from its tokens)
     batch_tokens: float | None = None  # its tokens a day, where the job was given in tokens
     window_hours: float | None = None  # the hours a day it must finish within
+    prefix: SharedPrefix | None = None  # the prompt prefix the engine's prefix cache holds
+    prefix_given: bool = False  # prefix_cache was written in the use case (not the default)
+    prefix_note: str = ""  # why a shared prefix is not credited, where it is not
 
     @property
     def is_batch(self) -> bool:
@@ -325,6 +341,12 @@ class Resolved:
     @property
     def input_tokens_total(self) -> int:
         return self.system_prompt_tokens + self.input_tokens
+
+    @property
+    def prefilled_tokens(self) -> float:
+        """Prompt tokens a request prefills on average: what it does not find cached."""
+        cached = self.prefix.cached_tokens if self.prefix is not None else 0.0
+        return self.input_tokens_total - cached
 
     @property
     def limits(self) -> Limits:
@@ -442,6 +464,7 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
             raise InputError("hardware.server", "give a server id or a non-empty list")
         servers = tuple(catalog.servers.get(n, "hardware.server") for n in listed)
     asked, listed_precisions = _precisions(usecase.hardware.precision)
+    prefix = _shared_prefix(usecase.prefix_cache, system, system + input_tokens)
     return Resolved(
         name=usecase.name or model.id,
         model=model,
@@ -466,4 +489,28 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         batch_requests=requests,
         batch_tokens=job.tokens if job is not None else None,
         window_hours=window,
+        prefix=prefix,
+        prefix_given=usecase.prefix_cache is not None,
     )
+
+
+def _shared_prefix(
+    given: PrefixCache | None, system_tokens: int, prompt_tokens: int
+) -> SharedPrefix | None:
+    """The prefix the use case shares (None: none, or no reuse): the system prompt unless
+    prefix_cache says otherwise; it cannot be longer than the prompt it opens."""
+    shared = system_tokens
+    hit_rate = 1.0
+    if given is not None:
+        hit_rate = given.hit_rate
+        if given.shared_tokens is not None:
+            shared = given.shared_tokens
+    if shared > prompt_tokens:
+        raise InputError(
+            "prefix_cache.shared_tokens",
+            f"{shared:,} tokens is longer than the {prompt_tokens:,}-token prompt "
+            "(system prompt + input) it opens",
+        )
+    if shared <= 0 or hit_rate <= 0:
+        return None
+    return SharedPrefix(shared, hit_rate)

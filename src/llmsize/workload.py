@@ -95,6 +95,21 @@ class Lengths:
         return lambda: max(1, round(rng.lognormvariate(mu, sigma)))
 
 
+@dataclass(frozen=True, slots=True)
+class SharedPrefix:
+    """A prompt prefix that requests share (the system prompt; a share of chat history or RAG
+    documents), computed once per replica and held in the engine's prefix cache: `hit_rate` of
+    the requests find it there, the rest prefill it like any other input."""
+
+    tokens: int
+    hit_rate: float
+
+    @property
+    def cached_tokens(self) -> float:
+        """The prompt tokens a request finds cached, on average."""
+        return self.tokens * self.hit_rate
+
+
 def poisson_times(rate: float, count: int, rng: random.Random, start: float = 0.0) -> list[float]:
     """Absolute send times of a Poisson process: a slow response never delays the next arrival."""
     times = []
@@ -106,12 +121,30 @@ def poisson_times(rate: float, count: int, rng: random.Random, start: float = 0.
     return times
 
 
+MOONCAKE_BLOCK_TOKENS = 512
+"""Prompt tokens per hash_id of a Mooncake trace (kvcache-ai/Mooncake's trace, as the Dynamo
+benchmarks' data_generator README and AISBench's mooncake_trace dataset describe it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TraceRow:
     arrival_s: float
     input_tokens: int
     output_tokens: int
     shares_prefix: bool = False  # its prompt opens with blocks an earlier request sent (hash_ids)
+    blocks: tuple[int, ...] = ()  # its prompt's hash_ids, one per 512-token block
+
+    def segments(self) -> tuple[tuple[int, int], ...]:
+        """The prompt's blocks as a prefix cache holds them: (hash id, tokens), the last block
+        holding what is left of the prompt."""
+        found = []
+        left = self.input_tokens
+        for block in self.blocks:
+            if left <= 0:
+                break
+            found.append((block, min(MOONCAKE_BLOCK_TOKENS, left)))
+            left -= MOONCAKE_BLOCK_TOKENS
+        return tuple(found)
 
 
 def read_trace(path: Path) -> list[TraceRow]:
@@ -195,7 +228,8 @@ def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
             isinstance(b, int) and not isinstance(b, bool) for b in blocks
         ):
             raise InputError(f"{path}:{line}", "hash_ids must be a list of integers")
-        found.append((TraceRow(stamp_ms / 1e3, int(given_in), int(given_out)), blocks))
+        parsed = TraceRow(stamp_ms / 1e3, int(given_in), int(given_out), blocks=tuple(blocks))
+        found.append((parsed, blocks))
     if not found:
         raise InputError(str(path), "the trace has no rows")
     found.sort(key=lambda pair: pair[0].arrival_s)
@@ -207,15 +241,14 @@ def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
     return ordered
 
 
-def trace_note(rows: Sequence[TraceRow]) -> str | None:
-    """What a replay of these rows leaves out: prompt blocks that requests share (a Mooncake
-    trace's hash_ids) would be served from an engine's prefix cache, which the twin does not
-    keep yet, so every prompt is prefilled whole and TTFT reads high."""
+def trace_note(rows: Sequence[TraceRow], caching: bool) -> str | None:
+    """What a replay of these rows should be read with: prompt blocks that requests share (a
+    Mooncake trace's hash_ids) are served from each replica's prefix cache where the engine
+    keeps one; where it does not, every prompt is prefilled whole."""
     sharing = sum(r.shares_prefix for r in rows)
     if not sharing:
         return None
-    return (
-        f"{sharing:,} requests of the trace share prompt blocks with earlier ones (hash_ids); "
-        "prefix caching is not modelled yet, so every prompt is prefilled whole and TTFT is "
-        "an upper bound"
-    )
+    shared = f"{sharing:,} requests of the trace share prompt blocks with earlier ones (hash_ids)"
+    if caching:
+        return f"{shared}: each replica's prefix cache serves the blocks it holds"
+    return f"{shared}; this engine caches no prefixes, so every prompt is prefilled whole"

@@ -113,4 +113,4 @@ def test_a_mooncake_trace_replays_and_says_what_it_leaves_out(tmp_path: Path) ->
     assert doc["traffic"]["trace"] == str(trace)
     assert doc["traffic"]["trace_note"].startswith("11 requests of the trace share prompt blocks")
     shown = run("simulate", case, "--trace", str(trace), "--requests", "12")
-    assert "prefix caching is not modelled yet" in shown.output
+    assert "each replica's prefix cache serves the blocks it holds" in shown.output

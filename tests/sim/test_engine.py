@@ -103,7 +103,7 @@ def test_md1_mean_wait_matches_the_queueing_formula() -> None:
 def test_kv_exhaustion_preempts_and_still_finishes_everything() -> None:
     steps = StepModel(SETUP, PARAMS)
     simulation = Simulation(steps, Scheduler(kv_capacity_tokens=6000, max_batch=64), replicas=1)
-    outcome = simulation.run(closed_loop=(16, 64, lambda: (200, 400)))
+    outcome = simulation.run(closed_loop=(16, 64, lambda: (200, 400, ())))
     assert outcome.preemptions > 0
     assert len(outcome.end) == 64 and outcome.rejected == 0
     assert all(
@@ -115,7 +115,7 @@ def test_requests_that_can_never_fit_are_counted_not_looped_on() -> None:
     simulation = Simulation(
         StepModel(SETUP, PARAMS), Scheduler(kv_capacity_tokens=1000), replicas=1
     )
-    outcome = simulation.run(arrivals=iter([(0.0, 900, 200), (0.1, 100, 10)]))
+    outcome = simulation.run(arrivals=iter([(0.0, 900, 200, ()), (0.1, 100, 10, ())]))
     assert outcome.rejected == 1 and len(outcome.end) == 1
 
 

@@ -35,6 +35,7 @@ def plan(
     latency) is how the recommendation is picked among the server types that meet the limits."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
+    from llmsize.perf.prefix_cache import credit_prefix
     from llmsize.search import plan as search_plan
     from llmsize.usecase import resolve
 
@@ -58,6 +59,7 @@ def plan(
     options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode, statistic)
     field = "--engine" if engine else "engine"  # the flag, else the use case's field
     context = perf_context({model.id, model.name.lower()}, options, field)
+    resolved = credit_prefix(resolved, context.engine, mode)
     from dataclasses import replace
 
     result = replace(

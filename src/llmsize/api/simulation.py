@@ -11,6 +11,7 @@ from llmsize.usecase import UseCase, load_usecase
 
 if TYPE_CHECKING:
     from llmsize.search.simulated import SimulationResult
+    from llmsize.usecase import Resolved
 
 
 def simulate(
@@ -45,6 +46,7 @@ def simulate(
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
     from llmsize.perf.context import PerfOptions, perf_context
+    from llmsize.perf.prefix_cache import credit_prefix
     from llmsize.search.simulated import (
         SimulationResult,
         deployment,
@@ -78,6 +80,9 @@ def simulate(
     model_ids = {resolved.model.id, resolved.model.name.lower()}
     settings = PerfOptions.of("auto", calibration, engine, (), "inflight")
     context = perf_context(model_ids, settings)  # measured in-flight runs scale the twin's steps
+    resolved = credit_prefix(resolved, context.engine, "inflight")
+    if trace is not None:  # a trace's own blocks say which prompts share what
+        resolved = replace(resolved, prefix=None)
     options = [
         c
         for s in resolved.servers
@@ -122,6 +127,7 @@ def simulate(
         trace=rows,
         warmup=requests // 10 if warmup is None else warmup,
         seed=seed,
+        prefix=resolved.prefix,
     )
     outcome = run(d, traffic, progress)
     result = summarise(outcome, traffic, resolved.limits)
@@ -139,6 +145,7 @@ def simulate(
             "max_batch": d.max_batch,
             "max_step_tokens": d.max_step_tokens,
             "chunked_prefill": d.chunked_prefill,
+            "prefix_caching": d.prefix_caching,
             "router": router,
             "step_times": d.step_times,
         },
@@ -146,7 +153,10 @@ def simulate(
             "rate": traffic.rate,
             "concurrency": concurrency,
             "trace": str(trace) if trace is not None else None,
-            "trace_note": trace_note(rows[:requests]) if rows is not None else None,
+            "trace_note": (
+                trace_note(rows[:requests], d.prefix_caching) if rows is not None else None
+            ),
+            "prefix_cache": _prefix_fields(resolved),
             "requests": requests,
             "warmup": traffic.warmup,
             "seed": seed,
@@ -163,3 +173,14 @@ def simulate(
             (e - a) * 1e3 for a, e in zip(outcome.arrival, outcome.end, strict=True)
         ),
     )
+
+
+def _prefix_fields(resolved: Resolved) -> dict[str, object] | None:
+    """The shared prefix the twin's traffic repeats, and why one is not credited."""
+    prefix = resolved.prefix
+    if prefix is None:
+        return {"note": resolved.prefix_note} if resolved.prefix_note else None
+    fields: dict[str, object] = {"shared_tokens": prefix.tokens, "hit_rate": prefix.hit_rate}
+    if resolved.prefix_note:
+        fields["note"] = resolved.prefix_note
+    return fields

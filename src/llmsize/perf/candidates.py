@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from llmsize.catalog import Gpu, LlmArch, Server
 from llmsize.deployment import Layout
 from llmsize.perf.memory import MemoryFit, memory_fit
+from llmsize.workload import SharedPrefix
 
 TPS = (1, 2, 4, 8)
 """Tensor-parallel widths tried (within the server)."""
@@ -85,9 +86,16 @@ def candidates(
     context_tokens: int,
     engine: str = "",
     kv: str = "",
+    prefix: SharedPrefix | None = None,
 ) -> Enumeration:
     """Every (precision, layout) that runs and fits, in precision then width order; and why the
-    rest cannot (unsupported precision, a layout the model or server cannot take, too big)."""
+    rest cannot (unsupported precision, a layout the model or server cannot take, too big).
+    With a cached `prefix`, each sequence holds only what it does not find cached, and the
+    prefix is held once."""
+    shared = 0
+    if prefix is not None:
+        context_tokens = max(1, round(context_tokens - prefix.cached_tokens))
+        shared = prefix.tokens
     found: list[Candidate] = []
     missing: dict[str, None] = {}
     any_too_big = False
@@ -117,6 +125,7 @@ def candidates(
                 attention_dp=layout.attention_dp,
                 kv=kv,
                 engine=engine,
+                shared_tokens=shared,
             )
             if fit.max_batch < 1:
                 if layout.is_tensor_only or not too_big:  # the widest TP, else the first EP
@@ -125,7 +134,7 @@ def candidates(
             fitted = True
             found.append(Candidate(precision, layout, fit))
         if not fitted:
-            spanning = _spanning(model, server, gpu, precision, context_tokens, engine, kv)
+            spanning = _spanning(model, server, gpu, precision, context_tokens, engine, kv, shared)
             if spanning is not None:
                 found.append(spanning)
                 too_big = ""
@@ -143,6 +152,7 @@ def _spanning(
     context_tokens: int,
     engine: str = "",
     kv: str = "",
+    shared: int = 0,
 ) -> Candidate | None:
     """The narrowest pipeline of server-wide TP groups that holds the model, if any."""
     tp = max((t for t in TPS if t <= min(server.gpus, server.nvlink_domain)), default=1)
@@ -152,7 +162,18 @@ def _spanning(
         layout = Layout(tp=tp, pp=pp)
         if layout.problems(model, server.gpus):
             continue
-        fit = memory_fit(model, gpu, tp, precision, context_tokens, 1, pp, kv=kv, engine=engine)
+        fit = memory_fit(
+            model,
+            gpu,
+            tp,
+            precision,
+            context_tokens,
+            1,
+            pp,
+            kv=kv,
+            engine=engine,
+            shared_tokens=shared,
+        )
         if fit.max_batch >= 1:
             return Candidate(precision, layout, fit)
     return None

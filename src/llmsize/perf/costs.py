@@ -53,6 +53,10 @@ def _pairs(length: float, cap: float | None) -> float:
     return cap * cap / 2 + (length - cap) * cap
 
 
+def _kept(length: float, kept: float | None) -> float:
+    return length if kept is None else min(length, kept)
+
+
 def _capped(seqs: float, context_sum: float, cap: float | None) -> float:
     """Keys read by `seqs` decoding sequences whose contexts sum to `context_sum`."""
     return context_sum if cap is None else min(context_sum, seqs * cap)
@@ -124,17 +128,26 @@ class Costs:
             for a in self.attention
         )
 
-    def prefill_kv_bytes(self, length: float) -> float:
-        """Cache written by one prompt's prefill (windowed layers keep their window)."""
+    def prefill_kv_bytes(self, length: float, cached: float = 0.0) -> float:
+        """Cache written by one prompt's prefill (windowed layers keep their window); the first
+        `cached` tokens were found in the prefix cache and are not written again."""
         return sum(
             a.count
             * (
-                a.kv_bytes * (length if a.kept is None else min(length, a.kept))
-                + a.index_bytes * length
+                a.kv_bytes * (_kept(length, a.kept) - _kept(cached, a.kept))
+                + a.index_bytes * (length - cached)
                 + 2 * a.state_bytes
             )
             for a in self.attention
         )
+
+    def suffix_attention_flops(self, length: float, cached: float) -> float:
+        """Attention of a prompt's queries after its first `cached` tokens (a prefix-cache hit):
+        each still attends to the whole prefix, so this is the whole prompt's less the
+        prefix's own."""
+        if cached <= 0:
+            return self.prefill_attention_flops(length)
+        return self.prefill_attention_flops(length) - self.prefill_attention_flops(cached)
 
     @property
     def kv_bytes_per_token(self) -> float:

@@ -15,6 +15,7 @@ from llmsize.catalog.precisions import FULL_QUALITY, SAME_RATE
 from llmsize.deployment import Deployment
 from llmsize.perf.estimate import Answer, Estimate, Lookup
 from llmsize.units import e2e_ms
+from llmsize.workload import SharedPrefix
 
 if TYPE_CHECKING:
     from llmsize.perf.roofline import Params
@@ -57,10 +58,31 @@ class MeasuredCurves:
         mode: str = "static",
         *,
         kv: str = "",
+        prefix: SharedPrefix | None = None,
     ) -> Lookup:
         """Curves of this model on this GPU in the mode asked (static batches or in-flight
         concurrency), at the use case's lengths; with `kv`, only curves whose KV cache was held
-        in it (a curve's cache follows its precision)."""
+        in it (a curve's cache follows its precision). The curves prefilled every prompt whole:
+        a cached `prefix` is not credited, and the lookup says so."""
+        found = self._lookup(model, server, gpu, precision, input_tokens, output_tokens, mode, kv)
+        if prefix is None or prefix.cached_tokens <= 0 or mode != "inflight":
+            return found
+        if not found.estimates:
+            return found
+        note = "measured curves prefill every prompt whole: the cached prefix is not credited"
+        return Lookup(found.estimates, (*found.missing, note), found.too_big)
+
+    def _lookup(
+        self,
+        model: LlmArch,
+        server: Server,
+        gpu: Gpu,
+        precision: Precision | None,
+        input_tokens: int,
+        output_tokens: int,
+        mode: str,
+        kv: str,
+    ) -> Lookup:
         from llmsize.catalog.precisions import info
 
         wanted = precisions_for(gpu, precision)

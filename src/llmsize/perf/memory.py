@@ -199,16 +199,20 @@ def memory_fit(
     attention_dp: int = 1,
     kv: str = "",
     engine: str = "",
+    shared_tokens: int = 0,
 ) -> MemoryFit:
     """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each (per
     attention-DP rank: each rank caches its own sequences); with `pp` pipeline stages each GPU
     holds its stage's share of the layers (weights and cache) for every sequence of the
     replica. The KV budget follows `engine`'s rule (perf/kv_budget.py; the default engine's
-    when none is named)."""
+    when none is named). `shared_tokens`: a cached prefix the sequences share, held once
+    (their `context_tokens` leave out what they find cached)."""
     weights = weight_bytes_per_gpu(model, tp, precision, attention_dp) / pp / GIB
     per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens, kv) / pp / GIB
     budget = kv_budget(gpu, weights, tp, engine)
     usable, available = budget.usable_gib, budget.kv_gib
+    if shared_tokens and available > 0:
+        available -= kv_bytes_per_token(model, tp, precision, kv) * shared_tokens / pp / GIB
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
     needed = weights + budget.overhead_gib + per_seq * batch
     layout = Layout(tp=tp, pp=pp, attention_dp=attention_dp).label

@@ -14,6 +14,7 @@ from llmsize.perf.candidates import candidates
 from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.memory import MemoryFit, memory_fit
 from llmsize.perf.roofline import Setup, StepTimes, inflight_times, static_times
+from llmsize.workload import SharedPrefix
 
 BATCHES = (1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 """Batch sizes (or concurrencies) the model explores; the largest that fits is added."""
@@ -219,10 +220,12 @@ class ModelledPerf:
         server: Server,
         mode: str | None = None,
         kv: str = "",
+        prefix: SharedPrefix | None = None,
     ) -> ModelPoint:
         """One configuration: a replica of `layout` at `batch` (its whole concurrency or static
-        batch; each attention-DP rank takes its share). The memory check is reported, not
-        enforced (the caller decides)."""
+        batch; each attention-DP rank takes its share), its prompts opening with `prefix` where
+        a prefix cache holds one (in-flight only: the static calculator prefills every prompt
+        whole). The memory check is reported, not enforced (the caller decides)."""
         from llmsize.perf.pipeline import pipelined
 
         engine = self.engine or ""
@@ -239,18 +242,33 @@ class ModelledPerf:
         )
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
-        context = int(input_tokens + output_tokens)
+        if mode == "static":
+            prefix = None
+        cached = prefix.cached_tokens if prefix is not None else 0.0
+        context = int(input_tokens + output_tokens - cached)
         micro = max(1.0, batch / pp)
         per_rank = math.ceil(batch / dp) if mode == "static" else 1
         memory = memory_fit(
-            model, gpu, tp, precision, context, per_rank, pp, dp, kv=kv, engine=engine
+            model,
+            gpu,
+            tp,
+            precision,
+            context,
+            per_rank,
+            pp,
+            dp,
+            kv=kv,
+            engine=engine,
+            shared_tokens=prefix.tokens if prefix is not None else 0,
         )
         if mode == "static":
             times = static_times(setup, resolved.params, int(micro), input_tokens, output_tokens)
             prompt_tokens = micro * input_tokens / dp
         else:
-            times = inflight_times(setup, resolved.params, micro, input_tokens, output_tokens)
-            prompt_tokens = input_tokens
+            times = inflight_times(
+                setup, resolved.params, micro, input_tokens, output_tokens, prefix
+            )
+            prompt_tokens = input_tokens - cached
         times = pipelined(times, pp, model.hidden, prompt_tokens, micro / dp, server.network_gb_s)
         unmeasured = unmeasured_layout(_beyond(layout, resolved.fit))
         if unmeasured:  # the calibration data has no runs of such layouts
@@ -279,12 +297,22 @@ class ModelledPerf:
         output_tokens: int,
         *,
         kv: str = "",
+        prefix: SharedPrefix | None = None,
     ) -> Lookup:
         """Every layout and batch that fits, for each precision; reasons for whatever cannot
         run (the shared enumeration, perf/candidates.py)."""
         estimates: list[Estimate] = []
+        if self.mode == "static":
+            prefix = None
         enumeration = candidates(
-            model, server, gpu, precisions, input_tokens + output_tokens, self.engine or "", kv
+            model,
+            server,
+            gpu,
+            precisions,
+            input_tokens + output_tokens,
+            self.engine or "",
+            kv,
+            prefix,
         )
         for c in enumeration.found:
             fit, ranks = c.memory, c.layout.attention_dp
@@ -302,11 +330,19 @@ class ModelledPerf:
                     output_tokens,
                     server,
                     kv=kv,
+                    prefix=prefix,
                 )
                 estimates.append(self._estimate(server, gpu, c.precision, c.layout, batch, p))
         return Lookup(tuple(estimates), enumeration.missing, enumeration.too_big)
 
-    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
+    def answer(
+        self,
+        deployment: Deployment,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        prefix: SharedPrefix | None = None,
+    ) -> Answer:
         """The model's answer for an aggregated deployment at its batch."""
         refuse_unmodelled(deployment)
         pool = deployment.pool
@@ -323,6 +359,7 @@ class ModelledPerf:
             pool.server,
             deployment.mode,
             asked_kv(deployment),
+            prefix,
         )
         origin = f"model ({p.calibration.label})"
         needed = math.ceil(batch / layout.attention_dp) if deployment.mode == "static" else 1

@@ -26,6 +26,7 @@ from llmsize.deployment import Layout
 from llmsize.perf.costs import Costs, costs_of
 from llmsize.perf.kv_budget import scheduler
 from llmsize.perf.memory import memory_fit
+from llmsize.workload import SharedPrefix
 
 ACTIVATION_BYTES = 2.0
 """All-reduce messages carry 16-bit activations."""
@@ -249,15 +250,17 @@ def _work(
     )
 
 
-def prefill_work(setup: Setup, batch: float, input_tokens: float) -> Work:
-    """Prefill of `batch` prompts of `input_tokens`: causal attention, KV written, last logits."""
+def prefill_work(setup: Setup, batch: float, input_tokens: float, cached: float = 0.0) -> Work:
+    """Prefill of `batch` prompts of `input_tokens`: causal attention, KV written, last logits.
+    The first `cached` tokens of each were found in the prefix cache: only the rest runs through
+    the matmuls, attending to the whole prompt."""
     c = setup.costs
     return _work(
         setup,
-        batch * input_tokens,
+        batch * (input_tokens - cached),
         batch,
-        batch * c.prefill_attention_flops(input_tokens),
-        batch * c.prefill_kv_bytes(input_tokens),
+        batch * c.suffix_attention_flops(input_tokens, cached),
+        batch * c.prefill_kv_bytes(input_tokens, cached),
         0.0,
     )
 
@@ -433,33 +436,42 @@ class InflightLoad:
 
 
 def inflight_load(
-    setup: Setup, concurrency: float, input_tokens: float, output_tokens: float
+    setup: Setup,
+    concurrency: float,
+    input_tokens: float,
+    output_tokens: float,
+    prefix: SharedPrefix | None = None,
 ) -> InflightLoad:
+    """`prefix`: a shared prompt prefix in the prefix cache. A request prefills only what it
+    does not find cached (on average), its cache holds only that, and the prefix is held once;
+    decode still reads every token of every context."""
     out = max(output_tokens, 1.0)
+    cached = prefix.cached_tokens if prefix is not None else 0.0
     fit = memory_fit(
         setup.model,
         setup.gpu,
         setup.tp,
         setup.precision,
-        int(input_tokens + out),
+        int(input_tokens + out - cached),
         pp=setup.pp,
         attention_dp=setup.attention_dp,
         kv=setup.kv,
         engine=setup.engine,
+        shared_tokens=prefix.tokens if prefix is not None else 0,
     )
     rules = scheduler(setup.engine)
     ranks = setup.attention_dp  # each attention-DP rank caches and schedules its own sequences
     slots = float(min(fit.max_batch, rules.running_for(setup.gpu) or fit.max_batch))
     running = max(1.0, min(concurrency, ranks * slots / setup.pp))
-    per_step = ranks * float(rules.tokens_for(setup.gpu) // max(input_tokens, 1.0))
+    per_step = ranks * float(rules.tokens_for(setup.gpu) // max(input_tokens - cached, 1.0))
     group = max(1.0, min(running, per_step))
     return InflightLoad(
         concurrency,
         running,
         group,
         decode_work(setup, running, input_tokens + out / 2),
-        prefill_work(setup, group, input_tokens),
-        prefill_work(setup, 1.0, input_tokens),
+        prefill_work(setup, group, input_tokens, cached),
+        prefill_work(setup, 1.0, input_tokens, cached),
     )
 
 
@@ -471,9 +483,14 @@ def static_times(
 
 
 def inflight_times(
-    setup: Setup, params: Params, concurrency: float, input_tokens: float, output_tokens: float
+    setup: Setup,
+    params: Params,
+    concurrency: float,
+    input_tokens: float,
+    output_tokens: float,
+    prefix: SharedPrefix | None = None,
 ) -> StepTimes:
-    load = inflight_load(setup, concurrency, input_tokens, output_tokens)
+    load = inflight_load(setup, concurrency, input_tokens, output_tokens, prefix)
     return inflight_from_work(
         load.decode,
         load.prefill,

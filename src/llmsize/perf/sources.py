@@ -13,6 +13,7 @@ from llmsize.perf.calibration import precision_class
 from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.measured import MeasuredCurves
 from llmsize.perf.modelled import ModelledPerf, refuse_unmodelled
+from llmsize.workload import SharedPrefix
 
 SOURCES = ("auto", "measured", "model")
 
@@ -30,6 +31,7 @@ class PerfSource(Protocol):
         output_tokens: int,
         *,
         kv: str = "",
+        prefix: SharedPrefix | None = None,
     ) -> Lookup: ...
 
 
@@ -38,7 +40,14 @@ class PerfModel(PerfSource, Protocol):
     one deployment at its load (`answer`), and give the twin its step times (`step_basis`).
     `CombinedPerf` implements it over measured curves and the calibrated model."""
 
-    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer: ...
+    def answer(
+        self,
+        deployment: Deployment,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        prefix: SharedPrefix | None = None,
+    ) -> Answer: ...
 
     def step_basis(self, deployment: Deployment) -> StepBasis: ...
 
@@ -66,6 +75,17 @@ def _covered(measured: Sequence[Estimate]) -> Callable[[Estimate], bool]:
         (precision_class(e.precision), e.tp) in pairs
         or (precision_class(e.precision), None) in pairs
     )
+
+
+PREFIX_NOT_MEASURED = (
+    "measured curves were left to the model: they prefilled every prompt whole, and this "
+    "use case's prefix is cached"
+)
+
+
+def _credits(prefix: SharedPrefix | None, perf: CombinedPerf) -> bool:
+    """Whether the answer credits a cached prefix (in-flight only: static batches have none)."""
+    return prefix is not None and prefix.cached_tokens > 0 and perf.modelled.mode == "inflight"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +129,19 @@ class CombinedPerf:
             basis, label=label, prefill_scale=prefill, decode_scale=decode, measured=sources
         )
 
-    def answer(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> Answer:
+    def answer(
+        self,
+        deployment: Deployment,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        prefix: SharedPrefix | None = None,
+    ) -> Answer:
         """Measured first (its memory from the model), the model elsewhere; `measured` alone
-        says why it cannot answer."""
-        modelled = self.modelled.answer(deployment, input_tokens, output_tokens)
-        if self.source == "model":
+        says why it cannot answer. A cached prefix is the model's to answer in `auto`: the
+        measurements prefilled every prompt whole."""
+        modelled = self.modelled.answer(deployment, input_tokens, output_tokens, prefix=prefix)
+        if self.source == "model" or (self.source == "auto" and _credits(prefix, self)):
             return modelled
         measured = self.measured.answer(deployment, input_tokens, output_tokens)
         if measured.estimate is not None or self.source == "measured":
@@ -130,10 +158,17 @@ class CombinedPerf:
         output_tokens: int,
         *,
         kv: str = "",
+        prefix: SharedPrefix | None = None,
     ) -> Lookup:
-        """`kv`: the KV cache's precision when asked apart from the weights ('' : it follows)."""
+        """`kv`: the KV cache's precision when asked apart from the weights ('' : it follows).
+        `prefix`: a shared prompt prefix the engine's prefix cache holds. Measured curves
+        prefilled every prompt whole, so where a prefix is cached `auto` leaves them to the
+        model (and says so); `measured` alone answers without the cache, and says so."""
         measured = Lookup(())
-        if self.source != "model":
+        skipped: tuple[str, ...] = ()
+        if self.source == "auto" and _credits(prefix, self):
+            skipped = (PREFIX_NOT_MEASURED,)
+        elif self.source != "model":
             measured = self.measured.lookup(
                 model,
                 server,
@@ -143,6 +178,7 @@ class CombinedPerf:
                 output_tokens,
                 self.modelled.mode,
                 kv=kv,
+                prefix=prefix,
             )
         if self.source == "measured":
             return measured
@@ -154,6 +190,7 @@ class CombinedPerf:
             input_tokens,
             output_tokens,
             kv=kv,
+            prefix=prefix,
         )
         if self.source == "model":
             return modelled
@@ -161,5 +198,5 @@ class CombinedPerf:
         extra = tuple(e for e in modelled.estimates if not covered(e))
         answered = bool(measured.estimates or extra)
         # why measurements were left out matters when the model answered another cache for them
-        missing = modelled.missing + (() if answered and not kv else measured.missing)
+        missing = modelled.missing + (() if answered and not kv else measured.missing) + skipped
         return Lookup(measured.estimates + extra, tuple(dict.fromkeys(missing)), modelled.too_big)

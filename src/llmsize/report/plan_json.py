@@ -185,6 +185,14 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "output_tokens": uc.output_tokens,
         "context_window": uc.model.context_window,
         "kv_precision": uc.kv_precision,  # null: each row's precision caches as it does
+        "prefix_cache": None
+        if uc.prefix is None and not uc.prefix_note
+        else {
+            "shared_tokens": uc.prefix.tokens if uc.prefix is not None else None,
+            "hit_rate": uc.prefix.hit_rate if uc.prefix is not None else None,
+            "prefilled_tokens": round(uc.prefilled_tokens, 1),
+            "note": uc.prefix_note or None,
+        },
         "limits": {
             "first_token_ms": uc.first_token_ms,
             "last_token_ms": uc.last_token_ms,

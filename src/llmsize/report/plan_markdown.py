@@ -14,6 +14,7 @@ from llmsize.report.plan_table import (
     billed_words,
     engine_line,
     load_words,
+    prefix_words,
     range_words,
     why_they_differ,
 )
@@ -96,6 +97,9 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             lines.append(f"| {label} | {value:,g} ms |")
     if not uc.limits.any:
         lines.append(f"| latency limits | {NO_LIMITS} |")
+    cached = prefix_words(uc)
+    if cached is not None:
+        lines.append(f"| prefix cache | {cached} |")
     if uc.is_batch:
         lines.append(f"| load | {batch_words(uc)} |")
     elif uc.peak_source == "given":

@@ -93,6 +93,9 @@ def checklist(uc: Resolved) -> Table:
         if value is not None
     ]
     grid.add_row("Limits", ", ".join(limits) or NO_LIMITS)
+    cached = prefix_words(uc)
+    if cached is not None:
+        grid.add_row("Prefix cache", cached)
     if uc.is_batch:
         grid.add_row("Load", batch_words(uc))
     elif uc.peak_source == "given":
@@ -121,6 +124,25 @@ def batch_words(uc: Resolved) -> str:
         f"{uc.peak_rps:,.4g} req/s = {work} within {uc.window_hours:g} h a day; a batch job, "
         "sized for throughput (no Poisson peak: its requests wait in a queue)"
     )
+
+
+def prefix_words(uc: Resolved) -> str | None:
+    """The shared prefix the engine's prefix cache holds, as the answer credits it (None: the
+    use case shares none)."""
+    prefix = uc.prefix
+    if prefix is None:
+        return uc.prefix_note or None
+    what = (
+        "the system prompt"
+        if not uc.prefix_given or prefix.tokens == uc.system_prompt_tokens
+        else "a shared prefix"
+    )
+    words = (
+        f"{prefix.tokens:,} tokens ({what}) computed once per replica; {prefix.hit_rate:.0%} of "
+        f"requests find it cached, so a request prefills {uc.prefilled_tokens:,.0f} of its "
+        f"{uc.input_tokens_total:,} input tokens on average"
+    )
+    return f"{words}; {uc.prefix_note}" if uc.prefix_note else words
 
 
 def load_words(uc: Resolved) -> str:

@@ -49,6 +49,11 @@ def render_simulation(result: SimulationResult, console: Console) -> None:
         f"{run.mean_queue or 0:,.1f} per replica; preemptions {run.preemptions:,}"
         + (f"; {run.errors:,} requests never fit" if run.errors else "")
     )
+    if run.cached_token_share is not None:
+        hits = "" if run.prefix_hit_rate is None else f"{run.prefix_hit_rate:.1%} of requests, "
+        console.print(
+            f"prefix cache: {hits}{run.cached_token_share:.1%} of prompt tokens served from it"
+        )
     console.print(f"step times: {safe(d['step_times'])} (modelled, simulated)")
     q = f"p{round(result.percentile * 100)}"
     if result.broken:

@@ -116,7 +116,7 @@ def ranked_candidates(
     precisions = usecase.precisions or modelled_precisions(gpu, usecase.precision, usecase.model)
     kv = usecase.kv_precision or ""
     enumeration = candidates(
-        model, server, gpu, precisions, context_tokens, context.engine or "", kv
+        model, server, gpu, precisions, context_tokens, context.engine or "", kv, usecase.prefix
     )
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
@@ -143,12 +143,13 @@ def ranked_candidates(
                 max(1.0, concurrency / layout.pp),
                 usecase.input_tokens_total,
                 usecase.output_tokens,
+                usecase.prefix,
             )
             t = pipelined(
                 micro,
                 layout.pp,
                 model.hidden,
-                usecase.input_tokens_total,
+                usecase.prefilled_tokens,
                 concurrency / layout.pp,
                 server.network_gb_s,
             )
@@ -170,7 +171,8 @@ def deployment(
     usecase: Resolved, context: PerfContext, candidate: Ranked, servers: int, **options: object
 ) -> TwinSetup:
     """The candidate on `servers` servers (the shared deployment type) as the twin runs it, on
-    the step basis the performance model gives (measured in-flight runs scale it)."""
+    the step basis the performance model gives (measured in-flight runs scale it). A use case
+    that credits a cached prefix has the twin keep a prefix cache (perf/prefix_cache.py decides)."""
     shared = Deployment.aggregated(
         usecase.model,
         candidate.server,
@@ -181,6 +183,8 @@ def deployment(
         engine=context.engine,
         kv_cache=usecase.kv_precision,
     )
+    if usecase.prefix is not None:
+        options = {"prefix_caching": True, **options}
     return TwinSetup.of(shared, context.perf.step_basis(shared), **options)
 
 
@@ -195,6 +199,7 @@ def traffic_for(
         rate=rate,
         warmup=count // 10,
         seed=seed,
+        prefix=usecase.prefix,
     )
 
 

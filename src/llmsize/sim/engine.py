@@ -17,6 +17,13 @@ stretch of identical steps costs O(1), not one Python iteration per step.
 A request reaches its replica's scheduler `request_overhead_ms` (the step model's parameter: the
 engine's front end, tokenizing and HTTP, which holds no GPU) after it was sent, and its first token
 counts from when it was sent, as the steady-state model has it.
+
+With prefix caching (vLLM's automatic prefix caching, SGLang's radix cache, TensorRT-LLM's KV
+block reuse), a request's prompt opens with segments (key, tokens): a shared system prompt, or
+a trace's hash blocks. Each replica keeps the segments it computed; a request admitted later
+skips the leading segments it finds there (at least its last prompt token is computed), and
+holds them while it runs. A segment held by no running request stays cached until its room is
+needed, and is then evicted least recently used first, before any request is preempted.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -42,11 +49,17 @@ class Scheduler:
     max_batch: int = 256
     max_step_tokens: int = 16384
     chunked_prefill: bool = False
+    prefix_caching: bool = False
+
+
+Segments = tuple[tuple[int, int], ...]
+"""A prompt's leading segments (key, tokens) that a prefix cache can hold."""
 
 
 class Request:
     __slots__ = (
         "arrival",
+        "cached",
         "client",
         "done_prefill",
         "epoch",
@@ -56,13 +69,23 @@ class Request:
         "join_step",
         "measured",
         "output",
+        "pinned",
         "prompt",
         "replica",
         "rid",
+        "segment_tokens",
+        "segments",
     )
 
     def __init__(
-        self, rid: int, arrival: float, prompt: int, output: int, client: int, measured: bool
+        self,
+        rid: int,
+        arrival: float,
+        prompt: int,
+        output: int,
+        client: int,
+        measured: bool,
+        segments: Segments = (),
     ) -> None:
         self.rid = rid  # the order of arrival: breaks ties deterministically
         self.arrival = arrival
@@ -77,6 +100,10 @@ class Request:
         self.join_step = 0
         self.finish_step = 0
         self.replica = -1
+        self.segments = segments
+        self.segment_tokens = sum(tokens for _, tokens in segments) if segments else 0
+        self.pinned = 0  # leading segments it holds in its replica's cache
+        self.cached = 0  # prompt tokens it found cached when admitted
 
 
 class Replica:
@@ -84,17 +111,22 @@ class Replica:
         "active",
         "batch_area",
         "busy",
+        "cache",
+        "cache_tokens",
         "chunks",
         "context_sum",
         "event",
         "finishing",
         "index",
+        "lru",
+        "lru_tokens",
         "outstanding",
         "pending",
         "prefilling",
         "queue_area",
         "queued",
         "running",
+        "shared",
         "started",
         "step",
         "stretch",
@@ -120,6 +152,11 @@ class Replica:
         self.started = 0.0  # when the step or stretch under way began
         self.active = 0  # sequences it works on
         self.queued = 0  # requests waiting meanwhile
+        self.cache: dict[int, list[int]] = {}  # prefix cache: key -> [tokens, holders]
+        self.lru: OrderedDict[int, int] = OrderedDict()  # held by none: key -> tokens, oldest first
+        self.cache_tokens = 0  # tokens of every cached segment
+        self.lru_tokens = 0
+        self.shared = 0  # tokens of running contexts that live in cached segments
 
 
 @dataclass(slots=True)
@@ -137,9 +174,13 @@ class Outcome:
     batch_area: float
     queue_area: float
     replicas: int
+    prefix_lookups: int = 0  # measured requests whose prompt opens with cacheable segments
+    prefix_hits: int = 0  # of those, the ones that found their first segment cached
+    cached_tokens: int = 0  # prompt tokens measured requests found cached
+    prompt_tokens: int = 0  # prompt tokens of measured requests
 
 
-ArrivalSource = Callable[[], Iterator[tuple[float, int, int]]]
+ArrivalSource = Callable[[], Iterator[tuple[float, int, int, Segments]]]
 
 
 class Simulation:
@@ -164,6 +205,10 @@ class Simulation:
         self._seq = 0
         self.preemptions = 0
         self.rejected = 0
+        self.prefix_lookups = 0
+        self.prefix_hits = 0
+        self.cached_tokens = 0
+        self.prompt_tokens = 0
 
     # --- routing and events -------------------------------------------------------------------
 
@@ -232,18 +277,23 @@ class Simulation:
                 if request.done_prefill < request.prompt:
                     replica.pending += size
                     continue  # a chunk of a longer prompt: it stays in `prefilling`
-                replica.pending -= request.done_prefill - size
+                replica.pending -= request.done_prefill - size - request.cached
                 replica.prefilling.remove(request)
                 if request.first < 0:
                     request.first = now
                 request.generated += 1
+                if request.segments and self.scheduler.prefix_caching:
+                    self._hold(replica, request)
                 if request.generated >= request.output:
+                    self._release(replica, request)
                     done.append(request)
                     continue
                 request.join_step = replica.step
                 request.finish_step = replica.step + request.output - request.generated
                 replica.running[request.rid] = request
                 replica.context_sum += request.prompt + 1
+                if request.pinned:
+                    replica.shared += request.segment_tokens
                 heapq.heappush(
                     replica.finishing,
                     (request.finish_step, request.rid, request.epoch, request),
@@ -256,6 +306,9 @@ class Simulation:
                 continue
             del replica.running[key]
             replica.context_sum -= request.prompt + (replica.step - request.join_step) + 1
+            if request.pinned:
+                replica.shared -= request.segment_tokens
+                self._release(replica, request)
             request.generated = request.output
             done.append(request)
 
@@ -264,6 +317,10 @@ class Simulation:
         request = replica.running.pop(key)
         generated = request.generated + (replica.step - request.join_step)
         replica.context_sum -= request.prompt + (replica.step - request.join_step) + 1
+        if request.pinned:
+            replica.shared -= request.segment_tokens
+            self._release(replica, request)
+        request.cached = 0
         request.epoch += 1  # its finishing entry is now stale
         request.generated = generated
         request.prompt = request.prompt + generated  # recompute: prefill prompt and output so far
@@ -273,14 +330,81 @@ class Simulation:
 
     @staticmethod
     def _kv_used(replica: Replica) -> float:
-        return replica.context_sum + replica.pending
+        """Cache in use: running contexts (less what lives in cached segments), prompts being
+        prefilled, and every cached segment once."""
+        return replica.context_sum - replica.shared + replica.pending + replica.cache_tokens
+
+    # --- the prefix cache ---------------------------------------------------------------------
+
+    @staticmethod
+    def _lookup(replica: Replica, request: Request) -> int:
+        """Hold the leading segments the replica has cached; the prompt tokens they cover (all
+        but the last prompt token at most: that one is always computed)."""
+        cache, lru = replica.cache, replica.lru
+        found = 0
+        for key, _ in request.segments:
+            entry = cache.get(key)
+            if entry is None:
+                break
+            if entry[1] == 0:
+                del lru[key]
+                replica.lru_tokens -= entry[0]
+            entry[1] += 1
+            request.pinned += 1
+            found += entry[0]
+        return min(found, request.prompt - 1)
+
+    @staticmethod
+    def _hold(replica: Replica, request: Request) -> None:
+        """After its prefill: cache the request's other segments, held by it."""
+        cache, lru = replica.cache, replica.lru
+        for key, tokens in request.segments[request.pinned :]:
+            entry = cache.get(key)
+            if entry is None:
+                cache[key] = [tokens, 1]
+                replica.cache_tokens += tokens
+            else:
+                if entry[1] == 0:
+                    del lru[key]
+                    replica.lru_tokens -= entry[0]
+                entry[1] += 1
+        request.pinned = len(request.segments)
+
+    @staticmethod
+    def _release(replica: Replica, request: Request) -> None:
+        """Let go of the segments a request held: the ones no one holds stay cached, newest
+        last in the eviction order."""
+        cache, lru = replica.cache, replica.lru
+        for key, _ in request.segments[: request.pinned]:
+            entry = cache[key]
+            entry[1] -= 1
+            if entry[1] == 0:
+                lru[key] = entry[0]
+                replica.lru_tokens += entry[0]
+        request.pinned = 0
+
+    @staticmethod
+    def _evict(replica: Replica, needed: float) -> float:
+        """Evict unheld segments, least recently used first, until `needed` tokens are free
+        (or none is left); the tokens freed."""
+        freed = 0
+        cache, lru = replica.cache, replica.lru
+        while freed < needed and lru:
+            key, tokens = lru.popitem(last=False)
+            del cache[key]
+            freed += tokens
+        replica.cache_tokens -= freed
+        replica.lru_tokens -= freed
+        return freed
 
     def _plan(self, replica: Replica, now: float) -> None:
         """Choose what the replica does next, from `now`, and schedule its end."""
         cfg = self.scheduler
         capacity = cfg.kv_capacity_tokens
         while replica.running and self._kv_used(replica) + len(replica.running) > capacity:
-            self._preempt_youngest(replica)
+            over = self._kv_used(replica) + len(replica.running) - capacity
+            if not (replica.lru and self._evict(replica, over)):
+                self._preempt_youngest(replica)
         d = len(replica.running)
         budget = cfg.max_step_tokens - d
         chunks: list[tuple[Request, int]] = []
@@ -291,18 +415,29 @@ class Simulation:
                 break
             chunks.append((request, size))
             budget -= size
+        caching = cfg.prefix_caching
         while replica.waiting and budget > 0 and d + len(replica.prefilling) < cfg.max_batch:
             request = replica.waiting[0]
-            if reserved + request.prompt + 1 > capacity and (d or replica.prefilling):
+            hit = self._lookup(replica, request) if caching and request.segments else 0
+            need = request.prompt - hit + 1
+            if reserved + need > capacity and replica.lru:
+                reserved -= self._evict(replica, reserved + need - capacity)
+            if reserved + need > capacity and (d or replica.prefilling):
+                self._release(replica, request)
                 break  # wait for room in the cache
-            size = request.prompt if not cfg.chunked_prefill else min(request.prompt, budget)
+            left = request.prompt - hit
+            size = left if not cfg.chunked_prefill else min(left, budget)
             if size > budget and (chunks or d):
+                self._release(replica, request)
                 break  # a whole prompt waits for a step with room for it
             replica.waiting.popleft()
+            if caching and request.generated == 0 and request.measured:
+                self._count(request, hit)
+            request.cached = request.done_prefill = hit
             replica.prefilling.append(request)
             chunks.append((request, size))
             budget -= size
-            reserved += request.prompt + 1
+            reserved += need
         queue = len(replica.waiting)
         if chunks:
             tokens = 0.0
@@ -321,7 +456,7 @@ class Simulation:
             while heap and (heap[0][2] != heap[0][3].epoch or heap[0][1] not in replica.running):
                 heapq.heappop(heap)
             steps = heap[0][0] - replica.step if heap else 1
-            room = int((capacity - self._kv_used(replica)) // d)
+            room = int((capacity - self._kv_used(replica) + replica.lru_tokens) // d)
             steps = max(1, min(steps, room))
             a = self.steps.decode(d, replica.context_sum)
             b = 0.0
@@ -334,29 +469,36 @@ class Simulation:
         else:
             replica.busy = False
 
+    def _count(self, request: Request, hit: int) -> None:
+        """The hit counter, once per measured request (at its first admission)."""
+        self.prompt_tokens += request.prompt
+        self.cached_tokens += hit
+        if request.segments:
+            self.prefix_lookups += 1
+            self.prefix_hits += request.pinned > 0
+
     # --- the run ------------------------------------------------------------------------------
 
     def run(
         self,
-        arrivals: Iterator[tuple[float, int, int]] | None = None,
-        closed_loop: tuple[int, int, Callable[[], tuple[int, int]]] | None = None,
+        arrivals: Iterator[tuple[float, int, int, Segments]] | None = None,
+        closed_loop: tuple[int, int, Callable[[], tuple[int, int, Segments]]] | None = None,
         warmup: int = 0,
         progress: Callable[[int], None] | None = None,
     ) -> Outcome:
-        """Open loop: `arrivals` yields (time, input, output) in time order. Closed loop:
-        (clients, total requests, lengths()) — every client sends its next request the moment its
-        previous one ends, all starting at time 0."""
+        """Open loop: `arrivals` yields (time, input, output, segments) in time order. Closed
+        loop: (clients, total requests, lengths()) — every client sends its next request the
+        moment its previous one ends, all starting at time 0."""
         heap = self._heap
         delay = self.steps.params.request_overhead_ms * 1e-3  # sent -> at the scheduler
-        pending: list[tuple[float, int, int, int]] = []  # closed loop: (time, seq, in, out)
+        pending: list[tuple[float, int, int, int, Segments]] = []  # closed: (time, client, ...)
         sent = 0
         total = 0
-        lengths: Callable[[], tuple[int, int]] | None = None
+        lengths: Callable[[], tuple[int, int, Segments]] | None = None
         if closed_loop is not None:
             clients, total, lengths = closed_loop
             for client in range(min(clients, total)):
-                prompt, output = lengths()
-                pending.append((delay, client, prompt, output))
+                pending.append((delay, client, *lengths()))
             heapq.heapify(pending)
         source = iter(arrivals) if arrivals is not None else iter(())
         next_arrival = next(source, None)
@@ -385,18 +527,20 @@ class Simulation:
             if t_arrival <= t_event:
                 now = t_arrival
                 if pending:
-                    _, client, prompt, output = heapq.heappop(pending)
+                    _, client, prompt, output, segments = heapq.heappop(pending)
                 else:
                     assert next_arrival is not None
-                    _, prompt, output = next_arrival
+                    _, prompt, output, segments = next_arrival
                     client = -1
                     next_arrival = next(source, None)
-                request = Request(sent, now - delay, prompt, output, client, sent >= warmup)
+                request = Request(
+                    sent, now - delay, prompt, output, client, sent >= warmup, segments
+                )
                 first_arrival = min(first_arrival, now - delay)
                 sent += 1
                 if not self._arrive(request, now) and lengths is not None and sent < total:
-                    prompt, output = lengths()  # the client moves on to its next request
-                    heapq.heappush(pending, (now + delay, client, prompt, output))
+                    # the client moves on to its next request
+                    heapq.heappush(pending, (now + delay, client, *lengths()))
                 continue
             now, _, index = heapq.heappop(heap)
             replica = replicas[index]
@@ -414,8 +558,7 @@ class Simulation:
                     out_end.append(now)
                     out_output.append(request.output)
                 if lengths is not None and sent + len(pending) < total:
-                    prompt, output = lengths()
-                    heapq.heappush(pending, (now + delay, request.client, prompt, output))
+                    heapq.heappush(pending, (now + delay, request.client, *lengths()))
             done.clear()
             self._plan(replica, now)
         return Outcome(
@@ -430,4 +573,8 @@ class Simulation:
             sum(r.batch_area for r in replicas),
             sum(r.queue_area for r in replicas),
             len(replicas),
+            self.prefix_lookups,
+            self.prefix_hits,
+            self.cached_tokens,
+            self.prompt_tokens,
         )

@@ -14,9 +14,9 @@ from llmsize.metrics import Distribution, RunResult
 from llmsize.perf.estimate import StepBasis
 from llmsize.perf.memory import GIB, fixed_bytes_per_sequence, kv_bytes_per_token, memory_fit
 from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
-from llmsize.sim.engine import Outcome, Scheduler, Simulation
+from llmsize.sim.engine import Outcome, Scheduler, Segments, Simulation
 from llmsize.sim.steps import StepModel
-from llmsize.workload import Lengths, TraceRow, poisson_times
+from llmsize.workload import Lengths, SharedPrefix, TraceRow, poisson_times
 
 DEFAULT_MAX_BATCH = 256
 
@@ -42,6 +42,7 @@ class TwinSetup:
     max_batch: int = DEFAULT_MAX_BATCH
     max_step_tokens: int = INFLIGHT_STEP_TOKENS
     chunked_prefill: bool = False
+    prefix_caching: bool = False
     router: str = "round-robin"
     prefill_scale: float = 1.0
     decode_scale: float = 1.0
@@ -57,8 +58,8 @@ class TwinSetup:
     def of(cls, deployment: Deployment, basis: StepBasis, **scheduler: Any) -> TwinSetup:
         """An aggregated deployment's replicas, on the step basis the performance model gives
         it (scaled to measurements where it has them), scheduled with its engine's defaults
-        (data/engines.yaml: step token budget, chunked prefill, running sequences) unless
-        `scheduler` says otherwise."""
+        (data/engines.yaml: step token budget, chunked prefill, prefix caching, running
+        sequences) unless `scheduler` says otherwise."""
         from llmsize.perf.kv_budget import scheduler as engine_scheduler
         from llmsize.perf.modelled import asked_kv, refuse_unmodelled
 
@@ -69,6 +70,7 @@ class TwinSetup:
         defaults: dict[str, Any] = {
             "max_step_tokens": rules.tokens_for(pool.gpu),
             "chunked_prefill": rules.chunked_prefill,
+            "prefix_caching": rules.prefix_caching,
         }
         running = rules.running_for(pool.gpu)
         if running is not None:
@@ -136,6 +138,7 @@ class TwinSetup:
             max_batch=max(1, self.max_batch * ranks // pp),
             max_step_tokens=self.max_step_tokens * ranks,
             chunked_prefill=self.chunked_prefill,
+            prefix_caching=self.prefix_caching,
         )
         steps = StepModel(setup, self.params, self.prefill_scale, self.decode_scale)
         return Simulation(steps, scheduler, self.schedulers, self.router)
@@ -153,17 +156,47 @@ class Traffic:
     trace: tuple[TraceRow, ...] | None = None  # rows to replay, in arrival order (read_trace)
     warmup: int = 0
     seed: int = 0
+    prefix: SharedPrefix | None = None  # a prompt prefix that a share of requests repeats
+
+    def requests_of(self, rng: random.Random) -> Callable[[], tuple[int, int, Segments]]:
+        """Each request's prompt and output lengths, and its prompt's cacheable segments.
+        With a shared prefix, `prefix.hit_rate` of the prompts open with the one shared
+        segment; the rest with a prefix of their own that no other request repeats; the
+        lengths' spread is in what follows the prefix."""
+        outputs = self.output_tokens.sampler(rng)
+        prefix = self.prefix
+        if prefix is None:
+            inputs = self.input_tokens.sampler(rng)
+            return lambda: (inputs(), outputs(), ())
+        shared, hit_rate = prefix.tokens, prefix.hit_rate
+        rest = Lengths(max(1.0, self.input_tokens.mean - shared), self.input_tokens.stddev)
+        suffixes = rest.sampler(rng)
+        draw = rng.random
+        drawn = 0
+
+        def one() -> tuple[int, int, Segments]:
+            nonlocal drawn
+            drawn += 1
+            key = SHARED_KEY if draw() < hit_rate else -drawn  # never repeated
+            return shared + suffixes(), outputs(), ((key, shared),)
+
+        return one
 
 
-def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[tuple[float, int, int]]:
+SHARED_KEY = 0
+"""The cache key of the use case's shared prefix (a request's own prefix has a negative key)."""
+
+
+def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[tuple[float, int, int, Segments]]:
     if traffic.trace is not None:
         for row in traffic.trace[: traffic.requests]:
-            yield row.arrival_s, row.input_tokens, row.output_tokens
+            yield row.arrival_s, row.input_tokens, row.output_tokens, row.segments()
         return
     assert traffic.rate is not None
-    inputs, outputs = traffic.input_tokens.sampler(rng), traffic.output_tokens.sampler(rng)
-    for t in poisson_times(traffic.rate, traffic.requests, rng):
-        yield t, inputs(), outputs()
+    times = poisson_times(traffic.rate, traffic.requests, rng)
+    one = traffic.requests_of(rng)
+    for t in times:
+        yield (t, *one())
 
 
 def run(
@@ -173,9 +206,8 @@ def run(
     rng = random.Random(traffic.seed)
     simulation = deployment.simulation()
     if traffic.concurrency is not None:
-        inputs, outputs = traffic.input_tokens.sampler(rng), traffic.output_tokens.sampler(rng)
         return simulation.run(
-            closed_loop=(traffic.concurrency, traffic.requests, lambda: (inputs(), outputs())),
+            closed_loop=(traffic.concurrency, traffic.requests, traffic.requests_of(rng)),
             warmup=traffic.warmup,
             progress=progress,
         )
@@ -226,4 +258,10 @@ def summarise(outcome: Outcome, traffic: Traffic, limits: Limits | None = None) 
         mean_batch=outcome.batch_area / duration / outcome.replicas if duration > 0 else 0.0,
         mean_queue=outcome.queue_area / duration / outcome.replicas if duration > 0 else 0.0,
         preemptions=outcome.preemptions,
+        prefix_hit_rate=(
+            outcome.prefix_hits / outcome.prefix_lookups if outcome.prefix_lookups else None
+        ),
+        cached_token_share=(
+            outcome.cached_tokens / outcome.prompt_tokens if outcome.prompt_tokens else None
+        ),
     )

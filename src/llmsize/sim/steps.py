@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from llmsize.perf.costs import Costs
 from llmsize.perf.pipeline import HOP_LATENCY_US
 from llmsize.perf.roofline import ACTIVATION_BYTES, Params, Setup, collectives
 
@@ -35,10 +36,11 @@ class StepModel:
     _half: float = field(init=False)
     _moe: bool = field(init=False)
     _touched: dict[int, float] = field(init=False, default_factory=dict)
+    _costs: Costs = field(init=False)  # the setup's, looked up once: every step reads them
 
     def __post_init__(self) -> None:
         s, p = self.setup, self.params
-        c = s.costs
+        c = self._costs = s.costs
         peak, bw = s.peak_flops, s.bandwidth
         ranks = s.attention_dp  # each rank's matmuls see its share of the rows
         self._half = p.gemm_half_tokens * ranks
@@ -65,13 +67,13 @@ class StepModel:
     def _expert_reads(self, tokens: int) -> float:
         found = self._touched.get(tokens)
         if found is None:
-            moved = self.setup.costs.expert_bytes(tokens)
+            moved = self._costs.expert_bytes(tokens)
             found = self.params.moe_spread * moved * self._per_byte
             self._touched[tokens] = found
         return found
 
     def _kv_seconds(self, d: int, context_sum: float) -> float:
-        c = self.setup.costs
+        c = self._costs
         kv = c.decode_kv_bytes(d, context_sum)
         kv += self.params.kv_reread * c.reread_bytes(context_sum)
         return kv * self._per_byte_kv
@@ -80,7 +82,7 @@ class StepModel:
         self, d: int, context_sum: float, prefill_tokens: float, units: float, done: int
     ) -> float:
         """Seconds for a step that decodes d sequences and prefills prompt chunks."""
-        c = self.setup.costs
+        c = self._costs
         tokens = d + prefill_tokens
         logits = d + done
         flops = c.decode_attention_flops(d, context_sum)
@@ -105,7 +107,7 @@ class StepModel:
 
     def decode(self, d: int, context_sum: float) -> float:
         """Seconds for one decode step of d sequences whose contexts sum to context_sum."""
-        c = self.setup.costs
+        c = self._costs
         compute = self._per_token * (d + self._half) + self._per_logit * (d + self._half)
         compute += self._attention * c.decode_attention_flops(d, context_sum)
         memory = self._weights + self._kv_seconds(d, context_sum)
