@@ -80,6 +80,12 @@ CASES: dict[str, tuple[list[str], float]] = {
         ["plan", str(ROOT / "examples/usecases/chat-cached-system-prompt.yaml")],
         3.0,
     ),
+    # issue 14: DeepSeek-R1 decoding speculatively with its MTP layer, on two server types,
+    # replayed in the twin, under 3 s like the other replays
+    "plan-deepseek-mtp": (
+        ["plan", str(ROOT / "examples/usecases/deepseek-r1-mtp.yaml")],
+        3.0,
+    ),
 }
 
 

@@ -195,17 +195,17 @@ def test_a_bad_prefix_cache_names_its_field(
 
 
 def test_only_engines_that_cache_prefixes_are_credited_with_one() -> None:
-    from llmsize.perf.prefix_cache import credit_prefix
+    from llmsize.perf.served import as_served
     from llmsize.usecase import Resolved
 
     r = _resolve(system_prompt_tokens=100)
     assert isinstance(r, Resolved)
-    assert credit_prefix(r, "vllm", "inflight") == r
-    static = credit_prefix(r, "vllm", "static")
+    assert as_served(r, "vllm", "inflight") == r
+    static = as_served(r, "vllm", "static")
     assert static.prefix is None and "static-batch calculator" in static.prefix_note
-    nim = credit_prefix(r, "nim", "inflight")
+    nim = as_served(r, "nim", "inflight")
     assert nim.prefix is None and "off by default" in nim.prefix_note
     stated = _resolve(system_prompt_tokens=100, prefix_cache={"hit_rate": 0.9})
     assert isinstance(stated, Resolved)
-    turned_on = credit_prefix(stated, "nim", "inflight")
+    turned_on = as_served(stated, "nim", "inflight")
     assert turned_on.prefix == stated.prefix and "assumes prefix caching" in turned_on.prefix_note

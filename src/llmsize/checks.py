@@ -39,6 +39,14 @@ def plan_warnings(
             f"the system prompt is {share:.0%} of the input ({uc.system_prompt_tokens:,} tokens): "
             f"every request pays for it; shorten it or cache its prefix{why}"
         )
+    spec = uc.speculation
+    if spec is not None and spec.rate_source != "given":
+        found.append(
+            f"the acceptance rate {spec.acceptance_rate:g} is a published figure for "
+            f"{spec.method}, not yours: it depends on the model, the drafter and your prompts; "
+            "measure it (vLLM and SGLang log the mean acceptance length) and set "
+            "speculative.acceptance_rate"
+        )
     used = (uc.input_tokens_total + uc.output_tokens) / uc.model.context_window
     if used > CONTEXT_FULL:
         found.append(

@@ -25,7 +25,13 @@ from llmsize.catalog.precisions import KvPrecision
 from llmsize.errors import InputError
 from llmsize.limits import Limits
 from llmsize.units import text_to_tokens, words_to_tokens
-from llmsize.workload import DEFAULT_PERCENTILE, SharedPrefix, peak_from_average
+from llmsize.workload import (
+    DEFAULT_PERCENTILE,
+    Serving,
+    SharedPrefix,
+    Speculation,
+    peak_from_average,
+)
 
 MAX_TOKENS = 10_000_000
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
@@ -162,6 +168,27 @@ class PrefixCache(_Strict):
     """The share of requests that find the prefix cached (0: no reuse)."""
 
 
+class Speculative(_Strict):
+    """Speculative decoding (or multi-token prediction): who drafts, how many tokens a step,
+    and how often a drafted token is accepted (default: a published figure for the method)."""
+
+    method: Literal["mtp", "eagle", "draft"]
+    """mtp: the model's own multi-token-prediction layers; eagle: an EAGLE-3 head; draft: a
+    smaller model of the same family (draft_model)."""
+    draft_tokens: int | None = Field(default=None, ge=1, le=16)
+    acceptance_rate: float | None = Field(default=None, gt=0, lt=1)
+    """Per drafted token: the chance it is accepted (the one before it having been)."""
+    draft_model: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _draft_needs_its_model(self) -> Speculative:
+        if self.method == "draft" and self.draft_model is None:
+            raise ValueError("method draft needs draft_model (a catalog id or a config.json)")
+        if self.method != "draft" and self.draft_model is not None:
+            raise ValueError(f"draft_model is for method draft, not {self.method}")
+        return self
+
+
 class UseCase(_Strict):
     """One use case, as a user writes it in YAML."""
 
@@ -185,6 +212,7 @@ class UseCase(_Strict):
     batching: Literal["inflight", "static"] | None = None
     """inflight (continuous batching, the default) or static (the talk's calculator)."""
     prefix_cache: PrefixCache | None = None
+    speculative: Speculative | None = None
 
     @model_validator(mode="after")
     def _alternatives(self) -> UseCase:
@@ -210,6 +238,7 @@ _NESTED: dict[str, type[BaseModel]] = {
     "output_tokens": LengthSpread,
     "cost": Cost,
     "prefix_cache": PrefixCache,
+    "speculative": Speculative,
 }
 
 
@@ -333,6 +362,8 @@ class Resolved:
     prefix: SharedPrefix | None = None  # the prompt prefix the engine's prefix cache holds
     prefix_given: bool = False  # prefix_cache was written in the use case (not the default)
     prefix_note: str = ""  # why a shared prefix is not credited, where it is not
+    speculation: Speculation | None = None  # speculative decoding, as the use case asks
+    speculation_note: str = ""  # why it is not credited, where it is not
 
     @property
     def is_batch(self) -> bool:
@@ -341,6 +372,11 @@ class Resolved:
     @property
     def input_tokens_total(self) -> int:
         return self.system_prompt_tokens + self.input_tokens
+
+    @property
+    def serving(self) -> Serving:
+        """How the engine serves the requests beyond their lengths (prefix cache, drafting)."""
+        return Serving(self.prefix, self.speculation)
 
     @property
     def prefilled_tokens(self) -> float:
@@ -465,6 +501,9 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         servers = tuple(catalog.servers.get(n, "hardware.server") for n in listed)
     asked, listed_precisions = _precisions(usecase.hardware.precision)
     prefix = _shared_prefix(usecase.prefix_cache, system, system + input_tokens)
+    speculation = None
+    if usecase.speculative is not None:
+        speculation = _speculation(usecase.speculative, model, catalog, base_dir)
     return Resolved(
         name=usecase.name or model.id,
         model=model,
@@ -491,6 +530,76 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         window_hours=window,
         prefix=prefix,
         prefix_given=usecase.prefix_cache is not None,
+        speculation=speculation,
+    )
+
+
+SPECULATION_DEFAULTS: dict[str, tuple[int, float | None, str]] = {
+    "mtp": (
+        1,
+        0.85,
+        "DeepSeek-V3 technical report (arXiv 2412.19437, section 5.4.3): with one MTP module "
+        "the second token is accepted 85-90 % of the time across generation topics",
+    ),
+    "eagle": (
+        3,
+        0.745,
+        "vLLM, EAGLE-3 for Llama-3.1-8B-Instruct on MT-bench: mean acceptance length 3.53 at 7 "
+        "draft tokens (vllm-project/vllm#26191, from #17504), 0.745 per drafted token if each "
+        "is accepted alike; 3 draft tokens as in vLLM's EAGLE example",
+    ),
+    "draft": (
+        5,
+        None,
+        "vLLM's speculative-decoding documentation drafts 5 tokens with a draft model; no "
+        "published acceptance rate holds for a draft model of your choice",
+    ),
+}
+"""Per method: draft tokens, acceptance rate per drafted token (None: give it), and source."""
+
+
+def _speculation(
+    given: Speculative, model: LlmArch, catalog: Catalog, base_dir: Path
+) -> Speculation:
+    """The drafter's cost and defaults; a method the model cannot run is refused by name."""
+    tokens, rate, source = SPECULATION_DEFAULTS[given.method]
+    if given.acceptance_rate is not None:
+        rate, source = given.acceptance_rate, "given"
+    elif rate is None:
+        raise InputError(
+            "speculative.acceptance_rate",
+            "give it for a draft model (measure it: vLLM logs its mean acceptance length)",
+        )
+    layer_share = (model.active_params - model.embedding_params) / model.layers
+    head = model.head_params
+    draft = None
+    if given.method == "mtp":
+        if not model.mtp_params:
+            raise InputError(
+                "speculative.method",
+                f"{model.id} has no multi-token-prediction layers in its checkpoint; "
+                "use eagle or draft",
+            )
+        reads, weights = layer_share + head, float(model.mtp_params)
+    elif given.method == "eagle":
+        reads, weights = layer_share + head, layer_share
+    else:
+        assert given.draft_model is not None  # guaranteed by Speculative's validator
+        draft = catalog.resolve_model(given.draft_model, "speculative.draft_model", base_dir)
+        if draft.active_params >= model.active_params:
+            raise InputError(
+                "speculative.draft_model",
+                f"{draft.id} is not smaller than {model.id}: a draft model must be cheaper",
+            )
+        reads, weights = float(draft.active_params), float(draft.params)
+    return Speculation(
+        method=given.method,
+        draft_tokens=given.draft_tokens or tokens,
+        acceptance_rate=rate,
+        draft_share=reads / model.active_params,
+        draft_params=weights,
+        rate_source=source,
+        draft_model=draft if given.method == "draft" else None,
     )
 
 

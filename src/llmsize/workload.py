@@ -11,7 +11,10 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmsize.catalog import LlmArch
 
 DEFAULT_PERCENTILE = 0.95
 
@@ -108,6 +111,50 @@ class SharedPrefix:
     def cached_tokens(self) -> float:
         """The prompt tokens a request finds cached, on average."""
         return self.tokens * self.hit_rate
+
+
+@dataclass(frozen=True, slots=True)
+class Speculation:
+    """Speculative decoding: each step a drafter proposes `draft_tokens` tokens per sequence
+    (the model's own MTP layers, an EAGLE head, or a small draft model), one pass of the target
+    verifies them all, and each proposed token is accepted with `acceptance_rate` until the
+    first rejection. `draft_share` is what one drafting pass reads and computes, as a share of a
+    target decode step."""
+
+    method: str  # "mtp", "eagle" or "draft"
+    draft_tokens: int
+    acceptance_rate: float
+    draft_share: float
+    draft_params: float  # weights the drafter adds beside the target's
+    rate_source: str  # where the acceptance rate comes from ("given": the use case's)
+    draft_model: LlmArch | None = None  # method "draft": the model that drafts
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Tokens a verify step yields on average, (1 - a^(k+1)) / (1 - a), each drafted token
+        accepted alike (Leviathan et al., 'Fast Inference from Transformers via Speculative
+        Decoding', ICML 2023, eq. 1)."""
+        a, k = self.acceptance_rate, self.draft_tokens
+        return float(k + 1) if a >= 1 else (1 - a ** (k + 1)) / (1 - a)
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """What the engine does beyond batching prompts and outputs that changes the answer: a
+    shared prefix it serves from its prefix cache, and speculative decoding."""
+
+    prefix: SharedPrefix | None = None
+    speculation: Speculation | None = None
+
+    @property
+    def beyond_measured(self) -> bool:
+        """Whether measured curves (every prompt prefilled whole, one token a step) miss it."""
+        cached = self.prefix is not None and self.prefix.cached_tokens > 0
+        return cached or self.speculation is not None
+
+
+PLAIN = Serving()
+"""Every prompt prefilled whole, one token a step."""
 
 
 def poisson_times(rate: float, count: int, rng: random.Random, start: float = 0.0) -> list[float]:

@@ -47,7 +47,13 @@ def flags_and_values(args: list[str]) -> list[tuple[str, str | None]]:
     return pairs
 
 
-CASES = ["llama-70b-chat-2026", "overnight-batch-job", "deepseek-r1-reasoning", "gpt-oss-120b-chat"]
+CASES = [
+    "llama-70b-chat-2026",
+    "overnight-batch-job",
+    "deepseek-r1-reasoning",
+    "gpt-oss-120b-chat",
+    "deepseek-r1-mtp",
+]
 
 
 @pytest.mark.parametrize("engine", ["vllm", "sglang"])
@@ -117,3 +123,29 @@ def test_what_a_command_cannot_express_is_refused_by_name(tmp_path: Path) -> Non
     result = run("plan", str(path), "--emit", "vllm", "--method", "peak")
     assert_one_line_error(result, "--emit")
     assert "quantized ahead" in result.output
+
+
+def test_speculative_decoding_is_launched_as_planned() -> None:
+    import json
+
+    result = plan(EXAMPLES / "deepseek-r1-mtp.yaml", method="peak")
+    value = dict(flags_and_values(command_of(launch_text(result, "vllm"))))
+    assert json.loads(value["--speculative-config"] or "") == {
+        "method": "mtp",
+        "num_speculative_tokens": 1,
+    }
+    sglang = dict(flags_and_values(command_of(launch_text(result, "sglang"))))
+    assert sglang["--speculative-algorithm"] == "NEXTN"
+    assert sglang["--speculative-num-draft-tokens"] == "2"
+    options = launch_text(result, "trtllm").split("<<'EOF'\n", 1)[1].split("\nEOF", 1)[0]
+    assert yaml.safe_load(options)["speculative_config"] == {
+        "decoding_type": "MTP",
+        "num_nextn_predict_layers": 1,
+    }
+
+
+def test_an_eagle_head_the_use_case_does_not_name_is_refused(tmp_path: Path) -> None:
+    case = tmp_path / "eagle.yaml"
+    text = (EXAMPLES / "llama-70b-chat-2026.yaml").read_text()
+    case.write_text(text + "speculative:\n  method: eagle\n")
+    assert_one_line_error(run("plan", str(case), "--method", "peak", "--emit", "vllm"), "EAGLE-3")

@@ -11,7 +11,7 @@ from llmsize.perf.roofline import Setup, inflight_load, inflight_times, prefill_
 from llmsize.sim.engine import Scheduler, Segments, Simulation
 from llmsize.sim.run import Traffic, TwinSetup, run, summarise
 from llmsize.sim.steps import StepModel
-from llmsize.workload import Lengths, SharedPrefix
+from llmsize.workload import Lengths, Serving, SharedPrefix
 
 CATALOG = load_catalog()
 MODEL = CATALOG.models.get("llama-3-8b", "m")
@@ -31,7 +31,7 @@ def test_a_cached_half_of_the_prompt_halves_the_prefill_matmuls() -> None:
 
 
 def test_a_cached_prefix_shortens_the_first_token_and_frees_the_cache() -> None:
-    prefix = SharedPrefix(tokens=3000, hit_rate=1.0)
+    prefix = Serving(SharedPrefix(tokens=3000, hit_rate=1.0))
     plain = inflight_load(SETUP, 64, 4000, 200)
     cached = inflight_load(SETUP, 64, 4000, 200, prefix)
     assert cached.first.tokens == pytest.approx(1000)

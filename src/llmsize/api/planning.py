@@ -35,7 +35,7 @@ def plan(
     latency) is how the recommendation is picked among the server types that meet the limits."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
-    from llmsize.perf.prefix_cache import credit_prefix
+    from llmsize.perf.served import as_served
     from llmsize.search import plan as search_plan
     from llmsize.usecase import resolve
 
@@ -59,7 +59,7 @@ def plan(
     options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode, statistic)
     field = "--engine" if engine else "engine"  # the flag, else the use case's field
     context = perf_context({model.id, model.name.lower()}, options, field)
-    resolved = credit_prefix(resolved, context.engine, mode)
+    resolved = as_served(resolved, context.engine, mode)
     from dataclasses import replace
 
     result = replace(

@@ -46,7 +46,7 @@ def simulate(
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
     from llmsize.perf.context import PerfOptions, perf_context
-    from llmsize.perf.prefix_cache import credit_prefix
+    from llmsize.perf.served import as_served
     from llmsize.search.simulated import (
         SimulationResult,
         deployment,
@@ -80,7 +80,7 @@ def simulate(
     model_ids = {resolved.model.id, resolved.model.name.lower()}
     settings = PerfOptions.of("auto", calibration, engine, (), "inflight")
     context = perf_context(model_ids, settings)  # measured in-flight runs scale the twin's steps
-    resolved = credit_prefix(resolved, context.engine, "inflight")
+    resolved = as_served(resolved, context.engine, "inflight")
     if trace is not None:  # a trace's own blocks say which prompts share what
         resolved = replace(resolved, prefix=None)
     options = [

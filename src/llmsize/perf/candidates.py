@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from llmsize.catalog import Gpu, LlmArch, Server
 from llmsize.deployment import Layout
 from llmsize.perf.memory import MemoryFit, memory_fit
-from llmsize.workload import SharedPrefix
+from llmsize.workload import PLAIN, Serving
 
 TPS = (1, 2, 4, 8)
 """Tensor-parallel widths tried (within the server)."""
@@ -86,13 +86,15 @@ def candidates(
     context_tokens: int,
     engine: str = "",
     kv: str = "",
-    prefix: SharedPrefix | None = None,
+    serving: Serving = PLAIN,
 ) -> Enumeration:
     """Every (precision, layout) that runs and fits, in precision then width order; and why the
     rest cannot (unsupported precision, a layout the model or server cannot take, too big).
-    With a cached `prefix`, each sequence holds only what it does not find cached, and the
-    prefix is held once."""
+    With a cached prefix, each sequence holds only what it does not find cached, and the
+    prefix is held once; a speculative drafter's weights are held beside the model's."""
     shared = 0
+    prefix = serving.prefix
+    draft = serving.speculation.draft_params if serving.speculation is not None else 0.0
     if prefix is not None:
         context_tokens = max(1, round(context_tokens - prefix.cached_tokens))
         shared = prefix.tokens
@@ -126,6 +128,7 @@ def candidates(
                 kv=kv,
                 engine=engine,
                 shared_tokens=shared,
+                draft_params=draft,
             )
             if fit.max_batch < 1:
                 if layout.is_tensor_only or not too_big:  # the widest TP, else the first EP
@@ -134,7 +137,9 @@ def candidates(
             fitted = True
             found.append(Candidate(precision, layout, fit))
         if not fitted:
-            spanning = _spanning(model, server, gpu, precision, context_tokens, engine, kv, shared)
+            spanning = _spanning(
+                model, server, gpu, precision, context_tokens, engine, kv, shared, draft
+            )
             if spanning is not None:
                 found.append(spanning)
                 too_big = ""
@@ -153,6 +158,7 @@ def _spanning(
     engine: str = "",
     kv: str = "",
     shared: int = 0,
+    draft: float = 0.0,
 ) -> Candidate | None:
     """The narrowest pipeline of server-wide TP groups that holds the model, if any."""
     tp = max((t for t in TPS if t <= min(server.gpus, server.nvlink_domain)), default=1)
@@ -173,6 +179,7 @@ def _spanning(
             kv=kv,
             engine=engine,
             shared_tokens=shared,
+            draft_params=draft,
         )
         if fit.max_batch >= 1:
             return Candidate(precision, layout, fit)

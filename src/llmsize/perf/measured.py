@@ -15,7 +15,7 @@ from llmsize.catalog.precisions import FULL_QUALITY, SAME_RATE
 from llmsize.deployment import Deployment
 from llmsize.perf.estimate import Answer, Estimate, Lookup
 from llmsize.units import e2e_ms
-from llmsize.workload import SharedPrefix
+from llmsize.workload import PLAIN, Serving
 
 if TYPE_CHECKING:
     from llmsize.perf.roofline import Params
@@ -58,18 +58,20 @@ class MeasuredCurves:
         mode: str = "static",
         *,
         kv: str = "",
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> Lookup:
         """Curves of this model on this GPU in the mode asked (static batches or in-flight
         concurrency), at the use case's lengths; with `kv`, only curves whose KV cache was held
-        in it (a curve's cache follows its precision). The curves prefilled every prompt whole:
-        a cached `prefix` is not credited, and the lookup says so."""
+        in it (a curve's cache follows its precision). The curves prefilled every prompt whole
+        and decoded a token a step: a cached prefix or speculative decoding is not credited,
+        and the lookup says so."""
         found = self._lookup(model, server, gpu, precision, input_tokens, output_tokens, mode, kv)
-        if prefix is None or prefix.cached_tokens <= 0 or mode != "inflight":
+        if not serving.beyond_measured or mode != "inflight" or not found.estimates:
             return found
-        if not found.estimates:
-            return found
-        note = "measured curves prefill every prompt whole: the cached prefix is not credited"
+        note = (
+            "measured curves prefill every prompt whole and decode a token a step: the cached "
+            "prefix or speculative decoding is not credited"
+        )
         return Lookup(found.estimates, (*found.missing, note), found.too_big)
 
     def _lookup(

@@ -200,14 +200,18 @@ def memory_fit(
     kv: str = "",
     engine: str = "",
     shared_tokens: int = 0,
+    draft_params: float = 0.0,
 ) -> MemoryFit:
     """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each (per
     attention-DP rank: each rank caches its own sequences); with `pp` pipeline stages each GPU
     holds its stage's share of the layers (weights and cache) for every sequence of the
     replica. The KV budget follows `engine`'s rule (perf/kv_budget.py; the default engine's
     when none is named). `shared_tokens`: a cached prefix the sequences share, held once
-    (their `context_tokens` leave out what they find cached)."""
+    (their `context_tokens` leave out what they find cached). `draft_params`: a speculative
+    drafter's weights beside the model's, held at the model's bytes per parameter."""
     weights = weight_bytes_per_gpu(model, tp, precision, attention_dp) / pp / GIB
+    if draft_params:
+        weights *= 1 + draft_params / model.params
     per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens, kv) / pp / GIB
     budget = kv_budget(gpu, weights, tp, engine)
     usable, available = budget.usable_gib, budget.kv_gib

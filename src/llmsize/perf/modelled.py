@@ -14,7 +14,7 @@ from llmsize.perf.candidates import candidates
 from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.memory import MemoryFit, memory_fit
 from llmsize.perf.roofline import Setup, StepTimes, inflight_times, static_times
-from llmsize.workload import SharedPrefix
+from llmsize.workload import PLAIN, Serving
 
 BATCHES = (1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 """Batch sizes (or concurrencies) the model explores; the largest that fits is added."""
@@ -220,12 +220,13 @@ class ModelledPerf:
         server: Server,
         mode: str | None = None,
         kv: str = "",
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> ModelPoint:
         """One configuration: a replica of `layout` at `batch` (its whole concurrency or static
-        batch; each attention-DP rank takes its share), its prompts opening with `prefix` where
-        a prefix cache holds one (in-flight only: the static calculator prefills every prompt
-        whole). The memory check is reported, not enforced (the caller decides)."""
+        batch; each attention-DP rank takes its share), served as `serving` says (a cached
+        prefix, speculative decoding; in-flight only: the static calculator prefills every
+        prompt whole and decodes a token a step). The memory check is reported, not enforced
+        (the caller decides)."""
         from llmsize.perf.pipeline import pipelined
 
         engine = self.engine or ""
@@ -243,7 +244,8 @@ class ModelledPerf:
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
         if mode == "static":
-            prefix = None
+            serving = PLAIN
+        prefix, speculation = serving.prefix, serving.speculation
         cached = prefix.cached_tokens if prefix is not None else 0.0
         context = int(input_tokens + output_tokens - cached)
         micro = max(1.0, batch / pp)
@@ -260,17 +262,20 @@ class ModelledPerf:
             kv=kv,
             engine=engine,
             shared_tokens=prefix.tokens if prefix is not None else 0,
+            draft_params=speculation.draft_params if speculation is not None else 0.0,
         )
         if mode == "static":
             times = static_times(setup, resolved.params, int(micro), input_tokens, output_tokens)
             prompt_tokens = micro * input_tokens / dp
         else:
             times = inflight_times(
-                setup, resolved.params, micro, input_tokens, output_tokens, prefix
+                setup, resolved.params, micro, input_tokens, output_tokens, serving
             )
             prompt_tokens = input_tokens - cached
         times = pipelined(times, pp, model.hidden, prompt_tokens, micro / dp, server.network_gb_s)
         unmeasured = unmeasured_layout(_beyond(layout, resolved.fit))
+        if speculation is not None:  # no calibration row ran speculative decoding
+            unmeasured = ", ".join(p for p in (unmeasured, "speculative decoding") if p)
         if unmeasured:  # the calibration data has no runs of such layouts
             kinds = self._unmeasured(resolved.fit, model) if resolved.fit else ""
             parts = ", ".join(p for p in (kinds, unmeasured) if p)
@@ -297,13 +302,13 @@ class ModelledPerf:
         output_tokens: int,
         *,
         kv: str = "",
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> Lookup:
         """Every layout and batch that fits, for each precision; reasons for whatever cannot
         run (the shared enumeration, perf/candidates.py)."""
         estimates: list[Estimate] = []
         if self.mode == "static":
-            prefix = None
+            serving = PLAIN
         enumeration = candidates(
             model,
             server,
@@ -312,7 +317,7 @@ class ModelledPerf:
             input_tokens + output_tokens,
             self.engine or "",
             kv,
-            prefix,
+            serving,
         )
         for c in enumeration.found:
             fit, ranks = c.memory, c.layout.attention_dp
@@ -330,7 +335,7 @@ class ModelledPerf:
                     output_tokens,
                     server,
                     kv=kv,
-                    prefix=prefix,
+                    serving=serving,
                 )
                 estimates.append(self._estimate(server, gpu, c.precision, c.layout, batch, p))
         return Lookup(tuple(estimates), enumeration.missing, enumeration.too_big)
@@ -341,7 +346,7 @@ class ModelledPerf:
         input_tokens: int,
         output_tokens: int,
         *,
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> Answer:
         """The model's answer for an aggregated deployment at its batch."""
         refuse_unmodelled(deployment)
@@ -359,7 +364,7 @@ class ModelledPerf:
             pool.server,
             deployment.mode,
             asked_kv(deployment),
-            prefix,
+            serving,
         )
         origin = f"model ({p.calibration.label})"
         needed = math.ceil(batch / layout.attention_dp) if deployment.mode == "static" else 1

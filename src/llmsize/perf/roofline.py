@@ -26,7 +26,7 @@ from llmsize.deployment import Layout
 from llmsize.perf.costs import Costs, costs_of
 from llmsize.perf.kv_budget import scheduler
 from llmsize.perf.memory import memory_fit
-from llmsize.workload import SharedPrefix
+from llmsize.workload import PLAIN, Serving, Speculation
 
 ACTIVATION_BYTES = 2.0
 """All-reduce messages carry 16-bit activations."""
@@ -278,6 +278,22 @@ def decode_work(setup: Setup, batch: float, context: float) -> Work:
     )
 
 
+def verify_work(setup: Setup, batch: float, context: float, drafted: int) -> Work:
+    """A speculative step's target pass: each of `batch` sequences runs its last token and the
+    `drafted` tokens proposed for it through the model (rows, logits and attention queries all
+    grow), reading its KV cache once."""
+    c = setup.costs
+    rows = batch * (drafted + 1)
+    return _work(
+        setup,
+        rows,
+        rows,
+        (drafted + 1) * c.decode_attention_flops(batch, batch * context),
+        c.decode_kv_bytes(batch, batch * context),
+        c.reread_bytes(batch * context),
+    )
+
+
 def mixed_work(
     setup: Setup,
     decode_seqs: int,
@@ -375,6 +391,9 @@ def inflight_from_work(
     group: Any,
     output_tokens: Any,
     maximum: Callable[[Any, Any], Any] = max,
+    draft: Work | None = None,
+    draft_passes: float = 0.0,
+    tokens_per_step: float = 1.0,
 ) -> StepTimes:
     """Steady state of in-flight batching at a fixed concurrency C (closed loop, as GenAI-Perf,
     AIPerf and AIConfigurator's silicon runs measure).
@@ -391,16 +410,21 @@ def inflight_from_work(
     tokens share the rest of T. Before all of it, the front end's `request_overhead_ms`
     (tokenizing, HTTP, the scheduler's hand-off), which holds no GPU: it adds to the first token
     and to each client's cycle, not to the steps.
+
+    Speculative decoding: `decode` is the target's verify pass, `draft_passes` plain decode steps'
+    worth of `draft` (drafting) join it, and a step yields `tokens_per_step` tokens a sequence.
     """
     t_d = pass_seconds(decode, params, params.step_overhead_ms, maximum)
+    if draft is not None:
+        t_d = t_d + draft_passes * pass_seconds(draft, params, params.step_overhead_ms, maximum)
     t_p = pass_seconds(prefill_group, params, params.prefill_overhead_ms, maximum)
     t_1 = pass_seconds(first, params, params.prefill_overhead_ms, maximum)
     prefills = running / group * t_p
-    lifetime = output_tokens * t_d + prefills
+    lifetime = output_tokens / tokens_per_step * t_d + prefills
     rate = running / lifetime
     own = t_1 + params.group_wait * maximum(t_p - t_1, 0.0)
     first_token = t_d / 2 + own + params.wave_sync * maximum(prefills - own, 0.0) / 2
-    itl = maximum(lifetime - first_token, t_d) / maximum(output_tokens - 1, 1.0)
+    itl = maximum(lifetime - first_token, t_d / tokens_per_step) / maximum(output_tokens - 1, 1.0)
     request = params.request_overhead_ms * 1e-3
     rate = running / (lifetime + request)
     ttft = request + first_token + (concurrency - running) / rate
@@ -433,6 +457,8 @@ class InflightLoad:
     decode: Work
     prefill: Work
     first: Work  # one prompt's prefill: what a request waits for at least
+    plain: Work | None = None  # speculative decoding: a plain decode step (drafting's measure)
+    speculation: Speculation | None = None
 
 
 def inflight_load(
@@ -440,12 +466,14 @@ def inflight_load(
     concurrency: float,
     input_tokens: float,
     output_tokens: float,
-    prefix: SharedPrefix | None = None,
+    serving: Serving = PLAIN,
 ) -> InflightLoad:
-    """`prefix`: a shared prompt prefix in the prefix cache. A request prefills only what it
+    """`serving.prefix`: a shared prompt prefix in the prefix cache. A request prefills only what it
     does not find cached (on average), its cache holds only that, and the prefix is held once;
-    decode still reads every token of every context."""
+    decode still reads every token of every context. `serving.speculation`: each step verifies
+    the drafted tokens and drafts the next."""
     out = max(output_tokens, 1.0)
+    prefix, speculation = serving.prefix, serving.speculation
     cached = prefix.cached_tokens if prefix is not None else 0.0
     fit = memory_fit(
         setup.model,
@@ -458,6 +486,7 @@ def inflight_load(
         kv=setup.kv,
         engine=setup.engine,
         shared_tokens=prefix.tokens if prefix is not None else 0,
+        draft_params=speculation.draft_params if speculation is not None else 0.0,
     )
     rules = scheduler(setup.engine)
     ranks = setup.attention_dp  # each attention-DP rank caches and schedules its own sequences
@@ -465,13 +494,20 @@ def inflight_load(
     running = max(1.0, min(concurrency, ranks * slots / setup.pp))
     per_step = ranks * float(rules.tokens_for(setup.gpu) // max(input_tokens - cached, 1.0))
     group = max(1.0, min(running, per_step))
+    plain = decode_work(setup, running, input_tokens + out / 2)
+    decode, drafting = plain, None
+    if speculation is not None:
+        decode = verify_work(setup, running, input_tokens + out / 2, speculation.draft_tokens)
+        drafting = plain
     return InflightLoad(
         concurrency,
         running,
         group,
-        decode_work(setup, running, input_tokens + out / 2),
+        decode,
         prefill_work(setup, group, input_tokens, cached),
         prefill_work(setup, 1.0, input_tokens, cached),
+        drafting,
+        speculation,
     )
 
 
@@ -488,9 +524,10 @@ def inflight_times(
     concurrency: float,
     input_tokens: float,
     output_tokens: float,
-    prefix: SharedPrefix | None = None,
+    serving: Serving = PLAIN,
 ) -> StepTimes:
-    load = inflight_load(setup, concurrency, input_tokens, output_tokens, prefix)
+    load = inflight_load(setup, concurrency, input_tokens, output_tokens, serving)
+    spec = load.speculation
     return inflight_from_work(
         load.decode,
         load.prefill,
@@ -500,6 +537,9 @@ def inflight_times(
         load.running,
         load.group,
         max(output_tokens, 1.0),
+        draft=load.plain,
+        draft_passes=0.0 if spec is None else spec.draft_tokens * spec.draft_share,
+        tokens_per_step=1.0 if spec is None else spec.tokens_per_step,
     )
 
 

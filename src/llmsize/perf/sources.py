@@ -13,7 +13,7 @@ from llmsize.perf.calibration import precision_class
 from llmsize.perf.estimate import Answer, Estimate, Lookup, StepBasis
 from llmsize.perf.measured import MeasuredCurves
 from llmsize.perf.modelled import ModelledPerf, refuse_unmodelled
-from llmsize.workload import SharedPrefix
+from llmsize.workload import PLAIN, Serving
 
 SOURCES = ("auto", "measured", "model")
 
@@ -31,7 +31,7 @@ class PerfSource(Protocol):
         output_tokens: int,
         *,
         kv: str = "",
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> Lookup: ...
 
 
@@ -46,7 +46,7 @@ class PerfModel(PerfSource, Protocol):
         input_tokens: int,
         output_tokens: int,
         *,
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> Answer: ...
 
     def step_basis(self, deployment: Deployment) -> StepBasis: ...
@@ -77,15 +77,16 @@ def _covered(measured: Sequence[Estimate]) -> Callable[[Estimate], bool]:
     )
 
 
-PREFIX_NOT_MEASURED = (
-    "measured curves were left to the model: they prefilled every prompt whole, and this "
-    "use case's prefix is cached"
+NOT_MEASURED = (
+    "measured curves were left to the model: they prefilled every prompt whole and decoded a "
+    "token a step, and this use case caches a prefix or decodes speculatively"
 )
 
 
-def _credits(prefix: SharedPrefix | None, perf: CombinedPerf) -> bool:
-    """Whether the answer credits a cached prefix (in-flight only: static batches have none)."""
-    return prefix is not None and prefix.cached_tokens > 0 and perf.modelled.mode == "inflight"
+def _credits(serving: Serving, perf: CombinedPerf) -> bool:
+    """Whether the answer credits a cached prefix or speculative decoding (in-flight only:
+    static batches have neither)."""
+    return serving.beyond_measured and perf.modelled.mode == "inflight"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +136,13 @@ class CombinedPerf:
         input_tokens: int,
         output_tokens: int,
         *,
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> Answer:
         """Measured first (its memory from the model), the model elsewhere; `measured` alone
-        says why it cannot answer. A cached prefix is the model's to answer in `auto`: the
-        measurements prefilled every prompt whole."""
-        modelled = self.modelled.answer(deployment, input_tokens, output_tokens, prefix=prefix)
-        if self.source == "model" or (self.source == "auto" and _credits(prefix, self)):
+        says why it cannot answer. A cached prefix or speculative decoding is the model's to
+        answer in `auto`: the measurements ran without them."""
+        modelled = self.modelled.answer(deployment, input_tokens, output_tokens, serving=serving)
+        if self.source == "model" or (self.source == "auto" and _credits(serving, self)):
             return modelled
         measured = self.measured.answer(deployment, input_tokens, output_tokens)
         if measured.estimate is not None or self.source == "measured":
@@ -158,16 +159,16 @@ class CombinedPerf:
         output_tokens: int,
         *,
         kv: str = "",
-        prefix: SharedPrefix | None = None,
+        serving: Serving = PLAIN,
     ) -> Lookup:
         """`kv`: the KV cache's precision when asked apart from the weights ('' : it follows).
-        `prefix`: a shared prompt prefix the engine's prefix cache holds. Measured curves
-        prefilled every prompt whole, so where a prefix is cached `auto` leaves them to the
-        model (and says so); `measured` alone answers without the cache, and says so."""
+        `serving`: a shared prompt prefix the engine's prefix cache holds, speculative decoding.
+        Measured curves ran without them, so where either applies `auto` leaves them to the
+        model (and says so); `measured` alone answers without them, and says so."""
         measured = Lookup(())
         skipped: tuple[str, ...] = ()
-        if self.source == "auto" and _credits(prefix, self):
-            skipped = (PREFIX_NOT_MEASURED,)
+        if self.source == "auto" and _credits(serving, self):
+            skipped = (NOT_MEASURED,)
         elif self.source != "model":
             measured = self.measured.lookup(
                 model,
@@ -178,7 +179,7 @@ class CombinedPerf:
                 output_tokens,
                 self.modelled.mode,
                 kv=kv,
-                prefix=prefix,
+                serving=serving,
             )
         if self.source == "measured":
             return measured
@@ -190,7 +191,7 @@ class CombinedPerf:
             input_tokens,
             output_tokens,
             kv=kv,
-            prefix=prefix,
+            serving=serving,
         )
         if self.source == "model":
             return modelled

@@ -8,6 +8,7 @@ a layout the engine cannot run, or a 4-bit precision that needs a checkpoint qua
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from llmsize.deployment import Layout
 from llmsize.errors import InputError
 from llmsize.search import PlanResult
 from llmsize.usecase import Resolved
+from llmsize.workload import Speculation
 
 TARGETS = ("vllm", "sglang", "trtllm", "k8s")
 VLLM_IMAGE = "vllm/vllm-openai:v0.12.0"
@@ -42,6 +44,7 @@ class Replica:
     step_tokens: int
     servers: int
     context_tokens: int
+    speculation: Speculation | None = None
 
     @property
     def replicas(self) -> int:
@@ -94,6 +97,7 @@ def replica_of(result: PlanResult) -> Replica:
         scheduler(engine).tokens_for(gpu),
         servers,
         context_room(uc),
+        uc.speculation,
     )
 
 
@@ -176,6 +180,34 @@ def _kv(replica: Replica, engine: str) -> list[str]:
     )
 
 
+def _speculative(replica: Replica, engine: str) -> list[str]:
+    """Speculative decoding's flags: vLLM's --speculative-config (docs.vllm.ai, "MTP" and
+    "Draft Model"), SGLang's --speculative-algorithm NEXTN (MTP) or STANDALONE (a draft model)
+    with a chain of draft steps (docs.sglang.io, "Speculative Decoding")."""
+    spec = replica.speculation
+    if spec is None:
+        return []
+    if spec.method == "eagle":
+        raise InputError(
+            "--emit",
+            "an EAGLE-3 head is a checkpoint of its own and the use case names none; no launch "
+            "command is written for it",
+        )
+    draft = repository(spec.draft_model) if spec.draft_model is not None else None
+    k = spec.draft_tokens
+    if engine == "vllm":
+        config: dict[str, object] = {"method": "mtp" if draft is None else "draft_model"}
+        if draft is not None:
+            config["model"] = draft
+        config["num_speculative_tokens"] = k
+        return ["--speculative-config", json.dumps(config, separators=(",", ":"))]
+    args = ["--speculative-algorithm", "NEXTN" if draft is None else "STANDALONE"]
+    if draft is not None:
+        args += ["--speculative-draft-model-path", draft]
+    args += ["--speculative-num-steps", str(k), "--speculative-eagle-topk", "1"]
+    return [*args, "--speculative-num-draft-tokens", str(k + 1)]
+
+
 def vllm_command(replica: Replica) -> list[str]:
     """`vllm serve`: TP and PP per replica; attention data parallelism as --data-parallel-size,
     whose expert parallelism spans every GPU of the replica (TP x DP) when enabled."""
@@ -195,6 +227,7 @@ def vllm_command(replica: Replica) -> list[str]:
             )
         args.append("--enable-expert-parallel")
     args += _quantize(replica, "vllm") + _kv(replica, "vllm")
+    args += _speculative(replica, "vllm")
     args += ["--max-model-len", str(replica.context_tokens)]
     args += ["--max-num-batched-tokens", str(replica.step_tokens)]
     if replica.max_running is not None:
@@ -215,6 +248,7 @@ def sglang_command(replica: Replica) -> list[str]:
     if layout.ep > 1:
         args += ["--ep-size", str(layout.ep)]
     args += _quantize(replica, "sglang") + _kv(replica, "sglang")
+    args += _speculative(replica, "sglang")
     args += ["--context-length", str(replica.context_tokens)]
     args += ["--chunked-prefill-size", str(replica.step_tokens)]
     if replica.max_running is not None:
@@ -248,6 +282,18 @@ def trtllm_command(replica: Replica) -> tuple[list[str], str]:
         options += ["kv_cache_config:", "  dtype: fp8"]
     elif replica.kv_precision is not None and not _wide(replica.kv_precision):
         raise InputError("--emit", f"a {replica.kv_precision} KV cache has no trtllm-serve option")
+    spec = replica.speculation
+    if spec is not None:
+        if spec.method != "mtp":
+            raise InputError(
+                "--emit",
+                f"only MTP speculative decoding is written for trtllm-serve, not {spec.method}",
+            )
+        options += [
+            "speculative_config:",
+            "  decoding_type: MTP",
+            f"  num_nextn_predict_layers: {spec.draft_tokens}",
+        ]
     if options:
         args += ["--extra_llm_api_options", "extra-llm-api-options.yaml"]
     args += ["--host", "0.0.0.0", "--port", str(PORT)]

@@ -11,6 +11,7 @@ from llmsize.report.documents import SCHEMA_VERSION, whole_numbers
 from llmsize.search import PlanResult, ServerPlan, servers_needed
 from llmsize.search.simulated import SimulatedChoice, SimulatedPlan
 from llmsize.search.steady import servers_range
+from llmsize.usecase import Resolved
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -185,6 +186,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "output_tokens": uc.output_tokens,
         "context_window": uc.model.context_window,
         "kv_precision": uc.kv_precision,  # null: each row's precision caches as it does
+        "speculative": _speculative(uc),
         "prefix_cache": None
         if uc.prefix is None and not uc.prefix_note
         else {
@@ -221,3 +223,17 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         doc["recommendation"] = estimate_doc(rec, rec.best, uc.peak_rps)
         doc["latency_optimal"] = estimate_doc(rec, rec.latency_optimal, uc.peak_rps)
     return whole_numbers(doc)  # type: ignore[no-any-return]
+
+
+def _speculative(uc: Resolved) -> dict[str, object] | None:
+    spec = uc.speculation
+    if spec is None:
+        return {"note": uc.speculation_note} if uc.speculation_note else None
+    return {
+        "drafter": spec.method,
+        "draft_tokens": spec.draft_tokens,
+        "acceptance_rate": spec.acceptance_rate,
+        "acceptance_source": spec.rate_source,
+        "tokens_per_step": round(spec.tokens_per_step, 4),
+        "draft_share": round(spec.draft_share, 5),
+    }

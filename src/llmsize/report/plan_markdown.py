@@ -16,6 +16,7 @@ from llmsize.report.plan_table import (
     load_words,
     prefix_words,
     range_words,
+    speculation_words,
     why_they_differ,
 )
 from llmsize.search import PlanResult, servers_needed
@@ -100,6 +101,9 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     cached = prefix_words(uc)
     if cached is not None:
         lines.append(f"| prefix cache | {cached} |")
+    drafting = speculation_words(uc)
+    if drafting is not None:
+        lines.append(f"| speculative decoding | {drafting} |")
     if uc.is_batch:
         lines.append(f"| load | {batch_words(uc)} |")
     elif uc.peak_source == "given":

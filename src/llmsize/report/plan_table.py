@@ -96,6 +96,9 @@ def checklist(uc: Resolved) -> Table:
     cached = prefix_words(uc)
     if cached is not None:
         grid.add_row("Prefix cache", cached)
+    drafting = speculation_words(uc)
+    if drafting is not None:
+        grid.add_row("Speculative", drafting)
     if uc.is_batch:
         grid.add_row("Load", batch_words(uc))
     elif uc.peak_source == "given":
@@ -143,6 +146,26 @@ def prefix_words(uc: Resolved) -> str | None:
         f"{uc.input_tokens_total:,} input tokens on average"
     )
     return f"{words}; {uc.prefix_note}" if uc.prefix_note else words
+
+
+METHOD_WORDS = {
+    "mtp": "the model's own multi-token-prediction layers",
+    "eagle": "an EAGLE-3 head",
+    "draft": "a draft model",
+}
+
+
+def speculation_words(uc: Resolved) -> str | None:
+    """Speculative decoding as the answer credits it (None: the use case asks for none)."""
+    spec = uc.speculation
+    if spec is None:
+        return uc.speculation_note or None
+    where = "given" if spec.rate_source == "given" else f"published: {spec.rate_source}"
+    return (
+        f"{METHOD_WORDS[spec.method]} draft {spec.draft_tokens} token(s) a step, each accepted "
+        f"{spec.acceptance_rate:.1%} of the time ({where}): {spec.tokens_per_step:.2f} tokens a "
+        f"step on average; a drafting pass costs {spec.draft_share:.1%} of a decode step"
+    )
 
 
 def load_words(uc: Resolved) -> str:
@@ -258,9 +281,14 @@ def render_plan(result: PlanResult, console: Console) -> None:
         if e.note:
             console.print(safe(f"Note: {e.note}."))
         if e.provenance == "modelled" and e.error_pct is None:
+            why = (
+                "this GPU has no measurements of its own; its calibration is borrowed"
+                if "borrowed" in e.source
+                else "no calibration measurement covers this configuration (see the note)"
+            )
             console.print(
-                "Warning: this GPU has no measurements of its own; its calibration is borrowed, so "
-                "the error is unknown. Measure it (llmsize calibrate) before committing money."
+                f"Warning: {why}, so the error is unknown. Measure it (llmsize bench, then "
+                "llmsize calibrate) before committing money."
             )
         console.print("Sources:")
         for citation in e.citations:

@@ -116,7 +116,7 @@ def ranked_candidates(
     precisions = usecase.precisions or modelled_precisions(gpu, usecase.precision, usecase.model)
     kv = usecase.kv_precision or ""
     enumeration = candidates(
-        model, server, gpu, precisions, context_tokens, context.engine or "", kv, usecase.prefix
+        model, server, gpu, precisions, context_tokens, context.engine or "", kv, usecase.serving
     )
     reasons = dict.fromkeys(enumeration.missing)
     for c in enumeration.found:
@@ -143,7 +143,7 @@ def ranked_candidates(
                 max(1.0, concurrency / layout.pp),
                 usecase.input_tokens_total,
                 usecase.output_tokens,
-                usecase.prefix,
+                usecase.serving,
             )
             t = pipelined(
                 micro,
@@ -172,7 +172,7 @@ def deployment(
 ) -> TwinSetup:
     """The candidate on `servers` servers (the shared deployment type) as the twin runs it, on
     the step basis the performance model gives (measured in-flight runs scale it). A use case
-    that credits a cached prefix has the twin keep a prefix cache (perf/prefix_cache.py decides)."""
+    that credits a cached prefix has the twin keep a prefix cache (perf/served.py decides)."""
     shared = Deployment.aggregated(
         usecase.model,
         candidate.server,
@@ -185,6 +185,8 @@ def deployment(
     )
     if usecase.prefix is not None:
         options = {"prefix_caching": True, **options}
+    if usecase.speculation is not None:
+        options = {"speculation": usecase.speculation, **options}
     return TwinSetup.of(shared, context.perf.step_basis(shared), **options)
 
 

@@ -300,7 +300,7 @@ def _lookup(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> Lo
             usecase.input_tokens_total,
             usecase.output_tokens,
             kv=usecase.kv_precision or "",
-            prefix=usecase.prefix,
+            serving=usecase.serving,
         )
         for precision in asked
     ]

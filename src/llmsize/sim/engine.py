@@ -50,6 +50,7 @@ class Scheduler:
     max_step_tokens: int = 16384
     chunked_prefill: bool = False
     prefix_caching: bool = False
+    tokens_per_step: float = 1.0  # speculative decoding: tokens a decode step yields on average
 
 
 Segments = tuple[tuple[int, int], ...]
@@ -267,11 +268,11 @@ class Simulation:
         if replica.stretch is not None:
             steps = replica.stretch[1]
             replica.step += steps
-            replica.context_sum += len(replica.running) * steps
+            replica.context_sum += len(replica.running) * steps * self.scheduler.tokens_per_step
             replica.stretch = None
         elif replica.chunks or replica.running:
             replica.step += 1
-            replica.context_sum += len(replica.running)
+            replica.context_sum += len(replica.running) * self.scheduler.tokens_per_step
             for request, size in replica.chunks:
                 request.done_prefill += size
                 if request.done_prefill < request.prompt:
@@ -289,7 +290,9 @@ class Simulation:
                     done.append(request)
                     continue
                 request.join_step = replica.step
-                request.finish_step = replica.step + request.output - request.generated
+                request.finish_step = replica.step + self._steps_for(
+                    request.output - request.generated
+                )
                 replica.running[request.rid] = request
                 replica.context_sum += request.prompt + 1
                 if request.pinned:
@@ -305,7 +308,7 @@ class Simulation:
             if epoch != request.epoch or key not in replica.running:
                 continue
             del replica.running[key]
-            replica.context_sum -= request.prompt + (replica.step - request.join_step) + 1
+            replica.context_sum -= request.prompt + self._grown(replica, request) + 1
             if request.pinned:
                 replica.shared -= request.segment_tokens
                 self._release(replica, request)
@@ -315,8 +318,9 @@ class Simulation:
     def _preempt_youngest(self, replica: Replica) -> None:
         key = next(reversed(replica.running))
         request = replica.running.pop(key)
-        generated = request.generated + (replica.step - request.join_step)
-        replica.context_sum -= request.prompt + (replica.step - request.join_step) + 1
+        grown = self._grown(replica, request)
+        generated = min(request.output - 1, request.generated + int(grown))
+        replica.context_sum -= request.prompt + grown + 1
         if request.pinned:
             replica.shared -= request.segment_tokens
             self._release(replica, request)
@@ -327,6 +331,16 @@ class Simulation:
         request.done_prefill = 0
         replica.waiting.appendleft(request)
         self.preemptions += 1
+
+    def _steps_for(self, tokens: int) -> int:
+        """Decode steps that yield `tokens` tokens (one a step, or the expected accepted
+        length of speculative decoding)."""
+        per_step = self.scheduler.tokens_per_step
+        return tokens if per_step == 1.0 else math.ceil(tokens / per_step)
+
+    def _grown(self, replica: Replica, request: Request) -> float:
+        """Tokens a running request's context has grown by since it joined."""
+        return (replica.step - request.join_step) * self.scheduler.tokens_per_step
 
     @staticmethod
     def _kv_used(replica: Replica) -> float:
@@ -401,14 +415,17 @@ class Simulation:
         """Choose what the replica does next, from `now`, and schedule its end."""
         cfg = self.scheduler
         capacity = cfg.kv_capacity_tokens
-        while replica.running and self._kv_used(replica) + len(replica.running) > capacity:
-            over = self._kv_used(replica) + len(replica.running) - capacity
+        per_step = cfg.tokens_per_step
+        while (
+            replica.running and self._kv_used(replica) + len(replica.running) * per_step > capacity
+        ):
+            over = self._kv_used(replica) + len(replica.running) * per_step - capacity
             if not (replica.lru and self._evict(replica, over)):
                 self._preempt_youngest(replica)
         d = len(replica.running)
         budget = cfg.max_step_tokens - d
         chunks: list[tuple[Request, int]] = []
-        reserved = self._kv_used(replica) + d
+        reserved = self._kv_used(replica) + d * per_step
         for request in replica.prefilling:  # continue chunked prompts first
             size = min(request.prompt - request.done_prefill, budget)
             if size <= 0:
@@ -456,12 +473,13 @@ class Simulation:
             while heap and (heap[0][2] != heap[0][3].epoch or heap[0][1] not in replica.running):
                 heapq.heappop(heap)
             steps = heap[0][0] - replica.step if heap else 1
-            room = int((capacity - self._kv_used(replica) + replica.lru_tokens) // d)
+            room = int((capacity - self._kv_used(replica) + replica.lru_tokens) // (d * per_step))
             steps = max(1, min(steps, room))
             a = self.steps.decode(d, replica.context_sum)
             b = 0.0
             if steps > 1:
-                b = (self.steps.decode(d, replica.context_sum + (steps - 1) * d) - a) / (steps - 1)
+                later = replica.context_sum + (steps - 1) * d * per_step
+                b = (self.steps.decode(d, later) - a) / (steps - 1)
             duration = a * steps + b * steps * (steps - 1) / 2
             replica.stretch = (now, steps, a, b)
             replica.started, replica.active, replica.queued = now, d, queue

@@ -16,7 +16,7 @@ from llmsize.perf.memory import GIB, fixed_bytes_per_sequence, kv_bytes_per_toke
 from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
 from llmsize.sim.engine import Outcome, Scheduler, Segments, Simulation
 from llmsize.sim.steps import StepModel
-from llmsize.workload import Lengths, SharedPrefix, TraceRow, poisson_times
+from llmsize.workload import Lengths, SharedPrefix, Speculation, TraceRow, poisson_times
 
 DEFAULT_MAX_BATCH = 256
 
@@ -53,6 +53,7 @@ class TwinSetup:
     attention_dp: int = 1
     ep: int = 1
     network_gb_s: float = 50.0
+    speculation: Speculation | None = None  # speculative decoding, where the use case asks
 
     @classmethod
     def of(cls, deployment: Deployment, basis: StepBasis, **scheduler: Any) -> TwinSetup:
@@ -102,8 +103,19 @@ class TwinSetup:
         layers, recurrent states) is set aside, in tokens of the growing layers. Each
         attention-DP rank holds its own; each pipeline stage holds its layers' share."""
         model, tp, precision, kv, pp = self.model, self.tp, self.precision, self.kv, self.pp
+        spec = self.speculation
         fit = memory_fit(
-            model, self.gpu, tp, precision, 1, 1, pp, self.attention_dp, kv=kv, engine=self.engine
+            model,
+            self.gpu,
+            tp,
+            precision,
+            1,
+            1,
+            pp,
+            self.attention_dp,
+            kv=kv,
+            engine=self.engine,
+            draft_params=spec.draft_params if spec is not None else 0.0,
         )
         available = fit.available_gib * GIB * pp  # a stage's GPU holds 1/pp of each token
         available -= self.max_batch * fixed_bytes_per_sequence(model, tp, precision, kv)
@@ -133,14 +145,23 @@ class TwinSetup:
             engine=self.engine,
         )
         ranks, pp = self.attention_dp, self.pp
+        spec = self.speculation
         scheduler = Scheduler(
             kv_capacity_tokens=self.kv_capacity_tokens() // pp,
             max_batch=max(1, self.max_batch * ranks // pp),
             max_step_tokens=self.max_step_tokens * ranks,
             chunked_prefill=self.chunked_prefill,
             prefix_caching=self.prefix_caching,
+            tokens_per_step=spec.tokens_per_step if spec is not None else 1.0,
         )
-        steps = StepModel(setup, self.params, self.prefill_scale, self.decode_scale)
+        steps = StepModel(
+            setup,
+            self.params,
+            self.prefill_scale,
+            self.decode_scale,
+            spec.draft_tokens if spec is not None else 0,
+            spec.draft_share if spec is not None else 0.0,
+        )
         return Simulation(steps, scheduler, self.schedulers, self.router)
 
 

@@ -24,6 +24,8 @@ class StepModel:
     params: Params
     prefill_scale: float = 1.0  # measured / modelled (perf StepBasis), 1.0 when not measured
     decode_scale: float = 1.0
+    draft_tokens: int = 0  # speculative decoding: tokens drafted per sequence and step
+    draft_share: float = 0.0  # one drafting pass, as a share of a plain decode step
     _per_token: float = field(init=False)  # compute s per matmul row (tokens + gemm_half_tokens)
     _per_logit: float = field(init=False)  # compute s per LM-head row (logits + gemm_half_tokens)
     _attention: float = field(init=False)  # compute s per attention FLOP
@@ -81,11 +83,13 @@ class StepModel:
     def mixed(
         self, d: int, context_sum: float, prefill_tokens: float, units: float, done: int
     ) -> float:
-        """Seconds for a step that decodes d sequences and prefills prompt chunks."""
+        """Seconds for a step that decodes d sequences and prefills prompt chunks (with
+        speculative decoding, verifies each sequence's drafted tokens too, and drafts)."""
         c = self._costs
-        tokens = d + prefill_tokens
-        logits = d + done
-        flops = c.decode_attention_flops(d, context_sum)
+        rows = d * (self.draft_tokens + 1)
+        tokens = rows + prefill_tokens
+        logits = rows + done
+        flops = c.decode_attention_flops(d, context_sum) * (self.draft_tokens + 1)
         if prefill_tokens > 0:
             flops += c.chunk_attention_flops(prefill_tokens, units)
         compute = self._per_token * (tokens + self._half) + self._attention * flops
@@ -102,17 +106,30 @@ class StepModel:
         seconds = busy + self._comm_per_token * tokens + self._fixed + overhead * 1e-3
         seconds += logits * self._per_sequence
         if tokens and (self.prefill_scale != 1.0 or self.decode_scale != 1.0):  # blended
-            seconds *= (self.decode_scale * d + self.prefill_scale * prefill_tokens) / tokens
+            seconds *= (self.decode_scale * rows + self.prefill_scale * prefill_tokens) / tokens
+        if self.draft_tokens and d:
+            seconds += self.draft_tokens * self.draft_share * self._decode(d, context_sum, 1)
         return seconds
 
     def decode(self, d: int, context_sum: float) -> float:
-        """Seconds for one decode step of d sequences whose contexts sum to context_sum."""
+        """Seconds for one decode step of d sequences whose contexts sum to context_sum: with
+        speculative decoding, the target's pass over each sequence's token and its drafted
+        ones, and the drafting passes (each `draft_share` of a plain step)."""
+        if not self.draft_tokens:
+            return self._decode(d, context_sum, 1)
+        plain = self._decode(d, context_sum, 1)
+        verify = self._decode(d, context_sum, self.draft_tokens + 1)
+        return verify + self.draft_tokens * self.draft_share * plain
+
+    def _decode(self, d: int, context_sum: float, queries: int) -> float:
+        """A target pass of d sequences, `queries` tokens each, reading each KV cache once."""
         c = self._costs
-        compute = self._per_token * (d + self._half) + self._per_logit * (d + self._half)
-        compute += self._attention * c.decode_attention_flops(d, context_sum)
+        rows = d * queries
+        compute = self._per_token * (rows + self._half) + self._per_logit * (rows + self._half)
+        compute += self._attention * c.decode_attention_flops(d, context_sum) * queries
         memory = self._weights + self._kv_seconds(d, context_sum)
         if self._moe:
-            memory += self._expert_reads(d)
+            memory += self._expert_reads(rows)
         busy = compute if compute > memory else memory
-        seconds = busy + self._comm_per_token * d + self._fixed + d * self._per_sequence
+        seconds = busy + self._comm_per_token * rows + self._fixed + rows * self._per_sequence
         return (seconds + self.params.step_overhead_ms * 1e-3) * self.decode_scale

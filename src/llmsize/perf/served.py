@@ -1,5 +1,5 @@
-"""Whether an engine's prefix cache serves a use case's shared prefix, and what the answer says
-when it does not."""
+"""The use case as an engine serves it: whether its prefix cache serves the shared prefix and
+whether speculative decoding applies, and what the answer says where not."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from llmsize.perf.kv_budget import memory_rule
 from llmsize.usecase import Resolved
 
 
-def credit_prefix(resolved: Resolved, engine: str, mode: str) -> Resolved:
+def as_served(resolved: Resolved, engine: str, mode: str) -> Resolved:
     """The use case as this engine serves it: its shared prefix credited only where prompts
-    are cached. The static calculator caches nothing; an engine whose prefix cache is off by
-    default is credited only for a prefix_cache the use case states (it says it turned it on)."""
+    are cached, speculative decoding only with continuous batching. The static calculator
+    caches nothing and decodes a token a step; an engine whose prefix cache is off by default
+    is credited only for a prefix_cache the use case states (it says it turned it on)."""
+    if resolved.speculation is not None and mode == "static":
+        note = "not credited: the static-batch calculator decodes a token a step"
+        resolved = replace(resolved, speculation=None, speculation_note=note)
     prefix = resolved.prefix
     if prefix is None:
         return resolved
