@@ -28,6 +28,7 @@ from llmsize.units import text_to_tokens, words_to_tokens
 from llmsize.workload import (
     DEFAULT_PERCENTILE,
     Serving,
+    Sessions,
     SharedPrefix,
     Speculation,
     peak_from_average,
@@ -189,6 +190,15 @@ class Speculative(_Strict):
         return self
 
 
+class Conversation(_Strict):
+    """Multi-turn sessions: input_tokens is each turn's new input (question, tool result), and
+    every turn repeats the conversation so far; load counts turns (requests)."""
+
+    turns: int = Field(ge=2, le=1000)
+    think_s: float = Field(default=0.0, ge=0, le=86_400)
+    """Seconds from an answer's end to the session's next question (the twin's follow-ups)."""
+
+
 class UseCase(_Strict):
     """One use case, as a user writes it in YAML."""
 
@@ -213,6 +223,7 @@ class UseCase(_Strict):
     """inflight (continuous batching, the default) or static (the talk's calculator)."""
     prefix_cache: PrefixCache | None = None
     speculative: Speculative | None = None
+    sessions: Conversation | None = None
 
     @model_validator(mode="after")
     def _alternatives(self) -> UseCase:
@@ -239,6 +250,7 @@ _NESTED: dict[str, type[BaseModel]] = {
     "cost": Cost,
     "prefix_cache": PrefixCache,
     "speculative": Speculative,
+    "sessions": Conversation,
 }
 
 
@@ -364,6 +376,9 @@ class Resolved:
     prefix_note: str = ""  # why a shared prefix is not credited, where it is not
     speculation: Speculation | None = None  # speculative decoding, as the use case asks
     speculation_note: str = ""  # why it is not credited, where it is not
+    sessions: Sessions | None = None  # multi-turn conversations
+    turn_input_tokens: int = 0  # with sessions: each turn's new input (input_tokens: the mean)
+    history_tokens: float = 0.0  # with sessions: earlier turns a request finds cached, on average
 
     @property
     def is_batch(self) -> bool:
@@ -376,13 +391,12 @@ class Resolved:
     @property
     def serving(self) -> Serving:
         """How the engine serves the requests beyond their lengths (prefix cache, drafting)."""
-        return Serving(self.prefix, self.speculation)
+        return Serving(self.prefix, self.speculation, self.history_tokens)
 
     @property
     def prefilled_tokens(self) -> float:
         """Prompt tokens a request prefills on average: what it does not find cached."""
-        cached = self.prefix.cached_tokens if self.prefix is not None else 0.0
-        return self.input_tokens_total - cached
+        return self.input_tokens_total - self.serving.cached_tokens
 
     @property
     def limits(self) -> Limits:
@@ -474,6 +488,19 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
             f"system prompt + input + output = {total} tokens exceeds the "
             f"{model.context_window}-token context window of {model.id}",
         )
+    sessions, turn_input, history = None, 0, 0.0
+    if usecase.sessions is not None:
+        sessions = Sessions(usecase.sessions.turns, usecase.sessions.think_s)
+        longest = sessions.longest(system, input_tokens, output_tokens)
+        if longest > model.context_window:
+            raise InputError(
+                "sessions.turns",
+                f"the last of {sessions.turns} turns holds {longest:,} tokens, more than the "
+                f"{model.context_window:,}-token context window of {model.id}",
+            )
+        turn_input = input_tokens
+        history = sessions.mean_history(input_tokens, output_tokens)
+        input_tokens = round(sessions.mean_prompt(0, input_tokens, output_tokens))
     load = usecase.load
     cost = usecase.cost
     job, window = load.batch, None
@@ -501,6 +528,12 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         servers = tuple(catalog.servers.get(n, "hardware.server") for n in listed)
     asked, listed_precisions = _precisions(usecase.hardware.precision)
     prefix = _shared_prefix(usecase.prefix_cache, system, system + input_tokens)
+    if sessions is not None and prefix is not None and prefix.tokens != system:
+        raise InputError(
+            "prefix_cache.shared_tokens",
+            "with sessions the shared prefix is the system prompt; each conversation's history "
+            "is its own, and is cached as the turns go",
+        )
     speculation = None
     if usecase.speculative is not None:
         speculation = _speculation(usecase.speculative, model, catalog, base_dir)
@@ -531,6 +564,9 @@ def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Reso
         prefix=prefix,
         prefix_given=usecase.prefix_cache is not None,
         speculation=speculation,
+        sessions=sessions,
+        turn_input_tokens=turn_input,
+        history_tokens=history,
     )
 
 

@@ -145,15 +145,46 @@ class Serving:
 
     prefix: SharedPrefix | None = None
     speculation: Speculation | None = None
+    history_tokens: float = 0.0  # a session's own earlier turns, found cached (on average)
+
+    @property
+    def cached_tokens(self) -> float:
+        """Prompt tokens a request finds cached on average: the shared prefix and its history."""
+        shared = self.prefix.cached_tokens if self.prefix is not None else 0.0
+        return shared + self.history_tokens
 
     @property
     def beyond_measured(self) -> bool:
         """Whether measured curves (every prompt prefilled whole, one token a step) miss it."""
-        cached = self.prefix is not None and self.prefix.cached_tokens > 0
-        return cached or self.speculation is not None
+        return self.cached_tokens > 0 or self.speculation is not None
 
 
 PLAIN = Serving()
+
+
+@dataclass(frozen=True, slots=True)
+class Sessions:
+    """Multi-turn conversations: each request is a turn whose prompt repeats the conversation so
+    far (the system prompt, every earlier question and answer) before its new input; a session's
+    next turn is sent `think_s` after the answer to the last one ends."""
+
+    turns: int
+    think_s: float
+
+    def mean_prompt(self, system: float, new_input: float, output: float) -> float:
+        """A turn's prompt, averaged over the turns: turn i repeats i - 1 questions and answers."""
+        t = self.turns
+        return system + new_input * (t + 1) / 2 + output * (t - 1) / 2
+
+    def mean_history(self, new_input: float, output: float) -> float:
+        """The earlier questions and answers a turn repeats, averaged over the turns."""
+        return (new_input + output) * (self.turns - 1) / 2
+
+    def longest(self, system: int, new_input: int, output: int) -> int:
+        """The last turn's prompt and answer: what the context window must hold."""
+        return system + self.turns * (new_input + output)
+
+
 """Every prompt prefilled whole, one token a step."""
 
 

@@ -115,7 +115,9 @@ def test_requests_that_can_never_fit_are_counted_not_looped_on() -> None:
     simulation = Simulation(
         StepModel(SETUP, PARAMS), Scheduler(kv_capacity_tokens=1000), replicas=1
     )
-    outcome = simulation.run(arrivals=iter([(0.0, 900, 200, ()), (0.1, 100, 10, ())]))
+    outcome = simulation.run(
+        arrivals=iter([(0.0, 900, 200, (), None, None), (0.1, 100, 10, (), None, None)])
+    )
     assert outcome.rejected == 1 and len(outcome.end) == 1
 
 

@@ -58,7 +58,7 @@ def _prefilled(caching: bool, segments: Segments) -> float:
     _Counting.prefilled = 0.0
     steps = _Counting(SETUP, PARAMS)
     scheduler = Scheduler(kv_capacity_tokens=400_000, max_batch=64, prefix_caching=caching)
-    arrivals = iter([(i * 0.5, 2000, 10, segments) for i in range(101)])
+    arrivals = iter([(i * 0.5, 2000, 10, segments, None, None) for i in range(101)])
     Simulation(steps, scheduler, replicas=1).run(arrivals=arrivals)
     return _Counting.prefilled
 
@@ -102,7 +102,7 @@ def test_prefixes_no_one_holds_are_evicted_before_anyone_is_preempted() -> None:
     ends, until a newcomer needs the room; no running request is preempted for it."""
     scheduler = Scheduler(kv_capacity_tokens=12_000, max_batch=8, prefix_caching=True)
     simulation = Simulation(StepModel(SETUP, PARAMS), scheduler, replicas=1)
-    arrivals = iter([(i * 0.2, 2500, 20, ((-(i + 1), 2000),)) for i in range(200)])
+    arrivals = iter([(i * 0.2, 2500, 20, ((-(i + 1), 2000),), None, None) for i in range(200)])
     outcome = simulation.run(arrivals=arrivals)
     assert len(outcome.end) == 200 and outcome.preemptions == 0
     assert outcome.prefix_hits == 0 and outcome.prefix_lookups == 200
@@ -115,6 +115,8 @@ def test_prefixes_no_one_holds_are_evicted_before_anyone_is_preempted() -> None:
 def test_without_prefix_caching_the_twin_ignores_segments() -> None:
     scheduler = Scheduler(kv_capacity_tokens=100_000, max_batch=8, prefix_caching=False)
     simulation = Simulation(StepModel(SETUP, PARAMS), scheduler, replicas=1)
-    outcome = simulation.run(arrivals=iter([(i * 0.5, 2000, 5, ((0, 1000),)) for i in range(20)]))
+    outcome = simulation.run(
+        arrivals=iter([(i * 0.5, 2000, 5, ((0, 1000),), None, None) for i in range(20)])
+    )
     assert outcome.prefix_lookups == 0 and outcome.cached_tokens == 0
     assert not simulation.replicas[0].cache

@@ -52,6 +52,7 @@ def simulate(
         deployment,
         ranked_candidates,
         rate_of,
+        session_or_request_input,
     )
     from llmsize.sim.run import Traffic, run, summarise
     from llmsize.usecase import resolve
@@ -120,7 +121,7 @@ def simulate(
     rows = tuple(read_trace(Path(trace))) if trace is not None else None
     traffic = Traffic(
         requests=requests,
-        input_tokens=Lengths(resolved.input_tokens_total, resolved.input_stddev),
+        input_tokens=session_or_request_input(resolved),
         output_tokens=Lengths(resolved.output_tokens, resolved.output_stddev),
         rate=None if concurrency is not None or trace is not None else chosen_rate,
         concurrency=concurrency,
@@ -128,6 +129,8 @@ def simulate(
         warmup=requests // 10 if warmup is None else warmup,
         seed=seed,
         prefix=resolved.prefix,
+        sessions=resolved.sessions if trace is None else None,
+        system_tokens=resolved.system_prompt_tokens,
     )
     outcome = run(d, traffic, progress)
     result = summarise(outcome, traffic, resolved.limits)

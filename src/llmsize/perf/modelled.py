@@ -246,8 +246,9 @@ class ModelledPerf:
         if mode == "static":
             serving = PLAIN
         prefix, speculation = serving.prefix, serving.speculation
-        cached = prefix.cached_tokens if prefix is not None else 0.0
-        context = int(input_tokens + output_tokens - cached)
+        shared = prefix.cached_tokens if prefix is not None else 0.0
+        cached = serving.cached_tokens
+        context = int(input_tokens + output_tokens - shared)
         micro = max(1.0, batch / pp)
         per_rank = math.ceil(batch / dp) if mode == "static" else 1
         memory = memory_fit(

@@ -474,13 +474,14 @@ def inflight_load(
     the drafted tokens and drafts the next."""
     out = max(output_tokens, 1.0)
     prefix, speculation = serving.prefix, serving.speculation
-    cached = prefix.cached_tokens if prefix is not None else 0.0
+    shared = prefix.cached_tokens if prefix is not None else 0.0
+    cached = serving.cached_tokens  # the shared prefix, and a session's own history
     fit = memory_fit(
         setup.model,
         setup.gpu,
         setup.tp,
         setup.precision,
-        int(input_tokens + out - cached),
+        int(input_tokens + out - shared),
         pp=setup.pp,
         attention_dp=setup.attention_dp,
         kv=setup.kv,

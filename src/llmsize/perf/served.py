@@ -17,6 +17,8 @@ def as_served(resolved: Resolved, engine: str, mode: str) -> Resolved:
     if resolved.speculation is not None and mode == "static":
         note = "not credited: the static-batch calculator decodes a token a step"
         resolved = replace(resolved, speculation=None, speculation_note=note)
+    if resolved.history_tokens and not _caches(resolved, engine, mode):
+        resolved = replace(resolved, history_tokens=0.0)
     prefix = resolved.prefix
     if prefix is None:
         return resolved
@@ -35,3 +37,11 @@ def as_served(resolved: Resolved, engine: str, mode: str) -> Resolved:
         "(state prefix_cache to credit it)"
     )
     return replace(resolved, prefix=None, prefix_note=note)
+
+
+def _caches(resolved: Resolved, engine: str, mode: str) -> bool:
+    """Whether a session's earlier turns are served from the prefix cache: continuous batching
+    on an engine that caches prefixes (or one the use case says it turned caching on for)."""
+    if mode == "static":
+        return False
+    return memory_rule(engine).scheduler.prefix_caching or resolved.prefix_given

@@ -187,6 +187,14 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "context_window": uc.model.context_window,
         "kv_precision": uc.kv_precision,  # null: each row's precision caches as it does
         "speculative": _speculative(uc),
+        "sessions": None
+        if uc.sessions is None
+        else {
+            "turns": uc.sessions.turns,
+            "think_s": uc.sessions.think_s,
+            "turn_input_tokens": uc.turn_input_tokens,
+            "history_tokens": round(uc.history_tokens, 1),
+        },
         "prefix_cache": None
         if uc.prefix is None and not uc.prefix_note
         else {

@@ -16,6 +16,7 @@ from llmsize.report.plan_table import (
     load_words,
     prefix_words,
     range_words,
+    session_words,
     speculation_words,
     why_they_differ,
 )
@@ -104,6 +105,9 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     drafting = speculation_words(uc)
     if drafting is not None:
         lines.append(f"| speculative decoding | {drafting} |")
+    conversation = session_words(uc)
+    if conversation is not None:
+        lines.append(f"| sessions | {conversation} |")
     if uc.is_batch:
         lines.append(f"| load | {batch_words(uc)} |")
     elif uc.peak_source == "given":

@@ -99,6 +99,9 @@ def checklist(uc: Resolved) -> Table:
     drafting = speculation_words(uc)
     if drafting is not None:
         grid.add_row("Speculative", drafting)
+    conversation = session_words(uc)
+    if conversation is not None:
+        grid.add_row("Sessions", conversation)
     if uc.is_batch:
         grid.add_row("Load", batch_words(uc))
     elif uc.peak_source == "given":
@@ -153,6 +156,24 @@ METHOD_WORDS = {
     "eagle": "an EAGLE-3 head",
     "draft": "a draft model",
 }
+
+
+def session_words(uc: Resolved) -> str | None:
+    """Multi-turn sessions: what a turn repeats, and whether the cache serves it."""
+    sessions = uc.sessions
+    if sessions is None:
+        return None
+    repeated = sessions.mean_history(uc.turn_input_tokens, uc.output_tokens)
+    served = (
+        "served from the prefix cache of the replica the session sticks to"
+        if uc.history_tokens
+        else "prefilled again (no prefix cache credited)"
+    )
+    return (
+        f"{sessions.turns} turns a conversation, {sessions.think_s:g} s from an answer to the "
+        f"next question; a turn's new input is {uc.turn_input_tokens:,} tokens and it repeats "
+        f"{repeated:,.0f} tokens of earlier turns on average, {served}"
+    )
 
 
 def speculation_words(uc: Resolved) -> str | None:

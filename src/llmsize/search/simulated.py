@@ -183,7 +183,7 @@ def deployment(
         engine=context.engine,
         kv_cache=usecase.kv_precision,
     )
-    if usecase.prefix is not None:
+    if usecase.prefix is not None or usecase.history_tokens:
         options = {"prefix_caching": True, **options}
     if usecase.speculation is not None:
         options = {"speculation": usecase.speculation, **options}
@@ -196,13 +196,23 @@ def traffic_for(
     count = requests or min(MAX_REQUESTS, max(MIN_REQUESTS, REQUESTS_PER_REPLICA * replicas))
     return Traffic(
         requests=count,
-        input_tokens=Lengths(usecase.input_tokens_total, usecase.input_stddev),
+        input_tokens=session_or_request_input(usecase),
         output_tokens=Lengths(usecase.output_tokens, usecase.output_stddev),
         rate=rate,
         warmup=count // 10,
         seed=seed,
         prefix=usecase.prefix,
+        sessions=usecase.sessions,
+        system_tokens=usecase.system_prompt_tokens,
     )
+
+
+def session_or_request_input(usecase: Resolved) -> Lengths:
+    """The twin's input lengths: a request's prompt, or with sessions each turn's new input
+    (the conversation so far is added turn by turn)."""
+    if usecase.sessions is not None:
+        return Lengths(usecase.turn_input_tokens, usecase.input_stddev)
+    return Lengths(usecase.input_tokens_total, usecase.input_stddev)
 
 
 @dataclass(slots=True)

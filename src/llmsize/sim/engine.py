@@ -56,6 +56,11 @@ class Scheduler:
 Segments = tuple[tuple[int, int], ...]
 """A prompt's leading segments (key, tokens) that a prefix cache can hold."""
 
+Arrival = tuple[float, int, int, Segments, "tuple[int, int] | None", object]
+"""(send time, prompt, output, segments, tail, session): `tail` is a segment (key, tokens) the
+replica caches when the request ends (its output, which the session's next turn repeats);
+`session` is what `next_turn` is given to send the session's next request (None: none)."""
+
 
 class Request:
     __slots__ = (
@@ -76,6 +81,8 @@ class Request:
         "rid",
         "segment_tokens",
         "segments",
+        "session",
+        "tail",
     )
 
     def __init__(
@@ -87,6 +94,8 @@ class Request:
         client: int,
         measured: bool,
         segments: Segments = (),
+        tail: tuple[int, int] | None = None,
+        session: object = None,
     ) -> None:
         self.rid = rid  # the order of arrival: breaks ties deterministically
         self.arrival = arrival
@@ -105,6 +114,8 @@ class Request:
         self.segment_tokens = sum(tokens for _, tokens in segments) if segments else 0
         self.pinned = 0  # leading segments it holds in its replica's cache
         self.cached = 0  # prompt tokens it found cached when admitted
+        self.tail = tail
+        self.session = session
 
 
 class Replica:
@@ -206,6 +217,7 @@ class Simulation:
         self._seq = 0
         self.preemptions = 0
         self.rejected = 0
+        self._sticky: dict[int, int] = {}  # a session (its state's id) -> its replica
         self.prefix_lookups = 0
         self.prefix_hits = 0
         self.cached_tokens = 0
@@ -213,7 +225,19 @@ class Simulation:
 
     # --- routing and events -------------------------------------------------------------------
 
-    def _route(self) -> Replica:
+    def _route(self, request: Request) -> Replica:
+        """A session's turns go to the replica that served its first (where its history is
+        cached), as session-aware routers keep them; other requests by the router's rule."""
+        if request.session is not None:
+            index = self._sticky.get(id(request.session))
+            if index is not None:
+                return self.replicas[index]
+            replica = self._pick()
+            self._sticky[id(request.session)] = replica.index
+            return replica
+        return self._pick()
+
+    def _pick(self) -> Replica:
         if self.router == "round-robin":
             replica = self.replicas[self._rr]
             self._rr = (self._rr + 1) % len(self.replicas)
@@ -230,7 +254,7 @@ class Simulation:
         if request.prompt + request.output > self.scheduler.kv_capacity_tokens:
             self.rejected += 1
             return False
-        replica = self._route()
+        replica = self._route(request)
         request.replica = replica.index
         replica.outstanding += 1
         replica.waiting.append(request)
@@ -287,6 +311,7 @@ class Simulation:
                     self._hold(replica, request)
                 if request.generated >= request.output:
                     self._release(replica, request)
+                    self._keep_tail(replica, request)
                     done.append(request)
                     continue
                 request.join_step = replica.step
@@ -312,6 +337,7 @@ class Simulation:
             if request.pinned:
                 replica.shared -= request.segment_tokens
                 self._release(replica, request)
+            self._keep_tail(replica, request)
             request.generated = request.output
             done.append(request)
 
@@ -396,6 +422,17 @@ class Simulation:
                 lru[key] = entry[0]
                 replica.lru_tokens += entry[0]
         request.pinned = 0
+
+    def _keep_tail(self, replica: Replica, request: Request) -> None:
+        """Cache what the request generated, held by no one, for its session's next turn."""
+        if request.tail is None or not self.scheduler.prefix_caching:
+            return
+        key, tokens = request.tail
+        if key not in replica.cache:
+            replica.cache[key] = [tokens, 0]
+            replica.lru[key] = tokens
+            replica.cache_tokens += tokens
+            replica.lru_tokens += tokens
 
     @staticmethod
     def _evict(replica: Replica, needed: float) -> float:
@@ -499,14 +536,17 @@ class Simulation:
 
     def run(
         self,
-        arrivals: Iterator[tuple[float, int, int, Segments]] | None = None,
+        arrivals: Iterator[Arrival] | None = None,
         closed_loop: tuple[int, int, Callable[[], tuple[int, int, Segments]]] | None = None,
         warmup: int = 0,
         progress: Callable[[int], None] | None = None,
+        next_turn: Callable[[object, float], Arrival | None] | None = None,
     ) -> Outcome:
-        """Open loop: `arrivals` yields (time, input, output, segments) in time order. Closed
-        loop: (clients, total requests, lengths()) — every client sends its next request the
-        moment its previous one ends, all starting at time 0."""
+        """Open loop: `arrivals` yields Arrival tuples in time order. Closed loop: (clients,
+        total requests, lengths()) — every client sends its next request the moment its
+        previous one ends, all starting at time 0. Sessions: when a request of a session ends
+        at `now`, `next_turn(session, now)` gives the session's next request (None: it is
+        over)."""
         heap = self._heap
         delay = self.steps.params.request_overhead_ms * 1e-3  # sent -> at the scheduler
         pending: list[tuple[float, int, int, int, Segments]] = []  # closed: (time, client, ...)
@@ -520,6 +560,8 @@ class Simulation:
             heapq.heapify(pending)
         source = iter(arrivals) if arrivals is not None else iter(())
         next_arrival = next(source, None)
+        turns: list[tuple[float, int, int, int, Segments, tuple[int, int] | None, object]] = []
+        tick = 0  # orders turns sent at the same time
         out_arrival: array[float] = array("d")
         out_first: array[float] = array("d")
         out_end: array[float] = array("d")
@@ -537,6 +579,9 @@ class Simulation:
                 t_arrival = next_arrival[0] + delay
             else:
                 t_arrival = INF
+            from_turns = bool(turns) and turns[0][0] + delay < t_arrival
+            if from_turns:
+                t_arrival = turns[0][0] + delay
             while heap and heap[0][1] != replicas[heap[0][2]].event:
                 heapq.heappop(heap)  # a stale event, superseded by an interruption
             t_event = heap[0][0] if heap else INF
@@ -544,15 +589,27 @@ class Simulation:
                 break
             if t_arrival <= t_event:
                 now = t_arrival
-                if pending:
+                tail: tuple[int, int] | None = None
+                session: object = None
+                client = -1
+                if from_turns:
+                    _, _, prompt, output, segments, tail, session = heapq.heappop(turns)
+                elif pending:
                     _, client, prompt, output, segments = heapq.heappop(pending)
                 else:
                     assert next_arrival is not None
-                    _, prompt, output, segments = next_arrival
-                    client = -1
+                    _, prompt, output, segments, tail, session = next_arrival
                     next_arrival = next(source, None)
                 request = Request(
-                    sent, now - delay, prompt, output, client, sent >= warmup, segments
+                    sent,
+                    now - delay,
+                    prompt,
+                    output,
+                    client,
+                    sent >= warmup,
+                    segments,
+                    tail,
+                    session,
                 )
                 first_arrival = min(first_arrival, now - delay)
                 sent += 1
@@ -577,6 +634,13 @@ class Simulation:
                     out_output.append(request.output)
                 if lengths is not None and sent + len(pending) < total:
                     heapq.heappush(pending, (now + delay, request.client, *lengths()))
+                if next_turn is not None and request.session is not None:
+                    follow = next_turn(request.session, now)
+                    if follow is None:
+                        self._sticky.pop(id(request.session), None)
+                    else:
+                        tick += 1
+                        heapq.heappush(turns, (follow[0], tick, *follow[1:]))
             done.clear()
             self._plan(replica, now)
         return Outcome(

@@ -14,9 +14,16 @@ from llmsize.metrics import Distribution, RunResult
 from llmsize.perf.estimate import StepBasis
 from llmsize.perf.memory import GIB, fixed_bytes_per_sequence, kv_bytes_per_token, memory_fit
 from llmsize.perf.roofline import INFLIGHT_STEP_TOKENS, Params, Setup
-from llmsize.sim.engine import Outcome, Scheduler, Segments, Simulation
+from llmsize.sim.engine import Arrival, Outcome, Scheduler, Segments, Simulation
 from llmsize.sim.steps import StepModel
-from llmsize.workload import Lengths, SharedPrefix, Speculation, TraceRow, poisson_times
+from llmsize.workload import (
+    Lengths,
+    Sessions,
+    SharedPrefix,
+    Speculation,
+    TraceRow,
+    poisson_times,
+)
 
 DEFAULT_MAX_BATCH = 256
 
@@ -178,6 +185,8 @@ class Traffic:
     warmup: int = 0
     seed: int = 0
     prefix: SharedPrefix | None = None  # a prompt prefix that a share of requests repeats
+    sessions: Sessions | None = None  # multi-turn: input_tokens is then each turn's new input
+    system_tokens: int = 0  # with sessions: the system prompt that opens each conversation
 
     def requests_of(self, rng: random.Random) -> Callable[[], tuple[int, int, Segments]]:
         """Each request's prompt and output lengths, and its prompt's cacheable segments.
@@ -208,16 +217,71 @@ SHARED_KEY = 0
 """The cache key of the use case's shared prefix (a request's own prefix has a negative key)."""
 
 
-def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[tuple[float, int, int, Segments]]:
+def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[Arrival]:
     if traffic.trace is not None:
         for row in traffic.trace[: traffic.requests]:
-            yield row.arrival_s, row.input_tokens, row.output_tokens, row.segments()
+            yield row.arrival_s, row.input_tokens, row.output_tokens, row.segments(), None, None
         return
     assert traffic.rate is not None
     times = poisson_times(traffic.rate, traffic.requests, rng)
     one = traffic.requests_of(rng)
     for t in times:
-        yield (t, *one())
+        yield (t, *one(), None, None)
+
+
+MAX_TURNS = 1 << 10
+"""Turns a session's cache keys leave room for (usecase.Conversation allows up to 1,000)."""
+
+
+def _turn_key(session: int, turn: int, answer: bool) -> int:
+    """A session's own segments: turn `turn`'s new input, or its answer (positive keys; the
+    shared prefix is 0, prompts no one repeats are negative)."""
+    return 1 + 2 * (session * MAX_TURNS + turn) + answer
+
+
+def _sessions(
+    traffic: Traffic, rng: random.Random
+) -> tuple[Iterator[Arrival], Callable[[object, float], Arrival | None]]:
+    """Sessions that start as a Poisson process (the rate of turns over the turns a session
+    has), and each session's next turn once its last answer has ended and `think_s` passed.
+    Turn i's prompt: the system prompt, every earlier question and answer, its new input; its
+    segments are those pieces, each cached where it was computed (an answer when it ended), so
+    the replica that served a session's last turn holds its whole history until evicted."""
+    sessions = traffic.sessions
+    assert sessions is not None and traffic.rate is not None
+    turns, think = sessions.turns, sessions.think_s
+    count = max(1, traffic.requests // turns)
+    starts = poisson_times(traffic.rate / turns, count, rng)
+    inputs, outputs = traffic.input_tokens.sampler(rng), traffic.output_tokens.sampler(rng)
+    system, prefix, draw = traffic.system_tokens, traffic.prefix, rng.random
+
+    def first(session: int, at: float) -> Arrival:
+        opening: Segments = ()
+        if system:
+            shared = prefix is not None and draw() < prefix.hit_rate
+            opening = ((SHARED_KEY if shared else -(session + 1), system),)
+        new, out = inputs(), outputs()
+        segments = (*opening, (_turn_key(session, 1, False), new))
+        state = [session, 1, system + new, segments, out]
+        return at, system + new, out, segments, (_turn_key(session, 1, True), out), state
+
+    def next_turn(state: object, now: float) -> Arrival | None:
+        assert isinstance(state, list)
+        session, turn, prompt, segments, answer = state
+        if turn >= turns:
+            return None
+        new, out = inputs(), outputs()
+        segments = (
+            *segments,
+            (_turn_key(session, turn, True), answer),
+            (_turn_key(session, turn + 1, False), new),
+        )
+        prompt += answer + new
+        state[:] = [session, turn + 1, prompt, segments, out]
+        tail = (_turn_key(session, turn + 1, True), out)
+        return now + think, prompt, out, segments, tail, state
+
+    return (first(i, t) for i, t in enumerate(starts)), next_turn
 
 
 def run(
@@ -231,6 +295,11 @@ def run(
             closed_loop=(traffic.concurrency, traffic.requests, traffic.requests_of(rng)),
             warmup=traffic.warmup,
             progress=progress,
+        )
+    if traffic.sessions is not None:
+        arrivals, next_turn = _sessions(traffic, rng)
+        return simulation.run(
+            arrivals=arrivals, warmup=traffic.warmup, progress=progress, next_turn=next_turn
         )
     return simulation.run(
         arrivals=_open_loop(traffic, rng), warmup=traffic.warmup, progress=progress
