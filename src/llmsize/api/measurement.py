@@ -32,11 +32,14 @@ def bench(
     transport: object | None = None,
     shared_prefix: int = 0,
     sink: Callable[..., None] | None = None,
+    workers: int = 1,
 ) -> BenchResult:
     """Measure an OpenAI-compatible endpoint at each load level; see llmsize.bench. Without a
     `seed` one is drawn (and kept in the result), so no two runs send the same prompts;
     `shared_prefix` tokens open every prompt alike, to measure prefix caching on purpose.
-    `sink(level, level_start, record)` sees each request as it completes (bench's JSONL)."""
+    `sink(level, level_start, record)` sees each request as it completes (bench's JSONL).
+    `workers` client processes share each level (bench/workers.py), for loads one cannot send
+    on time."""
     import asyncio
     import secrets
 
@@ -60,6 +63,10 @@ def bench(
         raise InputError(
             "--shared-prefix", f"must be from 0 to fewer than --input-tokens ({input_tokens})"
         )
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InputError("--workers", f"must be from 1 to {MAX_WORKERS}")
+    if workers > 1 and transport is not None:
+        raise InputError("--workers", "worker processes open their own connections")
     if seed is None:
         seed = secrets.randbelow(2**31)
     plan = BenchPlan(
@@ -75,6 +82,22 @@ def bench(
     prompts = PromptMaker(
         input_tokens, seed, Path(tokenizer) if tokenizer else None, shared_prefix=shared_prefix
     )
+    if workers > 1:
+        from llmsize.bench.workers import PromptSpec, run_split
+
+        spec = PromptSpec(input_tokens, seed, str(tokenizer) if tokenizer else None, shared_prefix)
+        split = run_split(plan, spec, workers, sink, progress)
+        return BenchResult(
+            plan,
+            split.runs,
+            [measure(r) for r in split.runs],
+            split.prompt_calibration,
+            shared_prefix,
+            split.stop_reason,
+            split.server,
+            workers,
+            max((abs(o) for o in split.clock_offsets_ms), default=0.0),
+        )
     stop = Stop()
     server: list[str] = []
 
@@ -91,6 +114,10 @@ def bench(
         stop.reason,
         server[0] if server else None,
     )
+
+
+MAX_WORKERS = 256
+"""Client processes one run may start."""
 
 
 def show(path: Path, level: str | None = None) -> list[ShownLevel]:

@@ -72,6 +72,7 @@ class RequestRecord:
     error: str | None = None
     detail: str = ""
     warmup: bool = False
+    worker: int = 0  # the client process that sent it (bench --workers)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +95,7 @@ class RequestRecord:
             "status": self.status,
             "error": self.error,
             "detail": self.detail,
+            "worker": self.worker,
         }
 
 

@@ -56,7 +56,7 @@ def _record(row: object, where: str) -> tuple[Level, RequestRecord]:
     token_ms = row.get("token_ms") or []
     if not isinstance(token_ms, list) or not all(finite(t) for t in token_ms):
         raise InputError(where, "'token_ms' must be a list of milliseconds")
-    for key in ("index", "prompt_tokens", "output_tokens", "status"):
+    for key in ("index", "prompt_tokens", "output_tokens", "status", "worker"):
         value = row.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise InputError(where, f"{key!r} must be a whole number, got {shown(value)}")
@@ -78,6 +78,7 @@ def _record(row: object, where: str) -> tuple[Level, RequestRecord]:
         error=row.get("error"),
         detail=str(row.get("detail") or ""),
         warmup=bool(row.get("warmup", False)),
+        worker=int(row.get("worker") or 0),
     )
     return _level(where, row["level"]), record
 

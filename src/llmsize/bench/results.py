@@ -74,6 +74,8 @@ class BenchResult:
     shared_prefix: int = 0  # tokens every prompt opened with alike
     stop_reason: str | None = None  # why the run ended before its plan ("stopped by SIGTERM")
     server: str | None = None  # the engine and version, as the server told ("vllm 0.32.0")
+    workers: int = 1  # client processes that shared each level
+    clock_offset_ms: float = 0.0  # the largest offset between their clocks and this one's
 
     @property
     def outcomes(self) -> dict[str, int]:

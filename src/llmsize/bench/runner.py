@@ -45,6 +45,17 @@ class BenchPlan:
     duration_s: float | None = None
     warmup: int | None = None  # per level; None: default_warmup(level)
     seed: int = 0
+    worker: int = 0  # with several worker processes: which one this is,
+    workers: int = 1  # of how many (each sends every workers-th request, bench/workers.py)
+
+    def mine(self, index: int) -> bool:
+        """Whether request `index` of a level's schedule is this worker's to send."""
+        return index % self.workers == self.worker
+
+    def streams(self, level: Level) -> int:
+        """This worker's share of a closed loop's streams (they differ by one at most)."""
+        total = int(level.value)
+        return total // self.workers + (self.worker < total % self.workers)
 
     def warmup_for(self, level: Level) -> int:
         return default_warmup(level) if self.warmup is None else self.warmup
@@ -116,7 +127,10 @@ async def _open_loop(
     stop: Stop,
     total: int,
     done: Callable[[RequestRecord], None],
+    start: float,
 ) -> None:
+    """Every request of the seeded schedule that is this worker's, at its absolute time from
+    the level's `start` (the same instant in every worker)."""
     rng = random.Random(plan.seed)
     if plan.duration_s is None:
         times = poisson_times(level.value, total, rng)
@@ -126,11 +140,12 @@ async def _open_loop(
         while t <= plan.duration_s:
             times.append(t)
             t += rng.expovariate(level.value)
-    start = time.perf_counter()
     tasks: set[asyncio.Task[RequestRecord]] = set()
     for i, offset in enumerate(times):
         if stop.set:
             break
+        if not plan.mine(i):
+            continue
         at = start + offset
         delay = at - time.perf_counter()
         if delay > 0:
@@ -168,9 +183,11 @@ async def _closed_loop(
     stop: Stop,
     total: int,
     done: Callable[[RequestRecord], None],
+    start: float,
 ) -> None:
-    start = time.perf_counter()
-    counter = iter(range(total if plan.duration_s is None else 10**12))
+    """This worker's streams; they take the level's request indices that are its own."""
+    last = total if plan.duration_s is None else 10**12
+    counter = iter(range(plan.worker, last, plan.workers))
 
     async def worker() -> None:
         due = time.perf_counter()  # a closed loop re-issues the moment the last answer ended
@@ -187,7 +204,7 @@ async def _closed_loop(
             )
             due = record.end or time.perf_counter()  # the answer's last byte (kernel time)
 
-    tasks = {asyncio.create_task(worker()) for _ in range(int(level.value))}
+    tasks = {asyncio.create_task(worker()) for _ in range(plan.streams(level))}
     await _drain(tasks, stop)
 
 
@@ -225,9 +242,11 @@ async def run_plan(
     transport: httpx.AsyncBaseTransport | None = None,
     sink: RecordSink | None = None,
     on_server: Callable[[str], None] | None = None,
+    gate: Callable[[], Awaitable[float]] | None = None,
 ) -> list[LevelRun]:
     """Run every level in turn; Ctrl-C (SIGINT), SIGTERM and SIGHUP stop cleanly and return what
-    was measured, the requests in flight recorded as interrupted."""
+    was measured, the requests in flight recorded as interrupted. `gate()` (worker processes)
+    waits for every worker and gives the instant each level starts at."""
     stop = stop or Stop()
     loop = asyncio.get_running_loop()
     handled = []
@@ -259,9 +278,9 @@ async def run_plan(
                 records: list[RequestRecord] = []
                 total = (plan.requests or 0) + plan.warmup_for(level)
                 await client.connect(
-                    int(level.value)
+                    plan.streams(level)
                     if level.kind == "concurrency"
-                    else min(OPEN_LOOP_CONNECTIONS, math.ceil(level.value))
+                    else min(OPEN_LOOP_CONNECTIONS, math.ceil(level.value / plan.workers))
                 )
                 ticking = asyncio.Event()
                 ticker = (
@@ -269,14 +288,16 @@ async def run_plan(
                     if progress is not None
                     else None
                 )
-                started = time.perf_counter()
+                started = await gate() if gate is not None else time.perf_counter()
 
                 def done(record: RequestRecord, level: Level = level, at: float = started) -> None:
                     if sink is not None:
                         sink(level, at, record)
 
                 loop_fn = _open_loop if level.kind == "rate" else _closed_loop
-                await loop_fn(client, plan, level, level_index, prompts, records, stop, total, done)
+                await loop_fn(
+                    client, plan, level, level_index, prompts, records, stop, total, done, started
+                )
                 ticking.set()
                 if ticker is not None:
                     await ticker

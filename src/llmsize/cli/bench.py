@@ -101,6 +101,14 @@ def bench_command(
             "no two prompts share a prefix).",
         ),
     ] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Client processes that share each level (1 to 256): for loads one process "
+            "cannot send on time. A Poisson schedule stays the one a single client sends.",
+        ),
+    ] = 1,
     out: Annotated[
         Path | None, typer.Option("--out", help="Curve CSV to write (per-request JSONL beside it).")
     ] = None,
@@ -200,6 +208,7 @@ def bench_command(
                 timeout_s=timeout,
                 progress=progress,
                 sink=writer.record if writer else None,
+                workers=workers,
             )
         except BaseException:
             if writer is not None:

@@ -122,6 +122,8 @@ def bench_document(
             "prompt_lengths": result.prompt_calibration,
             "seed": result.plan.seed,
             "shared_prefix_tokens": result.shared_prefix,
+            "workers": result.workers,
+            "clock_offset_ms": round(result.clock_offset_ms, 4),
             "stopped_early": any(r.stopped_early for r in result.runs),
             "stop_reason": result.stop_reason,
             "outcomes": result.outcomes,

@@ -1,0 +1,75 @@
+"""bench --workers: the same run over several client processes, against a mock server started
+on 127.0.0.1 by the test: the same schedule, the same medians, no record lost or repeated."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from llmsize.api import bench
+from tests.bench.conftest import RunningMock
+from tests.cli.helpers import assert_one_line_error, run
+
+Start = Callable[..., RunningMock]
+
+
+def test_two_workers_measure_what_one_process_does(mock_server: Start) -> None:
+    """At a load one process sends on time (32 streams here: the mock server shares this
+    process, so one client process at 256 streams reads its own slowness, 78 ms for 50)."""
+    mock = mock_server(ttft_ms=50, itl_ms=5)
+    one = bench(mock.url, "mock", 64, 10, concurrency="32", requests=320, seed=5)
+    two = bench(mock.url, "mock", 64, 10, concurrency="32", requests=320, seed=5, workers=2)
+    a, b = one.levels[0].run, two.levels[0].run
+    assert a.requests == b.requests == 320
+    assert b.ttft_ms.p50 == pytest.approx(a.ttft_ms.p50, abs=2)
+    assert b.itl_ms.p50 == pytest.approx(a.itl_ms.p50, abs=2)
+    assert two.workers == 2 and two.clock_offset_ms < 1
+    indices = [r.index for r in two.runs[0].records]
+    assert sorted(indices) == list(range(320 + 32))  # warm-up included, none lost or repeated
+    assert {r.worker for r in two.runs[0].records} == {0, 1}
+
+
+def test_a_poisson_schedule_is_sent_exactly_as_one_client_would(mock_server: Start) -> None:
+    mock = mock_server(ttft_ms=5, itl_ms=1)
+    one = bench(mock.url, "mock", 16, 3, rate="80", requests=300, seed=11)
+    two = bench(mock.url, "mock", 16, 3, rate="80", requests=300, seed=11, workers=2)
+    (a,), (b,) = one.runs, two.runs
+
+    def schedule(level_run: object) -> list[tuple[int, float]]:
+        start = level_run.started  # type: ignore[attr-defined]
+        records = level_run.records  # type: ignore[attr-defined]
+        return sorted((r.index, r.scheduled - start) for r in records)
+
+    left, right = schedule(a), schedule(b)
+    assert [i for i, _ in left] == [i for i, _ in right]  # the same requests, once each
+    assert all(abs(x - y) < 1e-5 for (_, x), (_, y) in zip(left, right, strict=True))
+    late = [r.sent - r.scheduled for r in b.records]
+    assert sorted(late)[len(late) // 2] < 0.005  # and sent on time
+
+
+def test_the_records_file_names_each_requests_worker(mock_server: Start, tmp_path: Path) -> None:
+    mock = mock_server(ttft_ms=5, itl_ms=1)
+    out = tmp_path / "run.csv"
+    result = run(
+        "bench", "--url", mock.url, "--model", "llama-3-8b", "--input-tokens", "16",
+        "--output-tokens", "3", "--concurrency", "8", "--requests", "40", "--warmup", "0",
+        "--workers", "2", "--gpu", "h100-sxm", "--tp", "1", "--precision", "fp8",
+        "--out", str(out), "--seed", "1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
+    records = [r for r in rows if "index" in r]
+    assert sorted(r["index"] for r in records) == list(range(40))
+    assert {r["worker"] for r in records} == {0, 1}
+
+
+@pytest.mark.parametrize("value", ["0", "257"])
+def test_a_worker_count_out_of_range_is_one_line(value: str) -> None:
+    result = run(
+        "bench", "--url", "http://127.0.0.1:9/v1", "--model", "m", "--input-tokens", "8",
+        "--output-tokens", "2", "--concurrency", "1", "--workers", value,
+    )  # fmt: skip
+    assert_one_line_error(result, "--workers")
