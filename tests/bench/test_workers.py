@@ -73,3 +73,12 @@ def test_a_worker_count_out_of_range_is_one_line(value: str) -> None:
         "--output-tokens", "2", "--concurrency", "1", "--workers", value,
     )  # fmt: skip
     assert_one_line_error(result, "--workers")
+
+
+def test_a_late_client_is_told_how_many_processes_would_keep_up() -> None:
+    from llmsize.bench.results import lag_verdict
+
+    # a median send 20 ms late against 5 % of a 100 ms TTFT: four times what is allowed
+    assert "--workers 4 " in (lag_verdict([20.0] * 10, 100.0) or "")
+    assert "--workers 8 " in (lag_verdict([20.0] * 10, 100.0, workers=2) or "")
+    assert lag_verdict([0.5] * 10, 100.0) is None

@@ -45,17 +45,20 @@ LAG_FLOOR_MS = 1.0
 """Below this the client's delay is noise whatever the TTFT."""
 
 
-def lag_verdict(lags_ms: Sequence[float], ttft_p50_ms: float) -> str | None:
-    """None when the client kept its schedule, else the reason the level is unreliable."""
+def lag_verdict(lags_ms: Sequence[float], ttft_p50_ms: float, workers: int = 1) -> str | None:
+    """None when the client kept its schedule, else the reason the level is unreliable, with
+    the client processes that would carry the load on time if each one's delay shrank with its
+    share of it (a first estimate: measure again with them)."""
     if not lags_ms or ttft_p50_ms <= 0:
         return None
     p50, p99 = percentile(lags_ms, 50), percentile(lags_ms, 99)
     allowed = max(LAG_FLOOR_MS, LAG_SHARE * ttft_p50_ms)
     if p50 > allowed:
+        wanted = max(workers + 1, math.ceil(workers * p50 / allowed))
         return (
             f"the client sent late: median {p50:,.1f} ms after schedule, over "
             f"{LAG_SHARE:.0%} of the median TTFT ({ttft_p50_ms:,.1f} ms); the load was not the "
-            "one named (a lighter load, or more client processes)"
+            f"one named (a lighter load, or about --workers {wanted} client processes)"
         )
     if p99 > 4 * allowed:
         return (
@@ -140,7 +143,9 @@ def measure(level_run: LevelRun) -> Measured:
         },
         mean_prompt_tokens=sum(prompts) / len(prompts) if prompts else math.nan,
         mean_output_tokens=sum(outputs) / len(outputs) if outputs else math.nan,
-        unreliable=lag_verdict(lags, run.ttft_ms.p50 if ttft else 0.0),
+        unreliable=lag_verdict(
+            lags, run.ttft_ms.p50 if ttft else 0.0, 1 + max((r.worker for r in records), default=0)
+        ),
     )
 
 
