@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,3 +24,14 @@ def test_finds_the_threshold_of_a_monotone_check(threshold: int, guess: int) -> 
     else:
         assert found is None
     assert len(asked) <= 4 * (guess.bit_length() + threshold.bit_length() + 2)
+
+
+def test_server_types_replayed_in_worker_processes_give_the_serial_answer() -> None:
+    """plan --workers 2: each server type's search runs in its own process, seeded as in the
+    serial run, so the twin's answer is the same to the last figure."""
+    from llmsize.api import plan
+
+    case = Path(__file__).parents[2] / "examples" / "usecases" / "llama-70b-chat-2026.yaml"
+    serial = plan(case).simulated
+    parallel = plan(case, workers=2).simulated
+    assert serial is not None and parallel == serial

@@ -24,6 +24,7 @@ def plan(
     progress: Callable[[str], None] | None = None,
     kv_precision: str | None = None,
     rank: str = "servers",
+    workers: int = 1,
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
@@ -32,7 +33,8 @@ def plan(
     continuous batching and keeps the Poisson-peak rule for the calculator's static batches and
     the throughput rule for batch jobs (load.batch).
     `kv_precision` overrides the use case's `hardware.kv_precision`; `rank` (servers, cost,
-    latency) is how the recommendation is picked among the server types that meet the limits."""
+    latency) is how the recommendation is picked among the server types that meet the limits.
+    `workers` processes replay the server types at once (the same answer as one)."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
@@ -78,7 +80,11 @@ def plan(
         raise InputError("--method", f"{method!r} is not one of auto, peak, simulate")
     from llmsize.search.simulated import size_by_simulation
 
-    simulated = size_by_simulation(resolved, context, seed=seed, progress=progress)
+    if workers < 1:
+        from llmsize.errors import InputError
+
+        raise InputError("--workers", "must be at least 1")
+    simulated = size_by_simulation(resolved, context, seed=seed, progress=progress, workers=workers)
     return replace(result, simulated=simulated)
 
 

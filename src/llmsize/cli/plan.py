@@ -42,6 +42,15 @@ def plan_command(
         ),
     ] = opts.Method.auto,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated traffic.")] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="Processes that replay the server types at once (the answer is the serial one).",
+        ),
+    ] = 1,
     plot: Annotated[
         Path | None,
         typer.Option("--plot", help="Write servers and monthly cost per server type (PNG)."),
@@ -101,6 +110,7 @@ def plan_command(
             mode=mode.value if mode else None,
             method=method.value,
             seed=seed,
+            workers=workers,
             kv_precision=kv_precision.value if kv_precision else None,
             rank=rank.value,
         )

@@ -283,42 +283,85 @@ def size_by_simulation(
     seed: int = 0,
     requests: int | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> SimulatedPlan:
+    """Each server type's fewest passing servers, replayed in the twin. With `workers` > 1 the
+    server types are searched in that many processes at once; each search is seeded on its
+    own, so the answer is the serial one (progress is then reported per server type)."""
     rate, rate_source = rate_of(usecase)
-    limits = usecase.limits
-    per_server: list[ServerSimulation] = []
-    simulations = 0
-    for server in usecase.servers:
-        found, reasons = ranked_candidates(usecase, context, server, rate)
-        best: SimulatedChoice | None = None
-        for candidate in found[:CANDIDATES_PER_SERVER]:
-            if best is not None and candidate.servers_guess > best.servers:
-                break  # cannot beat what this server type already achieved
-            trial = _Trials(usecase, context, candidate, rate, seed, requests, limits, progress)
-            guess = max(1, candidate.servers_guess // candidate.servers_per_replica)
-            n = smallest_passing(trial.passes, guess)
-            simulations += len(trial.done)
-            if n is None:
-                worst = trial.check(4 * guess + 4)
-                reasons.append(
-                    f"{candidate.label}: still "
-                    f"{'; '.join(map(str, worst.broken))} "
-                    f"with {worst.servers} servers"
-                )
-                continue
-            choice = trial.check(n)
-            if best is None or (choice.servers, choice.result.ttft_ms.p95) < (
-                best.servers,
-                best.result.ttft_ms.p95,
-            ):
-                best = choice
-        per_server.append(ServerSimulation(server, best, tuple(reasons)))
+    servers = usecase.servers
+    if workers > 1 and len(servers) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        jobs = [(usecase, context, server, rate, seed, requests) for server in servers]
+        spawn = multiprocessing.get_context("spawn")
+        found = []
+        with ProcessPoolExecutor(min(workers, len(servers)), mp_context=spawn) as pool:
+            for done in pool.map(_server_job, jobs):
+                found.append(done)
+                if progress is not None:
+                    progress(f"{done[0].server.id}: searched in {done[1]} simulations")
+    else:
+        found = [
+            _simulate_server(usecase, context, server, rate, seed, requests, progress)
+            for server in servers
+        ]
+    per_server = [simulation for simulation, _ in found]
     planned = [s for s in per_server if s.choice is not None]
     recommendation = min(
         planned,
         key=lambda s: (s.choice.servers, s.choice.servers * s.server.gpus) if s.choice else (0, 0),
         default=None,
     )
+    simulations = sum(count for _, count in found)
     return SimulatedPlan(
         rate, rate_source, usecase.percentile, tuple(per_server), recommendation, simulations
     )
+
+
+def _server_job(
+    job: tuple[Resolved, PerfContext, Server, float, int, int | None],
+) -> tuple[ServerSimulation, int]:
+    """One server type's search in a worker process (a top-level function: it is pickled)."""
+    usecase, context, server, rate, seed, requests = job
+    return _simulate_server(usecase, context, server, rate, seed, requests, None)
+
+
+def _simulate_server(
+    usecase: Resolved,
+    context: PerfContext,
+    server: Server,
+    rate: float,
+    seed: int,
+    requests: int | None,
+    progress: Callable[[str], None] | None,
+) -> tuple[ServerSimulation, int]:
+    """The fewest servers of this type whose replay keeps every limit, over its best
+    candidates, and how many simulations that took."""
+    limits = usecase.limits
+    simulations = 0
+    found, reasons = ranked_candidates(usecase, context, server, rate)
+    best: SimulatedChoice | None = None
+    for candidate in found[:CANDIDATES_PER_SERVER]:
+        if best is not None and candidate.servers_guess > best.servers:
+            break  # cannot beat what this server type already achieved
+        trial = _Trials(usecase, context, candidate, rate, seed, requests, limits, progress)
+        guess = max(1, candidate.servers_guess // candidate.servers_per_replica)
+        n = smallest_passing(trial.passes, guess)
+        simulations += len(trial.done)
+        if n is None:
+            worst = trial.check(4 * guess + 4)
+            reasons.append(
+                f"{candidate.label}: still "
+                f"{'; '.join(map(str, worst.broken))} "
+                f"with {worst.servers} servers"
+            )
+            continue
+        choice = trial.check(n)
+        if best is None or (choice.servers, choice.result.ttft_ms.p95) < (
+            best.servers,
+            best.result.ttft_ms.p95,
+        ):
+            best = choice
+    return ServerSimulation(server, best, tuple(reasons)), simulations
