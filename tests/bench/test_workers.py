@@ -82,3 +82,32 @@ def test_a_late_client_is_told_how_many_processes_would_keep_up() -> None:
     assert "--workers 4 " in (lag_verdict([20.0] * 10, 100.0) or "")
     assert "--workers 8 " in (lag_verdict([20.0] * 10, 100.0, workers=2) or "")
     assert lag_verdict([0.5] * 10, 100.0) is None
+
+
+def test_a_worker_that_dies_ends_the_run_with_that_reason(mock_server: Start) -> None:
+    """Killing one worker mid-level: the run says which exited, and keeps what was measured."""
+    import multiprocessing
+    import threading
+    import time
+
+    mock = mock_server(ttft_ms=20, itl_ms=5)
+    found: list[object] = []
+    runner = threading.Thread(
+        target=lambda: found.append(
+            bench(mock.url, "mock", 16, 10, concurrency="4", requests=4000, workers=2, seed=2)
+        )
+    )
+    runner.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(multiprocessing.active_children()) < 2:
+        time.sleep(0.05)
+    time.sleep(2.0)  # both workers are sending
+    victim = multiprocessing.active_children()[0]
+    victim.kill()
+    runner.join(60)
+    assert not runner.is_alive() and found
+    result = found[0]
+    assert "exited with code" in (result.stop_reason or "")  # type: ignore[attr-defined]
+    records = result.runs[0].records  # type: ignore[attr-defined]
+    assert records and len({r.index for r in records}) == len(records)
+    assert len(records) < 4000 + 4

@@ -13,18 +13,19 @@ are merged into the one result, CSV and JSONL.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import queue
 import statistics
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from llmsize.bench.client import RequestRecord
 from llmsize.bench.runner import BenchPlan, Level, LevelRun, Progress, RecordSink
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 LEAD_S = 0.2
 """How far ahead of the last worker's arrival a level starts: time for every worker to see it."""
@@ -58,14 +59,17 @@ def _worker_main(
     out: Any,
     barrier: Any,
     start_at: Any,
+    halt: Any,
 ) -> None:
-    """A worker process: the plan's levels, its share of each, every record sent back."""
+    """A worker process: the plan's levels, its share of each, every record sent back over its
+    own pipe (a worker killed mid-write can then block no other). `halt` set by the coordinator
+    stops it as Ctrl-C would."""
     import asyncio
 
     from llmsize.bench.prompts import PromptMaker
     from llmsize.bench.runner import Stop, run_plan
 
-    out.put(("clock", worker, time.time() - time.perf_counter()))
+    out.send(("clock", worker, time.time() - time.perf_counter()))
     prompts = PromptMaker(
         spec.input_tokens,
         spec.seed,
@@ -77,7 +81,7 @@ def _worker_main(
 
     def sink(level: Level, started: float, record: RequestRecord) -> None:
         record.worker = worker
-        out.put(("record", level, started, record))
+        out.send(("record", level, started, record))
 
     async def gate() -> float:
         """Wait for every worker; start together at one wall-clock instant."""
@@ -91,13 +95,70 @@ def _worker_main(
             return time.perf_counter()
         return float(start_at.value) - (time.time() - time.perf_counter())
 
+    async def watch() -> None:
+        while not stop.set:
+            if halt.is_set():
+                stop.trip("another worker stopped")
+                return
+            await asyncio.sleep(POLL_S / 2)
+
     async def measured() -> list[LevelRun]:
+        watcher = asyncio.create_task(watch())
         split = replace(plan, worker=worker, workers=workers)
-        return await run_plan(split, prompts, None, stop, None, sink, server.append, gate)
+        try:
+            return await run_plan(split, prompts, None, stop, None, sink, server.append, gate)
+        finally:
+            watcher.cancel()
 
     runs = asyncio.run(measured())
     levels = [(r.level, r.started, r.stopped_early) for r in runs]
-    out.put(("done", worker, levels, stop.reason, prompts.calibrated_from, server[:1]))
+    out.send(("done", worker, levels, stop.reason, prompts.calibrated_from, server[:1]))
+    out.close()
+
+
+@dataclass(slots=True)
+class _Merge:
+    """What the workers sent back, merged."""
+
+    workers: int
+    sink: RecordSink | None
+    records: dict[Level, list[RequestRecord]] = field(default_factory=dict)
+    levels: dict[Level, tuple[float, bool]] = field(default_factory=dict)
+    offsets: list[float] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    calibration: str = ""
+    server: str | None = None
+    finished: set[int] = field(default_factory=set)
+    own_offset: float = field(default_factory=lambda: time.time() - time.perf_counter())
+
+    def __post_init__(self) -> None:
+        self.offsets = [0.0] * self.workers
+
+    def take(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "record":
+            _, level, started, record = message
+            self.records.setdefault(level, []).append(record)
+            if self.sink is not None:
+                self.sink(level, started, record)
+        elif kind == "clock":
+            _, w, wall_minus_perf = message
+            self.offsets[w] = (self.own_offset - wall_minus_perf) * 1e3  # its counter - ours
+        else:
+            _, w, done_levels, reason, calibrated, said = message
+            self.finished.add(w)
+            for level, started, stopped in done_levels:
+                first, early = self.levels.get(level, (started, False))
+                self.levels[level] = (min(first, started), early or stopped)
+            if reason is not None and reason != "another worker stopped":
+                self.reasons.append(reason)
+            self.calibration = self.calibration or calibrated
+            self.server = self.server or (said[0] if said else None)
+
+    def lost(self, worker: int, exitcode: int | None) -> None:
+        """A worker ended without saying it was done."""
+        self.finished.add(worker)
+        self.reasons.append(f"worker {worker} exited with code {exitcode}")
 
 
 def run_split(
@@ -107,106 +168,68 @@ def run_split(
     sink: RecordSink | None = None,
     progress: Progress | None = None,
 ) -> SplitRun:
-    """Run the plan over `workers` processes and merge what they measured."""
+    """Run the plan over `workers` processes and merge what they measured. A worker that dies
+    stops the others (what they measured is kept, and the run says which worker exited)."""
+    from multiprocessing.connection import wait
+
     context = multiprocessing.get_context("spawn")
-    out = context.Queue()
     barrier = context.Barrier(workers)
     start_at = context.Value("d", 0.0)
+    halt = context.Event()
+    pipes = [context.Pipe(duplex=False) for _ in range(workers)]
     processes = [
         context.Process(
             target=_worker_main,
-            args=(plan, spec, w, workers, out, barrier, start_at),
+            args=(plan, spec, w, workers, pipes[w][1], barrier, start_at, halt),
             daemon=True,
         )
         for w in range(workers)
     ]
     for process in processes:
         process.start()
-    own_offset = time.time() - time.perf_counter()
-    records: dict[Level, list[RequestRecord]] = {}
-    levels: dict[Level, tuple[float, bool]] = {}
-    offsets: list[float] = [0.0] * workers
-    reasons: list[str] = []
-    calibration, server = "", None
-    finished: set[int] = set()
-    ticker = _Ticker(plan, records, progress)
-    try:
-        while len(finished) < workers:
-            try:
-                message = out.get(timeout=POLL_S)
-            except queue.Empty:
-                ticker.tick()
-                for w, process in enumerate(processes):
-                    if w not in finished and not process.is_alive():
-                        finished.add(w)
-                        reasons.append(f"worker {w} exited with code {process.exitcode}")
-                        barrier.abort()
-                continue
-            kind = message[0]
-            if kind == "record":
-                _, level, started, record = message
-                records.setdefault(level, []).append(record)
-                if sink is not None:
-                    sink(level, started, record)
-            elif kind == "clock":
-                _, w, wall_minus_perf = message
-                offsets[w] = (own_offset - wall_minus_perf) * 1e3  # its counter minus ours
-            else:
-                _, w, done_levels, reason, calibrated, said = message
-                finished.add(w)
-                for level, started, stopped in done_levels:
-                    first, early = levels.get(level, (started, False))
-                    levels[level] = (min(first, started), early or stopped)
-                if reason is not None:
-                    reasons.append(reason)
-                calibration = calibration or calibrated
-                server = server or (said[0] if said else None)
-            ticker.tick()
-    except KeyboardInterrupt:  # the workers got the same Ctrl-C: collect what they send
-        reasons.append("stopped by SIGINT")
+    for _, writer in pipes:
+        writer.close()  # the workers hold theirs: a worker's end closes its pipe
+    readers: dict[Connection, int] = {pipes[w][0]: w for w in range(workers)}
+    merge = _Merge(workers, sink)
+    ticker = _Ticker(plan, merge.records, progress)
+
+    def stop_all() -> None:
+        halt.set()
         barrier.abort()
-        _drain_rest(out, processes, finished, records, levels, sink)
+
+    while readers:
+        try:
+            ready = wait(list(readers), timeout=POLL_S)
+        except KeyboardInterrupt:  # the workers got the same Ctrl-C: collect what they send
+            merge.reasons.append("stopped by SIGINT")
+            stop_all()
+            continue
+        for obj in ready:
+            conn = cast("Connection", obj)
+            w = readers[conn]
+            try:
+                merge.take(conn.recv())
+            except EOFError:
+                del readers[conn]
+                if w not in merge.finished:
+                    processes[w].join(5)
+                    merge.lost(w, processes[w].exitcode)
+                    stop_all()
+        ticker.tick()
     for process in processes:
         process.join(10)
     runs = [
         LevelRun(
             level,
-            sorted((r for r in records.get(level, []) if r.end), key=lambda r: r.index),
-            levels[level][0],
-            levels[level][1],
+            sorted((r for r in merge.records.get(level, []) if r.end), key=lambda r: r.index),
+            merge.levels[level][0],
+            merge.levels[level][1],
         )
         for level in plan.levels
-        if level in levels
+        if level in merge.levels
     ]
-    reason = reasons[0] if reasons else None
-    return SplitRun(runs, calibration, reason, server, offsets)
-
-
-def _drain_rest(
-    out: Any,
-    processes: list[Any],
-    finished: set[int],
-    records: dict[Level, list[RequestRecord]],
-    levels: dict[Level, tuple[float, bool]],
-    sink: RecordSink | None,
-) -> None:
-    """After Ctrl-C: every record the workers still send, until each has ended."""
-    deadline = time.monotonic() + 30
-    while len(finished) < len(processes) and time.monotonic() < deadline:
-        with contextlib.suppress(queue.Empty, KeyboardInterrupt):
-            message = out.get(timeout=POLL_S)
-            if message[0] == "record":
-                _, level, started, record = message
-                records.setdefault(level, []).append(record)
-                if sink is not None:
-                    sink(level, started, record)
-            elif message[0] == "done":
-                finished.add(message[1])
-                for level, started, _ in message[2]:
-                    levels[level] = (started, True)
-        for w, process in enumerate(processes):
-            if not process.is_alive():
-                finished.add(w)
+    reason = merge.reasons[0] if merge.reasons else None
+    return SplitRun(runs, merge.calibration, reason, merge.server, merge.offsets)
 
 
 @dataclass(slots=True)
