@@ -35,3 +35,10 @@ def test_server_types_replayed_in_worker_processes_give_the_serial_answer() -> N
     serial = plan(case).simulated
     parallel = plan(case, workers=2).simulated
     assert serial is not None and parallel == serial
+
+
+def test_plan_workers_below_one_is_one_line() -> None:
+    from tests.cli.helpers import assert_one_line_error, run
+
+    case = Path(__file__).parents[2] / "examples" / "usecases" / "seed-nemo-43b.yaml"
+    assert_one_line_error(run("plan", str(case), "--workers", "0"), "--workers")

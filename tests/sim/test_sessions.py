@@ -3,6 +3,8 @@ finds its history in that replica's prefix cache; the steady-state model credits
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from llmsize.catalog import load_catalog
@@ -92,3 +94,17 @@ def test_a_conversation_longer_than_the_context_window_is_refused() -> None:
     with pytest.raises(InputError) as info:
         resolve(parse_usecase(_usecase(sessions={"turns": 400})), CATALOG)
     assert info.value.where == "sessions.turns" and "context window" in info.value.message
+
+
+def test_a_closed_loop_of_a_sessions_use_case_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A closed loop would send each turn's new input alone: refused, not answered wrong."""
+    import yaml
+
+    from tests.cli.helpers import assert_one_line_error
+    from tests.cli.helpers import run as cli
+
+    case = tmp_path / "sessions.yaml"
+    case.write_text(yaml.safe_dump(_usecase()))
+    assert_one_line_error(
+        cli("simulate", str(case), "--concurrency", "4", "--requests", "20"), "--concurrency"
+    )

@@ -77,6 +77,12 @@ def simulate(
     loads = [x is not None for x in (rate, concurrency, trace)]
     if sum(loads) > 1:
         raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")
+    if concurrency is not None and resolved.sessions is not None:
+        raise InputError(
+            "--concurrency",
+            "a use case with sessions is replayed as sessions at a rate (--rate, or its load); "
+            "closed loops of sessions are not modelled",
+        )
     chosen_rate = rate if rate is not None else rate_of(resolved)[0]
     model_ids = {resolved.model.id, resolved.model.name.lower()}
     settings = PerfOptions.of("auto", calibration, engine, (), "inflight")
