@@ -635,7 +635,7 @@ def _speculation(
         draft_share=reads / model.active_params,
         draft_params=weights,
         rate_source=source,
-        draft_model=draft if given.method == "draft" else None,
+        draft_model=draft,
     )
 
 

@@ -160,6 +160,7 @@ class Serving:
 
 
 PLAIN = Serving()
+"""Every prompt prefilled whole, one token a step."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +184,6 @@ class Sessions:
     def longest(self, system: int, new_input: int, output: int) -> int:
         """The last turn's prompt and answer: what the context window must hold."""
         return system + self.turns * (new_input + output)
-
-
-"""Every prompt prefilled whole, one token a step."""
 
 
 def poisson_times(rate: float, count: int, rng: random.Random, start: float = 0.0) -> list[float]:
@@ -284,7 +282,7 @@ def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
     request that arrived before it."""
     from llmsize.errors import InputError
 
-    found: list[tuple[TraceRow, list[int]]] = []
+    found: list[TraceRow] = []
     for line, row in _mooncake_lines(text, path):
         missing = [f for f in MOONCAKE_FIELDS if f not in row]
         if missing:
@@ -306,16 +304,15 @@ def _mooncake_rows(text: str, path: Path) -> list[TraceRow]:
             isinstance(b, int) and not isinstance(b, bool) for b in blocks
         ):
             raise InputError(f"{path}:{line}", "hash_ids must be a list of integers")
-        parsed = TraceRow(stamp_ms / 1e3, int(given_in), int(given_out), blocks=tuple(blocks))
-        found.append((parsed, blocks))
+        found.append(TraceRow(stamp_ms / 1e3, int(given_in), int(given_out), blocks=tuple(blocks)))
     if not found:
         raise InputError(str(path), "the trace has no rows")
-    found.sort(key=lambda pair: pair[0].arrival_s)
+    found.sort(key=lambda parsed: parsed.arrival_s)
     seen: set[int] = set()
     ordered = []
-    for parsed, blocks in found:
-        ordered.append(replace(parsed, shares_prefix=any(b in seen for b in blocks)))
-        seen.update(blocks)
+    for parsed in found:
+        ordered.append(replace(parsed, shares_prefix=any(b in seen for b in parsed.blocks)))
+        seen.update(parsed.blocks)
     return ordered
 
 

@@ -83,10 +83,9 @@ def bench(
         input_tokens, seed, Path(tokenizer) if tokenizer else None, shared_prefix=shared_prefix
     )
     if workers > 1:
-        from llmsize.bench.workers import PromptSpec, run_split
+        from llmsize.bench.workers import run_split
 
-        spec = PromptSpec(input_tokens, seed, str(tokenizer) if tokenizer else None, shared_prefix)
-        split = run_split(plan, spec, workers, sink, progress)
+        split = run_split(plan, prompts, workers, sink, progress)
         return BenchResult(
             plan,
             split.runs,

@@ -41,6 +41,10 @@ def plan(
     from llmsize.search import plan as search_plan
     from llmsize.usecase import resolve
 
+    if workers < 1:
+        from llmsize.errors import InputError
+
+        raise InputError("--workers", "must be at least 1")
     if not isinstance(usecase, UseCase):
         path = Path(usecase)
         base_dir = base_dir or path.parent
@@ -80,10 +84,6 @@ def plan(
         raise InputError("--method", f"{method!r} is not one of auto, peak, simulate")
     from llmsize.search.simulated import size_by_simulation
 
-    if workers < 1:
-        from llmsize.errors import InputError
-
-        raise InputError("--workers", "must be at least 1")
     simulated = size_by_simulation(resolved, context, seed=seed, progress=progress, workers=workers)
     return replace(result, simulated=simulated)
 

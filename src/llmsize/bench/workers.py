@@ -18,10 +18,10 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from llmsize.bench.client import RequestRecord
+from llmsize.bench.prompts import PromptMaker
 from llmsize.bench.runner import BenchPlan, Level, LevelRun, Progress, RecordSink
 
 if TYPE_CHECKING:
@@ -30,16 +30,6 @@ if TYPE_CHECKING:
 LEAD_S = 0.2
 """How far ahead of the last worker's arrival a level starts: time for every worker to see it."""
 POLL_S = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class PromptSpec:
-    """What each worker builds its PromptMaker from (the same prompts in every process)."""
-
-    input_tokens: int
-    seed: int
-    tokenizer: str | None
-    shared_prefix: int
 
 
 @dataclass(slots=True)
@@ -53,7 +43,7 @@ class SplitRun:
 
 def _worker_main(
     plan: BenchPlan,
-    spec: PromptSpec,
+    prompts: PromptMaker,
     worker: int,
     workers: int,
     out: Any,
@@ -66,16 +56,9 @@ def _worker_main(
     stops it as Ctrl-C would."""
     import asyncio
 
-    from llmsize.bench.prompts import PromptMaker
     from llmsize.bench.runner import Stop, run_plan
 
     out.send(("clock", worker, time.time() - time.perf_counter()))
-    prompts = PromptMaker(
-        spec.input_tokens,
-        spec.seed,
-        Path(spec.tokenizer) if spec.tokenizer else None,
-        shared_prefix=spec.shared_prefix,
-    )
     stop = Stop()
     server: list[str] = []
 
@@ -163,13 +146,14 @@ class _Merge:
 
 def run_split(
     plan: BenchPlan,
-    spec: PromptSpec,
+    prompts: PromptMaker,
     workers: int,
     sink: RecordSink | None = None,
     progress: Progress | None = None,
 ) -> SplitRun:
-    """Run the plan over `workers` processes and merge what they measured. A worker that dies
-    stops the others (what they measured is kept, and the run says which worker exited)."""
+    """Run the plan over `workers` processes and merge what they measured; each gets its own
+    copy of `prompts` (the same prompts in every process). A worker that dies stops the others
+    (what they measured is kept, and the run says which worker exited)."""
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("spawn")
@@ -180,7 +164,7 @@ def run_split(
     processes = [
         context.Process(
             target=_worker_main,
-            args=(plan, spec, w, workers, pipes[w][1], barrier, start_at, halt),
+            args=(plan, prompts, w, workers, pipes[w][1], barrier, start_at, halt),
             daemon=True,
         )
         for w in range(workers)
@@ -240,7 +224,6 @@ class _Ticker:
     records: dict[Level, list[RequestRecord]]
     progress: Progress | None
     last: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def tick(self) -> None:
         now = time.monotonic()

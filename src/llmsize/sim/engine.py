@@ -192,9 +192,6 @@ class Outcome:
     prompt_tokens: int = 0  # prompt tokens of measured requests
 
 
-ArrivalSource = Callable[[], Iterator[tuple[float, int, int, Segments]]]
-
-
 class Simulation:
     """One run: `requests` requests from an open-loop schedule or `concurrency` closed-loop
     clients, over `replicas` identical replicas. The first `warmup` requests are not measured."""
