@@ -92,12 +92,6 @@ def candidates(
     rest cannot (unsupported precision, a layout the model or server cannot take, too big).
     With a cached prefix, each sequence holds only what it does not find cached, and the
     prefix is held once; a speculative drafter's weights are held beside the model's."""
-    shared = 0
-    prefix = serving.prefix
-    draft = serving.speculation.draft_params if serving.speculation is not None else 0.0
-    if prefix is not None:
-        context_tokens = max(1, round(context_tokens - prefix.cached_tokens))
-        shared = prefix.tokens
     found: list[Candidate] = []
     missing: dict[str, None] = {}
     any_too_big = False
@@ -127,8 +121,7 @@ def candidates(
                 attention_dp=layout.attention_dp,
                 kv=kv,
                 engine=engine,
-                shared_tokens=shared,
-                draft_params=draft,
+                serving=serving,
             )
             if fit.max_batch < 1:
                 if layout.is_tensor_only or not too_big:  # the widest TP, else the first EP
@@ -137,9 +130,7 @@ def candidates(
             fitted = True
             found.append(Candidate(precision, layout, fit))
         if not fitted:
-            spanning = _spanning(
-                model, server, gpu, precision, context_tokens, engine, kv, shared, draft
-            )
+            spanning = _spanning(model, server, gpu, precision, context_tokens, engine, kv, serving)
             if spanning is not None:
                 found.append(spanning)
                 too_big = ""
@@ -157,8 +148,7 @@ def _spanning(
     context_tokens: int,
     engine: str = "",
     kv: str = "",
-    shared: int = 0,
-    draft: float = 0.0,
+    serving: Serving = PLAIN,
 ) -> Candidate | None:
     """The narrowest pipeline of server-wide TP groups that holds the model, if any."""
     tp = max((t for t in TPS if t <= min(server.gpus, server.nvlink_domain)), default=1)
@@ -178,8 +168,7 @@ def _spanning(
             pp,
             kv=kv,
             engine=engine,
-            shared_tokens=shared,
-            draft_params=draft,
+            serving=serving,
         )
         if fit.max_batch >= 1:
             return Candidate(precision, layout, fit)

@@ -25,6 +25,7 @@ from llmsize.catalog.blocks import Block, Mixer
 from llmsize.catalog.precisions import KV_ELEMENT_BYTES, info, weight_bytes
 from llmsize.deployment import Layout
 from llmsize.perf.kv_budget import kv_budget
+from llmsize.workload import PLAIN, Serving
 
 GIB = float(2**30)
 
@@ -199,24 +200,26 @@ def memory_fit(
     attention_dp: int = 1,
     kv: str = "",
     engine: str = "",
-    shared_tokens: int = 0,
-    draft_params: float = 0.0,
+    serving: Serving = PLAIN,
 ) -> MemoryFit:
     """Memory per GPU for `batch` sequences of `context_tokens` (input + output) each (per
     attention-DP rank: each rank caches its own sequences); with `pp` pipeline stages each GPU
     holds its stage's share of the layers (weights and cache) for every sequence of the
     replica. The KV budget follows `engine`'s rule (perf/kv_budget.py; the default engine's
-    when none is named). `shared_tokens`: a cached prefix the sequences share, held once
-    (their `context_tokens` leave out what they find cached). `draft_params`: a speculative
-    drafter's weights beside the model's, held at the model's bytes per parameter."""
+    when none is named). `serving`: a cached prefix the sequences share is held once, each
+    holding only what it does not find cached; a speculative drafter's weights are held beside
+    the model's, at the model's bytes per parameter."""
+    prefix, speculation = serving.prefix, serving.speculation
+    if prefix is not None:
+        context_tokens = max(1, int(context_tokens - prefix.cached_tokens))
     weights = weight_bytes_per_gpu(model, tp, precision, attention_dp) / pp / GIB
-    if draft_params:
-        weights *= 1 + draft_params / model.params
+    if speculation is not None:
+        weights *= 1 + speculation.draft_params / model.params
     per_seq = kv_bytes_per_sequence(model, tp, precision, context_tokens, kv) / pp / GIB
     budget = kv_budget(gpu, weights, tp, engine)
     usable, available = budget.usable_gib, budget.kv_gib
-    if shared_tokens and available > 0:
-        available -= kv_bytes_per_token(model, tp, precision, kv) * shared_tokens / pp / GIB
+    if prefix is not None and available > 0:
+        available -= kv_bytes_per_token(model, tp, precision, kv) * prefix.tokens / pp / GIB
     max_batch = max(0, math.floor(available / per_seq)) if per_seq > 0 else 0
     needed = weights + budget.overhead_gib + per_seq * batch
     layout = Layout(tp=tp, pp=pp, attention_dp=attention_dp).label

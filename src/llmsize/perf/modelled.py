@@ -245,10 +245,8 @@ class ModelledPerf:
         mode = mode or self.mode
         if mode == "static":
             serving = PLAIN
-        prefix, speculation = serving.prefix, serving.speculation
-        shared = prefix.cached_tokens if prefix is not None else 0.0
         cached = serving.cached_tokens
-        context = int(input_tokens + output_tokens - shared)
+        context = int(input_tokens + output_tokens)
         micro = max(1.0, batch / pp)
         per_rank = math.ceil(batch / dp) if mode == "static" else 1
         memory = memory_fit(
@@ -262,8 +260,7 @@ class ModelledPerf:
             dp,
             kv=kv,
             engine=engine,
-            shared_tokens=prefix.tokens if prefix is not None else 0,
-            draft_params=speculation.draft_params if speculation is not None else 0.0,
+            serving=serving,
         )
         if mode == "static":
             times = static_times(setup, resolved.params, int(micro), input_tokens, output_tokens)
@@ -275,7 +272,7 @@ class ModelledPerf:
             prompt_tokens = input_tokens - cached
         times = pipelined(times, pp, model.hidden, prompt_tokens, micro / dp, server.network_gb_s)
         unmeasured = unmeasured_layout(_beyond(layout, resolved.fit))
-        if speculation is not None:  # no calibration row ran speculative decoding
+        if serving.speculation is not None:  # no calibration row ran speculative decoding
             unmeasured = ", ".join(p for p in (unmeasured, "speculative decoding") if p)
         if unmeasured:  # the calibration data has no runs of such layouts
             kinds = self._unmeasured(resolved.fit, model) if resolved.fit else ""

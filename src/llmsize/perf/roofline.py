@@ -473,21 +473,19 @@ def inflight_load(
     decode still reads every token of every context. `serving.speculation`: each step verifies
     the drafted tokens and drafts the next."""
     out = max(output_tokens, 1.0)
-    prefix, speculation = serving.prefix, serving.speculation
-    shared = prefix.cached_tokens if prefix is not None else 0.0
+    speculation = serving.speculation
     cached = serving.cached_tokens  # the shared prefix, and a session's own history
     fit = memory_fit(
         setup.model,
         setup.gpu,
         setup.tp,
         setup.precision,
-        int(input_tokens + out - shared),
+        int(input_tokens + out),
         pp=setup.pp,
         attention_dp=setup.attention_dp,
         kv=setup.kv,
         engine=setup.engine,
-        shared_tokens=prefix.tokens if prefix is not None else 0,
-        draft_params=speculation.draft_params if speculation is not None else 0.0,
+        serving=serving,
     )
     rules = scheduler(setup.engine)
     ranks = setup.attention_dp  # each attention-DP rank caches and schedules its own sequences

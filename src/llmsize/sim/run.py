@@ -18,6 +18,7 @@ from llmsize.sim.engine import Arrival, Outcome, Scheduler, Segments, Simulation
 from llmsize.sim.steps import StepModel
 from llmsize.workload import (
     Lengths,
+    Serving,
     Sessions,
     SharedPrefix,
     Speculation,
@@ -110,7 +111,6 @@ class TwinSetup:
         layers, recurrent states) is set aside, in tokens of the growing layers. Each
         attention-DP rank holds its own; each pipeline stage holds its layers' share."""
         model, tp, precision, kv, pp = self.model, self.tp, self.precision, self.kv, self.pp
-        spec = self.speculation
         fit = memory_fit(
             model,
             self.gpu,
@@ -122,7 +122,7 @@ class TwinSetup:
             self.attention_dp,
             kv=kv,
             engine=self.engine,
-            draft_params=spec.draft_params if spec is not None else 0.0,
+            serving=Serving(speculation=self.speculation),
         )
         available = fit.available_gib * GIB * pp  # a stage's GPU holds 1/pp of each token
         available -= self.max_batch * fixed_bytes_per_sequence(model, tp, precision, kv)
