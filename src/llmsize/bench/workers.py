@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 LEAD_S = 0.2
 """How far ahead of the last worker's arrival a level starts: time for every worker to see it."""
 POLL_S = 0.25
+PEER_STOPPED = "another worker stopped"
+"""Why a worker stopped when the cause was elsewhere: the run reports the cause, not this."""
 
 
 @dataclass(slots=True)
@@ -74,14 +76,14 @@ def _worker_main(
                 start_at.value = time.time() + LEAD_S
             await asyncio.to_thread(barrier.wait)
         except threading.BrokenBarrierError:
-            stop.trip("another worker stopped")
+            stop.trip(PEER_STOPPED)
             return time.perf_counter()
         return float(start_at.value) - (time.time() - time.perf_counter())
 
     async def watch() -> None:
         while not stop.set:
             if halt.is_set():
-                stop.trip("another worker stopped")
+                stop.trip(PEER_STOPPED)
                 return
             await asyncio.sleep(POLL_S / 2)
 
@@ -133,7 +135,7 @@ class _Merge:
             for level, started, stopped in done_levels:
                 first, early = self.levels.get(level, (started, False))
                 self.levels[level] = (min(first, started), early or stopped)
-            if reason is not None and reason != "another worker stopped":
+            if reason is not None and reason != PEER_STOPPED:
                 self.reasons.append(reason)
             self.calibration = self.calibration or calibrated
             self.server = self.server or (said[0] if said else None)
