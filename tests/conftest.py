@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +48,33 @@ def write_usecase(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[str]:
+    """A Ray cluster of this machine alone, with two CPUs (`ray start --head`), for the tests of
+    `--ray`; its address. Ray binds its node to the machine's own interface, never loopback
+    (ray._private.services.resolve_ip_for_localhost), so the address is 127.0.0.1 but the
+    cluster's is that interface's; token authentication is off (an explicit address takes no
+    token unless RAY_AUTH_MODE says so). Stopped at the end with `ray stop`, which stops every
+    Ray process of this user on the machine."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ray = str(Path(sys.executable).parent / "ray")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    subprocess.run(
+        [ray, "start", "--head", f"--port={port}",
+         "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
+        check=True, timeout=180, capture_output=True, env=env,
+    )  # fmt: skip
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([ray, "stop", "--force"], timeout=180, capture_output=True, env=env)

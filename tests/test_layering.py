@@ -22,7 +22,7 @@ LAYERS = [
     {"benchdb"},
     {"usecase", "workload", "checklist", "deployment"},
     {"catalog"},
-    {"metrics", "units", "errors", "files", "limits", "user_catalogs"},
+    {"metrics", "units", "errors", "files", "limits", "user_catalogs", "cluster", "parallel"},
 ]
 
 

@@ -64,6 +64,8 @@ def test_the_records_file_names_each_requests_worker(mock_server: Start, tmp_pat
     records = [r for r in rows if "index" in r]
     assert sorted(r["index"] for r in records) == list(range(40))
     assert {r["worker"] for r in records} == {0, 1}
+    # a closed loop's streams wait for the common start (they once began LEAD_S early)
+    assert min(r["sent_ms"] for r in records) >= 0
 
 
 @pytest.mark.parametrize("value", ["0", "257"])
@@ -85,7 +87,8 @@ def test_a_late_client_is_told_how_many_processes_would_keep_up() -> None:
 
 
 def test_a_worker_that_dies_ends_the_run_with_that_reason(mock_server: Start) -> None:
-    """Killing one worker mid-level: the run says which exited, and keeps what was measured."""
+    """Killing one worker mid-level: the run says which exited, keeps what was measured, and
+    counts the dead worker's requests in flight as lost (two streams each: one or two)."""
     import multiprocessing
     import threading
     import time
@@ -111,3 +114,8 @@ def test_a_worker_that_dies_ends_the_run_with_that_reason(mock_server: Start) ->
     records = result.runs[0].records  # type: ignore[attr-defined]
     assert records and len({r.index for r in records}) == len(records)
     assert len(records) < 4000 + 4
+    lost = [r for r in records if r.error == "lost"]
+    assert 1 <= len(lost) <= 2
+    assert all("exited with code" in r.detail and r.end >= r.sent for r in lost)
+    assert len({r.worker for r in lost}) == 1
+    assert result.runs[0].stopped_early  # type: ignore[attr-defined]

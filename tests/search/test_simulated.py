@@ -37,6 +37,21 @@ def test_server_types_replayed_in_worker_processes_give_the_serial_answer() -> N
     assert serial is not None and parallel == serial
 
 
+def test_server_types_replayed_on_a_ray_cluster_give_the_serial_answer(ray_head: str) -> None:
+    """plan --method simulate --ray: each server type's search is a task of the cluster (two
+    CPUs on this machine, started by the test); the same answer as the serial run."""
+    import json
+
+    from tests.cli.helpers import run
+
+    case = Path(__file__).parents[2] / "examples" / "usecases" / "llama-70b-chat-2026.yaml"
+    serial = run("plan", str(case), "--json")
+    on_ray = run("plan", str(case), "--json", "--ray", ray_head)
+    assert serial.exit_code == on_ray.exit_code == 0, on_ray.output
+    assert json.loads(on_ray.stdout)["simulated"] == json.loads(serial.stdout)["simulated"]
+    assert json.loads(serial.stdout)["simulated"]["alternatives"]  # several server types
+
+
 def test_plan_workers_below_one_is_one_line() -> None:
     from tests.cli.helpers import assert_one_line_error, run
 

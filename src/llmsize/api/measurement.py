@@ -32,14 +32,16 @@ def bench(
     transport: object | None = None,
     shared_prefix: int = 0,
     sink: Callable[..., None] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
+    ray: str | None = None,
 ) -> BenchResult:
     """Measure an OpenAI-compatible endpoint at each load level; see llmsize.bench. Without a
     `seed` one is drawn (and kept in the result), so no two runs send the same prompts;
     `shared_prefix` tokens open every prompt alike, to measure prefix caching on purpose.
     `sink(level, level_start, record)` sees each request as it completes (bench's JSONL).
     `workers` client processes share each level (bench/workers.py), for loads one cannot send
-    on time."""
+    on time (default 1); with `ray` (a Ray address: local, auto, HOST:PORT) they are actors of
+    that cluster, one per CPU by default (bench/ray_workers.py)."""
     import asyncio
     import secrets
 
@@ -63,9 +65,10 @@ def bench(
         raise InputError(
             "--shared-prefix", f"must be from 0 to fewer than --input-tokens ({input_tokens})"
         )
-    if not 1 <= workers <= MAX_WORKERS:
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise InputError("--workers", f"must be from 1 to {MAX_WORKERS}")
-    if workers > 1 and transport is not None:
+    split_up = ray is not None or (workers or 1) > 1
+    if split_up and transport is not None:
         raise InputError("--workers", "worker processes open their own connections")
     if seed is None:
         seed = secrets.randbelow(2**31)
@@ -82,10 +85,10 @@ def bench(
     prompts = PromptMaker(
         input_tokens, seed, Path(tokenizer) if tokenizer else None, shared_prefix=shared_prefix
     )
-    if workers > 1:
+    if split_up:
         from llmsize.bench.workers import run_split
 
-        split = run_split(plan, prompts, workers, sink, progress)
+        split = run_split(plan, prompts, workers, sink, progress, ray)
         return BenchResult(
             plan,
             split.runs,
@@ -94,8 +97,10 @@ def bench(
             shared_prefix,
             split.stop_reason,
             split.server,
-            workers,
+            split.workers,
             max((abs(o) for o in split.clock_offsets_ms), default=0.0),
+            "ray" if ray is not None else "processes",
+            sorted({h for h in split.hosts if h}),
         )
     stop = Stop()
     server: list[str] = []

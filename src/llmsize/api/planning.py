@@ -25,6 +25,7 @@ def plan(
     kv_precision: str | None = None,
     rank: str = "servers",
     workers: int = 1,
+    ray: str | None = None,
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
@@ -34,7 +35,8 @@ def plan(
     the throughput rule for batch jobs (load.batch).
     `kv_precision` overrides the use case's `hardware.kv_precision`; `rank` (servers, cost,
     latency) is how the recommendation is picked among the server types that meet the limits.
-    `workers` processes replay the server types at once (the same answer as one)."""
+    `workers` processes replay the server types at once, or with `ray` (a Ray address: local,
+    auto, HOST:PORT) tasks of that cluster (the same answer as one process)."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
@@ -84,7 +86,9 @@ def plan(
         raise InputError("--method", f"{method!r} is not one of auto, peak, simulate")
     from llmsize.search.simulated import size_by_simulation
 
-    simulated = size_by_simulation(resolved, context, seed=seed, progress=progress, workers=workers)
+    simulated = size_by_simulation(
+        resolved, context, seed=seed, progress=progress, workers=workers, ray_address=ray
+    )
     return replace(result, simulated=simulated)
 
 

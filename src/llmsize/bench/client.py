@@ -32,6 +32,7 @@ ERROR_KINDS = (
     "connect",
     "client_limit",
     "interrupted",
+    "lost",
 )
 """How a request can fail; each is counted, and the run goes on:
 - http_429 (the server's rate limit; its Retry-After is in the detail), http_4xx, http_5xx,
@@ -41,7 +42,9 @@ ERROR_KINDS = (
   bad_payload: JSON of the wrong shape, or text that is not UTF-8; no_tokens: a stream with no text;
 - connect: the server could not be reached; client_limit: this machine ran out of sockets or
   file descriptors (the client's limit, not the server's fault);
-- interrupted: in flight when the run was stopped (Ctrl-C, SIGTERM, SIGHUP)."""
+- interrupted: in flight when the run was stopped (Ctrl-C, SIGTERM, SIGHUP);
+- lost: in flight on a client worker process or Ray actor that died, so its answer was never
+  recorded (the run names the worker and why it stopped)."""
 
 CLIENT_LIMIT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EADDRNOTAVAIL})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,8 @@ class BenchResult:
     server: str | None = None  # the engine and version, as the server told ("vllm 0.32.0")
     workers: int = 1  # client processes that shared each level
     clock_offset_ms: float = 0.0  # the largest offset between their clocks and this one's
+    clients: str = "process"  # where the clients ran: process (one), processes, or ray (actors)
+    hosts: list[str] = field(default_factory=list)  # the Ray actors' hosts
 
     @property
     def outcomes(self) -> dict[str, int]:

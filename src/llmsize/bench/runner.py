@@ -128,6 +128,7 @@ async def _open_loop(
     total: int,
     done: Callable[[RequestRecord], None],
     start: float,
+    issue: Callable[[RequestRecord], None],
 ) -> None:
     """Every request of the seeded schedule that is this worker's, at its absolute time from
     the level's `start` (the same instant in every worker)."""
@@ -155,6 +156,7 @@ async def _open_loop(
                 break
         record = RequestRecord(i, at, warmup=i < plan.warmup_for(level))
         records.append(record)
+        issue(record)
         task = asyncio.create_task(
             _sent(
                 send(
@@ -184,6 +186,7 @@ async def _closed_loop(
     total: int,
     done: Callable[[RequestRecord], None],
     start: float,
+    issue: Callable[[RequestRecord], None],
 ) -> None:
     """This worker's streams; they take the level's request indices that are its own."""
     last = total if plan.duration_s is None else 10**12
@@ -198,6 +201,7 @@ async def _closed_loop(
                 return
             record = RequestRecord(i, due, warmup=i < plan.warmup_for(level))
             records.append(record)
+            issue(record)
             prompt = prompts.prompt(i, level_index)
             await _sent(
                 send(client, plan.endpoint, record, prompt, plan.output_tokens), record, done
@@ -243,10 +247,13 @@ async def run_plan(
     sink: RecordSink | None = None,
     on_server: Callable[[str], None] | None = None,
     gate: Callable[[], Awaitable[float]] | None = None,
+    issued: RecordSink | None = None,
 ) -> list[LevelRun]:
     """Run every level in turn; Ctrl-C (SIGINT), SIGTERM and SIGHUP stop cleanly and return what
     was measured, the requests in flight recorded as interrupted. `gate()` (worker processes)
-    waits for every worker and gives the instant each level starts at."""
+    waits for every worker and gives the instant each level starts at; `issued` (worker
+    processes) sees each request as it is sent, so a worker that dies leaves a count of what it
+    had in flight."""
     stop = stop or Stop()
     loop = asyncio.get_running_loop()
     handled = []
@@ -294,9 +301,23 @@ async def run_plan(
                     if sink is not None:
                         sink(level, at, record)
 
+                def issue(record: RequestRecord, level: Level = level, at: float = started) -> None:
+                    if issued is not None:
+                        issued(level, at, record)
+
                 loop_fn = _open_loop if level.kind == "rate" else _closed_loop
                 await loop_fn(
-                    client, plan, level, level_index, prompts, records, stop, total, done, started
+                    client,
+                    plan,
+                    level,
+                    level_index,
+                    prompts,
+                    records,
+                    stop,
+                    total,
+                    done,
+                    started,
+                    issue,
                 )
                 ticking.set()
                 if ticker is not None:

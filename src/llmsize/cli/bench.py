@@ -102,13 +102,25 @@ def bench_command(
         ),
     ] = 0,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--workers",
-            help="Client processes that share each level (1 to 256): for loads one process "
-            "cannot send on time. A Poisson schedule stays the one a single client sends.",
+            help="Client processes that share each level (1 to 256; default 1, or one per CPU "
+            "of the --ray cluster): for loads one process cannot send on time. A Poisson "
+            "schedule stays the one a single client sends.",
+            show_default=False,
         ),
-    ] = 1,
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run the client workers as Ray actors, spread over the cluster's nodes: "
+            "'local' (a Ray started on this machine for the run), 'auto' (the cluster this "
+            "machine has joined) or HOST:PORT of its head. Needs llmsize[distributed].",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Curve CSV to write (per-request JSONL beside it).")
     ] = None,
@@ -209,6 +221,7 @@ def bench_command(
                 progress=progress,
                 sink=writer.record if writer else None,
                 workers=workers,
+                ray=ray,
             )
         except BaseException:
             if writer is not None:

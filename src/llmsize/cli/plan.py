@@ -51,6 +51,16 @@ def plan_command(
             help="Processes that replay the server types at once (the answer is the serial one).",
         ),
     ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Replay the server types as tasks of a Ray cluster instead: 'local' (a Ray "
+            "started on this machine for the run), 'auto' (the cluster this machine has "
+            "joined) or HOST:PORT of its head. Needs llmsize[distributed].",
+        ),
+    ] = None,
     plot: Annotated[
         Path | None,
         typer.Option("--plot", help="Write servers and monthly cost per server type (PNG)."),
@@ -111,6 +121,7 @@ def plan_command(
             method=method.value,
             seed=seed,
             workers=workers,
+            ray=ray,
             kv_precision=kv_precision.value if kv_precision else None,
             rank=rank.value,
         )

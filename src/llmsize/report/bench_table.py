@@ -30,12 +30,22 @@ def render_bench(
             else "no two prompts share a prefix"
         )
     )
+    if result.workers > 1 or result.clients == "ray":
+        kind = "Ray actors" if result.clients == "ray" else "client processes"
+        where = f" on {', '.join(result.hosts)}" if result.hosts else ""
+        console.print(
+            safe(
+                f"Clients: {result.workers} {kind}{where}; their clocks were within "
+                f"{result.clock_offset_ms:,.2f} ms of this one's"
+            )
+        )
     _print_levels(result.levels, console)
     if stopped:
         why = f" ({result.stop_reason})" if result.stop_reason else ""
         console.print(
             f"[yellow]Stopped early{why}: the levels above hold what was measured; the requests "
-            "in flight are counted as interrupted, and the outputs are marked partial.[/]"
+            "in flight are counted as interrupted (as lost, where their worker died), and the "
+            "outputs are marked partial.[/]"
         )
     failed = {k: n for k, n in result.outcomes.items() if k != "ok"}
     if failed:

@@ -123,6 +123,8 @@ def bench_document(
             "seed": result.plan.seed,
             "shared_prefix_tokens": result.shared_prefix,
             "workers": result.workers,
+            "clients": result.clients,
+            "client_hosts": result.hosts,
             "clock_offset_ms": round(result.clock_offset_ms, 4),
             "stopped_early": any(r.stopped_early for r in result.runs),
             "stop_reason": result.stop_reason,

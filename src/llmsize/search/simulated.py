@@ -284,24 +284,23 @@ def size_by_simulation(
     requests: int | None = None,
     progress: Callable[[str], None] | None = None,
     workers: int = 1,
+    ray_address: str | None = None,
 ) -> SimulatedPlan:
     """Each server type's fewest passing servers, replayed in the twin. With `workers` > 1 the
-    server types are searched in that many processes at once; each search is seeded on its
-    own, so the answer is the serial one (progress is then reported per server type)."""
+    server types are searched in that many processes at once, or with `ray_address` as tasks of
+    that Ray cluster; each search is seeded on its own, so the answer is the serial one
+    (progress is then reported per server type)."""
     rate, rate_source = rate_of(usecase)
     servers = usecase.servers
-    if workers > 1 and len(servers) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    if ray_address is not None or (workers > 1 and len(servers) > 1):
+        from llmsize.parallel import map_jobs
 
         jobs = [(usecase, context, server, rate, seed, requests) for server in servers]
-        spawn = multiprocessing.get_context("spawn")
         found = []
-        with ProcessPoolExecutor(min(workers, len(servers)), mp_context=spawn) as pool:
-            for done in pool.map(_server_job, jobs):
-                found.append(done)
-                if progress is not None:
-                    progress(f"{done[0].server.id}: searched in {done[1]} simulations")
+        for done in map_jobs(_server_job, jobs, workers, ray_address):
+            found.append(done)
+            if progress is not None:
+                progress(f"{done[0].server.id}: searched in {done[1]} simulations")
     else:
         found = [
             _simulate_server(usecase, context, server, rate, seed, requests, progress)
