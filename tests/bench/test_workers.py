@@ -30,6 +30,9 @@ def test_two_workers_measure_what_one_process_does(mock_server: Start) -> None:
     indices = [r.index for r in two.runs[0].records]
     assert sorted(indices) == list(range(320 + 32))  # warm-up included, none lost or repeated
     assert {r.worker for r in two.runs[0].records} == {0, 1}
+    # each worker probed its own event loop over the level
+    assert set(one.runs[0].loop_lag_ms) == {0} and set(two.runs[0].loop_lag_ms) == {0, 1}
+    assert all(0 <= p50 <= p99 < 50 for p50, p99 in two.runs[0].loop_lag_ms.values())
 
 
 def test_a_poisson_schedule_is_sent_exactly_as_one_client_would(mock_server: Start) -> None:
@@ -86,6 +89,21 @@ def test_a_late_client_is_told_how_many_processes_would_keep_up() -> None:
     assert lag_verdict([0.5] * 10, 100.0) is None
 
 
+def test_a_late_clients_verdict_names_its_slowest_event_loop() -> None:
+    from llmsize.bench.client import RequestRecord
+    from llmsize.bench.results import measure
+    from llmsize.bench.runner import Level, LevelRun
+
+    records = []
+    for i in range(20):  # sent 20 ms after schedule; a 100 ms TTFT
+        r = RequestRecord(i, 0.0, 0.02, first_token=0.12, end=0.2, output_tokens=5)
+        r.worker = i % 2
+        records.append(r)
+    level = LevelRun(Level("rate", 10), records, 0.0, loop_lag_ms={0: (1.0, 3.0), 1: (9.0, 31.5)})
+    verdict = measure(level).unreliable or ""
+    assert "sent late" in verdict and "31.5 ms late at p99 (worker 1)" in verdict
+
+
 def test_a_worker_that_dies_ends_the_run_with_that_reason(mock_server: Start) -> None:
     """Killing one worker mid-level: the run says which exited, keeps what was measured, and
     counts the dead worker's requests in flight as lost (two streams each: one or two)."""
@@ -119,3 +137,15 @@ def test_a_worker_that_dies_ends_the_run_with_that_reason(mock_server: Start) ->
     assert all("exited with code" in r.detail and r.end >= r.sent for r in lost)
     assert len({r.worker for r in lost}) == 1
     assert result.runs[0].stopped_early  # type: ignore[attr-defined]
+
+
+def test_the_default_worker_count_follows_the_load() -> None:
+    """One process up to what one process keeps on time (benchmarks/client_scaling.py), one
+    per core beyond it."""
+    from llmsize.bench.runner import Level
+    from llmsize.bench.workers import auto_workers
+
+    assert auto_workers([Level("concurrency", 1024)], 20, cpus=8) == 1
+    assert auto_workers([Level("concurrency", 64), Level("concurrency", 2048)], 20, cpus=8) == 8
+    assert auto_workers([Level("rate", 2000)], 20, cpus=8) == 1  # 40,000 tokens a second
+    assert auto_workers([Level("rate", 2000)], 200, cpus=8) == 8  # 400,000

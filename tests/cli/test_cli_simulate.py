@@ -114,3 +114,39 @@ def test_a_mooncake_trace_replays_and_says_what_it_leaves_out(tmp_path: Path) ->
     assert doc["traffic"]["trace_note"].startswith("11 requests of the trace share prompt blocks")
     shown = run("simulate", case, "--trace", str(trace), "--requests", "12")
     assert "each replica's prefix cache serves the blocks it holds" in shown.output
+
+
+def test_simulate_over_seeds_gives_each_seeds_own_replay() -> None:
+    """--seeds 3: seeds 4, 5, 6, each the replay a single --seed run gives; on two worker
+    processes the same (each replay is seeded on its own)."""
+    args = ("simulate", SEED, "--requests", "400", "--json", "--seed", "4")
+    doc = json.loads(run(*args, "--seeds", "3").stdout)
+    spread = doc["across_seeds"]
+    assert spread["seeds"] == [4, 5, 6]
+    for i, seed in enumerate(spread["seeds"]):
+        single = json.loads(run(*args[:-1], str(seed)).stdout)["result"]
+        assert spread["ttft_ms_at_percentile"][i] == single["ttft_ms"]["p95"]
+        assert spread["e2e_ms_at_percentile"][i] == single["e2e_ms"]["p95"]
+    assert doc["result"] == json.loads(run(*args).stdout)["result"]  # the first is the result
+    assert len(set(spread["ttft_ms_at_percentile"])) > 1  # the seeds do differ
+    parallel = json.loads(run(*args, "--seeds", "3", "--workers", "2").stdout)
+    assert parallel["across_seeds"] == spread
+
+
+def test_simulate_seeds_table_shows_the_spread() -> None:
+    result = run("simulate", SEED, "--requests", "300", "--seeds", "2")
+    assert result.exit_code in (0, 1), result.output
+    assert "Across 2 seeds" in result.stdout and "TTFT p95 ms" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "1001"])
+def test_simulate_seeds_out_of_range_is_one_line(value: str) -> None:
+    assert_one_line_error(run("simulate", SEED, "--seeds", value), "--seeds")
+
+
+def test_simulate_seeds_on_a_ray_cluster_are_the_serial_replays(ray_head: str) -> None:
+    args = ("simulate", SEED, "--requests", "300", "--json", "--seeds", "2")
+    serial = json.loads(run(*args).stdout)
+    on_ray = run(*args, "--ray", ray_head)
+    assert on_ray.exit_code == 0, on_ray.output
+    assert json.loads(on_ray.stdout)["across_seeds"] == serial["across_seeds"]

@@ -40,8 +40,9 @@ def bench(
     `shared_prefix` tokens open every prompt alike, to measure prefix caching on purpose.
     `sink(level, level_start, record)` sees each request as it completes (bench's JSONL).
     `workers` client processes share each level (bench/workers.py), for loads one cannot send
-    on time (default 1); with `ray` (a Ray address: local, auto, HOST:PORT) they are actors of
-    that cluster, one per CPU by default (bench/ray_workers.py)."""
+    on time (default: one, or one per core when a level needs more: `auto_workers`); with `ray`
+    (a Ray address: local, auto, HOST:PORT) they are actors of that cluster, one per CPU by
+    default (bench/ray_workers.py)."""
     import asyncio
     import secrets
 
@@ -67,6 +68,10 @@ def bench(
         )
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise InputError("--workers", f"must be from 1 to {MAX_WORKERS}")
+    if workers is None and ray is None and transport is None:
+        from llmsize.bench.workers import auto_workers
+
+        workers = auto_workers(levels, output_tokens)
     split_up = ray is not None or (workers or 1) > 1
     if split_up and transport is not None:
         raise InputError("--workers", "worker processes open their own connections")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from llmsize.usecase import UseCase, load_usecase
 
 if TYPE_CHECKING:
+    from llmsize.limits import Miss
+    from llmsize.metrics import RunResult
     from llmsize.search.simulated import SimulationResult
     from llmsize.usecase import Resolved
 
@@ -35,12 +37,18 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     kv_precision: str | None = None,
     replicas: int | None = None,
+    seeds: int = 1,
+    workers: int = 1,
+    ray: str | None = None,
 ) -> SimulationResult:
     """Run the digital twin: the use case's lengths (and spreads) under Poisson arrivals at its
     average rate (or peak, or --rate), a closed loop at --concurrency, or a trace. The deployment
     is the one given, or the one the steady-state model suggests; `replicas` runs only that many
     of its replicas (one, to compare with a run measured against one endpoint). `max_batch` and
-    `chunked_prefill` override the engine's scheduler defaults (data/engines.yaml) when given."""
+    `chunked_prefill` override the engine's scheduler defaults (data/engines.yaml) when given.
+    `seeds` > 1 replays the deployment with seeds seed, seed + 1, ... (the first is the result,
+    every one is in `seed_runs`), on `workers` processes or the Ray cluster at `ray`; each
+    replay is seeded on its own, so where it runs never changes it."""
     from dataclasses import replace
 
     from llmsize.catalog import load_catalog
@@ -74,6 +82,10 @@ def simulate(
         from llmsize.catalog.precisions import checked_kv
 
         resolved = replace(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise InputError("--seeds", f"must be from 1 to {MAX_SEEDS}")
+    if workers < 1:
+        raise InputError("--workers", "must be at least 1")
     loads = [x is not None for x in (rate, concurrency, trace)]
     if sum(loads) > 1:
         raise InputError("--rate", "give at most one of --rate, --concurrency, --trace")
@@ -138,8 +150,21 @@ def simulate(
         sessions=resolved.sessions if trace is None else None,
         system_tokens=resolved.system_prompt_tokens,
     )
-    outcome = run(d, traffic, progress)
-    result = summarise(outcome, traffic, resolved.limits)
+    seed_runs: tuple[tuple[int, RunResult, tuple[Miss, ...]], ...] = ()
+    if seeds == 1:
+        outcome = run(d, traffic, progress)
+        result = summarise(outcome, traffic, resolved.limits)
+    else:
+        from llmsize.parallel import map_jobs
+        from llmsize.search.simulated import replay
+
+        jobs = [(d, replace(traffic, seed=seed + i), resolved.limits) for i in range(seeds)]
+        replays = list(map_jobs(replay, jobs, workers, ray))
+        outcome, result = replays[0]
+        seed_runs = tuple(
+            (seed + i, r, resolved.limits.misses_at_percentile(r))
+            for i, (_, r) in enumerate(replays)
+        )
     return SimulationResult(
         name=resolved.name,
         deployment={
@@ -181,7 +206,12 @@ def simulate(
         e2e_samples_ms=tuple(
             (e - a) * 1e3 for a, e in zip(outcome.arrival, outcome.end, strict=True)
         ),
+        seed_runs=seed_runs,
     )
+
+
+MAX_SEEDS = 1000
+"""Replays one `simulate` may ask for."""
 
 
 def _prefix_fields(resolved: Resolved) -> dict[str, object] | None:

@@ -30,6 +30,7 @@ class Measured:
     mean_prompt_tokens: float
     mean_output_tokens: float
     unreliable: str | None = None  # why the client's own delay spoils the figures, if it does
+    loop_lag_ms: dict[int, tuple[float, float]] = field(default_factory=dict)  # worker: p50, p99
 
     @property
     def reliable(self) -> bool:
@@ -145,10 +146,25 @@ def measure(level_run: LevelRun) -> Measured:
         },
         mean_prompt_tokens=sum(prompts) / len(prompts) if prompts else math.nan,
         mean_output_tokens=sum(outputs) / len(outputs) if outputs else math.nan,
-        unreliable=lag_verdict(
-            lags, run.ttft_ms.p50 if ttft else 0.0, 1 + max((r.worker for r in records), default=0)
+        unreliable=_with_loop_lag(
+            lag_verdict(
+                lags,
+                run.ttft_ms.p50 if ttft else 0.0,
+                1 + max((r.worker for r in records), default=0),
+            ),
+            level_run.loop_lag_ms,
         ),
+        loop_lag_ms=level_run.loop_lag_ms,
     )
+
+
+def _with_loop_lag(verdict: str | None, loop_lag_ms: dict[int, tuple[float, float]]) -> str | None:
+    """A late client's verdict names its slowest event loop: the delay behind every send."""
+    if verdict is None or not loop_lag_ms:
+        return verdict
+    worker, (_, p99) = max(loop_lag_ms.items(), key=lambda item: item[1][1])
+    where = f" (worker {worker})" if len(loop_lag_ms) > 1 else ""
+    return f"{verdict}; the client's event loop woke timers {p99:,.1f} ms late at p99{where}"
 
 
 def level_document(measured: Measured) -> dict[str, Any]:
@@ -156,6 +172,9 @@ def level_document(measured: Measured) -> dict[str, Any]:
     doc.pop("source")
     doc["errors_by_kind"] = measured.errors_by_kind
     doc["client_dispatch_lag_ms"] = measured.dispatch_lag_ms
+    doc["client_loop_lag_ms"] = [
+        {"worker": w, "p50": p50, "p99": p99} for w, (p50, p99) in measured.loop_lag_ms.items()
+    ]
     doc["reliable"] = measured.reliable
     doc["unreliable_reason"] = measured.unreliable
     doc["mean_prompt_tokens"] = measured.mean_prompt_tokens

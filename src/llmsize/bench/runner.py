@@ -13,7 +13,7 @@ import signal
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -74,6 +74,32 @@ class LevelRun:
     records: list[RequestRecord]
     started: float
     stopped_early: bool = False
+    loop_lag_ms: dict[int, tuple[float, float]] = field(default_factory=dict)
+    """Each client worker's event-loop lag over the level (p50, p99 ms): how late a timer it set
+    fired. Not kept in the records file."""
+
+
+LOOP_PROBE_S = 0.01
+"""The event-loop probe's period: a timer this far ahead, its overshoot measured."""
+
+
+async def _loop_lag(samples: list[float], stop: asyncio.Event) -> None:
+    """How late the event loop wakes a timer, every LOOP_PROBE_S: the client's own delay on
+    every send and read it schedules (one sample per period, a few hundred bytes a second)."""
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(LOOP_PROBE_S)
+        samples.append(max(0.0, (time.perf_counter() - before - LOOP_PROBE_S) * 1e3))
+
+
+def lag_summary(samples: list[float]) -> tuple[float, float]:
+    """(p50, p99) of the probe's samples, ms (0, 0 when the level was too short for one)."""
+    from llmsize.metrics import percentile
+
+    if not samples:
+        return (0.0, 0.0)
+    ordered = sorted(samples)
+    return (round(percentile(ordered, 50), 3), round(percentile(ordered, 99), 3))
 
 
 Progress = Callable[[Level, int, int, int, float | None], None]
@@ -296,6 +322,8 @@ async def run_plan(
                     else None
                 )
                 started = await gate() if gate is not None else time.perf_counter()
+                lags: list[float] = []
+                loop_probe = asyncio.create_task(_loop_lag(lags, ticking))
 
                 def done(record: RequestRecord, level: Level = level, at: float = started) -> None:
                     if sink is not None:
@@ -322,8 +350,10 @@ async def run_plan(
                 ticking.set()
                 if ticker is not None:
                     await ticker
+                await loop_probe
                 finished = [r for r in records if r.end]
-                runs.append(LevelRun(level, finished, started, stop.set))
+                lag = {plan.worker: lag_summary(lags)}
+                runs.append(LevelRun(level, finished, started, stop.set, lag))
     finally:
         gc.unfreeze()
         client.close()

@@ -18,9 +18,11 @@ Workers are local processes (a pipe each, here) or Ray actors (bench/ray_workers
 from __future__ import annotations
 
 import multiprocessing
+import os
 import statistics
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -30,6 +32,29 @@ from llmsize.bench.runner import BenchPlan, Level, LevelRun, Progress, RecordSin
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+
+STREAMS_PER_PROCESS = 1024
+"""Closed-loop streams one client process keeps on time (benchmarks/client_scaling.py: 1,024
+against serve-mock, 200 ms TTFT, 20 tokens at 10 ms, on the 2-core machine, 2026-12-06)."""
+CHUNKS_PER_PROCESS = 50_000
+"""Streamed tokens a second one client process reads on time: the same run's 1,024 streams,
+each 20 tokens in 390 ms (52,500 a second), rounded down."""
+
+
+def auto_workers(levels: Sequence[Level], output_tokens: int, cpus: int | None = None) -> int:
+    """bench's default: one process, or one per core when the heaviest level needs more than
+    one by the figures above (a closed loop by its streams, an open loop by the tokens a second
+    it streams back)."""
+    need = 1.0
+    for level in levels:
+        if level.kind == "concurrency":
+            need = max(need, level.value / STREAMS_PER_PROCESS)
+        else:
+            need = max(need, level.value * output_tokens / CHUNKS_PER_PROCESS)
+    if need <= 1:
+        return 1
+    return max(1, os.cpu_count() or 1) if cpus is None else cpus
+
 
 LEAD_S = 0.2
 """How far ahead of the last worker's arrival a level starts: time for every worker to see it."""
@@ -109,7 +134,7 @@ def worker_main(
             watcher.cancel()
 
     runs = asyncio.run(measured())
-    levels = [(r.level, r.started, r.stopped_early) for r in runs]
+    levels = [(r.level, r.started, r.stopped_early, r.loop_lag_ms) for r in runs]
     link.send(("done", worker, levels, stop.reason, prompts.calibrated_from, server[:1]))
     link.close()
 
@@ -155,6 +180,7 @@ class Merge:
     sink: RecordSink | None
     records: dict[Level, list[RequestRecord]] = field(default_factory=dict)
     levels: dict[Level, tuple[float, bool]] = field(default_factory=dict)
+    loop_lags: dict[Level, dict[int, tuple[float, float]]] = field(default_factory=dict)
     offsets: list[float] = field(default_factory=list)  # ms: each worker's clock less ours
     shifts: list[float] = field(default_factory=list)  # s: added to a worker's times
     hosts: list[str] = field(default_factory=list)
@@ -192,9 +218,10 @@ class Merge:
         else:
             _, w, done_levels, reason, calibrated, said = message
             self.finished.add(w)
-            for level, started, stopped in done_levels:
+            for level, started, stopped, loop_lag in done_levels:
                 first, early = self.levels.get(level, (started, False))
                 self.levels[level] = (min(first, started + self.shifts[w]), early or stopped)
+                self.loop_lags.setdefault(level, {}).update(loop_lag)
             if reason is not None and reason != PEER_STOPPED:
                 self.reasons.append(reason)
             self.calibration = self.calibration or calibrated
@@ -230,6 +257,7 @@ class Merge:
                 sorted((r for r in self.records.get(level, []) if r.end), key=lambda r: r.index),
                 self.levels[level][0],
                 self.levels[level][1],
+                dict(sorted(self.loop_lags.get(level, {}).items())),
             )
             for level in plan.levels
             if level in self.levels

@@ -105,9 +105,10 @@ def bench_command(
         int | None,
         typer.Option(
             "--workers",
-            help="Client processes that share each level (1 to 256; default 1, or one per CPU "
-            "of the --ray cluster): for loads one process cannot send on time. A Poisson "
-            "schedule stays the one a single client sends.",
+            help="Client processes that share each level (1 to 256): for loads one process "
+            "cannot send on time. Default: one, or one per core when a level needs more "
+            "(over 1,024 streams, or 50,000 streamed tokens a second); with --ray, one per CPU "
+            "of the cluster. A Poisson schedule stays the one a single client sends.",
             show_default=False,
         ),
     ] = None,

@@ -73,6 +73,34 @@ def simulate_command(
         int | None, typer.Option("--warmup", min=0, help="Requests not measured (default 10 %).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same result.")] = 0,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            "--seeds",
+            min=1,
+            max=1000,
+            help="Replay with this many seeds (--seed, --seed + 1, ...) and show the spread of "
+            "the limits' percentiles across them; exit 1 when any seed misses a limit.",
+        ),
+    ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="Processes that replay the --seeds at once (each replay is the serial one).",
+        ),
+    ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Replay the --seeds as tasks of a Ray cluster: 'local', 'auto' or HOST:PORT "
+            "of its head. Needs llmsize[distributed].",
+        ),
+    ] = None,
     router: Annotated[
         str, typer.Option("--router", help="round-robin or least-outstanding.")
     ] = "round-robin",
@@ -163,6 +191,9 @@ def simulate_command(
                 engine=engine,
                 progress=progress,
                 replicas=replicas,
+                seeds=seeds,
+                workers=workers,
+                ray=ray,
             )
     finally:
         if bar is not None:
@@ -201,6 +232,10 @@ def simulate_command(
 
         console = make_console()
         render_simulation(result, console)
+        if result.seed_runs:
+            from llmsize.report.sim_table import render_seed_spread
+
+            render_seed_spread(result, console)
         note = result.traffic.get("trace_note")
         if note:
             console.print(f"[yellow]Note: {note}.[/]", soft_wrap=True)
@@ -210,7 +245,7 @@ def simulate_command(
             render_measured_beside(result, compared[0], compared[1].measured, console)
             for note in differs:
                 console.print(f"[yellow]not like for like: {note}[/]")
-    if result.broken:
+    if result.broken or any(missed for _, _, missed in result.seed_runs):
         raise typer.Exit(NO_CONFIG)
 
 

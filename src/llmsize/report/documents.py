@@ -155,6 +155,18 @@ def simulation_document(
         "percentile": result.percentile,
         "broken": [str(b) for b in result.broken],
     }
+    if result.seed_runs:
+        q = result.percentile
+        runs = [r for _, r, _ in result.seed_runs]
+        body["across_seeds"] = {  # rounded as each run's own figures are (RunResult.as_dict)
+            "seeds": [s for s, _, _ in result.seed_runs],
+            "ttft_ms_at_percentile": [round(r.ttft_ms.at(q), 4) for r in runs],
+            "itl_ms_at_percentile": [round(r.itl_ms.at(q), 4) for r in runs],
+            "e2e_ms_at_percentile": [round(r.e2e_ms.at(q), 4) for r in runs],
+            "goodput": [r.as_dict()["goodput"] for r in runs],
+            "achieved_rps": [r.as_dict()["achieved_rps"] for r in runs],
+            "seeds_missing_a_limit": [s for s, _, missed in result.seed_runs if missed],
+        }
     if measured is not None:
         label, level = measured
         body["measured"] = {

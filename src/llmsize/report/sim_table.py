@@ -152,3 +152,42 @@ def render_measured_beside(
             "[yellow]Not the same experiment (" + "; ".join(mismatches) + "): match the "
             "use case and traffic to the measured run before reading the error.[/]"
         )
+
+
+def render_seed_spread(result: SimulationResult, console: Console) -> None:
+    """The limits' percentiles across the --seeds replays: how much one seed's answer moves."""
+    q = result.percentile
+    name = f"p{round(q * 100)}"
+    runs = result.seed_runs
+    table = SafeTable(box=box.SIMPLE_HEAD, title=f"Across {len(runs)} seeds", title_justify="left")
+    for column in ("", "lowest", "median seed", "highest"):
+        table.add_column(column, justify="left" if not column else "right")
+    for label, values in _seed_rows(result):
+        ordered = sorted(values)
+        middle = ordered[len(ordered) // 2]
+        table.add_row(label, *(f"{v:,.1f}" for v in (ordered[0], middle, ordered[-1])))
+    console.print(table)
+    missed = [s for s, _, m in runs if m]
+    first, last = runs[0][0], runs[-1][0]
+    console.print(
+        f"seeds {first}–{last}: "
+        + (
+            f"[red]{len(missed)} of {len(runs)} miss a limit at {name}[/] (seeds "
+            f"{', '.join(map(str, missed[:10]))}{', ...' if len(missed) > 10 else ''})"
+            if missed
+            else f"every one keeps the limits at {name}"
+        )
+    )
+
+
+def _seed_rows(result: SimulationResult) -> list[tuple[str, list[float]]]:
+    q = result.percentile
+    name = f"p{round(q * 100)}"
+    runs = [r for _, r, _ in result.seed_runs]
+    return [
+        (f"TTFT {name} ms", [r.ttft_ms.at(q) for r in runs]),
+        (f"ITL {name} ms", [r.itl_ms.at(q) for r in runs]),
+        (f"E2E {name} ms", [r.e2e_ms.at(q) for r in runs]),
+        ("goodput %", [100 * (r.goodput or 0.0) for r in runs]),
+        ("req/s", [r.achieved_rps for r in runs]),
+    ]

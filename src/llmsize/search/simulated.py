@@ -23,6 +23,7 @@ from llmsize.perf.modelled import BATCHES
 from llmsize.perf.pipeline import pipelined
 from llmsize.perf.roofline import Setup, inflight_times
 from llmsize.perf.sources import modelled_precisions
+from llmsize.sim.engine import Outcome
 from llmsize.sim.run import Traffic, TwinSetup, run, summarise
 from llmsize.usecase import Resolved
 from llmsize.workload import Lengths
@@ -95,6 +96,8 @@ class SimulationResult:
     broken: tuple[Miss, ...]
     ttft_samples_ms: tuple[float, ...] = ()
     e2e_samples_ms: tuple[float, ...] = ()
+    seed_runs: tuple[tuple[int, RunResult, tuple[Miss, ...]], ...] = ()
+    """With several seeds: each seed, its result and what it misses (the first is `run`)."""
 
 
 def rate_of(usecase: Resolved) -> tuple[float, str]:
@@ -364,3 +367,10 @@ def _simulate_server(
         ):
             best = choice
     return ServerSimulation(server, best, tuple(reasons)), simulations
+
+
+def replay(job: tuple[TwinSetup, Traffic, Limits]) -> tuple[Outcome, RunResult]:
+    """One seeded replay of a deployment (a top-level function: it runs on workers too)."""
+    d, traffic, limits = job
+    outcome = run(d, traffic)
+    return outcome, summarise(outcome, traffic, limits)
