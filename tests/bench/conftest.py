@@ -57,3 +57,42 @@ def mock_server() -> Iterator[Callable[..., RunningMock]]:
     yield start
     for mock in started:
         mock.close()
+
+
+@pytest.fixture
+def mock_process() -> Iterator[Callable[..., str]]:
+    """`llmsize serve-mock` in a process of its own on 127.0.0.1 (so the clients measured do
+    not share its event loop, as they share the in-process mock's); its URL once it answers."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(ttft_ms: float, itl_ms: float) -> str:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "llmsize", "serve-mock", "--port", str(port),
+             "--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        started.append(server)
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/models", timeout=1)
+                return url
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("serve-mock did not answer within 30 s")
+
+    yield start
+    for server in started:
+        server.terminate()
+        server.wait(10)
