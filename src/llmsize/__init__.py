@@ -39,6 +39,9 @@ if TYPE_CHECKING:
         estimate as estimate,
     )
     from llmsize.api import (
+        estimate_disaggregated as estimate_disaggregated,
+    )
+    from llmsize.api import (
         load_usecase as load_usecase,
     )
     from llmsize.api import (

@@ -146,3 +146,23 @@ def test_a_run_of_an_unknown_model_is_refused_naming_its_file_run_and_field(
     result = run("calibrate", str(data), "--out", str(tmp_path / "fit.yaml"))
     assert_one_line_error(result, "runs.csv (run run_tp8_ep8_1): model_path", "NoSuchModel")
     assert not (tmp_path / "fit.yaml").exists()
+
+
+def test_the_bundled_disaggregated_runs_that_name_their_workers_are_read() -> None:
+    """116 of the 647 disaggregated rows give both pools' worker counts; the rest are refused
+    (their deployment is unknown). A run without a stated concurrency holds what its decode
+    pool held: batch per rank x ranks x workers."""
+    from importlib import resources
+
+    from llmsize.benchdb.silicon import NO_WORKER_COUNTS, read_disaggregated
+
+    text = resources.files("llmsize.data").joinpath("aic-silicon-train.csv").read_text()
+    runs, skipped = read_disaggregated(text, "aic-silicon-train.csv")
+    assert len(runs) == 116 and skipped == {NO_WORKER_COUNTS: 531}
+    qwen = [r for r in runs if "235B" in r.model and r.concurrency == 72]
+    assert qwen and qwen[0].decode.batch == 24 and qwen[0].decode.workers == 3
+    first = next(r for r in runs if r.row.startswith("dsr1_b200_sglang_fp4_disagg_1024x1024"))
+    assert first.prefill.layout == Layout(tp=1, attention_dp=4, ep=4, moe_tp=1)
+    assert first.decode.layout.attention_dp * first.decode.workers * (first.decode.batch or 0) == (
+        first.concurrency
+    )

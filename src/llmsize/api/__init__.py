@@ -17,6 +17,7 @@ _WHERE = {
     "capacity": "llmsize.api.questions",
     "configs": "llmsize.api.questions",
     "estimate": "llmsize.api.questions",
+    "estimate_disaggregated": "llmsize.api.questions",
     "simulate": "llmsize.api.simulation",
     "validate": "llmsize.api.validation",
     "ShownLevel": "llmsize.bench.results",
@@ -26,6 +27,7 @@ _WHERE = {
     "CalibrateResult": "llmsize.perf.results",
     "ConfigsResult": "llmsize.perf.results",
     "EstimateResult": "llmsize.perf.results",
+    "DisaggregatedResult": "llmsize.perf.results",
     "load_usecase": "llmsize.usecase",
     "parse_usecase": "llmsize.usecase",
     "peak_from_average": "llmsize.workload",
@@ -36,6 +38,7 @@ __all__ = [
     "CalibrateResult",
     "CapacityResult",
     "ConfigsResult",
+    "DisaggregatedResult",
     "EstimateResult",
     "FileCheck",
     "PerfOptions",
@@ -46,6 +49,7 @@ __all__ = [
     "capacity",
     "configs",
     "estimate",
+    "estimate_disaggregated",
     "load_usecase",
     "parse_usecase",
     "peak_from_average",
@@ -60,14 +64,19 @@ if TYPE_CHECKING:
     from llmsize.api.calibration import accuracy, calibrate
     from llmsize.api.measurement import bench, show
     from llmsize.api.planning import plan
-    from llmsize.api.questions import capacity, configs, estimate
+    from llmsize.api.questions import capacity, configs, estimate, estimate_disaggregated
     from llmsize.api.simulation import simulate
     from llmsize.api.validation import validate
     from llmsize.bench.results import ShownLevel
     from llmsize.economics import CapacityResult
     from llmsize.files import FileCheck
     from llmsize.perf.context import PerfOptions
-    from llmsize.perf.results import CalibrateResult, ConfigsResult, EstimateResult
+    from llmsize.perf.results import (
+        CalibrateResult,
+        ConfigsResult,
+        DisaggregatedResult,
+        EstimateResult,
+    )
     from llmsize.usecase import load_usecase, parse_usecase
     from llmsize.workload import peak_from_average, sustainable_average
 

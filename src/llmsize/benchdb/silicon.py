@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from llmsize.benchdb.schema import CurvePoint, csv_number
@@ -90,13 +90,14 @@ def _ms(row: dict[str, str], column: str, where: str) -> float:
     return value
 
 
-def layout_of(row: dict[str, str], where: str) -> Layout:
-    """The layout the run used (see the module docstring for the squared-width rows)."""
-    tp = _int(row, "tp_size", where)
-    dp = _int(row, "attention_dp_size", where, 1) or 1
-    pp = _int(row, "pp_size", where, 1) or 1
-    ep = _int(row, "moe_ep_size", where, 1) or 1
-    moe_tp = _int(row, "moe_tp_size", where, 0)
+def layout_of(row: dict[str, str], where: str, pool: str = "") -> Layout:
+    """The layout the run used (see the module docstring for the squared-width rows); `pool`
+    'prefill_' or 'decode_' reads a disaggregated run's pool."""
+    tp = _int(row, f"{pool}tp_size", where)
+    dp = _int(row, f"{pool}attention_dp_size", where, 1) or 1
+    pp = _int(row, f"{pool}pp_size", where, 1) or 1
+    ep = _int(row, f"{pool}moe_ep_size", where, 1) or 1
+    moe_tp = _int(row, f"{pool}moe_tp_size", where, 0)
     run_id = row.get("id", "")
     named = re.search(r"_tp(\d+)_ep(\d+)_", run_id)
     says_so = named is not None and int(named.group(1)) == int(named.group(2)) == ep
@@ -105,21 +106,26 @@ def layout_of(row: dict[str, str], where: str) -> Layout:
         tp, dp = (ep, 1) if tp > 1 else (1, ep)
         moe_tp = 1
     if tp < 1:
-        raise InputError(f"{where}: tp_size", "must be at least 1")
+        raise InputError(f"{where}: {pool}tp_size", "must be at least 1")
     return Layout(tp, pp, dp, ep, moe_tp)
 
 
 def _concurrency(row: dict[str, str], where: str) -> int:
     if (row.get("batch_size") or "").strip():
         return _int(row, "batch_size", where) * (_int(row, "attention_dp_size", where, 1) or 1)
-    stated = re.search(r"silicon_concurrency=(\d+)", row.get("silicon_data_source", ""))
+    stated = _stated_concurrency(row)
     if stated:
-        return int(stated.group(1))
+        return stated
     raise InputError(f"{where}: batch_size", "is required (or silicon_concurrency in the source)")
 
 
-def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]]:
-    """The aggregated runs of a silicon CSV, and a count of the rows left out by reason."""
+def _stated_concurrency(row: dict[str, str]) -> int | None:
+    stated = re.search(r"silicon_concurrency=(\d+)", row.get("silicon_data_source", ""))
+    return int(stated.group(1)) if stated else None
+
+
+def _rows(text: str, origin: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each row of a silicon CSV with where it is, the format's columns checked once."""
     from llmsize.files import csv_rows
 
     reader = csv_rows(text, origin)
@@ -127,35 +133,52 @@ def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputError(origin, f"missing column(s) {', '.join(missing)} of the silicon format")
+    for line, values in reader:
+        yield f"{origin}:{line}", dict(zip(header, values, strict=False))
+
+
+@dataclass(frozen=True, slots=True)
+class _Common:
+    """What every run states: engine, what the weights were stored in, lengths."""
+
+    engine: str
+    precision: str
+    input_tokens: int
+    output_tokens: int
+
+
+def _common(row: dict[str, str], where: str) -> _Common:
+    backend = row["backend"].strip()
+    if backend not in ENGINES:
+        raise InputError(f"{where}: backend", f"{backend!r} is not one of {', '.join(ENGINES)}")
+    quant = (row.get("moe_quant_mode") or row.get("gemm_quant_mode") or "").strip()
+    if quant not in QUANT:
+        raise InputError(f"{where}: moe_quant_mode", f"{quant!r} is not one of {', '.join(QUANT)}")
+    isl, osl = _int(row, "isl", where), _int(row, "osl", where)
+    if isl < 1 or osl < 1:
+        raise InputError(f"{where}: isl", "input and output lengths must be at least 1")
+    return _Common(ENGINES[backend], QUANT[quant], isl, osl)
+
+
+def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]]:
+    """The aggregated runs of a silicon CSV, and a count of the rows left out by reason."""
     runs: list[SiliconRun] = []
     skipped: Counter[str] = Counter()
-    for line, values in reader:
-        row = dict(zip(header, values, strict=False))
-        where = f"{origin}:{line}"
+    for where, row in _rows(text, origin):
         if row["mode"].strip() != "agg":
             skipped[DISAGGREGATED] += 1
             continue
-        backend = row["backend"].strip()
-        if backend not in ENGINES:
-            raise InputError(f"{where}: backend", f"{backend!r} is not one of {', '.join(ENGINES)}")
-        quant = (row.get("moe_quant_mode") or row.get("gemm_quant_mode") or "").strip()
-        if quant not in QUANT:
-            raise InputError(
-                f"{where}: moe_quant_mode", f"{quant!r} is not one of {', '.join(QUANT)}"
-            )
+        common = _common(row, where)
         layout = layout_of(row, where)
-        isl, osl = _int(row, "isl", where), _int(row, "osl", where)
-        if isl < 1 or osl < 1:
-            raise InputError(f"{where}: isl", "input and output lengths must be at least 1")
         point = CurvePoint(
             model=row["model_path"].strip(),
             gpu=row["system"].strip(),
-            precision=QUANT[quant],
+            precision=common.precision,
             tp=layout.tp,
             load_type="concurrency",
             load_value=float(_concurrency(row, where)),
-            input_tokens=float(isl),
-            output_tokens=float(osl),
+            input_tokens=float(common.input_tokens),
+            output_tokens=float(common.output_tokens),
             ttft_ms=_ms(row, "silicon_ttft_ms", where),
             itl_ms=_ms(row, "silicon_tpot_ms", where),
             latency_stat="mean",
@@ -165,9 +188,93 @@ def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]
             raw_precision=row.get("precision", "").strip(),
             origin=origin,
         )
-        engine = ENGINES[backend]
-        family = ("agg", engine, point.gpu, point.model, row.get("precision", "").strip())
+        family = ("agg", common.engine, point.gpu, point.model, row.get("precision", "").strip())
         runs.append(
-            SiliconRun(point, engine, row.get("backend_version", "").strip(), layout, family)
+            SiliconRun(point, common.engine, row.get("backend_version", "").strip(), layout, family)
+        )
+    return runs, skipped
+
+
+NO_WORKER_COUNTS = "disaggregated runs that recorded no worker counts (only their concurrency)"
+"""Without each pool's workers the deployment that ran is unknown: such rows are refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRun:
+    """One pool of a disaggregated run: its layout, workers, and batch per attention-DP rank
+    (prompts to a prefill pass, or sequences a decode step runs; None where not recorded)."""
+
+    layout: Layout
+    workers: int
+    batch: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DisaggregatedRun:
+    """One disaggregated closed-loop run: both pools, the load, and what was measured."""
+
+    row: str
+    origin: str
+    engine: str
+    engine_version: str
+    model: str  # the Hugging Face id
+    gpu: str  # the file's system name (both pools ran on it)
+    precision: str
+    input_tokens: int
+    output_tokens: int
+    concurrency: int
+    prefill: PoolRun
+    decode: PoolRun
+    ttft_ms: float
+    tpot_ms: float
+    family: tuple[str, str, str, str, str]
+
+
+def _pool(row: dict[str, str], where: str, pool: str) -> PoolRun:
+    batch = _int(row, f"{pool}batch_size", where, 0)
+    return PoolRun(
+        layout_of(row, where, pool), _int(row, f"{pool}num_workers", where), batch or None
+    )
+
+
+def read_disaggregated(text: str, origin: str) -> tuple[list[DisaggregatedRun], Counter[str]]:
+    """The disaggregated runs of a silicon CSV that name both pools' workers, and a count of the
+    rows left out by reason. The load is the run's stated concurrency, else what the decode
+    pool held (batch per rank x ranks x workers)."""
+    runs: list[DisaggregatedRun] = []
+    skipped: Counter[str] = Counter()
+    for where, row in _rows(text, origin):
+        if row["mode"].strip() != "disagg":
+            continue
+        workers = [_int(row, f"{pool}num_workers", where, 0) for pool in ("prefill_", "decode_")]
+        if min(workers) < 1:
+            skipped[NO_WORKER_COUNTS] += 1
+            continue
+        common = _common(row, where)
+        prefill, decode = _pool(row, where, "prefill_"), _pool(row, where, "decode_")
+        concurrency = _stated_concurrency(row) or (
+            (decode.batch or 0) * decode.layout.attention_dp * decode.workers
+        )
+        if concurrency < 1:
+            raise InputError(f"{where}: decode_batch_size", "or silicon_concurrency is required")
+        model, gpu = row["model_path"].strip(), row["system"].strip()
+        runs.append(
+            DisaggregatedRun(
+                row["id"].strip(),
+                origin,
+                common.engine,
+                row.get("backend_version", "").strip(),
+                model,
+                gpu,
+                common.precision,
+                common.input_tokens,
+                common.output_tokens,
+                concurrency,
+                prefill,
+                decode,
+                _ms(row, "silicon_ttft_ms", where),
+                _ms(row, "silicon_tpot_ms", where),
+                ("disagg", common.engine, gpu, model, row.get("precision", "").strip()),
+            )
         )
     return runs, skipped

@@ -79,3 +79,45 @@ class CalibrateResult:
     left_out: dict[str, str] = field(default_factory=dict)  # group -> why it was not fitted
     curves: int = 0  # distinct measured curves among the rows
     statistic: str = "mean"  # the rows' latency_stat the fit was made to
+
+
+@dataclass(frozen=True, slots=True)
+class PoolResult:
+    """One pool of a disaggregated deployment as estimated."""
+
+    gpu: str
+    server: str
+    layout: str
+    workers: int
+    batch: int | None  # per attention-DP rank, as given
+    gpus: int
+    source: str  # the calibration fit its efficiencies come from
+
+
+@dataclass(frozen=True, slots=True)
+class DisaggregatedResult:
+    """One disaggregated deployment under a closed loop: latencies, throughput and where the
+    time goes (perf/disaggregated.py)."""
+
+    model: str
+    precision: str
+    engine: str
+    input_tokens: int
+    output_tokens: int
+    concurrency: int
+    prefill: PoolResult
+    decode: PoolResult
+    ttft_ms: float
+    itl_ms: float
+    e2e_ms: float
+    rps: float
+    output_tokens_per_s: float
+    output_tokens_per_s_per_gpu: float
+    gpus: int
+    transfer_ms: float
+    kv_link: str  # "nvlink" (one NVLink domain holds both pools) or "network"
+    decode_batch: float  # sequences a decode worker runs per step
+    prefill_group: float  # prompts a prefill worker runs per pass
+    bottleneck: str  # "prefill", "decode" or "clients"
+    provenance: str
+    typical_error: str

@@ -1,0 +1,282 @@
+"""Disaggregated serving in steady state: a prefill pool and a decode pool, the KV cache shipped
+between them (the layout the `prefill_*` / `decode_*` columns of AIConfigurator's silicon runs
+describe, as Dynamo, SGLang's PD mode and TensorRT-LLM's disaggregated serving run it).
+
+Closed loop at a concurrency C, as those runs measure (and as `inflight_from_work` reads an
+aggregated replica):
+- decode: each of the decode pool's workers holds C / workers sequences (what its KV cache and
+  scheduler admit; the rest wait for a slot). Its steps carry decode only, never a prefill, so
+  the inter-token latency is one plain decode step at that batch;
+- prefill: each of the prefill pool's workers takes C / workers prompts a cycle, as many to a
+  pass as its token budget holds (per attention-DP rank). A request's first token waits for its
+  own prompt (up to its group's pass: `group_wait`), for the passes of the prompts that arrived
+  with it (closed-loop waves: `wave_sync`), and for its KV cache to reach the decode worker;
+- the KV cache of a prompt crosses over NVLink where both pools share an NVLink domain (a GB200
+  NVL72 rack), else over the network between servers, on as many GPU links as the narrower
+  pool has GPUs;
+- a pool that cannot keep up with the other sets the cycle: its queue lands in the first token
+  (the prefill pool's, or a decode slot's).
+Each pool's efficiencies are the calibration's for its own GPU and precision under the engine
+(the same fit the aggregated model uses); nothing here is fitted to disaggregated runs, so every
+disaggregated silicon run is out of sample.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llmsize.perf.kv_budget import scheduler
+from llmsize.perf.memory import kv_bytes_per_token, memory_fit
+from llmsize.perf.roofline import Params, Setup, decode_work, pass_seconds, prefill_work
+
+if TYPE_CHECKING:
+    from llmsize.benchdb.silicon import DisaggregatedRun
+    from llmsize.catalog import Catalog, Gpu, LlmArch, Server
+    from llmsize.deployment import Layout
+    from llmsize.perf.calibration import Calibration, ResolvedFit
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSetup:
+    """One pool: what a worker runs on, its calibrated efficiencies, and how many workers."""
+
+    setup: Setup
+    params: Params
+    workers: int
+    batch: int | None = None  # per attention-DP rank: prompts to a pass, or sequences running
+
+
+@dataclass(frozen=True, slots=True)
+class DisaggregatedTimes:
+    """Per-request latencies (ms), the deployment's request rate, and where the time goes."""
+
+    ttft_ms: float
+    itl_ms: float
+    e2e_ms: float
+    rps: float
+    transfer_ms: float  # one prompt's KV cache from its prefill worker to its decode worker
+    prefill_ms: float  # one prompt's own prefill pass
+    decode_batch: float  # sequences a decode worker runs per step
+    prefill_group: float  # prompts a prefill worker runs per pass
+    bottleneck: str  # "prefill", "decode" or "clients" (neither pool queues)
+
+
+def decode_slots(pool: PoolSetup, context_tokens: int) -> float:
+    """Sequences one decode worker can run at once: its KV cache and its scheduler's cap, over
+    its attention-DP ranks (each caches and schedules its own)."""
+    s = pool.setup
+    fit = memory_fit(
+        s.model,
+        s.gpu,
+        s.tp,
+        s.precision,
+        context_tokens,
+        pp=s.pp,
+        attention_dp=s.attention_dp,
+        kv=s.kv,
+        engine=s.engine,
+    )
+    cap = pool.batch or scheduler(s.engine).running_for(s.gpu) or fit.max_batch
+    return float(s.attention_dp * min(fit.max_batch, cap) / s.pp)
+
+
+def transfer_seconds(
+    prefill: Setup, decode: Setup, input_tokens: float, shared_domain: bool
+) -> float:
+    """A prompt's KV cache crossing from the prefill to the decode worker: its bytes (in the
+    cache's precision, every layer) over the links of the narrower pool's GPUs."""
+    total = kv_bytes_per_token(prefill.model, 1, prefill.precision, prefill.kv) * input_tokens
+    per_gpu = (
+        min(prefill.gpu.link.gb_s, decode.gpu.link.gb_s) / 2
+        if shared_domain
+        else min(prefill.network_gb_s, decode.network_gb_s)
+    )
+    links = min(prefill.width * prefill.pp, decode.width * decode.pp)
+    return total / (per_gpu * 1e9 * links)
+
+
+def disaggregated_times(
+    prefill: PoolSetup,
+    decode: PoolSetup,
+    concurrency: float,
+    input_tokens: float,
+    output_tokens: float,
+    shared_domain: bool,
+) -> DisaggregatedTimes:
+    """Steady state of a closed loop at `concurrency` over the two pools (module docstring)."""
+    out = max(output_tokens, 1.0)
+    p, d = prefill.params, decode.params
+    # decode: a worker's share of the loop, as many as it admits
+    per_decode = concurrency / decode.workers
+    slots = decode_slots(decode, int(input_tokens + out))
+    running = max(1.0, min(per_decode, slots))
+    t_d = pass_seconds(
+        decode_work(decode.setup, running, input_tokens + out / 2), d, d.step_overhead_ms
+    )
+    # prefill: a worker's share, grouped to its token budget per rank
+    s = prefill.setup
+    per_prefill = concurrency / prefill.workers
+    per_rank = prefill.batch or scheduler(s.engine).tokens_for(s.gpu) // max(input_tokens, 1.0)
+    group = max(1.0, min(per_prefill, s.attention_dp * per_rank))
+    t_p = pass_seconds(prefill_work(s, group, input_tokens), p, p.prefill_overhead_ms)
+    t_1 = pass_seconds(prefill_work(s, 1.0, input_tokens), p, p.prefill_overhead_ms)
+    busy = per_prefill / group * t_p  # a prefill worker's work per cycle of the loop
+    own = t_1 + p.group_wait * max(t_p - t_1, 0.0)
+    transfer = transfer_seconds(s, decode.setup, input_tokens, shared_domain)
+    request = p.request_overhead_ms * 1e-3
+    first = request + own + p.wave_sync * max(busy - own, 0.0) / 2 + transfer
+    decoding = (out - 1) * t_d
+    cycle = first + decoding
+    bottleneck = "clients"
+    if busy > cycle:  # the prefill pool sets the pace: prompts queue for it
+        first += busy - cycle
+        cycle = busy
+        bottleneck = "prefill"
+    if per_decode > running:  # the rest wait for a decode slot (Little's law)
+        rate = running / max(decoding + t_d, 1e-9)
+        first += (per_decode - running) / rate
+        bottleneck = "decode"
+    e2e = first + decoding
+    return DisaggregatedTimes(
+        first * 1e3,
+        t_d * 1e3,
+        e2e * 1e3,
+        concurrency / e2e,
+        transfer * 1e3,
+        t_1 * 1e3,
+        running,
+        group,
+        bottleneck,
+    )
+
+
+def pool_setup(
+    model: LlmArch,
+    gpu: Gpu,
+    server: Server,
+    layout: Layout,
+    precision: str,
+    engine: str,
+    calibration: Calibration,
+    catalog: Catalog,
+    workers: int,
+    batch: int | None = None,
+) -> tuple[PoolSetup, ResolvedFit]:
+    """One pool on its servers' fabric, with its GPU's calibrated efficiencies under `engine`
+    (and which fit they are)."""
+    setup = Setup.of(
+        model, gpu, layout, precision, server.nvlink_domain, server.network_gb_s, engine=engine
+    )
+    resolved = calibration.resolve(engine, gpu, precision, catalog)
+    return PoolSetup(setup, resolved.params, workers, batch), resolved
+
+
+def shares_domain(
+    prefill: PoolSetup, prefill_server: Server, decode: PoolSetup, decode_server: Server
+) -> bool:
+    """Whether one NVLink domain holds both pools (a GB200 NVL72 rack's 72 GPUs): the KV cache
+    then crosses NVLink; between servers it crosses the network."""
+    gpus = sum(p.setup.width * p.setup.pp * p.workers for p in (prefill, decode))
+    return prefill_server.id == decode_server.id and gpus <= prefill_server.nvlink_domain
+
+
+@dataclass(frozen=True, slots=True)
+class SiliconCheck:
+    """A disaggregated silicon run beside what the model says of it."""
+
+    run: DisaggregatedRun
+    times: DisaggregatedTimes
+
+
+def check_silicon(
+    runs: Iterable[DisaggregatedRun], catalog: Catalog, calibration: Calibration
+) -> tuple[list[SiliconCheck], Counter[str]]:
+    """The model's answer for each disaggregated run it can represent, each pool on the run's
+    GPU (its widest NVLink server type) under the run's engine; the others counted by reason."""
+    from llmsize.errors import InputError
+
+    checks: list[SiliconCheck] = []
+    skipped: Counter[str] = Counter()
+    for run in runs:
+        try:
+            model = catalog.resolve_model(run.model, f"{run.origin} (run {run.row}): model_path")
+        except InputError:
+            skipped["model not in the catalog"] += 1
+            continue
+        gpu = catalog.gpus.find(run.gpu)
+        if gpu is None:
+            skipped["GPU not in the catalog"] += 1
+            continue
+        precision = run.precision
+        if model.native is not None and model.native.name == "mxfp4" and precision == "nvfp4":
+            precision = "mxfp4"  # gpt-oss: the file says nvfp4 for its own MXFP4 checkpoint
+        if not gpu.runs(precision):
+            skipped["precision not modelled on that GPU"] += 1
+            continue
+        server = max(
+            (s for s in catalog.servers.entries if s.gpu == gpu.id),
+            key=lambda s: s.nvlink_domain,
+            default=None,
+        )
+        if server is None:
+            skipped["no server type of that GPU"] += 1
+            continue
+        if any(p.layout.faults(model, server.gpus) for p in (run.prefill, run.decode)):
+            skipped["layout the model cannot take (TP not dividing the heads)"] += 1
+            continue
+        prefill, _ = pool_setup(
+            model, gpu, server, run.prefill.layout, precision, run.engine, calibration,
+            catalog, run.prefill.workers, run.prefill.batch,
+        )  # fmt: skip
+        decode, _ = pool_setup(
+            model, gpu, server, run.decode.layout, precision, run.engine, calibration,
+            catalog, run.decode.workers, run.decode.batch,
+        )  # fmt: skip
+        shared = shares_domain(prefill, server, decode, server)
+        times = disaggregated_times(
+            prefill, decode, run.concurrency, run.input_tokens, run.output_tokens, shared
+        )
+        checks.append(SiliconCheck(run, times))
+    return checks, skipped
+
+
+def median_errors(checks: Sequence[SiliconCheck]) -> tuple[float, float]:
+    """Median absolute percentage error of TTFT and of TPOT, %."""
+    ttft = [abs(c.times.ttft_ms / c.run.ttft_ms - 1) * 100 for c in checks]
+    tpot = [abs(c.times.itl_ms / c.run.tpot_ms - 1) * 100 for c in checks]
+    return statistics.median(ttft), statistics.median(tpot)
+
+
+@functools.cache
+def bundled_checks() -> tuple[tuple[SiliconCheck, ...], int]:
+    """The bundled disaggregated silicon runs the model answers, and how many rows there were."""
+    from importlib import resources
+
+    from llmsize.benchdb.silicon import read_disaggregated
+    from llmsize.catalog import load_catalog
+    from llmsize.perf.calibration import load_calibration
+
+    name = "aic-silicon-train.csv"
+    text = resources.files("llmsize.data").joinpath(name).read_text(encoding="utf-8")
+    runs, skipped = read_disaggregated(text, name)
+    checks, _ = check_silicon(runs, load_catalog(), load_calibration(None))
+    return tuple(checks), len(runs) + sum(skipped.values())
+
+
+def measured_error(engine: str) -> str:
+    """The model's median error on the bundled disaggregated runs of this engine (out of
+    sample: nothing here is fitted to them), or why there is none."""
+    checks, _ = bundled_checks()
+    mine = [c for c in checks if c.run.engine == engine.split("-")[0]]
+    if not mine:
+        return f"unknown (no disaggregated measurements of {engine})"
+    ttft, tpot = median_errors(mine)
+    return (
+        f"median error TTFT {ttft:.0f} %, TPOT {tpot:.0f} % over {len(mine)} disaggregated "
+        f"{mine[0].run.engine} runs (AIConfigurator silicon sample; none fitted on)"
+    )

@@ -1,0 +1,145 @@
+"""Disaggregated serving in steady state (perf/disaggregated.py) and `estimate_disaggregated`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llmsize.api import estimate_disaggregated
+from llmsize.catalog import load_catalog
+from llmsize.deployment import Layout
+from llmsize.errors import InputError
+from llmsize.perf.calibration import load_calibration
+from llmsize.perf.disaggregated import (
+    PoolSetup,
+    disaggregated_times,
+    median_errors,
+    pool_setup,
+)
+from llmsize.perf.roofline import decode_work, pass_seconds
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = load_catalog()
+CALIBRATION = load_calibration(None)
+
+
+def _pools(prefill_workers: int = 1, decode_workers: int = 2) -> tuple[PoolSetup, PoolSetup]:
+    model = CATALOG.resolve_model("deepseek-ai/DeepSeek-R1", "model")
+    gpu = CATALOG.gpus.get("b200", "gpu")
+    server = CATALOG.servers.get("dgx-b200", "server")
+    prefill, _ = pool_setup(
+        model, gpu, server, Layout(attention_dp=4, ep=4), "nvfp4", "trtllm", CALIBRATION,
+        CATALOG, prefill_workers,
+    )  # fmt: skip
+    decode, _ = pool_setup(
+        model, gpu, server, Layout(attention_dp=8, ep=8), "nvfp4", "trtllm", CALIBRATION,
+        CATALOG, decode_workers,
+    )  # fmt: skip
+    return prefill, decode
+
+
+def test_the_inter_token_latency_is_a_plain_decode_step_at_the_decode_batch() -> None:
+    """No prefill ever rides a decode worker's step: its ITL is a decode step alone."""
+    prefill, decode = _pools(decode_workers=2)
+    t = disaggregated_times(prefill, decode, 256, 1024, 512, shared_domain=False)
+    assert t.decode_batch == 128
+    step = pass_seconds(
+        decode_work(decode.setup, 128, 1024 + 256), decode.params, decode.params.step_overhead_ms
+    )
+    assert t.itl_ms == pytest.approx(step * 1e3)
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(1, 4096), st.integers(1, 8), st.integers(1, 8))
+def test_more_decode_workers_never_slow_decode(concurrency: int, workers: int, more: int) -> None:
+    prefill, fewer = _pools(decode_workers=workers)
+    _, wider = _pools(decode_workers=workers + more)
+    a = disaggregated_times(prefill, fewer, concurrency, 2048, 256, shared_domain=False)
+    b = disaggregated_times(prefill, wider, concurrency, 2048, 256, shared_domain=False)
+    assert b.itl_ms <= a.itl_ms * (1 + 1e-9)
+    assert b.rps >= a.rps * (1 - 1e-9)
+
+
+def test_the_kv_cache_crosses_nvlink_faster_than_the_network() -> None:
+    prefill, decode = _pools()
+    over_nvlink = disaggregated_times(prefill, decode, 4, 8192, 256, shared_domain=True)
+    over_network = disaggregated_times(prefill, decode, 4, 8192, 256, shared_domain=False)
+    assert over_nvlink.transfer_ms < over_network.transfer_ms
+    assert over_nvlink.ttft_ms < over_network.ttft_ms
+
+
+def test_one_prefill_worker_under_a_long_prompt_flood_is_the_bottleneck() -> None:
+    prefill, decode = _pools(prefill_workers=1, decode_workers=8)
+    light = disaggregated_times(prefill, decode, 8, 8192, 64, shared_domain=False)
+    heavy = disaggregated_times(prefill, decode, 1024, 8192, 64, shared_domain=False)
+    assert heavy.bottleneck == "prefill" and heavy.ttft_ms > 10 * light.ttft_ms
+    more, _ = _pools(prefill_workers=8)
+    eased = disaggregated_times(more, decode, 1024, 8192, 64, shared_domain=False)
+    assert eased.ttft_ms < heavy.ttft_ms
+
+
+def test_estimate_disaggregated_answers_with_its_pools_gpus_and_measured_error() -> None:
+    r = estimate_disaggregated(
+        "deepseek-ai/DeepSeek-R1", "gb200", 1024, 1024, "nvfp4", engine="trtllm",
+        server="gb200-nvl72", prefill={"attention_dp": 4, "ep": 4, "workers": 1, "batch": 1},
+        decode={"attention_dp": 8, "ep": 8, "workers": 4, "batch": 32},
+    )  # fmt: skip
+    assert r.concurrency == 32 * 8 * 4 and r.gpus == 4 + 32
+    assert r.kv_link == "nvlink" and r.provenance == "modelled"
+    assert r.prefill.layout == "TP1×DP4 EP4" and r.decode.workers == 4
+    assert r.e2e_ms == pytest.approx(r.ttft_ms + 1023 * r.itl_ms)
+    assert re.match(
+        r"median error TTFT \d+ %, TPOT \d+ % over \d+ disaggregated trtllm", (r.typical_error)
+    )
+    one_box = estimate_disaggregated(
+        "meta-llama/Llama-3.1-8B", "h100", 1000, 100, "fp8", engine="vllm",
+        prefill={"workers": 1}, decode={"workers": 1}, concurrency=8,
+    )  # fmt: skip
+    assert one_box.kv_link == "nvlink"  # two GPUs of one 8-GPU box
+    two_boxes = estimate_disaggregated(
+        "meta-llama/Llama-3.1-8B", "h100", 1000, 100, "fp8", engine="vllm",
+        prefill={"tp": 4, "workers": 2}, decode={"tp": 4}, concurrency=8,
+    )  # fmt: skip
+    assert two_boxes.kv_link == "network" and two_boxes.transfer_ms > one_box.transfer_ms
+
+
+@pytest.mark.parametrize(
+    ("prefill", "decode", "where"),
+    [
+        ({"workers": 1, "tpp": 2}, {"batch": 4}, "prefill.tpp"),
+        ({"workers": 0}, {"batch": 4}, "prefill.workers"),
+        ({"workers": "2"}, {"batch": 4}, "prefill.workers"),
+        ({}, {}, "concurrency"),
+        ({"gpu": "h100x"}, {"batch": 4}, "prefill.gpu"),
+    ],
+)
+def test_a_bad_pool_is_refused_naming_its_field(
+    prefill: dict[str, object], decode: dict[str, object], where: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        estimate_disaggregated(
+            "deepseek-ai/DeepSeek-R1", "b200", 1024, 1024, "nvfp4", prefill=prefill,
+            decode=decode,
+        )  # fmt: skip
+    assert caught.value.where == where
+
+
+def test_the_readmes_disaggregated_accuracy_is_the_models() -> None:
+    """The README's table of the model against the bundled disaggregated runs is recomputed
+    here (none of them is fitted on: every one is out of sample)."""
+    from llmsize.perf.disaggregated import bundled_checks
+
+    checks, rows = bundled_checks()
+    readme = (ROOT / "README.md").read_text()
+    for engine in ("sglang", "trtllm", "vllm"):
+        mine = [c for c in checks if c.run.engine == engine]
+        ttft, tpot = median_errors(mine)
+        line = f"| {engine} | {len(mine)} | {ttft:.1f} | {tpot:.1f} |"
+        assert line in readme, line
+    ttft, tpot = median_errors(checks)
+    assert f"| all | {len(checks)} | {ttft:.1f} | {tpot:.1f} |" in readme
+    assert f"{len(checks)} of the {rows} disaggregated rows" in readme
