@@ -26,6 +26,7 @@ def plan(
     rank: str = "servers",
     workers: int = 1,
     ray: str | None = None,
+    disaggregated: bool = False,
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
@@ -36,7 +37,9 @@ def plan(
     `kv_precision` overrides the use case's `hardware.kv_precision`; `rank` (servers, cost,
     latency) is how the recommendation is picked among the server types that meet the limits.
     `workers` processes replay the server types at once, or with `ray` (a Ray address: local,
-    auto, HOST:PORT) tasks of that cluster (the same answer as one process)."""
+    auto, HOST:PORT) tasks of that cluster (the same answer as one process). `disaggregated`
+    adds each server type's best prefill/decode deployment by the steady-state model
+    (result.disaggregated), shown beside the aggregated answer, not replayed."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
@@ -75,6 +78,18 @@ def plan(
         engine=context.engine,
         batching=mode,
     )
+    if disaggregated:
+        if mode != "inflight" or resolved.is_batch:
+            from llmsize.errors import InputError
+
+            raise InputError(
+                "--disaggregated",
+                "compares continuous-batching deployments at a peak rate (not static batches "
+                "or batch jobs)",
+            )
+        from llmsize.search.disaggregated import disaggregated_options
+
+        result = replace(result, disaggregated=disaggregated_options(resolved, context))
     if method == "auto":  # the twin runs continuous batching: it checks in-flight answers
         # a batch job is sized for throughput: its requests queue, no Poisson replay applies
         method = "simulate" if mode == "inflight" and not resolved.is_batch else "peak"

@@ -355,7 +355,7 @@ def estimate_disaggregated(
         ttft_ms=t.ttft_ms,
         itl_ms=t.itl_ms,
         e2e_ms=t.e2e_ms,
-        rps=t.rps,
+        deployment_rps=t.rps,
         output_tokens_per_s=tokens_per_s,
         output_tokens_per_s_per_gpu=tokens_per_s / gpus,
         gpus=gpus,

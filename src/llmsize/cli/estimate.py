@@ -9,7 +9,7 @@ import typer
 
 from llmsize.cli import _complete as complete
 from llmsize.cli import _options as opts
-from llmsize.cli._common import NO_CONFIG, output_path, user_errors
+from llmsize.cli._common import NO_CONFIG, fail, output_path, user_errors
 
 if TYPE_CHECKING:
     from llmsize.perf.results import EstimateResult
@@ -49,14 +49,18 @@ ServerOpt = Annotated[
 def estimate_command(
     model: ModelOpt,
     gpu: GpuOpt,
-    tp: Annotated[
-        int, typer.Option("--tp", min=1, max=64, help="Tensor-parallel GPUs per instance.")
-    ],
-    batch: Annotated[
-        int, typer.Option("--batch", min=1, max=65536, help="Static batch size, or concurrency.")
-    ],
     input_tokens: InputOpt,
     output_tokens: OutputOpt,
+    tp: Annotated[
+        int | None,
+        typer.Option("--tp", min=1, max=64, help="Tensor-parallel GPUs per instance (aggregated)."),
+    ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch", min=1, max=65536, help="Static batch size, or concurrency (aggregated)."
+        ),
+    ] = None,
     precision: Annotated[
         opts.PrecisionChoice | None,
         typer.Option(
@@ -96,6 +100,35 @@ def estimate_command(
             help="MoE tensor parallel; EP x MoE-TP must equal TP x attention-DP (default: so).",
         ),
     ] = None,
+    prefill: Annotated[
+        str | None,
+        typer.Option(
+            "--prefill",
+            metavar="SPEC",
+            help="A disaggregated deployment's prefill pool, as 'tp=1,attention_dp=4,ep=4,"
+            "workers=2,batch=1' (keys tp, pp, attention_dp, ep, moe_tp, workers, batch per "
+            "attention-DP rank, gpu, server; as the silicon runs' prefill_* columns). With "
+            "--decode, instead of --tp and --batch.",
+        ),
+    ] = None,
+    decode: Annotated[
+        str | None,
+        typer.Option(
+            "--decode",
+            metavar="SPEC",
+            help="The decode pool, as --prefill ('attention_dp=8,ep=8,workers=4,batch=64').",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=1_000_000,
+            help="Disaggregated: closed-loop requests in flight (default: what the decode pool "
+            "holds, batch x attention_dp x workers).",
+        ),
+    ] = None,
     sweep_plot: Annotated[
         Path | None,
         typer.Option(
@@ -117,6 +150,31 @@ def estimate_command(
     """
     from llmsize.api import estimate
 
+    if prefill is not None or decode is not None:
+        aggregated_only = {
+            "--tp": tp is not None,
+            "--batch": batch is not None,
+            "--sweep-plot": sweep_plot is not None,
+            "--kv-precision": kv_precision is not None,
+            "--pp": pp != 1,
+            "--attention-dp": attention_dp != 1,
+            "--ep": ep != 1,
+            "--moe-tp": moe_tp is not None,
+            "--mode": mode != opts.Mode.inflight,
+        }
+        _disaggregated(
+            model, gpu, input_tokens, output_tokens, precision, server, prefill, decode,
+            concurrency, [flag for flag, given in aggregated_only.items() if given], fmt,
+            as_json, perf,
+        )  # fmt: skip
+        return
+    if tp is None or batch is None:
+        raise fail(
+            f"--{'tp' if tp is None else 'batch'}: required (or --prefill and --decode for a "
+            "disaggregated deployment)"
+        )
+    if concurrency is not None:
+        raise fail("--concurrency: for a disaggregated deployment; use --batch")
     output_path(sweep_plot, "--sweep-plot", force, perf.inputs, plot=True)
     with user_errors():
         result = estimate(
@@ -149,6 +207,85 @@ def estimate_command(
         render_estimate(result, make_console())
     if not result.fits:
         raise typer.Exit(NO_CONFIG)
+
+
+def _disaggregated(
+    model: str,
+    gpu: str,
+    input_tokens: int,
+    output_tokens: int,
+    precision: opts.PrecisionChoice | None,
+    server: str | None,
+    prefill: str | None,
+    decode: str | None,
+    concurrency: int | None,
+    aggregated_flags: list[str],
+    fmt: opts.Format,
+    as_json: bool,
+    perf: opts.PerfFlags,
+) -> None:
+    """`estimate --prefill SPEC --decode SPEC`: a disaggregated deployment."""
+    from llmsize.api import estimate_disaggregated
+
+    if prefill is None or decode is None:
+        raise fail(f"--{'prefill' if prefill is None else 'decode'}: needs its other pool too")
+    if aggregated_flags:
+        raise fail(
+            f"{aggregated_flags[0]}: for an aggregated deployment; a disaggregated one says its "
+            "layouts in --prefill and --decode"
+        )
+    if perf.source == "measured" or perf.bench:
+        flag = "--bench" if perf.bench else "--source"
+        raise fail(f"{flag}: a disaggregated deployment is answered by the model only")
+    with user_errors():
+        result = estimate_disaggregated(
+            model,
+            gpu,
+            input_tokens,
+            output_tokens,
+            precision.name_in_table if precision else None,
+            engine=perf.engine,
+            prefill=pool_spec(prefill, "--prefill"),
+            decode=pool_spec(decode, "--decode"),
+            concurrency=concurrency,
+            server=server,
+            calibration=perf.calibration,
+        )
+    if as_json or fmt != opts.Format.table:
+        from dataclasses import asdict
+
+        from llmsize.report.documents import versioned
+
+        opts.emit(versioned(asdict(result)), as_json, fmt, "Disaggregated estimate")
+    else:
+        from llmsize.report.console import make_console
+        from llmsize.report.estimate_table import render_disaggregated
+
+        render_disaggregated(result, make_console())
+
+
+def pool_spec(text: str, flag: str) -> dict[str, object]:
+    """'tp=1,attention_dp=4,workers=2,gpu=h200' -> a pool for estimate_disaggregated (numbers
+    as whole numbers, gpu and server as names); one clear line for anything else."""
+    from llmsize.api.questions import POOL_KEYS
+
+    pool: dict[str, object] = {}
+    for part in text.split(","):
+        key, sep, value = (p.strip() for p in part.partition("="))
+        if not sep or not key or not value:
+            raise fail(f"{flag}: {part.strip()!r} is not key=value (e.g. 'tp=4,workers=2')")
+        if key not in POOL_KEYS:
+            from llmsize.errors import unknown_name
+
+            with user_errors():
+                raise unknown_name(flag, "key", key, POOL_KEYS)
+        if key in ("gpu", "server"):
+            pool[key] = value
+        elif value.isdigit():
+            pool[key] = int(value)
+        else:
+            raise fail(f"{flag}: {key}={value!r} is not a whole number")
+    return pool
 
 
 def _sweep_plot(

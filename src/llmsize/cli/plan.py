@@ -51,6 +51,15 @@ def plan_command(
             help="Processes that replay the server types at once (the answer is the serial one).",
         ),
     ] = 1,
+    disaggregated: Annotated[
+        bool,
+        typer.Option(
+            "--disaggregated",
+            help="Also size a disaggregated deployment per server type (a prefill and a "
+            "decode pool; layouts and the prefill:decode ratio searched) by the steady-state "
+            "model, shown beside the aggregated answer.",
+        ),
+    ] = False,
     ray: Annotated[
         str | None,
         typer.Option(
@@ -122,6 +131,7 @@ def plan_command(
             seed=seed,
             workers=workers,
             ray=ray,
+            disaggregated=disaggregated,
             kv_precision=kv_precision.value if kv_precision else None,
             rank=rank.value,
         )

@@ -110,7 +110,7 @@ class DisaggregatedResult:
     ttft_ms: float
     itl_ms: float
     e2e_ms: float
-    rps: float
+    deployment_rps: float  # requests a second the whole deployment serves at that concurrency
     output_tokens_per_s: float
     output_tokens_per_s_per_gpu: float
     gpus: int

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.text import Text
 
-from llmsize.perf.results import EstimateResult
+from llmsize.perf.results import DisaggregatedResult, EstimateResult
 from llmsize.report.console import SafeTable, safe
 
 
@@ -42,4 +43,42 @@ def render_estimate(r: EstimateResult, console: Console) -> None:
     table.add_row("data", f"{r.provenance}: {r.source}")
     if r.typical_error:
         table.add_row("accuracy", r.typical_error)
+    console.print(table)
+
+
+def render_disaggregated(r: DisaggregatedResult, console: Console) -> None:
+    """`estimate --prefill --decode`: the two pools, the latencies, and where the time goes."""
+    console.print(
+        f"[bold]{safe(r.model)}[/] disaggregated, {r.precision} under {safe(r.engine)}: "
+        f"closed loop of {r.concurrency:,} requests, {r.input_tokens:,} in / "
+        f"{r.output_tokens:,} out"
+    )
+    pools = SafeTable(box=box.SIMPLE_HEAD)
+    for column in ("pool", "GPU", "server", "layout", "workers", "batch per rank", "GPUs"):
+        pools.add_column(column, justify="left" if column in ("pool", "layout") else "right")
+    for name, pool in (("prefill", r.prefill), ("decode", r.decode)):
+        batch = "engine's" if pool.batch is None else f"{pool.batch:,}"
+        pools.add_row(
+            name, pool.gpu, pool.server, pool.layout, f"{pool.workers}", batch, f"{pool.gpus}"
+        )
+    console.print(pools)
+    table = SafeTable.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("TTFT", _fmt(r.ttft_ms, "ms"))
+    table.add_row("ITL", _fmt(r.itl_ms, "ms", 2))
+    table.add_row("E2E", _fmt(r.e2e_ms, "ms", 0))
+    table.add_row("req/s", _fmt(r.deployment_rps, "", 2))
+    table.add_row(
+        "output tok/s",
+        f"{r.output_tokens_per_s:,.0f} ({r.output_tokens_per_s_per_gpu:,.0f} per GPU of {r.gpus})",
+    )
+    table.add_row("KV transfer", f"{r.transfer_ms:,.2f} ms per prompt over {r.kv_link}")
+    table.add_row(
+        "pace",
+        f"set by {r.bottleneck}; a decode worker runs {r.decode_batch:,.0f} sequences a step, a "
+        f"prefill worker {r.prefill_group:,.0f} prompts a pass",
+    )
+    table.add_row("data", f"{r.provenance}: prefill {r.prefill.source}; decode {r.decode.source}")
+    table.add_row("accuracy", r.typical_error)
     console.print(table)

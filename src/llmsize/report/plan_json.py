@@ -9,6 +9,7 @@ from llmsize.economics import PlanCost
 from llmsize.perf.estimate import INTERVAL, Estimate
 from llmsize.report.documents import SCHEMA_VERSION, whole_numbers
 from llmsize.search import PlanResult, ServerPlan, servers_needed
+from llmsize.search.disaggregated import DisaggregatedOption
 from llmsize.search.simulated import SimulatedChoice, SimulatedPlan
 from llmsize.search.steady import servers_range
 from llmsize.usecase import Resolved
@@ -227,6 +228,8 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
     }
     if result.simulated is not None:
         doc["simulated"] = simulated_document(result.simulated)
+    if result.disaggregated:
+        doc["disaggregated"] = [_disaggregated(option) for option in result.disaggregated]
     if rec is not None and rec.best is not None and rec.latency_optimal is not None:
         doc["recommendation"] = estimate_doc(rec, rec.best, uc.peak_rps)
         doc["latency_optimal"] = estimate_doc(rec, rec.latency_optimal, uc.peak_rps)
@@ -244,4 +247,28 @@ def _speculative(uc: Resolved) -> dict[str, object] | None:
         "acceptance_source": spec.rate_source,
         "tokens_per_step": round(spec.tokens_per_step, 4),
         "draft_share": round(spec.draft_share, 5),
+    }
+
+
+def _disaggregated(option: DisaggregatedOption) -> dict[str, Any]:
+    """plan --disaggregated: one server type's prefill/decode deployment, or why none."""
+    c = option.choice
+    if c is None:
+        return {"server": option.server.id, "servers": None, "reason": option.reason}
+    t = c.times
+    return {
+        "server": option.server.id,
+        "servers": c.servers,
+        "gpus": c.gpus,
+        "precision": c.precision,
+        "prefill": {"layout": c.prefill.label, "workers": c.units * c.prefill_workers},
+        "decode": {"layout": c.decode.label, "workers": c.units * c.decode_workers},
+        "concurrency": c.units * c.concurrency_per_unit,
+        "ttft_ms": round(t.ttft_ms, 2),
+        "itl_ms": round(t.itl_ms, 3),
+        "e2e_ms": round(t.e2e_ms, 1),
+        "kv_link": c.kv_link,
+        "bottleneck": t.bottleneck,
+        "provenance": "modelled",
+        "reason": "",
     }

@@ -69,6 +69,39 @@ def _twin(result: PlanResult) -> list[str]:
     return lines
 
 
+def _disaggregated(result: PlanResult) -> list[str]:
+    """plan --disaggregated: each server type's prefill/decode deployment beside its
+    aggregated count."""
+    from llmsize.perf.disaggregated import measured_error
+
+    aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
+    lines = [
+        "",
+        "## Disaggregated alternative",
+        "",
+        "A prefill pool and a decode pool (the KV cache shipped between them), layouts and the "
+        "prefill:decode ratio searched; the steady-state model at the peak, mean latencies "
+        "(**modelled**, not replayed in the twin). Accuracy: "
+        f"{measured_error(result.engine) if result.engine else 'unknown'}.",
+        "",
+        "| server type | servers (aggregated) | deployment | TTFT ms | ITL ms | E2E ms | KV over |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for option in result.disaggregated:
+        c = option.choice
+        versus = aggregated.get(option.server.id)
+        beside = "—" if versus is None else f"{versus}"
+        if c is None:
+            lines.append(f"| {option.server.id} | — ({beside}) | none: {option.reason} | | | | |")
+            continue
+        t = c.times
+        lines.append(
+            f"| {option.server.id} | {c.servers} ({beside}) | {c.label}, {c.gpus} GPUs | "
+            f"{t.ttft_ms:,.0f} | {t.itl_ms:,.1f} | {t.e2e_ms:,.0f} | {c.kv_link} |"
+        )
+    return lines
+
+
 def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) -> str:
     uc = result.usecase
     arch = uc.model
@@ -217,6 +250,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         lines += ["", "## Watch out", ""] + [f"- {w}." for w in warnings]
     if result.simulated is not None:
         lines += _twin(result)
+    if result.disaggregated:
+        lines += _disaggregated(result)
     if pictures:
         lines += ["", "## Pictures", ""] + [f"![{k}]({v})" for k, v in pictures.items()]
     sources = dict.fromkeys(c for p in result.plans if p.best for c in p.best.citations)

@@ -323,6 +323,36 @@ def render_plan(result: PlanResult, console: Console) -> None:
         console.print(f"[yellow]Warning:[/] {safe(warning)}.", soft_wrap=True)
     if result.simulated is not None:
         render_simulated(result, console)
+    if result.disaggregated:
+        render_disaggregated(result, console)
+
+
+def render_disaggregated(result: PlanResult, console: Console) -> None:
+    """plan --disaggregated: each server type's prefill/decode deployment beside its
+    aggregated count (steady state, means; not replayed)."""
+    aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
+    console.print(
+        "\n[bold]Disaggregated[/] (a prefill and a decode pool; steady-state model at the peak, "
+        "mean latencies; not replayed in the twin):"
+    )
+    for option in result.disaggregated:
+        c = option.choice
+        if c is None:
+            console.print(safe(f"  {option.server.id}: none ({option.reason})"), soft_wrap=True)
+            continue
+        t = c.times
+        versus = aggregated.get(option.server.id)
+        beside = f" against {versus} aggregated" if versus is not None else ""
+        console.print(
+            safe(
+                f"  {option.server.id}: {c.servers} server{'s' if c.servers != 1 else ''}"
+                f"{beside} — {c.label} "
+                f"({c.gpus} GPUs, {c.units} x {c.prefill_workers}P{c.decode_workers}D at "
+                f"{c.concurrency_per_unit:,} requests each): TTFT {t.ttft_ms:,.0f} ms, ITL "
+                f"{t.itl_ms:,.1f} ms, the KV cache over {c.kv_link}"
+            ),
+            soft_wrap=True,
+        )
 
 
 def render_costs(result: PlanResult, console: Console) -> None:

@@ -25,6 +25,7 @@ from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
 
 if TYPE_CHECKING:
+    from llmsize.search.disaggregated import DisaggregatedOption
     from llmsize.search.simulated import SimulatedPlan
 
 
@@ -113,6 +114,7 @@ class PlanResult:
     api_rate: float  # the request rate that traffic is priced at (average, else peak)
     warnings: tuple[str, ...]
     simulated: SimulatedPlan | None = None  # plan --method simulate: the digital twin's answer
+    disaggregated: tuple[DisaggregatedOption, ...] = ()  # plan --disaggregated, per server type
     engine: str = ""  # whose scheduler, memory rule and fit answered
     batching: str = ""  # "inflight" (continuous batching) or "static" (the talk's calculator)
 

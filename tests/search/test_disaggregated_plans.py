@@ -1,0 +1,68 @@
+"""plan --disaggregated: a prefill/decode deployment per server type beside the aggregated one."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from llmsize.api import plan
+from llmsize.perf.disaggregated import disaggregated_times, pool_setup, shares_domain
+from tests.cli.helpers import assert_one_line_error, run
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "usecases"
+CASE = EXAMPLES / "deepseek-r1-disaggregated-gb200.yaml"
+
+
+def test_each_server_type_gets_the_fewest_servers_its_units_need() -> None:
+    result = plan(CASE, method="peak", disaggregated=True)
+    options = {o.server.id: o for o in result.disaggregated}
+    assert set(options) == {"gb200-nvl72", "dgx-b200"}
+    for option in options.values():
+        c = option.choice
+        assert c is not None, option.reason
+        t = c.times
+        limits = result.usecase.limits
+        assert limits.holds(t.ttft_ms, t.itl_ms, t.e2e_ms)
+        assert c.units == math.ceil(result.usecase.peak_rps / t.rps)
+        assert c.servers == math.ceil(c.gpus / c.server.gpus)
+        # one more request per unit would break a limit (the unit's load is its most)
+        ctx_model = result.usecase.model
+        from llmsize.catalog import load_catalog
+        from llmsize.perf.calibration import load_calibration
+
+        catalog = load_catalog()
+        gpu = catalog.gpu_of(c.server)
+        p, _ = pool_setup(ctx_model, gpu, c.server, c.prefill, c.precision, "trtllm",
+                          load_calibration(None), catalog, c.prefill_workers)  # fmt: skip
+        d, _ = pool_setup(ctx_model, gpu, c.server, c.decode, c.precision, "trtllm",
+                          load_calibration(None), catalog, c.decode_workers)  # fmt: skip
+        more = disaggregated_times(
+            p, d, c.concurrency_per_unit + 1, result.usecase.input_tokens_total,
+            result.usecase.output_tokens, shares_domain(p, c.server, d, c.server),
+        )  # fmt: skip
+        assert not limits.holds(more.ttft_ms, more.itl_ms, more.e2e_ms)
+    assert options["gb200-nvl72"].choice is not None
+    assert options["gb200-nvl72"].choice.kv_link == "nvlink"
+    assert options["dgx-b200"].choice is not None
+    assert options["dgx-b200"].choice.kv_link == "network"
+
+
+def test_the_json_and_the_report_carry_the_comparison(tmp_path: Path) -> None:
+    result = run("plan", str(CASE), "--method", "peak", "--disaggregated", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["disaggregated"]
+    assert {r["server"] for r in rows} == {"gb200-nvl72", "dgx-b200"}
+    assert all(r["servers"] >= 1 and r["provenance"] == "modelled" for r in rows)
+    report = tmp_path / "r.md"
+    made = run("plan", str(CASE), "--method", "peak", "--disaggregated", "--report", str(report))
+    assert made.exit_code == 0, made.output
+    text = report.read_text()
+    assert "## Disaggregated alternative" in text and "not replayed" in text
+    table = run("plan", str(CASE), "--method", "peak", "--disaggregated")
+    assert "Disaggregated" in table.stdout and "against" in table.stdout
+
+
+def test_disaggregated_is_refused_for_static_batches() -> None:
+    case = EXAMPLES / "seed-nemo-43b.yaml"
+    assert_one_line_error(run("plan", str(case), "--disaggregated"), "--disaggregated")
