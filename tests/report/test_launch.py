@@ -149,3 +149,52 @@ def test_an_eagle_head_the_use_case_does_not_name_is_refused(tmp_path: Path) -> 
     text = (EXAMPLES / "llama-70b-chat-2026.yaml").read_text()
     case.write_text(text + "speculative:\n  method: eagle\n")
     assert_one_line_error(run("plan", str(case), "--method", "peak", "--emit", "vllm"), "EAGLE-3")
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_a_disaggregated_answer_emits_a_prefill_and_a_decode_worker(
+    engine: str, tmp_path: Path
+) -> None:
+    """plan --disaggregated --emit: one command per role, each flag and value one the engine's
+    help accepts, the decode worker capped at the batch it was sized at."""
+    source = (EXAMPLES / "deepseek-r1-disaggregated-gb200.yaml").read_text()
+    case = tmp_path / "dsr1.yaml"  # the checkpoint's own FP8 blocks: no pre-quantized one needed
+    case.write_text(source.replace("precision: nvfp4", "precision: fp8-block"))
+    result = plan(case, method="peak", disaggregated=True)
+    text = launch_text(result, engine)
+    commands = [shlex.split(line) for line in text.splitlines() if not line.startswith("#")]
+    assert len(commands) == 2
+    known = accepted(engine)
+    for args in commands:
+        for flag, value in flags_and_values(args):
+            assert flag in known, flag
+            choices = known[flag]
+            if choices is not None:
+                assert value in choices, (flag, value)
+    prefill, decode = commands
+    if engine == "sglang":
+        assert prefill[prefill.index("--disaggregation-mode") + 1] == "prefill"
+        assert decode[decode.index("--disaggregation-mode") + 1] == "decode"
+    else:
+        assert (
+            '"kv_connector":"NixlConnector"' in prefill[prefill.index("--kv-transfer-config") + 1]
+        )
+    choice = next(o.choice for o in result.disaggregated if o.choice and o.server.id in text)
+    batch = round(choice.times.decode_batch)
+    if engine == "vllm":  # per engine core: one per data-parallel rank
+        ranks = choice.decode.attention_dp
+        assert int(decode[decode.index("--max-num-seqs") + 1]) == -(-batch // ranks)
+    else:
+        assert int(decode[decode.index("--max-running-requests") + 1]) == batch
+
+
+def test_a_disaggregated_answer_is_not_emitted_for_trtllm_or_k8s(tmp_path: Path) -> None:
+    source = (EXAMPLES / "deepseek-r1-disaggregated-gb200.yaml").read_text()
+    case = tmp_path / "dsr1.yaml"
+    case.write_text(source.replace("precision: nvfp4", "precision: fp8-block"))
+    for target in ("trtllm", "k8s"):
+        assert_one_line_error(
+            run("plan", str(case), "--method", "peak", "--disaggregated", "--emit", target),
+            "--emit",
+            "vllm or sglang",
+        )

@@ -210,7 +210,9 @@ def _speculative(replica: Replica, engine: str) -> list[str]:
 
 def vllm_command(replica: Replica) -> list[str]:
     """`vllm serve`: TP and PP per replica; attention data parallelism as --data-parallel-size,
-    whose expert parallelism spans every GPU of the replica (TP x DP) when enabled."""
+    whose expert parallelism spans every GPU of the replica (TP x DP) when enabled. Each DP rank
+    is an engine core of its own ("Data Parallel Deployment", docs.vllm.ai), so --max-num-seqs
+    is the replica's concurrency over its ranks."""
     layout = replica.layout
     args = ["vllm", "serve", repository(replica.model)]
     args += ["--tensor-parallel-size", str(layout.tp)]
@@ -230,8 +232,9 @@ def vllm_command(replica: Replica) -> list[str]:
     args += _speculative(replica, "vllm")
     args += ["--max-model-len", str(replica.context_tokens)]
     args += ["--max-num-batched-tokens", str(replica.step_tokens)]
-    if replica.max_running is not None:
-        args += ["--max-num-seqs", str(replica.max_running)]
+    if replica.max_running is not None:  # each DP rank is an engine core with its own limit
+        per_rank = math.ceil(replica.max_running / layout.attention_dp)
+        args += ["--max-num-seqs", str(per_rank)]
     return [*args, "--host", "0.0.0.0", "--port", str(PORT)]
 
 
@@ -365,11 +368,77 @@ def _yaml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+VLLM_KV_TRANSFER = {"kv_connector": "NixlConnector", "kv_role": "kv_both"}
+"""vLLM's disaggregated workers: the NIXL connector, each worker both sending and receiving
+(docs.vllm.ai, "NixlConnector Usage Guide")."""
+
+
+def disaggregated_launch(result: PlanResult, target: str) -> str:
+    """`plan --disaggregated --emit TARGET`: a prefill worker's and a decode worker's command
+    of the fewest-server disaggregated answer, each with its role, and how many of each to run
+    behind a prefill/decode router (vLLM's proxy, SGLang's router, Dynamo or llm-d)."""
+    options = [o for o in result.disaggregated if o.choice is not None]
+    if not options:
+        raise InputError("--emit", "no disaggregated deployment was found to launch")
+    if target in ("trtllm", "k8s"):
+        raise InputError(
+            "--emit",
+            "a disaggregated deployment is emitted for vllm or sglang; TensorRT-LLM's is "
+            "launched by `trtllm-serve disaggregated` with a cluster file, and a manifest "
+            "needs a router, which --emit does not write",
+        )
+    rec = result.recommendation
+    preferred = rec.server.id if rec is not None else ""
+    option = min(
+        options,
+        key=lambda o: (o.server.id != preferred, o.choice.servers if o.choice else 0),
+    )
+    c = option.choice
+    assert c is not None
+    uc = result.usecase
+    gpu = result_gpu(option.server)
+    from llmsize.perf.kv_budget import scheduler
+
+    step_tokens = scheduler(result.engine or "").tokens_for(gpu)
+    lines = [
+        f"# disaggregated on {c.servers} x {c.server.id} ({c.precision}), sized by llmsize for "
+        f"{result.engine or 'the default engine'}: {c.units * c.prefill_workers} prefill "
+        f"worker(s) of {c.prefill.gpus} x {gpu.id} ({c.prefill.label}) and "
+        f"{c.units * c.decode_workers} decode worker(s) of {c.decode.gpus} x {gpu.id} "
+        f"({c.decode.label}), behind a prefill/decode router; the KV cache over {c.kv_link}",
+    ]
+    for role, layout, running in (
+        ("prefill", c.prefill, None),
+        ("decode", c.decode, max(1, round(c.times.decode_batch))),
+    ):
+        replica = Replica(
+            uc.model, option.server, gpu, layout, c.precision, uc.kv_precision, running,
+            step_tokens, c.servers, context_room(uc), uc.speculation if role == "decode" else None,
+        )  # fmt: skip
+        if target == "vllm":
+            args = vllm_command(replica)
+            args += ["--kv-transfer-config", json.dumps(VLLM_KV_TRANSFER, separators=(",", ":"))]
+        else:
+            args = sglang_command(replica)
+            args += ["--disaggregation-mode", role, "--disaggregation-transfer-backend", "nixl"]
+        lines += [f"# {role} worker", shlex.join(args)]
+    return "\n".join(lines) + "\n"
+
+
+def result_gpu(server: Server) -> Gpu:
+    from llmsize.catalog import load_catalog
+
+    return load_catalog().gpu_of(server)
+
+
 def launch_text(result: PlanResult, target: str) -> str:
     """What `plan --emit TARGET` prints: the command (or manifest) and, as comments, how many
-    replicas to run and what it was sized for."""
+    replicas to run and what it was sized for (with --disaggregated: the disaggregated answer's
+    prefill and decode workers)."""
     if target not in TARGETS:
         raise InputError("--emit", f"{target!r} is not one of {', '.join(TARGETS)}")
+    if result.disaggregated:
+        return disaggregated_launch(result, target)
     replica = replica_of(result)
     if target == "k8s":
         return k8s_manifest(replica)
