@@ -86,6 +86,16 @@ CASES: dict[str, tuple[list[str], float]] = {
         ["plan", str(ROOT / "examples/usecases/deepseek-r1-mtp.yaml")],
         3.0,
     ),
+    # issue 14: DeepSeek-R1 on a GB200 NVL72 rack and DGX B200, replayed in the twin and with
+    # the disaggregated search beside it (xPyD units, layouts of both pools), under 3 s
+    "plan-disaggregated": (
+        [
+            "plan",
+            str(ROOT / "examples/usecases/deepseek-r1-disaggregated-gb200.yaml"),
+            "--disaggregated",
+        ],
+        3.0,
+    ),
 }
 
 
