@@ -23,10 +23,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmsize.benchdb.schema import CurvePoint, csv_number
 from llmsize.deployment import Layout
 from llmsize.errors import InputError
+
+if TYPE_CHECKING:
+    from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 
 SOURCE_ID = "AIC_SILICON"
 SOURCE = (
@@ -278,3 +282,31 @@ def read_disaggregated(text: str, origin: str) -> tuple[list[DisaggregatedRun], 
             )
         )
     return runs, skipped
+
+
+@dataclass(frozen=True, slots=True)
+class RanOn:
+    """What a silicon run ran on, in catalog terms: the model, the GPU, the precision as the
+    model reads it, and the GPU's widest-NVLink server type (None: the catalog has none)."""
+
+    model: LlmArch
+    gpu: Gpu
+    precision: str
+    server: Server | None
+
+
+def ran_on(catalog: Catalog, model: str, system: str, precision: str, where: str) -> RanOn | None:
+    """The run's hardware (None: its GPU is not in the catalog); an unknown model is an error
+    naming `where`. gpt-oss's rows say nvfp4 for its own MXFP4 checkpoint: read as mxfp4."""
+    arch = catalog.resolve_model(model, where)
+    gpu = catalog.gpus.find(system)
+    if gpu is None:
+        return None
+    if arch.native is not None and arch.native.name == "mxfp4" and precision == "nvfp4":
+        precision = "mxfp4"
+    server = max(
+        (s for s in catalog.servers.entries if s.gpu == gpu.id),
+        key=lambda s: s.nvlink_domain,
+        default=None,
+    )
+    return RanOn(arch, gpu, precision, server)

@@ -198,31 +198,20 @@ def check_silicon(
 ) -> tuple[list[SiliconCheck], Counter[str]]:
     """The model's answer for each disaggregated run it can represent, each pool on the run's
     GPU (its widest NVLink server type) under the run's engine; the others counted by reason."""
-    from llmsize.errors import InputError
+    from llmsize.benchdb.silicon import ran_on
 
     checks: list[SiliconCheck] = []
     skipped: Counter[str] = Counter()
     for run in runs:
-        try:
-            model = catalog.resolve_model(run.model, f"{run.origin} (run {run.row}): model_path")
-        except InputError:
-            skipped["model not in the catalog"] += 1
-            continue
-        gpu = catalog.gpus.find(run.gpu)
-        if gpu is None:
+        where = f"{run.origin} (run {run.row}): model_path"
+        found = ran_on(catalog, run.model, run.gpu, run.precision, where)
+        if found is None:
             skipped["GPU not in the catalog"] += 1
             continue
-        precision = run.precision
-        if model.native is not None and model.native.name == "mxfp4" and precision == "nvfp4":
-            precision = "mxfp4"  # gpt-oss: the file says nvfp4 for its own MXFP4 checkpoint
+        model, gpu, precision, server = found.model, found.gpu, found.precision, found.server
         if not gpu.runs(precision):
             skipped["precision not modelled on that GPU"] += 1
             continue
-        server = max(
-            (s for s in catalog.servers.entries if s.gpu == gpu.id),
-            key=lambda s: s.nvlink_domain,
-            default=None,
-        )
         if server is None:
             skipped["no server type of that GPU"] += 1
             continue

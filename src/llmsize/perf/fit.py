@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from llmsize.benchdb.schema import CurvePoint
-from llmsize.benchdb.silicon import SiliconRun
+from llmsize.benchdb.silicon import SiliconRun, ran_on
 from llmsize.catalog import Catalog, LlmArch
 from llmsize.perf.calibration import (
     DEFAULT_ENGINE,
@@ -209,19 +209,12 @@ def silicon_samples(
     skipped: Counter[str] = Counter()
     for run in runs:
         p = run.point
-        model = catalog.resolve_model(p.model, f"{p.origin} (run {p.source_row}): model_path")
-        gpu = catalog.gpus.find(p.gpu)
-        if gpu is None:
+        where = f"{p.origin} (run {p.source_row}): model_path"
+        found = ran_on(catalog, p.model, p.gpu, p.precision, where)
+        if found is None:
             skipped["GPU not in the catalog"] += 1
             continue
-        precision = p.precision
-        if model.native is not None and model.native.name == "mxfp4" and precision == "nvfp4":
-            precision = "mxfp4"  # gpt-oss: the file says nvfp4 for its own MXFP4 checkpoint
-        server = max(
-            (s for s in catalog.servers.entries if s.gpu == gpu.id),
-            key=lambda s: s.nvlink_domain,
-            default=None,
-        )
+        model, gpu, precision, server = found.model, found.gpu, found.precision, found.server
         domain = server.nvlink_domain if server else default_nvlink_domain(gpu)
         if run.layout.faults(model, server.gpus if server else None):
             skipped["layout the model cannot take (TP not dividing the heads)"] += 1
