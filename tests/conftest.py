@@ -50,31 +50,70 @@ def write_usecase(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-@pytest.fixture(scope="session")
-def ray_head() -> Iterator[str]:
-    """A Ray cluster of this machine alone, with two CPUs (`ray start --head`), for the tests of
-    `--ray`; its address. Ray binds its node to the machine's own interface, never loopback
-    (ray._private.services.resolve_ip_for_localhost), so the address is 127.0.0.1 but the
-    cluster's is that interface's; token authentication is off (an explicit address takes no
-    token unless RAY_AUTH_MODE says so). Stopped at the end with `ray stop`, which stops every
-    Ray process of this user on the machine."""
-    import os
-    import socket
-    import subprocess
-    import sys
+class _RayHead:
+    """A Ray cluster of this machine alone, with two CPUs (`ray start --head`), started when a
+    test first asks and again whenever it stopped answering (a long test session on two busy
+    cores has seen its processes gone between two tests). Ray binds its node to the machine's
+    own interface, never loopback (ray._private.services.resolve_ip_for_localhost), so the
+    address is 127.0.0.1 but the cluster's is that interface's; token authentication is off
+    (an explicit address takes no token unless RAY_AUTH_MODE says so)."""
 
+    def __init__(self) -> None:
+        import os
+        import sys
+
+        self.ray = str(Path(sys.executable).parent / "ray")
+        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+        self.port = 0
+
+    def answering(self) -> bool:
+        import socket
+
+        if not self.port:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def address(self) -> str:
+        import socket
+        import subprocess
+
+        if not self.answering():
+            self.stop()
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+            subprocess.run(
+                [self.ray, "start", "--head", f"--port={self.port}", "--num-cpus=2",
+                 "--include-dashboard=false", "--disable-usage-stats"],
+                check=True, timeout=180, capture_output=True, env=self.env,
+            )  # fmt: skip
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """`ray stop`, which stops every Ray process of this user on the machine."""
+        import subprocess
+
+        subprocess.run(
+            [self.ray, "stop", "--force"], timeout=180, capture_output=True, env=self.env
+        )
+
+
+@pytest.fixture(scope="session")
+def _ray_cluster() -> Iterator[_RayHead]:
     pytest.importorskip("ray")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    ray = str(Path(sys.executable).parent / "ray")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
-    subprocess.run(
-        [ray, "start", "--head", f"--port={port}",
-         "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
-        check=True, timeout=180, capture_output=True, env=env,
-    )  # fmt: skip
+    head = _RayHead()
     try:
-        yield f"127.0.0.1:{port}"
+        yield head
     finally:
-        subprocess.run([ray, "stop", "--force"], timeout=180, capture_output=True, env=env)
+        if head.port:
+            head.stop()
+
+
+@pytest.fixture
+def ray_head(_ray_cluster: _RayHead) -> str:
+    """The address of the session's Ray cluster (see _RayHead), started if it is not up."""
+    return _ray_cluster.address()

@@ -66,3 +66,25 @@ def test_the_json_and_the_report_carry_the_comparison(tmp_path: Path) -> None:
 def test_disaggregated_is_refused_for_static_batches() -> None:
     case = EXAMPLES / "seed-nemo-43b.yaml"
     assert_one_line_error(run("plan", str(case), "--disaggregated"), "--disaggregated")
+
+
+def test_the_disaggregated_answer_is_replayed_in_the_twin() -> None:
+    """plan --disaggregated (the default method): each choice is replayed in the disaggregated
+    twin at the use case's load, and the fewest units that keep every limit are found; with
+    --method peak nothing is replayed."""
+    replayed = plan(CASE, disaggregated=True)
+    for option in replayed.disaggregated:
+        c = option.choice
+        assert c is not None and option.replayed is not None
+        assert not option.misses and option.replayed_units >= 1
+        assert option.servers == option.replayed_servers
+        unit_gpus = c.prefill.gpus * c.prefill_workers + c.decode.gpus * c.decode_workers
+        assert option.replayed_servers == math.ceil(
+            option.replayed_units * unit_gpus / c.server.gpus
+        )
+        q = replayed.usecase.percentile
+        limits = replayed.usecase.limits
+        assert limits.first_token_ms is not None
+        assert option.replayed.ttft_ms.at(q) <= limits.first_token_ms
+    steady = plan(CASE, method="peak", disaggregated=True)
+    assert all(o.replayed is None for o in steady.disaggregated)

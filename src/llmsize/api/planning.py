@@ -39,7 +39,8 @@ def plan(
     `workers` processes replay the server types at once, or with `ray` (a Ray address: local,
     auto, HOST:PORT) tasks of that cluster (the same answer as one process). `disaggregated`
     adds each server type's best prefill/decode deployment by the steady-state model
-    (result.disaggregated), shown beside the aggregated answer, not replayed."""
+    (result.disaggregated), shown beside the aggregated answer and, unless method="peak",
+    replayed in the disaggregated twin (sim/disaggregated.py)."""
     from llmsize.catalog import load_catalog
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
@@ -89,7 +90,10 @@ def plan(
             )
         from llmsize.search.disaggregated import disaggregated_options
 
-        result = replace(result, disaggregated=disaggregated_options(resolved, context))
+        replayed = method != "peak"  # replayed in the twin as the aggregated answers are
+        result = replace(
+            result, disaggregated=disaggregated_options(resolved, context, seed, replayed)
+        )
     if method == "auto":  # the twin runs continuous batching: it checks in-flight answers
         # a batch job is sized for throughput: its requests queue, no Poisson replay applies
         method = "simulate" if mode == "inflight" and not resolved.is_batch else "peak"

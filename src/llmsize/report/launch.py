@@ -389,22 +389,20 @@ def disaggregated_launch(result: PlanResult, target: str) -> str:
         )
     rec = result.recommendation
     preferred = rec.server.id if rec is not None else ""
-    option = min(
-        options,
-        key=lambda o: (o.server.id != preferred, o.choice.servers if o.choice else 0),
-    )
+    option = min(options, key=lambda o: (o.server.id != preferred, o.servers or 0))
     c = option.choice
     assert c is not None
+    units = option.replayed_units or c.units  # the replayed count where the twin found one
     uc = result.usecase
     gpu = result_gpu(option.server)
     from llmsize.perf.kv_budget import scheduler
 
     step_tokens = scheduler(result.engine or "").tokens_for(gpu)
     lines = [
-        f"# disaggregated on {c.servers} x {c.server.id} ({c.precision}), sized by llmsize for "
-        f"{result.engine or 'the default engine'}: {c.units * c.prefill_workers} prefill "
+        f"# disaggregated on {option.servers} x {c.server.id} ({c.precision}), sized by llmsize "
+        f"for {result.engine or 'the default engine'}: {units * c.prefill_workers} prefill "
         f"worker(s) of {c.prefill.gpus} x {gpu.id} ({c.prefill.label}) and "
-        f"{c.units * c.decode_workers} decode worker(s) of {c.decode.gpus} x {gpu.id} "
+        f"{units * c.decode_workers} decode worker(s) of {c.decode.gpus} x {gpu.id} "
         f"({c.decode.label}), behind a prefill/decode router; the KV cache over {c.kv_link}",
     ]
     for role, layout, running in (

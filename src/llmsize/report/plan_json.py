@@ -271,4 +271,9 @@ def _disaggregated(option: DisaggregatedOption) -> dict[str, Any]:
         "bottleneck": t.bottleneck,
         "provenance": "modelled",
         "reason": "",
+        "replayed": None if option.replayed is None else option.replayed.as_dict(),
+        "replayed_servers": option.replayed_servers or None,
+        "replayed_units": option.replayed_units or None,
+        "broken": [str(m) for m in option.misses],
+        "not_replayed": option.not_replayed,
     }

@@ -73,6 +73,7 @@ def _disaggregated(result: PlanResult) -> list[str]:
     """plan --disaggregated: each server type's prefill/decode deployment beside its
     aggregated count."""
     from llmsize.perf.disaggregated import measured_error
+    from llmsize.report.plan_table import replay_words
 
     aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
     lines = [
@@ -80,24 +81,27 @@ def _disaggregated(result: PlanResult) -> list[str]:
         "## Disaggregated alternative",
         "",
         "A prefill pool and a decode pool (the KV cache shipped between them), layouts and the "
-        "prefill:decode ratio searched; the steady-state model at the peak, mean latencies "
-        "(**modelled**, not replayed in the twin). Accuracy: "
+        "prefill:decode ratio searched by the steady-state model at the peak (mean latencies, "
+        "**modelled**), then replayed in the disaggregated twin at the use case's load "
+        "(**simulated**: two pools in tandem, sim/disaggregated.py). Model accuracy: "
         f"{measured_error(result.engine) if result.engine else 'unknown'}.",
         "",
-        "| server type | servers (aggregated) | deployment | TTFT ms | ITL ms | E2E ms | KV over |",
-        "|---|---|---|---|---|---|---|",
+        "| server type | servers (aggregated) | deployment | TTFT ms | ITL ms | E2E ms | KV over "
+        "| replayed in the disaggregated twin |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for option in result.disaggregated:
         c = option.choice
         versus = aggregated.get(option.server.id)
         beside = "—" if versus is None else f"{versus}"
         if c is None:
-            lines.append(f"| {option.server.id} | — ({beside}) | none: {option.reason} | | | | |")
+            lines.append(f"| {option.server.id} | — ({beside}) | none: {option.reason} | | | | | |")
             continue
         t = c.times
         lines.append(
             f"| {option.server.id} | {c.servers} ({beside}) | {c.label}, {c.gpus} GPUs | "
-            f"{t.ttft_ms:,.0f} | {t.itl_ms:,.1f} | {t.e2e_ms:,.0f} | {c.kv_link} |"
+            f"{t.ttft_ms:,.0f} | {t.itl_ms:,.1f} | {t.e2e_ms:,.0f} | {c.kv_link} | "
+            f"{replay_words(option, result.usecase.percentile)} |"
         )
     return lines
 

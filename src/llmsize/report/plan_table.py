@@ -11,6 +11,7 @@ from llmsize.economics import PlanCost
 from llmsize.perf.estimate import Estimate
 from llmsize.report.console import SafeTable, safe
 from llmsize.search import PlanResult, servers_needed
+from llmsize.search.disaggregated import DisaggregatedOption
 from llmsize.search.steady import servers_range
 from llmsize.usecase import Resolved
 
@@ -332,8 +333,8 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
     aggregated count (steady state, means; not replayed)."""
     aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
     console.print(
-        "\n[bold]Disaggregated[/] (a prefill and a decode pool; steady-state model at the peak, "
-        "mean latencies; not replayed in the twin):"
+        "\n[bold]Disaggregated[/] (a prefill and a decode pool, sized by the steady-state model "
+        "at the peak, mean latencies; then replayed in the disaggregated twin):"
     )
     for option in result.disaggregated:
         c = option.choice
@@ -353,6 +354,32 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
             ),
             soft_wrap=True,
         )
+        words = replay_words(option, result.usecase.percentile)
+        console.print(safe(f"    {words}"), soft_wrap=True)
+
+
+def replay_words(option: DisaggregatedOption, percentile: float) -> str:
+    """What the disaggregated twin made of a choice, in one line."""
+    if option.replayed is None:
+        return f"not replayed: {option.not_replayed or 'plan --method peak'}"
+    r, q, c = option.replayed, percentile, option.choice
+    name = f"p{round(q * 100)}"
+    figures = (
+        f"{name} TTFT {r.ttft_ms.at(q):,.0f} ms, ITL {r.itl_ms.at(q):,.1f} ms, E2E "
+        f"{r.e2e_ms.at(q):,.0f} ms"
+    )
+    if option.misses or c is None:
+        return (
+            f"replayed in the disaggregated twin at {r.load_value:g} req/s: {figures}; misses "
+            f"{'; '.join(map(str, option.misses))} even at 4 x + 4 units"
+        )
+    n = option.replayed_servers
+    return (
+        f"replayed in the disaggregated twin at {r.load_value:g} req/s: {n} "
+        f"server{'s' if n != 1 else ''} ({option.replayed_units} x "
+        f"{c.prefill_workers}P{c.decode_workers}D) {'keep' if n != 1 else 'keeps'} every "
+        f"limit at {name}: {figures}"
+    )
 
 
 def render_costs(result: PlanResult, console: Console) -> None:

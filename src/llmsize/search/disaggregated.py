@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from llmsize.catalog import Server
 from llmsize.deployment import Layout
+from llmsize.limits import Miss
+from llmsize.metrics import RunResult
 from llmsize.perf.candidates import candidates
 from llmsize.perf.context import PerfContext
 from llmsize.perf.disaggregated import (
@@ -26,7 +28,9 @@ from llmsize.perf.disaggregated import (
     pool_setup,
     shares_domain,
 )
+from llmsize.perf.roofline import Setup
 from llmsize.perf.sources import modelled_precisions
+from llmsize.sim.run import DEFAULT_MAX_BATCH, TwinSetup
 from llmsize.usecase import Resolved
 
 DISAGGREGATED_RATIOS = ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (3, 1), (2, 3), (3, 2), (4, 1))
@@ -69,16 +73,79 @@ class DisaggregatedOption:
     server: Server
     choice: DisaggregatedChoice | None
     reason: str = ""
+    replayed: RunResult | None = None  # the choice in the disaggregated twin at the use case's load
+    misses: tuple[Miss, ...] = ()  # what the replay misses at the use case's percentile
+    not_replayed: str = ""  # why there is no replay
+    replayed_units: int = 0  # the fewest units whose replay keeps every limit (0: none found)
+    replayed_servers: int = 0  # their servers
+
+    @property
+    def servers(self) -> int | None:
+        """The answer: the replayed count where the twin found one, else the steady state's."""
+        if self.replayed_servers:
+            return self.replayed_servers
+        return self.choice.servers if self.choice is not None else None
 
 
 def disaggregated_options(
-    usecase: Resolved, context: PerfContext
+    usecase: Resolved, context: PerfContext, seed: int = 0, replayed: bool = True
 ) -> tuple[DisaggregatedOption, ...]:
-    """Every server type's disaggregated answer (plan --disaggregated)."""
-    return tuple(
-        DisaggregatedOption(server, *size_disaggregated(usecase, context, server))
-        for server in usecase.servers
+    """Every server type's disaggregated answer (plan --disaggregated), replayed in the
+    disaggregated twin where asked and the twin can (Poisson traffic without a prefix cache or
+    sessions)."""
+    found = []
+    for server in usecase.servers:
+        choice, reason = size_disaggregated(usecase, context, server)
+        option = DisaggregatedOption(server, choice, reason)
+        if choice is not None and replayed:
+            why = _unreplayable(usecase)
+            if why:
+                option = DisaggregatedOption(server, choice, reason, not_replayed=why)
+            else:
+                option = _replayed(usecase, context, server, choice, reason, seed)
+        found.append(option)
+    return tuple(found)
+
+
+def _replayed(
+    usecase: Resolved,
+    context: PerfContext,
+    server: Server,
+    choice: DisaggregatedChoice,
+    reason: str,
+    seed: int,
+) -> DisaggregatedOption:
+    """The fewest units (of the steady state's xPyD) whose replay keeps every limit at the
+    use case's percentile, galloping and bisecting from the steady state's count as the
+    aggregated search does; the replay shown is that count's (or the steady state's, with what
+    it misses, when no count up to 4 x + 4 passes)."""
+    from dataclasses import replace
+
+    from llmsize.search.simulated import smallest_passing
+
+    runs: dict[int, tuple[RunResult, tuple[Miss, ...]]] = {}
+
+    def at(units: int) -> tuple[RunResult, tuple[Miss, ...]]:
+        if units not in runs:
+            runs[units] = replay(usecase, context, replace(choice, units=units), seed)
+        return runs[units]
+
+    best = smallest_passing(lambda units: not at(units)[1], choice.units)
+    shown = best if best is not None else choice.units
+    result, misses = at(shown)
+    unit_gpus = choice.prefill.gpus * choice.prefill_workers + choice.decode.gpus * (
+        choice.decode_workers
     )
+    servers = math.ceil(best * unit_gpus / server.gpus) if best is not None else 0
+    return DisaggregatedOption(server, choice, reason, result, misses, "", best or 0, servers)
+
+
+def _unreplayable(usecase: Resolved) -> str:
+    if usecase.sessions is not None:
+        return "the disaggregated twin does not replay sessions yet"
+    if usecase.prefix is not None:
+        return "the disaggregated twin does not model a prefix cache yet"
+    return ""
 
 
 def _within(usecase: Resolved, t: DisaggregatedTimes) -> bool:
@@ -206,4 +273,79 @@ def _unit(
         concurrency,
         times,
         "nvlink" if shared else "network",
+    )
+
+
+def replay(
+    usecase: Resolved, context: PerfContext, choice: DisaggregatedChoice, seed: int = 0
+) -> tuple[RunResult, tuple[Miss, ...]]:
+    """The choice replayed in the disaggregated twin (sim/disaggregated.py) at the use case's
+    average rate (its peak when only a peak is given), as the aggregated answers are: the
+    result, and what it misses at the use case's percentile."""
+    from llmsize.perf.disaggregated import transfer_seconds
+    from llmsize.search.simulated import rate_of, traffic_for
+    from llmsize.sim.disaggregated import run_disaggregated
+    from llmsize.sim.run import summarise
+
+    rate, _ = rate_of(usecase)
+    prefill = _twin(usecase, context, choice, choice.prefill, choice.prefill_workers)
+    decode = _twin(usecase, context, choice, choice.decode, choice.decode_workers)
+    traffic = traffic_for(usecase, rate, decode.replicas, seed)
+    p_setup, d_setup = (_setup(usecase, context, twin) for twin in (prefill, decode))
+    shared = choice.kv_link == "nvlink"
+
+    def transfer(prompt: int) -> float:
+        return transfer_seconds(p_setup, d_setup, prompt, shared)
+
+    outcome = run_disaggregated(prefill, decode, traffic, transfer)
+    result = summarise(outcome, traffic, usecase.limits)
+    return result, usecase.limits.misses_at_percentile(result)
+
+
+def _setup(usecase: Resolved, context: PerfContext, twin: TwinSetup) -> Setup:
+    return Setup.of(
+        usecase.model,
+        twin.gpu,
+        twin.layout,
+        twin.precision,
+        twin.nvlink_domain,
+        twin.network_gb_s,
+        engine=context.engine,
+    )
+
+
+def _twin(
+    usecase: Resolved,
+    context: PerfContext,
+    choice: DisaggregatedChoice,
+    layout: Layout,
+    workers_per_unit: int,
+) -> TwinSetup:
+    """One pool's replicas for the twin: every unit's workers of this role, its GPU's engine
+    profile fit, the engine's scheduler defaults."""
+    from llmsize.perf.kv_budget import scheduler
+
+    server = choice.server
+    gpu = context.catalog.gpu_of(server)
+    rules = scheduler(context.engine)
+    fit = context.calibration.resolve(context.engine, gpu, choice.precision, context.catalog)
+    running = rules.running_for(gpu)
+    return TwinSetup(
+        usecase.model,
+        gpu,
+        layout.tp,
+        choice.precision,
+        server.nvlink_domain,
+        choice.units * workers_per_unit,
+        fit.params,
+        max_batch=running if running is not None else DEFAULT_MAX_BATCH,
+        max_step_tokens=rules.tokens_for(gpu),
+        chunked_prefill=rules.chunked_prefill,
+        step_times=f"model ({fit.label})",
+        engine=context.engine,
+        kv=usecase.kv_precision or "",
+        pp=layout.pp,
+        attention_dp=layout.attention_dp,
+        ep=layout.ep,
+        network_gb_s=server.network_gb_s,
     )

@@ -33,7 +33,7 @@ import math
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llmsize.sim.steps import StepModel
 
@@ -190,6 +190,7 @@ class Outcome:
     prefix_hits: int = 0  # of those, the ones that found their first segment cached
     cached_tokens: int = 0  # prompt tokens measured requests found cached
     prompt_tokens: int = 0  # prompt tokens of measured requests
+    rids: array[int] = field(default_factory=lambda: array("q"))  # each one's order of sending
 
 
 class Simulation:
@@ -219,6 +220,9 @@ class Simulation:
         self.prefix_hits = 0
         self.cached_tokens = 0
         self.prompt_tokens = 0
+        # a disaggregated decode pool: each request arrives with its prompt's KV cache (its
+        # segments), which its replica holds as cached the moment it is routed there
+        self.transferred = False
 
     # --- routing and events -------------------------------------------------------------------
 
@@ -253,6 +257,8 @@ class Simulation:
             return False
         replica = self._route(request)
         request.replica = replica.index
+        if self.transferred:
+            self._receive(replica, request)
         replica.outstanding += 1
         replica.waiting.append(request)
         if not replica.busy:
@@ -390,6 +396,18 @@ class Simulation:
             request.pinned += 1
             found += entry[0]
         return min(found, request.prompt - 1)
+
+    @staticmethod
+    def _receive(replica: Replica, request: Request) -> None:
+        """A transferred prompt's KV cache lands in the replica's cache, held by no one until
+        the request is admitted (evictable like any unheld segment: then it is recomputed)."""
+        cache, lru = replica.cache, replica.lru
+        for key, tokens in request.segments:
+            if key not in cache:
+                cache[key] = [tokens, 0]
+                lru[key] = tokens
+                replica.cache_tokens += tokens
+                replica.lru_tokens += tokens
 
     @staticmethod
     def _hold(replica: Replica, request: Request) -> None:
@@ -563,6 +581,7 @@ class Simulation:
         out_first: array[float] = array("d")
         out_end: array[float] = array("d")
         out_output: array[int] = array("q")
+        out_rid: array[int] = array("q")
         first_arrival = INF
         now = 0.0
         done: list[Request] = []
@@ -629,6 +648,7 @@ class Simulation:
                     out_first.append(request.first)
                     out_end.append(now)
                     out_output.append(request.output)
+                    out_rid.append(request.rid)
                 if lengths is not None and sent + len(pending) < total:
                     heapq.heappush(pending, (now + delay, request.client, *lengths()))
                 if next_turn is not None and request.session is not None:
@@ -656,4 +676,5 @@ class Simulation:
             self.prefix_hits,
             self.cached_tokens,
             self.prompt_tokens,
+            out_rid,
         )

@@ -217,7 +217,7 @@ SHARED_KEY = 0
 """The cache key of the use case's shared prefix (a request's own prefix has a negative key)."""
 
 
-def _open_loop(traffic: Traffic, rng: random.Random) -> Iterator[Arrival]:
+def open_loop(traffic: Traffic, rng: random.Random) -> Iterator[Arrival]:
     if traffic.trace is not None:
         for row in traffic.trace[: traffic.requests]:
             yield row.arrival_s, row.input_tokens, row.output_tokens, row.segments(), None, None
@@ -302,7 +302,7 @@ def run(
             arrivals=arrivals, warmup=traffic.warmup, progress=progress, next_turn=next_turn
         )
     return simulation.run(
-        arrivals=_open_loop(traffic, rng), warmup=traffic.warmup, progress=progress
+        arrivals=open_loop(traffic, rng), warmup=traffic.warmup, progress=progress
     )
 
 
