@@ -6,8 +6,9 @@ A unit is P prefill workers and D decode workers (xPyD, the ratios of DISAGGREGA
 two layouts that fit (perf/candidates.py, the narrowest few of each precision). A unit's most
 concurrent requests whose mean latencies keep every limit give its request rate (C / E2E); the
 peak needs ceil(peak / rate) units, and their GPUs fill whole servers (both pools on the same
-server type; a rack-scale server such as the GB200 NVL72 holds both in one NVLink domain). Not
-replayed in the twin (its two-pool replay is not built): the answer says so.
+server type; a rack-scale server such as the GB200 NVL72 holds both in one NVLink domain). The
+choice is then replayed in the disaggregated twin (sim/disaggregated.py) and the number of units
+searched for the fewest that keep every limit at the use case's percentile.
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ from llmsize.perf.disaggregated import (
     pool_setup,
     shares_domain,
 )
-from llmsize.perf.roofline import Setup
 from llmsize.perf.sources import modelled_precisions
-from llmsize.sim.run import DEFAULT_MAX_BATCH, TwinSetup
+from llmsize.sim.run import TwinSetup, engine_defaults
 from llmsize.usecase import Resolved
 
 DISAGGREGATED_RATIOS = ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (3, 1), (2, 3), (3, 2), (4, 1))
@@ -51,11 +51,22 @@ class DisaggregatedChoice:
     decode: Layout
     decode_workers: int
     units: int
-    servers: int
-    gpus: int
     concurrency_per_unit: int
     times: DisaggregatedTimes
     kv_link: str  # "nvlink" (one NVLink domain holds a unit) or "network"
+
+    @property
+    def unit_gpus(self) -> int:
+        return self.prefill.gpus * self.prefill_workers + self.decode.gpus * self.decode_workers
+
+    @property
+    def gpus(self) -> int:
+        return self.units * self.unit_gpus
+
+    @property
+    def servers(self) -> int:
+        """Whole servers for every unit's GPUs (the pools share the server type)."""
+        return math.ceil(self.gpus / self.server.gpus)
 
     @property
     def label(self) -> str:
@@ -77,7 +88,13 @@ class DisaggregatedOption:
     misses: tuple[Miss, ...] = ()  # what the replay misses at the use case's percentile
     not_replayed: str = ""  # why there is no replay
     replayed_units: int = 0  # the fewest units whose replay keeps every limit (0: none found)
-    replayed_servers: int = 0  # their servers
+
+    @property
+    def replayed_servers(self) -> int:
+        """Servers of the replayed count (0: none found)."""
+        if self.choice is None or not self.replayed_units:
+            return 0
+        return math.ceil(self.replayed_units * self.choice.unit_gpus / self.server.gpus)
 
     @property
     def servers(self) -> int | None:
@@ -131,13 +148,8 @@ def _replayed(
         return runs[units]
 
     best = smallest_passing(lambda units: not at(units)[1], choice.units)
-    shown = best if best is not None else choice.units
-    result, misses = at(shown)
-    unit_gpus = choice.prefill.gpus * choice.prefill_workers + choice.decode.gpus * (
-        choice.decode_workers
-    )
-    servers = math.ceil(best * unit_gpus / server.gpus) if best is not None else 0
-    return DisaggregatedOption(server, choice, reason, result, misses, "", best or 0, servers)
+    result, misses = at(best if best is not None else choice.units)
+    return DisaggregatedOption(server, choice, reason, result, misses, "", best or 0)
 
 
 def _unreplayable(usecase: Resolved) -> str:
@@ -257,9 +269,6 @@ def _unit(
     if most is None:
         return None
     concurrency, times = most
-    units = max(1, math.ceil(usecase.peak_rps / times.rps))
-    unit_gpus = p_layout.gpus * p_workers + d_layout.gpus * d_workers
-    gpus = units * unit_gpus
     return DisaggregatedChoice(
         server,
         precision,
@@ -267,9 +276,7 @@ def _unit(
         p_workers,
         d_layout,
         d_workers,
-        units,
-        math.ceil(gpus / server.gpus),
-        gpus,
+        max(1, math.ceil(usecase.peak_rps / times.rps)),
         concurrency,
         times,
         "nvlink" if shared else "network",
@@ -291,7 +298,7 @@ def replay(
     prefill = _twin(usecase, context, choice, choice.prefill, choice.prefill_workers)
     decode = _twin(usecase, context, choice, choice.decode, choice.decode_workers)
     traffic = traffic_for(usecase, rate, decode.replicas, seed)
-    p_setup, d_setup = (_setup(usecase, context, twin) for twin in (prefill, decode))
+    p_setup, d_setup = prefill.setup, decode.setup
     shared = choice.kv_link == "nvlink"
 
     def transfer(prompt: int) -> float:
@@ -300,18 +307,6 @@ def replay(
     outcome = run_disaggregated(prefill, decode, traffic, transfer)
     result = summarise(outcome, traffic, usecase.limits)
     return result, usecase.limits.misses_at_percentile(result)
-
-
-def _setup(usecase: Resolved, context: PerfContext, twin: TwinSetup) -> Setup:
-    return Setup.of(
-        usecase.model,
-        twin.gpu,
-        twin.layout,
-        twin.precision,
-        twin.nvlink_domain,
-        twin.network_gb_s,
-        engine=context.engine,
-    )
 
 
 def _twin(
@@ -323,13 +318,9 @@ def _twin(
 ) -> TwinSetup:
     """One pool's replicas for the twin: every unit's workers of this role, its GPU's engine
     profile fit, the engine's scheduler defaults."""
-    from llmsize.perf.kv_budget import scheduler
-
     server = choice.server
     gpu = context.catalog.gpu_of(server)
-    rules = scheduler(context.engine)
     fit = context.calibration.resolve(context.engine, gpu, choice.precision, context.catalog)
-    running = rules.running_for(gpu)
     return TwinSetup(
         usecase.model,
         gpu,
@@ -338,9 +329,7 @@ def _twin(
         server.nvlink_domain,
         choice.units * workers_per_unit,
         fit.params,
-        max_batch=running if running is not None else DEFAULT_MAX_BATCH,
-        max_step_tokens=rules.tokens_for(gpu),
-        chunked_prefill=rules.chunked_prefill,
+        **engine_defaults(context.engine, gpu),
         step_times=f"model ({fit.label})",
         engine=context.engine,
         kv=usecase.kv_precision or "",

@@ -29,6 +29,24 @@ from llmsize.workload import (
 DEFAULT_MAX_BATCH = 256
 
 
+def engine_defaults(engine: str, gpu: Gpu) -> dict[str, Any]:
+    """The engine's scheduler defaults on this GPU (data/engines.yaml: step token budget,
+    chunked prefill, prefix caching, and its cap on running sequences where it has one), as
+    TwinSetup's keyword arguments."""
+    from llmsize.perf.kv_budget import scheduler
+
+    rules = scheduler(engine)
+    defaults: dict[str, Any] = {
+        "max_step_tokens": rules.tokens_for(gpu),
+        "chunked_prefill": rules.chunked_prefill,
+        "prefix_caching": rules.prefix_caching,
+    }
+    running = rules.running_for(gpu)
+    if running is not None:
+        defaults["max_batch"] = running
+    return defaults
+
+
 @dataclass(frozen=True, slots=True)
 class TwinSetup:
     """What the twin runs: `replicas` of one model at one layout, their step-time parameters and
@@ -69,22 +87,12 @@ class TwinSetup:
         it (scaled to measurements where it has them), scheduled with its engine's defaults
         (data/engines.yaml: step token budget, chunked prefill, prefix caching, running
         sequences) unless `scheduler` says otherwise."""
-        from llmsize.perf.kv_budget import scheduler as engine_scheduler
         from llmsize.perf.modelled import asked_kv, refuse_unmodelled
 
         refuse_unmodelled(deployment)
         pool = deployment.pool
         layout = pool.layout
-        rules = engine_scheduler(deployment.engine)
-        defaults: dict[str, Any] = {
-            "max_step_tokens": rules.tokens_for(pool.gpu),
-            "chunked_prefill": rules.chunked_prefill,
-            "prefix_caching": rules.prefix_caching,
-        }
-        running = rules.running_for(pool.gpu)
-        if running is not None:
-            defaults["max_batch"] = running
-        scheduler = {**defaults, **scheduler}
+        scheduler = {**engine_defaults(deployment.engine, pool.gpu), **scheduler}
         return cls(
             deployment.model,
             pool.gpu,
@@ -140,8 +148,10 @@ class TwinSetup:
         """Schedulers the twin runs: one per replica, or one per micro-batch of a pipeline."""
         return self.replicas * self.pp
 
-    def simulation(self) -> Simulation:
-        setup = Setup.of(
+    @property
+    def setup(self) -> Setup:
+        """What one replica's passes run on, for the step model."""
+        return Setup.of(
             self.model,
             self.gpu,
             self.layout,
@@ -151,6 +161,9 @@ class TwinSetup:
             kv=self.kv,
             engine=self.engine,
         )
+
+    def simulation(self) -> Simulation:
+        setup = self.setup
         ranks, pp = self.attention_dp, self.pp
         spec = self.speculation
         scheduler = Scheduler(
