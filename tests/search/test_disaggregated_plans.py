@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from llmsize.api import plan
 from llmsize.perf.disaggregated import disaggregated_times, pool_setup, shares_domain
 from tests.cli.helpers import assert_one_line_error, run
@@ -88,3 +90,27 @@ def test_the_disaggregated_answer_is_replayed_in_the_twin() -> None:
         assert option.replayed.ttft_ms.at(q) <= limits.first_token_ms
     steady = plan(CASE, method="peak", disaggregated=True)
     assert all(o.replayed is None for o in steady.disaggregated)
+
+
+def test_the_kv_cache_precision_asked_is_the_one_the_model_and_the_twin_hold() -> None:
+    """hardware.kv_precision reaches the steady-state model's pools as it reaches the twin's
+    (the model once held the weights' precision while the twin held the asked one): the same
+    unit of a BF16 model ships its prompt's KV cache in half the time held in FP8."""
+    from dataclasses import replace
+
+    from llmsize.deployment import Layout
+    from llmsize.perf.context import PerfOptions, perf_context
+    from llmsize.search.disaggregated import _unit
+
+    result = plan(EXAMPLES / "llama-70b-chat-2026.yaml", method="peak")
+    uc = replace(result.usecase, precision="bf16", precisions=("bf16",))
+    context = perf_context({uc.model.id}, PerfOptions.of("model", None, "vllm", (), "inflight"))
+    server = next(s for s in uc.servers if s.id == "dgx-b200")
+    units = [
+        _unit(replace(uc, kv_precision=kv), context, server, "bf16", Layout(tp=4), 1,
+              Layout(tp=4), 1)
+        for kv in (None, "fp8")
+    ]  # fmt: skip
+    bf16, fp8 = units
+    assert bf16 is not None and fp8 is not None and bf16.kv_link == fp8.kv_link
+    assert fp8.times.transfer_ms == pytest.approx(bf16.times.transfer_ms / 2)

@@ -166,11 +166,19 @@ def pool_setup(
     catalog: Catalog,
     workers: int,
     batch: int | None = None,
+    kv: str = "",
 ) -> tuple[PoolSetup, ResolvedFit]:
     """One pool on its servers' fabric, with its GPU's calibrated efficiencies under `engine`
-    (and which fit they are)."""
+    (and which fit they are); `kv` the KV cache's precision where asked apart from the weights."""
     setup = Setup.of(
-        model, gpu, layout, precision, server.nvlink_domain, server.network_gb_s, engine=engine
+        model,
+        gpu,
+        layout,
+        precision,
+        server.nvlink_domain,
+        server.network_gb_s,
+        kv=kv,
+        engine=engine,
     )
     resolved = calibration.resolve(engine, gpu, precision, catalog)
     return PoolSetup(setup, resolved.params, workers, batch), resolved

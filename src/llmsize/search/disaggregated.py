@@ -260,7 +260,7 @@ def _unit(
     def pool(layout: Layout, workers: int) -> PoolSetup:
         return pool_setup(
             usecase.model, gpu, server, layout, precision, context.engine,
-            context.calibration, catalog, workers,
+            context.calibration, catalog, workers, kv=usecase.kv_precision or "",
         )[0]  # fmt: skip
 
     prefill, decode = pool(p_layout, p_workers), pool(d_layout, d_workers)
