@@ -88,11 +88,12 @@ def test_a_killed_actor_leaves_a_partial_run_with_its_requests_lost(
     assert result.outcomes["ok"] > 20  # type: ignore[attr-defined]  # what was measured is kept
 
 
-def test_an_address_no_cluster_answers_is_one_line(mock_server: Start) -> None:
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "bogus", "host:port"])
+def test_an_address_no_cluster_answers_is_one_line(mock_server: Start, address: str) -> None:
     pytest.importorskip("ray")
     mock = mock_server(ttft_ms=5, itl_ms=1)
     result = run(
         "bench", "--url", mock.url, "--model", "m", "--input-tokens", "8", "--output-tokens", "2",
-        "--concurrency", "1", "--requests", "2", "--ray", "127.0.0.1:1",
+        "--concurrency", "1", "--requests", "2", "--ray", address,
     )  # fmt: skip
-    assert_one_line_error(result, "--ray", "127.0.0.1:1")
+    assert_one_line_error(result, "--ray", address)

@@ -152,12 +152,14 @@ def test_the_bundled_disaggregated_runs_that_name_their_workers_are_read() -> No
     """116 of the 647 disaggregated rows give both pools' worker counts; the rest are refused
     (their deployment is unknown). A run without a stated concurrency holds what its decode
     pool held: batch per rank x ranks x workers."""
-    from importlib import resources
+    from llmsize.benchdb.silicon import (
+        BUNDLED,
+        NO_WORKER_COUNTS,
+        bundled_text,
+        read_disaggregated,
+    )
 
-    from llmsize.benchdb.silicon import NO_WORKER_COUNTS, read_disaggregated
-
-    text = resources.files("llmsize.data").joinpath("aic-silicon-train.csv").read_text()
-    runs, skipped = read_disaggregated(text, "aic-silicon-train.csv")
+    runs, skipped = read_disaggregated(bundled_text(), BUNDLED)
     assert len(runs) == 116 and skipped == {NO_WORKER_COUNTS: 531}
     qwen = [r for r in runs if "235B" in r.model and r.concurrency == 72]
     assert qwen and qwen[0].decode.batch == 24 and qwen[0].decode.workers == 3

@@ -88,13 +88,9 @@ def of_statistic(point: CurvePoint, statistic: str) -> bool:
 
 def bundled_silicon() -> tuple[list[SiliconRun], Counter[str]]:
     """The calibration share of AIConfigurator's silicon sample, shipped as data."""
-    from importlib import resources
+    from llmsize.benchdb.silicon import BUNDLED, bundled_text, read_silicon
 
-    from llmsize.benchdb.silicon import read_silicon
-
-    name = "aic-silicon-train.csv"
-    text = resources.files("llmsize.data").joinpath(name).read_text(encoding="utf-8")
-    return read_silicon(text, name)
+    return read_silicon(bundled_text(), BUNDLED)
 
 
 VALUES_PER_PARAM = 2

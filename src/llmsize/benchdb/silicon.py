@@ -44,6 +44,17 @@ QUANT = {"fp8": "fp8", "fp8_block": "fp8-block", "nvfp4": "nvfp4", "int4_wo": "i
 """moe_quant_mode (else gemm_quant_mode): what the weights were stored in. An unquantized run
 leaves both empty: BF16 weights."""
 
+BUNDLED = "aic-silicon-train.csv"
+"""The calibration share of AIConfigurator's silicon sample, shipped in llmsize/data."""
+
+
+def bundled_text() -> str:
+    """The shipped silicon CSV's text (read by its aggregated and disaggregated readers)."""
+    from importlib import resources
+
+    return resources.files("llmsize.data").joinpath(BUNDLED).read_text(encoding="utf-8")
+
+
 DISAGGREGATED = "disaggregated runs (a prefill and a decode pool): not in the aggregated test"
 """Rows outside what an aggregated model is asked: they count neither as answered nor refused."""
 

@@ -252,15 +252,11 @@ def median_errors(checks: Sequence[SiliconCheck]) -> tuple[float, float]:
 @functools.cache
 def bundled_checks() -> tuple[tuple[SiliconCheck, ...], int]:
     """The bundled disaggregated silicon runs the model answers, and how many rows there were."""
-    from importlib import resources
-
-    from llmsize.benchdb.silicon import read_disaggregated
+    from llmsize.benchdb.silicon import BUNDLED, bundled_text, read_disaggregated
     from llmsize.catalog import load_catalog
     from llmsize.perf.calibration import load_calibration
 
-    name = "aic-silicon-train.csv"
-    text = resources.files("llmsize.data").joinpath(name).read_text(encoding="utf-8")
-    runs, skipped = read_disaggregated(text, name)
+    runs, skipped = read_disaggregated(bundled_text(), BUNDLED)
     checks, _ = check_silicon(runs, load_catalog(), load_calibration(None))
     return tuple(checks), len(runs) + sum(skipped.values())
 

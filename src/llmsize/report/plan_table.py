@@ -332,9 +332,13 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
     """plan --disaggregated: each server type's prefill/decode deployment beside its
     aggregated count (steady state, means; not replayed)."""
     aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
+    from llmsize.perf.disaggregated import measured_error
+
+    error = measured_error(result.engine) if result.engine else "unknown"
     console.print(
         "\n[bold]Disaggregated[/] (a prefill and a decode pool, sized by the steady-state model "
-        "at the peak, mean latencies; then replayed in the disaggregated twin):"
+        "at the peak, mean latencies, modelled; then replayed in the disaggregated twin, "
+        f"simulated). Model accuracy: {safe(error)}."
     )
     for option in result.disaggregated:
         c = option.choice
