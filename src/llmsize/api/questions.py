@@ -365,7 +365,9 @@ def estimate_disaggregated(
         prefill_group=t.prefill_group,
         bottleneck=t.bottleneck,
         provenance="modelled",
-        typical_error=measured_error(ctx.engine),
+        typical_error=measured_error(
+            ctx.engine, arch, " + ".join(sorted({p_pool.setup.gpu.id, d_pool.setup.gpu.id}))
+        ),
     )
 
 

@@ -199,6 +199,8 @@ class SiliconCheck:
 
     run: DisaggregatedRun
     times: DisaggregatedTimes
+    model: LlmArch  # the run's model and GPU in catalog terms
+    gpu: str
 
 
 def check_silicon(
@@ -238,7 +240,7 @@ def check_silicon(
         times = disaggregated_times(
             prefill, decode, run.concurrency, run.input_tokens, run.output_tokens, shared
         )
-        checks.append(SiliconCheck(run, times))
+        checks.append(SiliconCheck(run, times, model, gpu.id))
     return checks, skipped
 
 
@@ -261,15 +263,38 @@ def bundled_checks() -> tuple[tuple[SiliconCheck, ...], int]:
     return tuple(checks), len(runs) + sum(skipped.values())
 
 
-def measured_error(engine: str) -> str:
-    """The model's median error on the bundled disaggregated runs of this engine (out of
-    sample: nothing here is fitted to them), or why there is none."""
-    checks, _ = bundled_checks()
-    mine = [c for c in checks if c.run.engine == engine.split("-")[0]]
-    if not mine:
-        return f"unknown (no disaggregated measurements of {engine})"
-    ttft, tpot = median_errors(mine)
+def architecture(model: LlmArch) -> tuple[object, ...]:
+    """What makes two catalog models the same network (DeepSeek-R1 is DeepSeek-V3's): every
+    shape field, not the name or the source."""
     return (
-        f"median error TTFT {ttft:.0f} %, TPOT {tpot:.0f} % over {len(mine)} disaggregated "
-        f"{mine[0].run.engine} runs (AIConfigurator silicon sample; none fitted on)"
+        model.layers, model.hidden, model.heads, model.kv_heads, model.head_dim, model.ffn,
+        model.ffn_kind, model.vocab, model.experts, model.experts_per_token, model.blocks,
+    )  # fmt: skip
+
+
+def measured_error(engine: str, model: LlmArch, gpu: str) -> str:
+    """The model's median error on the bundled disaggregated runs of this engine, this model's
+    architecture and this GPU (out of sample: nothing here is fitted to them); "unvalidated"
+    and why where there are none, with no figure (another model's or GPU's error is not this
+    one's)."""
+    checks, _ = bundled_checks()
+    name = engine.split("-")[0]
+    mine = [c for c in checks if c.run.engine == name]
+    if not mine:
+        return f"unvalidated (no disaggregated measurements of {engine})"
+    shape = architecture(model)
+    here = [c for c in mine if c.gpu == gpu and architecture(c.model) == shape]
+    if not here:
+        cases = sorted({f"{c.model.id} on {c.gpu}" for c in mine})
+        return (
+            f"unvalidated (no disaggregated {name} runs of {model.id} on {gpu}; measured: "
+            f"{', '.join(cases)})"
+        )
+    ttft, tpot = median_errors(here)
+    runs = f"{len(here)} disaggregated {name} run{'s' if len(here) != 1 else ''}"
+    measured = here[0].model.id
+    same = "" if measured == model.id else f", the same network as {model.id}"
+    return (
+        f"median error TTFT {ttft:.0f} %, TPOT {tpot:.0f} % over {runs} of {measured}{same} "
+        f"on {gpu} (AIConfigurator silicon sample; none fitted on)"
     )

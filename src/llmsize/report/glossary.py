@@ -283,7 +283,10 @@ KEYS: dict[str, str] = {
     "traffic": "the simulated traffic: rate or concurrency, requests, lengths, seed",
     "ttft": "time to first token (an error metric's name)",
     "ttft_ms": "time to first token: first token − request sent, ms",
-    "typical_error": "the model's cross-validated error on this GPU, in words",
+    "typical_error": (
+        "the model's measured error on this GPU, in words; 'unvalidated' and why where it "
+        "was never measured"
+    ),
     "usd_per_million_output_tokens": "monthly cost / monthly output tokens × 10⁶, US$",
     "users_per_day": "users a day at the stated requests per user",
     "valid": "whether every file is valid",

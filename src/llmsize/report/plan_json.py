@@ -229,7 +229,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
     if result.simulated is not None:
         doc["simulated"] = simulated_document(result.simulated)
     if result.disaggregated:
-        doc["disaggregated"] = [_disaggregated(option) for option in result.disaggregated]
+        doc["disaggregated"] = [_disaggregated(result, option) for option in result.disaggregated]
     if rec is not None and rec.best is not None and rec.latency_optimal is not None:
         doc["recommendation"] = estimate_doc(rec, rec.best, uc.peak_rps)
         doc["latency_optimal"] = estimate_doc(rec, rec.latency_optimal, uc.peak_rps)
@@ -250,8 +250,10 @@ def _speculative(uc: Resolved) -> dict[str, object] | None:
     }
 
 
-def _disaggregated(option: DisaggregatedOption) -> dict[str, Any]:
+def _disaggregated(result: PlanResult, option: DisaggregatedOption) -> dict[str, Any]:
     """plan --disaggregated: one server type's prefill/decode deployment, or why none."""
+    from llmsize.report.plan_table import disaggregated_accuracy
+
     c = option.choice
     if c is None:
         return {"server": option.server.id, "servers": None, "reason": option.reason}
@@ -270,6 +272,7 @@ def _disaggregated(option: DisaggregatedOption) -> dict[str, Any]:
         "kv_link": c.kv_link,
         "bottleneck": t.bottleneck,
         "provenance": "modelled",
+        "typical_error": disaggregated_accuracy(result, option),
         "reason": "",
         "replayed": None if option.replayed is None else option.replayed.as_dict(),
         "replayed_servers": option.replayed_servers or None,

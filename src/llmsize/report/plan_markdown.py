@@ -72,8 +72,7 @@ def _twin(result: PlanResult) -> list[str]:
 def _disaggregated(result: PlanResult) -> list[str]:
     """plan --disaggregated: each server type's prefill/decode deployment beside its
     aggregated count."""
-    from llmsize.perf.disaggregated import measured_error
-    from llmsize.report.plan_table import replay_words
+    from llmsize.report.plan_table import disaggregated_accuracy, replay_words
 
     aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
     lines = [
@@ -83,12 +82,15 @@ def _disaggregated(result: PlanResult) -> list[str]:
         "A prefill pool and a decode pool (the KV cache shipped between them), layouts and the "
         "prefill:decode ratio searched by the steady-state model at the peak (mean latencies, "
         "**modelled**), then replayed in the disaggregated twin at the use case's load "
-        "(**simulated**: two pools in tandem, sim/disaggregated.py). Model accuracy: "
-        f"{measured_error(result.engine) if result.engine else 'unknown'}.",
+        "(**simulated**: two pools in tandem, sim/disaggregated.py).",
         "",
         "| server type | servers (aggregated) | deployment | TTFT ms | ITL ms | E2E ms | KV over "
         "| replayed in the disaggregated twin |",
         "|---|---|---|---|---|---|---|---|",
+    ]
+    accuracy = [
+        f"- {option.server.id}: {disaggregated_accuracy(result, option)}"
+        for option in result.disaggregated
     ]
     for option in result.disaggregated:
         c = option.choice
@@ -103,7 +105,7 @@ def _disaggregated(result: PlanResult) -> list[str]:
             f"{t.ttft_ms:,.0f} | {t.itl_ms:,.1f} | {t.e2e_ms:,.0f} | {c.kv_link} | "
             f"{replay_words(option, result.usecase.percentile)} |"
         )
-    return lines
+    return [*lines, "", "Accuracy of the steady-state model, per server type:", "", *accuracy]
 
 
 def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) -> str:

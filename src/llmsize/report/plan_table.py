@@ -332,13 +332,10 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
     """plan --disaggregated: each server type's prefill/decode deployment beside its
     aggregated count (steady state, means; not replayed)."""
     aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
-    from llmsize.perf.disaggregated import measured_error
-
-    error = measured_error(result.engine) if result.engine else "unknown"
     console.print(
         "\n[bold]Disaggregated[/] (a prefill and a decode pool, sized by the steady-state model "
         "at the peak, mean latencies, modelled; then replayed in the disaggregated twin, "
-        f"simulated). Model accuracy: {safe(error)}."
+        "simulated)."
     )
     for option in result.disaggregated:
         c = option.choice
@@ -360,6 +357,19 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
         )
         words = replay_words(option, result.usecase.percentile)
         console.print(safe(f"    {words}"), soft_wrap=True)
+        console.print(
+            safe(f"    model accuracy: {disaggregated_accuracy(result, option)}"), soft_wrap=True
+        )
+
+
+def disaggregated_accuracy(result: PlanResult, option: DisaggregatedOption) -> str:
+    """The steady-state model's measured error for this model on this server type's GPU under
+    the plan's engine, or "unvalidated" and why."""
+    from llmsize.perf.disaggregated import measured_error
+
+    if not result.engine:
+        return "unvalidated (no engine)"
+    return measured_error(result.engine, result.usecase.model, option.server.gpu)
 
 
 def replay_words(option: DisaggregatedOption, percentile: float) -> str:
