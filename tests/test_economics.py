@@ -73,8 +73,8 @@ def test_capacity_command_reproduces_example_2_from_measurements() -> None:
     doc = json.loads(result.stdout)
     assert (doc["rps_per_server"], round(doc["avg_rps_per_server"], 2)) == (11.2, 6.92)
     assert doc["api_cost"]["output_per_day_usd"] == pytest.approx(204, rel=0.01)
-    assert doc["cost_per_month_usd"] == pytest.approx(98.32 * 730)
-    assert "Next Platform" in doc["server_price_source"]
+    assert doc["cost_per_month_usd"] == pytest.approx(_packaged_dgx_h100_per_hour() * 730)
+    assert "lambda.ai" in doc["server_price_source"]
     own = json.loads(
         run(
             *EXAMPLE_2_CAPACITY,
@@ -155,7 +155,7 @@ def test_plan_shows_costs_and_takes_overrides(tmp_path: object) -> None:
     path.write_text(yaml.safe_dump(base))
     doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
     alt = doc["alternatives"][0]
-    assert alt["cost_per_month_usd"] == pytest.approx(98.32 * 730)
+    assert alt["cost_per_month_usd"] == pytest.approx(_packaged_dgx_h100_per_hour() * 730)
     assert doc["api_cost"]["per_month_usd"] == pytest.approx(7275 * 3, rel=0.01)  # 24 h a day
     path.write_text(
         yaml.safe_dump(
@@ -211,6 +211,14 @@ def test_on_prem_price_is_amortised(tmp_path: object) -> None:
     assert_one_line_error(run(*args, "--server-usd-per-hour", "9"), "--server-purchase-usd")
 
 
+def _packaged_dgx_h100_per_hour() -> float:
+    from llmsize.economics import load_prices
+
+    price = load_prices().server("dgx-h100", "cloud")
+    assert price is not None
+    return price.usd_per_hour
+
+
 def test_packaged_prices_are_dated_and_sourced_on_both_bases() -> None:
     from llmsize.economics import HOURS_PER_MONTH, load_prices
 
@@ -218,7 +226,11 @@ def test_packaged_prices_are_dated_and_sourced_on_both_bases() -> None:
     cloud = prices.server("dgx-h100", "cloud")
     onprem = prices.server("dgx-h100", "on-prem")
     assert cloud is not None and onprem is not None
-    assert cloud.usd_per_hour == 98.32 and "p5.48xlarge" in cloud.source
+    # Lambda's on-demand 8x H100 SXM: $3.99 per GPU-hour, read 2026-09-20 (data/prices.yaml)
+    assert cloud.usd_per_hour == pytest.approx(8 * 3.99) and cloud.date == "2026-09-20"
+    for server in ("hgx-h200", "dgx-b200"):  # the three GPUs, each with a dated rate
+        rented = prices.server(server, "cloud")
+        assert rented is not None and rented.date.startswith("2026-")
     assert onprem.usd_per_hour * HOURS_PER_MONTH == pytest.approx(270_000 / 36)
     assert "SemiAnalysis" in onprem.source and "2023-05" in onprem.source
     for price in prices.servers.values():

@@ -60,6 +60,6 @@ def test_servers_is_the_default(tmp_path: Path) -> None:
 
 def test_cost_without_any_price_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "uc.yaml"
-    path.write_text(USECASE.replace("[dgx-h100, hgx-h200, dgx-b200]", "hgx-h200"))
+    path.write_text(USECASE.replace("[dgx-h100, hgx-h200, dgx-b200]", "dgx-b300"))  # no price
     assert_one_line_error(run("plan", str(path), "--rank", "cost"), "--rank", "price")
     assert_one_line_error(run("plan", str(path), "--rank", "speed"), "--rank")
