@@ -64,6 +64,44 @@ def test_more_decode_workers_never_slow_decode(concurrency: int, workers: int, m
     assert b.rps >= a.rps * (1 - 1e-9)
 
 
+def test_a_cached_half_of_the_prompt_halves_prefill_work_and_what_crosses() -> None:
+    """Issue 14: half the input a cached prefix (every request finds it) halves the prefill
+    pool's matmul work per prompt and the KV cache shipped to the decode worker."""
+    from llmsize.perf.roofline import prefill_work
+    from llmsize.workload import Serving, SharedPrefix
+
+    prefill, decode = _pools()
+    half = Serving(SharedPrefix(4096, 1.0))
+    whole = prefill_work(prefill.setup, 1, 8192)
+    rest = prefill_work(prefill.setup, 1, 8192, cached=4096)
+    assert rest.tokens == pytest.approx(whole.tokens / 2)
+    for concurrency in (1, 4, 64):
+        plain = disaggregated_times(prefill, decode, concurrency, 8192, 256, False)
+        cached = disaggregated_times(prefill, decode, concurrency, 8192, 256, False, half)
+        assert cached.transfer_ms == pytest.approx(plain.transfer_ms / 2)
+        # its own pass: half the matmul rows, but the rest still attends to the whole prompt
+        assert cached.prefill_ms < 0.7 * plain.prefill_ms
+        assert cached.ttft_ms < plain.ttft_ms
+
+
+def test_speculative_decoding_divides_a_decode_workers_step_over_its_accepted_tokens() -> None:
+    """MTP on the decode pool: a step verifies the drafts and drafts the next (the aggregated
+    model's rule), and yields tokens_per_step tokens a sequence."""
+    from llmsize.perf.roofline import verify_work
+    from llmsize.workload import Serving, Speculation
+
+    prefill, decode = _pools()
+    mtp = Speculation("mtp", 1, 0.8, 0.02, 0, "given")
+    plain = disaggregated_times(prefill, decode, 64, 1024, 512, False)
+    spec = disaggregated_times(prefill, decode, 64, 1024, 512, False, Serving(speculation=mtp))
+    step = pass_seconds(decode_work(decode.setup, 32, 1024 + 256), decode.params, 0.0)
+    verify = pass_seconds(verify_work(decode.setup, 32, 1024 + 256, 1), decode.params, 0.0)
+    overhead = decode.params.step_overhead_ms * 1e-3
+    expected = (verify + overhead + 0.02 * (step + overhead)) / 1.8
+    assert spec.itl_ms == pytest.approx(expected * 1e3)
+    assert spec.itl_ms < plain.itl_ms and spec.e2e_ms < plain.e2e_ms
+
+
 def test_the_kv_cache_crosses_nvlink_faster_than_the_network() -> None:
     prefill, decode = _pools()
     over_nvlink = disaggregated_times(prefill, decode, 4, 8192, 256, shared_domain=True)

@@ -4,6 +4,7 @@ in tandem."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 
 import pytest
 
@@ -78,3 +79,59 @@ def test_a_decode_replica_holds_what_it_receives_as_cached() -> None:
     decoding.run(arrivals=iter(arrivals), warmup=0)
     assert decoding.prompt_tokens == 100 * 2000
     assert decoding.cached_tokens == 100 * 1999
+
+
+def _cached(rate: float, hit_rate: float, requests: int = 600) -> Traffic:
+    from llmsize.workload import SharedPrefix
+
+    return replace(_traffic(rate, requests), prefix=SharedPrefix(1000, hit_rate))
+
+
+def test_a_shared_prefix_is_counted_at_the_use_cases_hit_rate_and_crosses_once() -> None:
+    """Issue 14: the twin's hit counter within 2 points of the use case's hit rate over 10,000
+    requests; a request that shares the prefix hands over only the rest of its KV cache."""
+    prefill = replace(_pool(1), prefix_caching=True)
+    crossed: list[int] = []
+
+    def transfer(tokens: int) -> float:
+        crossed.append(tokens)
+        return 0.0
+
+    outcome = run_disaggregated(prefill, _pool(2), _cached(4.0, 0.7, 10_000), transfer)
+    assert outcome.prefix_lookups == 10_000
+    assert outcome.prefix_hits / outcome.prefix_lookups == pytest.approx(0.7, abs=0.02)
+    whole = sum(1 for tokens in crossed if tokens == 2000)  # misses: the whole prompt
+    assert whole / len(crossed) == pytest.approx(0.3, abs=0.02)
+    assert all(tokens in (1000, 2000) for tokens in crossed)
+
+
+def test_a_cached_prefix_shortens_the_first_token_and_the_transfer() -> None:
+    """Half of each prompt cached on both sides: the prefill pool computes half, and the
+    first token (prefill plus a transfer proportional to what crosses) comes sooner."""
+    prefill = replace(_pool(1), prefix_caching=True)
+
+    def transfer(tokens: int) -> float:
+        return tokens * 1e-5
+
+    plain = run_disaggregated(prefill, _pool(2), _traffic(4.0), transfer)
+    cached = run_disaggregated(prefill, _pool(2), _cached(4.0, 1.0), transfer)
+    ttft = [statistics.median(f - a for a, f in zip(o.arrival, o.first, strict=True))
+            for o in (plain, cached)]  # fmt: skip
+    assert ttft[1] < 0.75 * ttft[0]
+    assert cached.cached_tokens == pytest.approx(0.5 * cached.prompt_tokens, rel=0.01)
+
+
+def test_a_drafting_decode_pool_shortens_the_inter_token_gap() -> None:
+    """Speculative decoding on the decode workers (the search hands them the use case's):
+    each step yields more than one token, so the median gap after the first token drops."""
+    from llmsize.workload import Speculation
+
+    eagle = Speculation("eagle", 3, 0.75, 0.03, 1e9, "given")
+
+    def gap(decode: TwinSetup) -> float:
+        o = run_disaggregated(_pool(1), decode, _traffic(2.0, 300), lambda prompt: 0.0)
+        return statistics.median(
+            (e - f) / (n - 1) for f, e, n in zip(o.first, o.end, o.output, strict=True)
+        )
+
+    assert gap(replace(_pool(1), speculation=eagle)) < 0.6 * gap(_pool(1))

@@ -15,7 +15,9 @@ aggregated replica):
   NVL72 rack), else over the network between servers, on as many GPU links as the narrower
   pool has GPUs;
 - a pool that cannot keep up with the other sets the cycle: its queue lands in the first token
-  (the prefill pool's, or a decode slot's).
+  (the prefill pool's, or a decode slot's);
+- a shared prefix is cached on both sides (prefilled once, held once, never shipped), and
+  speculative decoding runs on the decode workers (`disaggregated_times`).
 Each pool's efficiencies are the calibration's for its own GPU and precision under the engine
 (the same fit the aggregated model uses); nothing here is fitted to disaggregated runs, so every
 disaggregated silicon run is out of sample.
@@ -32,7 +34,15 @@ from typing import TYPE_CHECKING
 
 from llmsize.perf.kv_budget import scheduler
 from llmsize.perf.memory import kv_bytes_per_token, memory_fit
-from llmsize.perf.roofline import Params, Setup, decode_work, pass_seconds, prefill_work
+from llmsize.perf.roofline import (
+    Params,
+    Setup,
+    decode_work,
+    pass_seconds,
+    prefill_work,
+    verify_work,
+)
+from llmsize.workload import PLAIN, Serving
 
 if TYPE_CHECKING:
     from llmsize.benchdb.silicon import DisaggregatedRun
@@ -66,9 +76,9 @@ class DisaggregatedTimes:
     bottleneck: str  # "prefill", "decode" or "clients" (neither pool queues)
 
 
-def decode_slots(pool: PoolSetup, context_tokens: int) -> float:
+def decode_slots(pool: PoolSetup, context_tokens: int, serving: Serving = PLAIN) -> float:
     """Sequences one decode worker can run at once: its KV cache and its scheduler's cap, over
-    its attention-DP ranks (each caches and schedules its own)."""
+    its attention-DP ranks (each caches and schedules its own); a shared prefix is held once."""
     s = pool.setup
     fit = memory_fit(
         s.model,
@@ -80,6 +90,7 @@ def decode_slots(pool: PoolSetup, context_tokens: int) -> float:
         attention_dp=s.attention_dp,
         kv=s.kv,
         engine=s.engine,
+        serving=serving,
     )
     cap = pool.batch or scheduler(s.engine).running_for(s.gpu) or fit.max_batch
     return float(s.attention_dp * min(fit.max_batch, cap) / s.pp)
@@ -107,30 +118,45 @@ def disaggregated_times(
     input_tokens: float,
     output_tokens: float,
     shared_domain: bool,
+    serving: Serving = PLAIN,
 ) -> DisaggregatedTimes:
-    """Steady state of a closed loop at `concurrency` over the two pools (module docstring)."""
+    """Steady state of a closed loop at `concurrency` over the two pools (module docstring).
+    `serving.prefix`: a shared prefix that `hit_rate` of the prompts find in the prefill
+    worker's prefix cache (computed once there, the rest of each prompt attending to it) and in
+    the decode worker's (held once; only the rest of the KV cache crosses over).
+    `serving.speculation`: a decode worker's step verifies the drafted tokens and drafts the
+    next (as the aggregated model's), yielding `tokens_per_step` tokens a sequence."""
     out = max(output_tokens, 1.0)
     p, d = prefill.params, decode.params
+    cached = min(serving.cached_tokens, max(input_tokens - 1.0, 0.0))
     # decode: a worker's share of the loop, as many as it admits
     per_decode = concurrency / decode.workers
-    slots = decode_slots(decode, int(input_tokens + out))
+    slots = decode_slots(decode, int(input_tokens + out), serving)
     running = max(1.0, min(per_decode, slots))
-    t_d = pass_seconds(
-        decode_work(decode.setup, running, input_tokens + out / 2), d, d.step_overhead_ms
-    )
+    context = input_tokens + out / 2
+    t_d = pass_seconds(decode_work(decode.setup, running, context), d, d.step_overhead_ms)
+    per_token = t_d
+    spec = serving.speculation
+    if spec is not None:  # a step verifies the drafts and drafts the next, as aggregated
+        verify = verify_work(decode.setup, running, context, spec.draft_tokens)
+        t_d = pass_seconds(verify, d, d.step_overhead_ms) + spec.draft_tokens * (
+            spec.draft_share * t_d
+        )
+        per_token = t_d / spec.tokens_per_step
     # prefill: a worker's share, grouped to its token budget per rank
     s = prefill.setup
     per_prefill = concurrency / prefill.workers
-    per_rank = prefill.batch or scheduler(s.engine).tokens_for(s.gpu) // max(input_tokens, 1.0)
+    computed = max(input_tokens - cached, 1.0)
+    per_rank = prefill.batch or scheduler(s.engine).tokens_for(s.gpu) // computed
     group = max(1.0, min(per_prefill, s.attention_dp * per_rank))
-    t_p = pass_seconds(prefill_work(s, group, input_tokens), p, p.prefill_overhead_ms)
-    t_1 = pass_seconds(prefill_work(s, 1.0, input_tokens), p, p.prefill_overhead_ms)
+    t_p = pass_seconds(prefill_work(s, group, input_tokens, cached), p, p.prefill_overhead_ms)
+    t_1 = pass_seconds(prefill_work(s, 1.0, input_tokens, cached), p, p.prefill_overhead_ms)
     busy = per_prefill / group * t_p  # a prefill worker's work per cycle of the loop
     own = t_1 + p.group_wait * max(t_p - t_1, 0.0)
-    transfer = transfer_seconds(s, decode.setup, input_tokens, shared_domain)
+    transfer = transfer_seconds(s, decode.setup, input_tokens - cached, shared_domain)
     request = p.request_overhead_ms * 1e-3
     first = request + own + p.wave_sync * max(busy - own, 0.0) / 2 + transfer
-    decoding = (out - 1) * t_d
+    decoding = (out - 1) * per_token
     cycle = first + decoding
     bottleneck = "clients"
     if busy > cycle:  # the prefill pool sets the pace: prompts queue for it
@@ -144,7 +170,7 @@ def disaggregated_times(
     e2e = first + decoding
     return DisaggregatedTimes(
         first * 1e3,
-        t_d * 1e3,
+        per_token * 1e3,
         e2e * 1e3,
         concurrency / e2e,
         transfer * 1e3,

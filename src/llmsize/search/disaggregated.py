@@ -108,8 +108,7 @@ def disaggregated_options(
     usecase: Resolved, context: PerfContext, seed: int = 0, replayed: bool = True
 ) -> tuple[DisaggregatedOption, ...]:
     """Every server type's disaggregated answer (plan --disaggregated), replayed in the
-    disaggregated twin where asked and the twin can (Poisson traffic without a prefix cache or
-    sessions)."""
+    disaggregated twin where asked and the twin can (Poisson traffic without sessions)."""
     found = []
     for server in usecase.servers:
         choice, reason = size_disaggregated(usecase, context, server)
@@ -155,8 +154,6 @@ def _replayed(
 def _unreplayable(usecase: Resolved) -> str:
     if usecase.sessions is not None:
         return "the disaggregated twin does not replay sessions yet"
-    if usecase.prefix is not None:
-        return "the disaggregated twin does not model a prefix cache yet"
     return ""
 
 
@@ -178,6 +175,7 @@ def _most_concurrent(
             usecase.input_tokens_total,
             usecase.output_tokens,
             shared,
+            usecase.serving,
         )
 
     first = times(1)
@@ -296,7 +294,7 @@ def replay(
 
     rate, _ = rate_of(usecase)
     prefill = _twin(usecase, context, choice, choice.prefill, choice.prefill_workers)
-    decode = _twin(usecase, context, choice, choice.decode, choice.decode_workers)
+    decode = _twin(usecase, context, choice, choice.decode, choice.decode_workers, decoding=True)
     traffic = traffic_for(usecase, rate, decode.replicas, seed)
     p_setup, d_setup = prefill.setup, decode.setup
     shared = choice.kv_link == "nvlink"
@@ -315,12 +313,19 @@ def _twin(
     choice: DisaggregatedChoice,
     layout: Layout,
     workers_per_unit: int,
+    decoding: bool = False,
 ) -> TwinSetup:
     """One pool's replicas for the twin: every unit's workers of this role, its GPU's engine
-    profile fit, the engine's scheduler defaults."""
+    profile fit, the engine's scheduler defaults (with a prefix cache where the use case's
+    shared prefix is credited)."""
     server = choice.server
     gpu = context.catalog.gpu_of(server)
     fit = context.calibration.resolve(context.engine, gpu, choice.precision, context.catalog)
+    scheduler = engine_defaults(context.engine, gpu)
+    if usecase.prefix is not None:  # credited (perf/served.py): each worker keeps a prefix cache
+        scheduler["prefix_caching"] = True
+    if usecase.speculation is not None and decoding:
+        scheduler["speculation"] = usecase.speculation  # the decode workers draft and verify
     return TwinSetup(
         usecase.model,
         gpu,
@@ -329,7 +334,7 @@ def _twin(
         server.nvlink_domain,
         choice.units * workers_per_unit,
         fit.params,
-        **engine_defaults(context.engine, gpu),
+        **scheduler,
         step_times=f"model ({fit.label})",
         engine=context.engine,
         kv=usecase.kv_precision or "",

@@ -12,6 +12,12 @@ the prefill pool's plus the transfer; its last is the decode pool's.
 A tandem, not one coupled simulation: a full decode pool does not hold prompts back in the
 prefill pool (their KV would wait there); the queue forms at the decode pool instead, and the
 requests' first tokens are unaffected by it. Open-loop (Poisson) traffic only.
+
+A shared prefix (the use case's prefix_cache) is cached by each prefill replica as the
+aggregated twin caches it (a request that finds it prefills only the rest), and by each decode
+replica: a request that shares it hands over only the rest of its KV cache, and the decode
+replica holds the prefix once for all (received with the first such request). The prefix
+counters are the prefill pool's.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from llmsize.sim.engine import Arrival, Outcome
-from llmsize.sim.run import Traffic, TwinSetup, open_loop
+from llmsize.sim.run import SHARED_KEY, Traffic, TwinSetup, open_loop
 
 
 def run_disaggregated(
@@ -35,20 +41,26 @@ def run_disaggregated(
     them (occupancy: the decode pool's)."""
     if traffic.rate is None or traffic.trace is not None or traffic.sessions is not None:
         raise ValueError("the disaggregated twin replays Poisson traffic only")
-    if traffic.prefix is not None:
-        raise ValueError("the disaggregated twin does not model a prefix cache yet")
     rng = random.Random(traffic.seed)
-    requests = [(t, prompt, output) for t, prompt, output, *_ in open_loop(traffic, rng)]
+    requests = [arrival[:4] for arrival in open_loop(traffic, rng)]
     first_pass = prefill.simulation()
     prefilled = first_pass.run(
-        arrivals=iter([(t, prompt, 1, (), None, None) for t, prompt, _ in requests]), warmup=0
+        arrivals=iter([(t, prompt, 1, opens, None, None) for t, prompt, _, opens in requests]),
+        warmup=0,
     )
     first = dict(zip(prefilled.rids, prefilled.first, strict=True))
     handed: list[tuple[Arrival, int]] = []
-    for rid, (_, prompt, output) in enumerate(requests):
-        if rid in first and output > 1:
-            at = first[rid] + transfer_s(prompt)
-            handed.append(((at, prompt, output - 1, ((rid + 1, prompt),), None, None), rid))
+    crossing: dict[int, float] = {}  # each request's KV transfer, s
+    for rid, (_, prompt, output, opens) in enumerate(requests):
+        if rid not in first or output == 1:
+            continue
+        # a shared prefix is in the decode replicas' prefix cache too: only the rest crosses
+        shared = sum(tokens for key, tokens in opens if key == SHARED_KEY)
+        own = ((rid + 1, prompt - shared),)
+        segments = (((SHARED_KEY, shared), *own)) if shared else own
+        crossing[rid] = transfer_s(prompt - shared)
+        at = first[rid] + crossing[rid]
+        handed.append(((at, prompt, output - 1, segments, None, None), rid))
     handed.sort(key=lambda item: (item[0][0], item[1]))
     # the decode pool's front end is the router's hand-off, not a client's request
     decoding = replace(
@@ -64,10 +76,10 @@ def run_disaggregated(
     out_end: array[float] = array("d")
     out_output: array[int] = array("q")
     out_rid: array[int] = array("q")
-    for rid, (t, prompt, output) in enumerate(requests):
+    for rid, (t, _, output, _) in enumerate(requests):
         if rid < traffic.warmup or rid not in first:
             continue
-        token = first[rid] + (transfer_s(prompt) if output > 1 else 0.0)
+        token = first[rid] + crossing.get(rid, 0.0)
         last = first[rid] if output == 1 else end.get(rid)
         if last is None:  # its prompt and answer never fit a decode replica
             continue
@@ -88,5 +100,9 @@ def run_disaggregated(
         decoded.batch_area,
         prefilled.queue_area + decoded.queue_area,
         decoded.replicas,
+        prefilled.prefix_lookups,
+        prefilled.prefix_hits,
+        prefilled.cached_tokens,
+        prefilled.prompt_tokens,
         rids=out_rid,
     )
