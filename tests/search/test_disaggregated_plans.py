@@ -100,15 +100,15 @@ def test_the_kv_cache_precision_asked_is_the_one_the_model_and_the_twin_hold() -
 
     from llmsize.deployment import Layout
     from llmsize.perf.context import PerfOptions, perf_context
-    from llmsize.search.disaggregated import _unit
+    from llmsize.search.disaggregated import UnitAsk, _unit
 
     result = plan(EXAMPLES / "llama-70b-chat-2026.yaml", method="peak")
     uc = replace(result.usecase, precision="bf16", precisions=("bf16",))
     context = perf_context({uc.model.id}, PerfOptions.of("model", None, "vllm", (), "inflight"))
     server = next(s for s in uc.servers if s.id == "dgx-b200")
     units = [
-        _unit(replace(uc, kv_precision=kv), context, server, "bf16", Layout(tp=4), 1,
-              Layout(tp=4), 1)
+        _unit(UnitAsk.of(replace(uc, kv_precision=kv)), context, server, "bf16", Layout(tp=4),
+              1, Layout(tp=4), 1)
         for kv in (None, "fp8")
     ]  # fmt: skip
     bf16, fp8 = units

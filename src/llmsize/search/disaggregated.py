@@ -14,17 +14,19 @@ searched for the fewest that keep every limit at the use case's percentile.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from llmsize.catalog import Server
+from llmsize.catalog import LlmArch, Server
+from llmsize.catalog.precisions import Precision
 from llmsize.deployment import Layout
-from llmsize.limits import Miss
+from llmsize.limits import Limits, Miss
 from llmsize.metrics import RunResult
 from llmsize.perf.candidates import candidates
 from llmsize.perf.context import PerfContext
 from llmsize.perf.disaggregated import (
     DisaggregatedTimes,
     PoolSetup,
+    decode_slots,
     disaggregated_times,
     pool_setup,
     shares_domain,
@@ -32,6 +34,7 @@ from llmsize.perf.disaggregated import (
 from llmsize.perf.sources import modelled_precisions
 from llmsize.sim.run import TwinSetup, engine_defaults
 from llmsize.usecase import Resolved
+from llmsize.workload import PLAIN, Serving
 
 DISAGGREGATED_RATIOS = ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (3, 1), (2, 3), (3, 2), (4, 1))
 """Prefill : decode workers of a unit searched (xPyD; a larger deployment repeats the unit)."""
@@ -157,68 +160,97 @@ def _unreplayable(usecase: Resolved) -> str:
     return ""
 
 
-def _within(usecase: Resolved, t: DisaggregatedTimes) -> bool:
-    return usecase.limits.holds(t.ttft_ms, t.itl_ms, t.e2e_ms)
+@dataclass(frozen=True, slots=True)
+class UnitAsk:
+    """What a disaggregated unit is sized for: the model, the lengths (prompt and answer), the
+    latency limits, how the engine serves the requests (a cached prefix, drafting), the KV
+    cache's precision where asked apart, and the precisions to try (() : every one the GPU runs
+    that the model takes)."""
+
+    model: LlmArch
+    input_tokens: int
+    output_tokens: int
+    limits: Limits
+    serving: Serving = PLAIN
+    kv: str = ""
+    precisions: tuple[str, ...] = ()
+    precision: Precision | None = None  # the use case's stated precision, where it gives one
+
+    @classmethod
+    def of(cls, usecase: Resolved) -> UnitAsk:
+        return cls(
+            usecase.model,
+            usecase.input_tokens_total,
+            usecase.output_tokens,
+            usecase.limits,
+            usecase.serving,
+            usecase.kv_precision or "",
+            tuple(usecase.precisions),
+            usecase.precision,
+        )
+
+    def within(self, t: DisaggregatedTimes) -> bool:
+        return self.limits.holds(t.ttft_ms, t.itl_ms, t.e2e_ms)
 
 
 def _most_concurrent(
-    usecase: Resolved, prefill: PoolSetup, decode: PoolSetup, shared: bool
+    ask: UnitAsk, prefill: PoolSetup, decode: PoolSetup, shared: bool
 ) -> tuple[int, DisaggregatedTimes] | None:
     """The largest closed-loop concurrency whose mean latencies keep every limit (the latencies
-    grow with it), by doubling then bisection; None when even one request breaks a limit."""
+    grow with it), by doubling then bisection; None when even one request breaks a limit.
+    Without latency limits: what the decode pool holds (more only queue for a slot)."""
 
     def times(c: int) -> DisaggregatedTimes:
         return disaggregated_times(
-            prefill,
-            decode,
-            c,
-            usecase.input_tokens_total,
-            usecase.output_tokens,
-            shared,
-            usecase.serving,
+            prefill, decode, c, ask.input_tokens, ask.output_tokens, shared, ask.serving
         )
 
+    if not ask.limits.any:
+        held = decode_slots(decode, ask.input_tokens + ask.output_tokens, ask.serving)
+        c = max(1, min(MAX_CONCURRENCY, int(held) * decode.workers))
+        return c, times(c)
     first = times(1)
-    if not _within(usecase, first):
+    if not ask.within(first):
         return None
     lo, found, hi = 1, first, 2
     while hi <= MAX_CONCURRENCY:
         t = times(hi)
-        if not _within(usecase, t):
+        if not ask.within(t):
             break
         lo, found, hi = hi, t, hi * 2
     hi = min(hi, MAX_CONCURRENCY + 1)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         t = times(mid)
-        if _within(usecase, t):
+        if ask.within(t):
             lo, found = mid, t
         else:
             hi = mid
     return lo, found
 
 
-def size_disaggregated(
-    usecase: Resolved, context: PerfContext, server: Server
-) -> tuple[DisaggregatedChoice | None, str]:
-    """The fewest servers of this type a disaggregated deployment needs for the peak, or why
-    there is none."""
+def disaggregated_units(
+    ask: UnitAsk, context: PerfContext, server: Server
+) -> tuple[list[DisaggregatedChoice], str]:
+    """Every unit on this server type (the narrowest layouts of each precision for either
+    pool, every xPyD ratio of DISAGGREGATED_RATIOS), each at its most concurrent requests within
+    the limits, as one unit; or why there is none."""
     catalog = context.catalog
     gpu = catalog.gpu_of(server)
-    model = usecase.model
-    precisions = usecase.precisions or modelled_precisions(gpu, usecase.precision, model)
+    model = ask.model
+    precisions = ask.precisions or modelled_precisions(gpu, ask.precision, model)
     found = candidates(
         model,
         server,
         gpu,
         precisions,
-        usecase.input_tokens_total + usecase.output_tokens,
+        ask.input_tokens + ask.output_tokens,
         context.engine,
-        usecase.kv_precision or "",
+        ask.kv,
     )
     if not found.found:
-        return None, "; ".join(found.missing) or "nothing fits"
-    best: DisaggregatedChoice | None = None
+        return [], "; ".join(found.missing) or "nothing fits"
+    units: list[DisaggregatedChoice] = []
     by_precision: dict[str, list[Layout]] = {}
     for c in found.found:
         by_precision.setdefault(c.precision, []).append(c.layout)
@@ -227,23 +259,37 @@ def size_disaggregated(
         for p_layout in tried:
             for d_layout in tried:
                 for p_workers, d_workers in DISAGGREGATED_RATIOS:
-                    choice = _unit(
-                        usecase, context, server, precision, p_layout, p_workers, d_layout,
+                    unit = _unit(
+                        ask, context, server, precision, p_layout, p_workers, d_layout,
                         d_workers,
                     )  # fmt: skip
-                    if choice is not None and (
-                        best is None
-                        or (choice.servers, choice.gpus, choice.times.ttft_ms)
-                        < (best.servers, best.gpus, best.times.ttft_ms)
-                    ):
-                        best = choice
-    if best is None:
-        return None, "no disaggregated unit keeps the limits even at one request"
-    return best, ""
+                    if unit is not None:
+                        units.append(unit)
+    if not units:
+        return [], "no disaggregated unit keeps the limits even at one request"
+    return units, ""
+
+
+def size_disaggregated(
+    usecase: Resolved, context: PerfContext, server: Server
+) -> tuple[DisaggregatedChoice | None, str]:
+    """The fewest servers of this type a disaggregated deployment needs for the peak, or why
+    there is none."""
+    units, reason = disaggregated_units(UnitAsk.of(usecase), context, server)
+    best: DisaggregatedChoice | None = None
+    for unit in units:
+        choice = replace(unit, units=max(1, math.ceil(usecase.peak_rps / unit.times.rps)))
+        if best is None or (choice.servers, choice.gpus, choice.times.ttft_ms) < (
+            best.servers,
+            best.gpus,
+            best.times.ttft_ms,
+        ):
+            best = choice
+    return best, reason
 
 
 def _unit(
-    usecase: Resolved,
+    ask: UnitAsk,
     context: PerfContext,
     server: Server,
     precision: str,
@@ -257,13 +303,13 @@ def _unit(
 
     def pool(layout: Layout, workers: int) -> PoolSetup:
         return pool_setup(
-            usecase.model, gpu, server, layout, precision, context.engine,
-            context.calibration, catalog, workers, kv=usecase.kv_precision or "",
+            ask.model, gpu, server, layout, precision, context.engine, context.calibration,
+            catalog, workers, kv=ask.kv,
         )[0]  # fmt: skip
 
     prefill, decode = pool(p_layout, p_workers), pool(d_layout, d_workers)
     shared = shares_domain(prefill, server, decode, server)
-    most = _most_concurrent(usecase, prefill, decode, shared)
+    most = _most_concurrent(ask, prefill, decode, shared)
     if most is None:
         return None
     concurrency, times = most
@@ -274,7 +320,7 @@ def _unit(
         p_workers,
         d_layout,
         d_workers,
-        max(1, math.ceil(usecase.peak_rps / times.rps)),
+        1,
         concurrency,
         times,
         "nvlink" if shared else "network",
