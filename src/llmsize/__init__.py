@@ -36,6 +36,9 @@ if TYPE_CHECKING:
         configs as configs,
     )
     from llmsize.api import (
+        configs_disaggregated as configs_disaggregated,
+    )
+    from llmsize.api import (
         estimate as estimate,
     )
     from llmsize.api import (

@@ -32,7 +32,7 @@ def test_ray_actors_measure_what_one_process_does(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["clients"] == "ray" and doc["workers"] == 2  # one actor per CPU of the cluster
+    assert doc["clients"] == "ray" and doc["client_workers"] == 2  # one actor per cluster CPU
     assert doc["client_hosts"] and doc["stop_reason"] is None
     level = doc["levels"][0]
     assert level["requests"] == 160

@@ -16,8 +16,9 @@ _WHERE = {
     "plan": "llmsize.api.planning",
     "capacity": "llmsize.api.questions",
     "configs": "llmsize.api.questions",
+    "configs_disaggregated": "llmsize.api.disaggregated",
     "estimate": "llmsize.api.questions",
-    "estimate_disaggregated": "llmsize.api.questions",
+    "estimate_disaggregated": "llmsize.api.disaggregated",
     "simulate": "llmsize.api.simulation",
     "validate": "llmsize.api.validation",
     "ShownLevel": "llmsize.bench.results",
@@ -27,6 +28,7 @@ _WHERE = {
     "CalibrateResult": "llmsize.perf.results",
     "ConfigsResult": "llmsize.perf.results",
     "EstimateResult": "llmsize.perf.results",
+    "DisaggregatedConfigs": "llmsize.search.disaggregated",
     "DisaggregatedResult": "llmsize.perf.results",
     "load_usecase": "llmsize.usecase",
     "parse_usecase": "llmsize.usecase",
@@ -38,6 +40,7 @@ __all__ = [
     "CalibrateResult",
     "CapacityResult",
     "ConfigsResult",
+    "DisaggregatedConfigs",
     "DisaggregatedResult",
     "EstimateResult",
     "FileCheck",
@@ -48,6 +51,7 @@ __all__ = [
     "calibrate",
     "capacity",
     "configs",
+    "configs_disaggregated",
     "estimate",
     "estimate_disaggregated",
     "load_usecase",
@@ -62,9 +66,10 @@ __all__ = [
 
 if TYPE_CHECKING:
     from llmsize.api.calibration import accuracy, calibrate
+    from llmsize.api.disaggregated import configs_disaggregated, estimate_disaggregated
     from llmsize.api.measurement import bench, show
     from llmsize.api.planning import plan
-    from llmsize.api.questions import capacity, configs, estimate, estimate_disaggregated
+    from llmsize.api.questions import capacity, configs, estimate
     from llmsize.api.simulation import simulate
     from llmsize.api.validation import validate
     from llmsize.bench.results import ShownLevel
@@ -77,6 +82,7 @@ if TYPE_CHECKING:
         DisaggregatedResult,
         EstimateResult,
     )
+    from llmsize.search.disaggregated import DisaggregatedConfigs
     from llmsize.usecase import load_usecase, parse_usecase
     from llmsize.workload import peak_from_average, sustainable_average
 

@@ -11,24 +11,17 @@ from typing import TYPE_CHECKING
 
 from llmsize.economics import CapacityResult
 from llmsize.perf.context import PerfOptions
-from llmsize.perf.results import (
-    ConfigsResult,
-    DisaggregatedResult,
-    EstimateResult,
-    PoolResult,
-)
+from llmsize.perf.results import ConfigsResult, EstimateResult
 
 if TYPE_CHECKING:
     from llmsize.catalog import Gpu, LlmArch, Precision, Server
     from llmsize.economics import GivenPrices
     from llmsize.limits import Limits
-    from llmsize.perf.calibration import ResolvedFit
     from llmsize.perf.context import PerfContext
-    from llmsize.perf.disaggregated import PoolSetup
 
 
 @dataclass(frozen=True, slots=True)
-class _Question:
+class Question:
     """A question about one model on one GPU type: its parts, checked, and what answers it."""
 
     model: LlmArch
@@ -38,14 +31,14 @@ class _Question:
     context: PerfContext
 
 
-def _question(
+def question_of(
     model: str,
     gpu: str,
     server: str | None,
     precision: str | None,
     tokens: int,
     options: PerfOptions,
-) -> _Question:
+) -> Question:
     """Resolve and check the flags estimate and configs share; load what answers them."""
     from llmsize.catalog import load_catalog
     from llmsize.catalog.precisions import checked
@@ -66,10 +59,10 @@ def _question(
             f"window of {arch.id}",
         )
     context = perf_context({arch.id, arch.name.lower()}, options)
-    return _Question(arch, chip, box, asked, context)
+    return Question(arch, chip, box, asked, context)
 
 
-def _kv_checked(kv_precision: str | None, gpu: Gpu) -> str | None:
+def kv_checked(kv_precision: str | None, gpu: Gpu) -> str | None:
     """A KV-cache precision a user asked for that this GPU can hold, or one InputError."""
     from llmsize.catalog.precisions import checked_kv
     from llmsize.errors import InputError
@@ -138,7 +131,7 @@ def estimate(
         if value < 1:
             raise InputError(flag, "must be at least 1")
     options = PerfOptions.of(source, calibration, engine, bench, mode)
-    q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
+    q = question_of(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
     precision = q.precision or default_precision(arch)
     if moe_tp < 0:
@@ -148,7 +141,7 @@ def estimate(
     if faults:
         field, why = faults[0]
         raise InputError(f"--{field}", why)
-    kv = _kv_checked(kv_precision, chip)
+    kv = kv_checked(kv_precision, chip)
     for flag, problem in (
         ("--precision", unsupported(chip, precision)),
         ("--tp", tp_problem(arch, tp, box.gpus)),
@@ -215,162 +208,6 @@ def estimate(
     )
 
 
-POOL_KEYS = ("gpu", "server", "tp", "pp", "attention_dp", "ep", "moe_tp", "workers", "batch")
-"""What a pool of `estimate_disaggregated` may say: the `prefill_*` / `decode_*` columns of a
-silicon CSV, and the GPU and server type it runs on (default: the call's)."""
-
-
-def estimate_disaggregated(
-    model: str,
-    gpu: str,
-    input_tokens: int,
-    output_tokens: int,
-    precision: str | None = None,
-    *,
-    engine: str | None = None,
-    prefill: dict[str, object] | None = None,
-    decode: dict[str, object] | None = None,
-    concurrency: int | None = None,
-    server: str | None = None,
-    calibration: Path | str | None = None,
-) -> DisaggregatedResult:
-    """TTFT, ITL, throughput and GPUs of a disaggregated deployment: a prefill pool and a decode
-    pool, each `{tp, pp, attention_dp, ep, moe_tp, workers, batch}` as the `prefill_*` and
-    `decode_*` columns of AIConfigurator's silicon runs mean them (batch per attention-DP rank),
-    optionally on a `gpu` and `server` of its own. The load is a closed loop at `concurrency`
-    (default: what the decode pool holds, batch x attention_dp x workers). Modelled
-    (perf/disaggregated.py), never fitted to disaggregated runs; the error shown is measured
-    against the bundled disaggregated silicon runs of that engine, where there are some."""
-    from llmsize.catalog import load_catalog
-    from llmsize.catalog.precisions import checked
-    from llmsize.deployment import Layout
-    from llmsize.errors import InputError
-    from llmsize.perf.candidates import unsupported
-    from llmsize.perf.context import bare_server, perf_context
-    from llmsize.perf.disaggregated import (
-        disaggregated_times,
-        measured_error,
-        pool_setup,
-        shares_domain,
-    )
-
-    for flag, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
-        if value < 1:
-            raise InputError(flag, "must be at least 1")
-    options = PerfOptions.of("model", calibration, engine, (), "inflight")
-    arch = load_catalog().resolve_model(model, "model")
-    ctx = perf_context({arch.id, arch.name.lower()}, options)
-    catalog = ctx.catalog
-    if input_tokens + output_tokens > arch.context_window:
-        raise InputError(
-            "input_tokens",
-            f"input + output = {input_tokens + output_tokens} tokens exceeds the "
-            f"{arch.context_window}-token context window of {arch.id}",
-        )
-    precision_name = (
-        checked(precision, "precision") if precision is not None else default_precision(arch)
-    )
-    pools = []
-    for name, given in (("prefill", prefill), ("decode", decode)):
-        spec = dict(given or {})
-        unknown = sorted(set(spec) - set(POOL_KEYS))
-        if unknown:
-            raise InputError(f"{name}.{unknown[0]}", f"is not one of {', '.join(POOL_KEYS)}")
-        chip = catalog.gpus.get(str(spec.get("gpu", gpu)), f"{name}.gpu")
-        named = spec.get("server", server if "gpu" not in spec else None)
-        box = catalog.servers.get(str(named), f"{name}.server") if named else bare_server(chip)
-        if catalog.gpu_of(box).id != chip.id:
-            raise InputError(f"{name}.server", f"{box.id} holds {box.gpu}, not {chip.id}")
-        numbers: dict[str, int | None] = {}
-        for key in ("tp", "pp", "attention_dp", "ep", "moe_tp", "workers", "batch"):
-            stated = spec.get(key)
-            if stated is None:
-                numbers[key] = None
-                continue
-            if not isinstance(stated, int) or isinstance(stated, bool):
-                raise InputError(f"{name}.{key}", f"must be a whole number, got {stated!r}")
-            if stated < (0 if key == "moe_tp" else 1):
-                raise InputError(f"{name}.{key}", "must be at least 1")
-            numbers[key] = stated
-        layout = Layout(
-            numbers["tp"] or 1,
-            numbers["pp"] or 1,
-            numbers["attention_dp"] or 1,
-            numbers["ep"] or 1,
-            numbers["moe_tp"] or 0,
-        )
-        faults = layout.faults(arch, box.gpus)
-        if faults:
-            raise InputError(f"{name}.{faults[0][0]}", faults[0][1])
-        problem = unsupported(chip, precision_name)
-        if problem:
-            raise InputError("precision", problem)
-        pool, fit = pool_setup(
-            arch,
-            chip,
-            box,
-            layout,
-            precision_name,
-            ctx.engine,
-            ctx.calibration,
-            catalog,
-            numbers["workers"] or 1,
-            numbers["batch"],
-        )
-        pools.append((pool, fit, box))
-    (p_pool, p_fit, p_box), (d_pool, d_fit, d_box) = pools
-    if concurrency is None:
-        if d_pool.batch is None:
-            raise InputError("concurrency", "give it, or decode.batch (per attention-DP rank)")
-        concurrency = d_pool.batch * d_pool.setup.attention_dp * d_pool.workers
-    if concurrency < 1:
-        raise InputError("concurrency", "must be at least 1")
-    shared = shares_domain(p_pool, p_box, d_pool, d_box)
-    t = disaggregated_times(p_pool, d_pool, concurrency, input_tokens, output_tokens, shared)
-    gpus = sum(p.setup.width * p.setup.pp * p.workers for p in (p_pool, d_pool))
-    tokens_per_s = t.rps * output_tokens
-
-    def result(pool: PoolSetup, fit: ResolvedFit, box: Server) -> PoolResult:
-        s = pool.setup
-        layout = Layout(s.tp, s.pp, s.attention_dp, s.ep)
-        return PoolResult(
-            s.gpu.id,
-            box.id,
-            layout.label,
-            pool.workers,
-            pool.batch,
-            s.width * s.pp * pool.workers,
-            fit.label,
-        )
-
-    return DisaggregatedResult(
-        model=arch.id,
-        precision=precision_name,
-        engine=ctx.engine,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        concurrency=concurrency,
-        prefill=result(p_pool, p_fit, p_box),
-        decode=result(d_pool, d_fit, d_box),
-        ttft_ms=t.ttft_ms,
-        itl_ms=t.itl_ms,
-        e2e_ms=t.e2e_ms,
-        deployment_rps=t.rps,
-        output_tokens_per_s=tokens_per_s,
-        output_tokens_per_s_per_gpu=tokens_per_s / gpus,
-        gpus=gpus,
-        transfer_ms=t.transfer_ms,
-        kv_link="nvlink" if shared else "network",
-        decode_batch=t.decode_batch,
-        prefill_group=t.prefill_group,
-        bottleneck=t.bottleneck,
-        provenance="modelled",
-        typical_error=measured_error(
-            ctx.engine, arch, " + ".join(sorted({p_pool.setup.gpu.id, d_pool.setup.gpu.id}))
-        ),
-    )
-
-
 def configs(
     model: str,
     gpu: str,
@@ -395,9 +232,9 @@ def configs(
 
     limits = limits or Limits()
     options = PerfOptions.of(source, calibration, engine, bench, mode)
-    q = _question(model, gpu, server, precision, input_tokens + output_tokens, options)
+    q = question_of(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
-    kv = _kv_checked(kv_precision, chip) or ""
+    kv = kv_checked(kv_precision, chip) or ""
     lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens, kv=kv)
     metric = limits.primary_metric if limits.any else "ttft_ms"
     feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)

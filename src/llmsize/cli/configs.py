@@ -1,13 +1,16 @@
 """`llmsize configs`: the calculator's main screen for one model on one GPU type."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, output_path, user_errors
 from llmsize.cli.estimate import GpuOpt, InputOpt, ModelOpt, OutputOpt, ServerOpt
+
+if TYPE_CHECKING:
+    from llmsize.limits import Limits
 
 LimitOpt = Annotated[float | None, typer.Option(min=0.001, max=86_400_000)]
 
@@ -32,6 +35,14 @@ def configs_command(
     frontier_only: Annotated[
         bool, typer.Option("--frontier-only", help="Show only the frontier's configurations.")
     ] = False,
+    disaggregated: Annotated[
+        bool,
+        typer.Option(
+            "--disaggregated",
+            help="List prefill/decode units instead (P prefill and D decode workers, each at "
+            "its most concurrent requests within the limits; modelled).",
+        ),
+    ] = False,
     fmt: opts.FormatOpt = opts.Format.table,
     as_json: opts.JsonOpt = False,
     force: opts.ForceOpt = False,
@@ -46,6 +57,13 @@ def configs_command(
     from llmsize.api import configs
     from llmsize.limits import Limits
 
+    if disaggregated:
+        _disaggregated(
+            model, gpu, input_tokens, output_tokens, precision, kv_precision,
+            Limits(first_token_ms, last_token_ms, inter_token_ms), mode, server, plot,
+            frontier_only, fmt, as_json, perf,
+        )  # fmt: skip
+        return
     output_path(plot, "--plot", force, perf.inputs, plot=True)
     with user_errors():
         result = configs(
@@ -74,5 +92,57 @@ def configs_command(
         from llmsize.report.console import make_console
 
         render_configs(result, make_console(), frontier_only=frontier_only)
+    if result.throughput_optimal is None:
+        raise typer.Exit(NO_CONFIG)
+
+
+def _disaggregated(
+    model: str,
+    gpu: str,
+    input_tokens: int,
+    output_tokens: int,
+    precision: opts.PrecisionChoice | None,
+    kv_precision: opts.KvChoice | None,
+    limits: "Limits",
+    mode: opts.Mode,
+    server: str | None,
+    plot: Path | None,
+    frontier_only: bool,
+    fmt: opts.Format,
+    as_json: bool,
+    perf: opts.PerfFlags,
+) -> None:
+    """configs --disaggregated: the prefill/decode units (modelled, continuous batching)."""
+    from llmsize.api import configs_disaggregated
+    from llmsize.errors import InputError
+
+    with user_errors():
+        if mode != opts.Mode.inflight:
+            raise InputError("--mode", "--disaggregated serves with continuous batching only")
+        if plot is not None:
+            raise InputError("--plot", "is not drawn for --disaggregated units yet")
+        if perf.source not in ("auto", "model") or perf.bench:
+            raise InputError("--source", "--disaggregated units are modelled only")
+        result = configs_disaggregated(
+            model,
+            gpu,
+            input_tokens,
+            output_tokens,
+            precision.name_in_table if precision else None,
+            limits=limits,
+            server=server,
+            engine=perf.engine,
+            calibration=perf.calibration,
+            kv_precision=kv_precision.value if kv_precision else None,
+        )
+    if as_json or fmt != opts.Format.table:
+        from llmsize.report.disaggregated_configs import disaggregated_configs_document
+
+        opts.emit(disaggregated_configs_document(result), as_json, fmt, "Disaggregated units")
+    else:
+        from llmsize.report.console import make_console
+        from llmsize.report.disaggregated_configs import render_disaggregated_configs
+
+        render_disaggregated_configs(result, make_console(), frontier_only=frontier_only)
     if result.throughput_optimal is None:
         raise typer.Exit(NO_CONFIG)

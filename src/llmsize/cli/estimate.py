@@ -267,7 +267,7 @@ def _disaggregated(
 def pool_spec(text: str, flag: str) -> dict[str, object]:
     """'tp=1,attention_dp=4,workers=2,gpu=h200' -> a pool for estimate_disaggregated (numbers
     as whole numbers, gpu and server as names); one clear line for anything else."""
-    from llmsize.api.questions import POOL_KEYS
+    from llmsize.api.disaggregated import POOL_KEYS
 
     pool: dict[str, object] = {}
     for part in text.split(","):

@@ -77,6 +77,7 @@ def _samples(root: Path, scratch: Path) -> list[list[str]]:
         ["plan", nemo, "--method", "simulate"],
         ["estimate", *question, "--gpu", "h100-sxm", "--tp", "1", "--batch", "8"],
         ["configs", *question, "--gpu", "h100-sxm"],
+        ["configs", *question, "--gpu", "h100-sxm", "--disaggregated", "--first-token-ms", "500"],
         ["capacity", *question, "--server", "dgx-h100"],
         ["simulate", nemo, "--requests", "300"],
         ["peak", "--avg", "5"],

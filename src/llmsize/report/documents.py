@@ -122,7 +122,7 @@ def bench_document(
             "prompt_lengths": result.prompt_calibration,
             "seed": result.plan.seed,
             "shared_prefix_tokens": result.shared_prefix,
-            "workers": result.workers,
+            "client_workers": result.workers,
             "clients": result.clients,
             "client_hosts": result.hosts,
             "clock_offset_ms": round(result.clock_offset_ms, 4),

@@ -8,7 +8,10 @@ KEYS: dict[str, str] = {
     "refused": "why a bundled config cannot be read faithfully (the field it would need)",
     "math": "the rate the matmuls run at on this GPU: native, or dequantized to wider math",
     "kv_precision": "what the KV cache is held in (--kv-precision, else as the precision caches)",
-    "workers": "client processes or Ray actors that shared each bench level (bench --workers)",
+    "client_workers": (
+        "client processes or Ray actors that shared each bench level (bench --workers)"
+    ),
+    "workers": "a disaggregated pool's workers (replicas of its layout), as prefill_num_workers",
     "worker": "the client process or Ray actor that sent a request (bench --workers, --ray)",
     "client_loop_lag_ms": "per client worker: how late its event loop woke a 10 ms timer (p50, "
     "p99): the client's own delay behind every send and read (not kept in the records file)",
@@ -137,7 +140,7 @@ KEYS: dict[str, str] = {
     "frontier_metric": "the latency the frontier is drawn against (ttft_ms, e2e_ms or itl_ms)",
     "goodput": "share of requests within every limit",
     "gpu": "GPU catalog id",
-    "gpus": "GPUs in a server",
+    "gpus": "GPUs: in a server (catalog), or that a deployment or a disaggregated unit uses",
     "gpus_per_server": "GPUs in one server of this type",
     "grouping": "what a cross-validation fold holds out together",
     "heads": "attention heads",

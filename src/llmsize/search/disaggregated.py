@@ -81,6 +81,28 @@ class DisaggregatedChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class DisaggregatedConfigs:
+    """Every prefill/decode unit of one model on one server type (`configs --disaggregated`),
+    each at its most concurrent requests whose mean latencies keep the limits (without limits:
+    what its decode pool holds); the latency-throughput frontier and the two optima."""
+
+    model: str
+    gpu: str
+    server: str
+    engine: str
+    input_tokens: int
+    output_tokens: int
+    limits: dict[str, float | None]
+    metric: str  # the latency the frontier is drawn against
+    units: tuple[DisaggregatedChoice, ...]  # most output tokens a second per GPU first
+    frontier: tuple[DisaggregatedChoice, ...]
+    throughput_optimal: DisaggregatedChoice | None
+    latency_optimal: DisaggregatedChoice | None
+    typical_error: str
+    reason: str  # why there is no unit ('' : there are some)
+
+
+@dataclass(frozen=True, slots=True)
 class DisaggregatedOption:
     """One server type's disaggregated answer, or why it has none."""
 
