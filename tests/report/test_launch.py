@@ -184,8 +184,9 @@ def test_a_disaggregated_answer_emits_a_prefill_and_a_decode_worker(
     if engine == "vllm":  # per engine core: one per data-parallel rank
         ranks = choice.decode.attention_dp
         assert int(decode[decode.index("--max-num-seqs") + 1]) == -(-batch // ranks)
-    else:
-        assert int(decode[decode.index("--max-running-requests") + 1]) == batch
+    else:  # the replica's total, a multiple of the DP ranks (SGLang splits it evenly)
+        ranks = choice.decode.attention_dp
+        assert int(decode[decode.index("--max-running-requests") + 1]) == -(-batch // ranks) * ranks
 
 
 def test_a_disaggregated_answer_is_not_emitted_for_trtllm_or_k8s(tmp_path: Path) -> None:

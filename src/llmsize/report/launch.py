@@ -255,7 +255,12 @@ def sglang_command(replica: Replica) -> list[str]:
     args += ["--context-length", str(replica.context_tokens)]
     args += ["--chunked-prefill-size", str(replica.step_tokens)]
     if replica.max_running is not None:
-        args += ["--max-running-requests", str(replica.max_running)]
+        # the replica's total: SGLang's scheduler gives each attention-DP rank
+        # max_running_requests // dp_size, first rounding the total down to a multiple of the
+        # DP size (sglang/srt/managers/scheduler.py, per_dp_max_running_requests), so round up
+        ranks = layout.attention_dp
+        total = math.ceil(replica.max_running / ranks) * ranks
+        args += ["--max-running-requests", str(total)]
     return [*args, "--host", "0.0.0.0", "--port", str(PORT)]
 
 
