@@ -18,7 +18,7 @@ CASE = EXAMPLES / "deepseek-r1-disaggregated-gb200.yaml"
 
 def test_each_server_type_gets_the_fewest_servers_its_units_need() -> None:
     result = plan(CASE, method="peak", disaggregated=True)
-    options = {o.server.id: o for o in result.disaggregated}
+    options = {o.server.id: o for o in result.disaggregated if o.decode_server is None}
     assert set(options) == {"gb200-nvl72", "dgx-b200"}
     for option in options.values():
         c = option.choice
@@ -55,6 +55,7 @@ def test_the_json_and_the_report_carry_the_comparison(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["disaggregated"]
     assert {r["server"] for r in rows} == {"gb200-nvl72", "dgx-b200"}
+    assert {r["decode_server"] for r in rows} == {None, "gb200-nvl72", "dgx-b200"}
     assert all(r["servers"] >= 1 and r["provenance"] == "modelled" for r in rows)
     report = tmp_path / "r.md"
     made = run("plan", str(CASE), "--method", "peak", "--disaggregated", "--report", str(report))
@@ -76,6 +77,8 @@ def test_the_disaggregated_answer_is_replayed_in_the_twin() -> None:
     --method peak nothing is replayed."""
     replayed = plan(CASE, disaggregated=True)
     for option in replayed.disaggregated:
+        if option.decode_server is not None:
+            continue  # a pair of server types: test_pools_of_two_server_types_...
         c = option.choice
         assert c is not None and option.replayed is not None
         assert not option.misses and option.replayed_units >= 1
@@ -114,3 +117,43 @@ def test_the_kv_cache_precision_asked_is_the_one_the_model_and_the_twin_hold() -
     bf16, fp8 = units
     assert bf16 is not None and fp8 is not None and bf16.kv_link == fp8.kv_link
     assert fp8.times.transfer_ms == pytest.approx(bf16.times.transfer_ms / 2)
+
+
+def test_pools_of_two_server_types_count_price_and_replay_each_type() -> None:
+    """A pair of server types (prefill on one GPU, decode on another): each pool's servers
+    counted on its own type, the KV cache over the network, the cost the two types' prices
+    added up, and the twin running each pool on its own GPU."""
+    from llmsize.economics import load_prices
+    from llmsize.perf.context import PerfOptions, perf_context
+    from llmsize.search.disaggregated import _twin
+
+    case = EXAMPLES / "llama-70b-chat-2026.yaml"
+    result = plan(case, method="peak", disaggregated=True)
+    pairs = [o for o in result.disaggregated if o.decode_server is not None]
+    assert pairs, [o.reason for o in result.disaggregated]
+    prices = load_prices()
+    for option in pairs:
+        c = option.choice
+        assert c is not None and c.kv_link == "network" and option.decode_server is not None
+        prefill_gpus = c.units * c.prefill.gpus * c.prefill_workers
+        decode_gpus = c.units * c.decode.gpus * c.decode_workers
+        assert dict((box.id, n) for box, n in c.counts) == {
+            c.server.id: math.ceil(prefill_gpus / c.server.gpus),
+            option.decode_server.id: math.ceil(decode_gpus / option.decode_server.gpus),
+        }
+        hourly = 0.0
+        for box, n in c.counts:
+            price = prices.server(box.id, "cloud")
+            assert price is not None
+            hourly += n * price.usd_per_hour
+        assert option.cost is not None and option.cost.per_month_usd == pytest.approx(hourly * 730)
+    option = pairs[0]
+    c = option.choice
+    assert c is not None
+    context = perf_context(
+        {result.usecase.model.id}, PerfOptions.of("model", None, result.engine, (), "inflight")
+    )
+    prefill = _twin(result.usecase, context, c, c.prefill, c.prefill_workers)
+    decode = _twin(result.usecase, context, c, c.decode, c.decode_workers, decoding=True)
+    assert prefill.gpu.id == context.catalog.gpu_of(c.server).id
+    assert decode.gpu.id == context.catalog.gpu_of(c.decode_box).id != prefill.gpu.id

@@ -140,6 +140,10 @@ KEYS: dict[str, str] = {
     "frontier_metric": "the latency the frontier is drawn against (ttft_ms, e2e_ms or itl_ms)",
     "goodput": "share of requests within every limit",
     "gpu": "GPU catalog id",
+    "decode_server": (
+        "the decode pool's server type where it differs from the prefill pool's (null: the same)"
+    ),
+    "servers_by_type": "servers of each type the answer needs, replayed where it was (id: count)",
     "gpus": "GPUs: in a server (catalog), or that a deployment or a disaggregated unit uses",
     "gpus_per_server": "GPUs in one server of this type",
     "grouping": "what a cross-validation fold holds out together",

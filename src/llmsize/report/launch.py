@@ -394,28 +394,32 @@ def disaggregated_launch(result: PlanResult, target: str) -> str:
         )
     rec = result.recommendation
     preferred = rec.server.id if rec is not None else ""
-    option = min(options, key=lambda o: (o.server.id != preferred, o.servers or 0))
+    # one server type's answer first (the recommended type's), the fewest servers among them
+    option = min(
+        options,
+        key=lambda o: (o.decode_server is not None, o.server.id != preferred, o.servers or 0),
+    )
     c = option.choice
     assert c is not None
     units = option.replayed_units or c.units  # the replayed count where the twin found one
     uc = result.usecase
-    gpu = result_gpu(option.server)
+    gpus = result_gpu(c.server), result_gpu(c.decode_box)
     from llmsize.perf.kv_budget import scheduler
 
-    step_tokens = scheduler(result.engine or "").tokens_for(gpu)
     lines = [
-        f"# disaggregated on {option.servers} x {c.server.id} ({c.precision}), sized by llmsize "
-        f"for {result.engine or 'the default engine'}: {units * c.prefill_workers} prefill "
-        f"worker(s) of {c.prefill.gpus} x {gpu.id} ({c.prefill.label}) and "
-        f"{units * c.decode_workers} decode worker(s) of {c.decode.gpus} x {gpu.id} "
+        f"# disaggregated on {option.servers} x {option.where} ({c.precision}), sized by "
+        f"llmsize for {result.engine or 'the default engine'}: {units * c.prefill_workers} "
+        f"prefill worker(s) of {c.prefill.gpus} x {gpus[0].id} ({c.prefill.label}) and "
+        f"{units * c.decode_workers} decode worker(s) of {c.decode.gpus} x {gpus[1].id} "
         f"({c.decode.label}), behind a prefill/decode router; the KV cache over {c.kv_link}",
     ]
-    for role, layout, running in (
-        ("prefill", c.prefill, None),
-        ("decode", c.decode, max(1, round(c.times.decode_batch))),
+    for role, box, gpu, layout, running in (
+        ("prefill", c.server, gpus[0], c.prefill, None),
+        ("decode", c.decode_box, gpus[1], c.decode, max(1, round(c.times.decode_batch))),
     ):
+        step_tokens = scheduler(result.engine or "").tokens_for(gpu)
         replica = Replica(
-            uc.model, option.server, gpu, layout, c.precision, uc.kv_precision, running,
+            uc.model, box, gpu, layout, c.precision, uc.kv_precision, running,
             step_tokens, c.servers, context_room(uc), uc.speculation if role == "decode" else None,
         )  # fmt: skip
         if target == "vllm":

@@ -255,12 +255,26 @@ def _disaggregated(result: PlanResult, option: DisaggregatedOption) -> dict[str,
     from llmsize.report.plan_table import disaggregated_accuracy
 
     c = option.choice
+    decode_server = option.decode_server.id if option.decode_server is not None else None
     if c is None:
-        return {"server": option.server.id, "servers": None, "reason": option.reason}
+        return {
+            "server": option.server.id,
+            "decode_server": decode_server,
+            "servers": None,
+            "reason": option.reason,
+        }
     t = c.times
+    cost = option.cost
+    priced = cost is not None and cost.per_month_usd is not None
     return {
         "server": option.server.id,
+        "decode_server": decode_server,
         "servers": c.servers,
+        "servers_by_type": {box.id: n for box, n in (option.answer or c).counts},
+        "cost_per_month_usd": round(cost.per_month_usd or 0, 2) if priced and cost else None,
+        "usd_per_million_output_tokens": (
+            round(cost.usd_per_million_output_tokens or 0, 4) if priced and cost else None
+        ),
         "gpus": c.gpus,
         "precision": c.precision,
         "prefill": {"layout": c.prefill.label, "workers": c.units * c.prefill_workers},

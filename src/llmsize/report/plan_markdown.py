@@ -72,7 +72,12 @@ def _twin(result: PlanResult) -> list[str]:
 def _disaggregated(result: PlanResult) -> list[str]:
     """plan --disaggregated: each server type's prefill/decode deployment beside its
     aggregated count."""
-    from llmsize.report.plan_table import disaggregated_accuracy, replay_words
+    from llmsize.report.plan_table import (
+        cost_words,
+        disaggregated_accuracy,
+        replay_words,
+        servers_words,
+    )
 
     aggregated = {p.server.id: p.servers for p in result.plans if p.best is not None}
     lines = [
@@ -85,25 +90,26 @@ def _disaggregated(result: PlanResult) -> list[str]:
         "(**simulated**: two pools in tandem, sim/disaggregated.py).",
         "",
         "| server type | servers (aggregated) | deployment | TTFT ms | ITL ms | E2E ms | KV over "
-        "| replayed in the disaggregated twin |",
-        "|---|---|---|---|---|---|---|---|",
+        "| replayed in the disaggregated twin | cost (replayed servers) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     accuracy = [
-        f"- {option.server.id}: {disaggregated_accuracy(result, option)}"
+        f"- {option.where}: {disaggregated_accuracy(result, option)}"
         for option in result.disaggregated
     ]
     for option in result.disaggregated:
         c = option.choice
-        versus = aggregated.get(option.server.id)
+        versus = aggregated.get(option.server.id) if option.decode_server is None else None
         beside = "—" if versus is None else f"{versus}"
         if c is None:
-            lines.append(f"| {option.server.id} | — ({beside}) | none: {option.reason} | | | | | |")
+            lines.append(f"| {option.where} | — ({beside}) | none: {option.reason} | | | | | | |")
             continue
         t = c.times
+        cost = cost_words(option) if option.cost and option.cost.per_month_usd else "—"
         lines.append(
-            f"| {option.server.id} | {c.servers} ({beside}) | {c.label}, {c.gpus} GPUs | "
+            f"| {option.where} | {servers_words(c)} ({beside}) | {c.label}, {c.gpus} GPUs | "
             f"{t.ttft_ms:,.0f} | {t.itl_ms:,.1f} | {t.e2e_ms:,.0f} | {c.kv_link} | "
-            f"{replay_words(option, result.usecase.percentile)} |"
+            f"{replay_words(option, result.usecase.percentile)} | {cost} |"
         )
     return [*lines, "", "Accuracy of the steady-state model, per server type:", "", *accuracy]
 

@@ -11,7 +11,7 @@ from llmsize.economics import PlanCost
 from llmsize.perf.estimate import Estimate
 from llmsize.report.console import SafeTable, safe
 from llmsize.search import PlanResult, servers_needed
-from llmsize.search.disaggregated import DisaggregatedOption
+from llmsize.search.disaggregated import DisaggregatedChoice, DisaggregatedOption
 from llmsize.search.steady import servers_range
 from llmsize.usecase import Resolved
 
@@ -340,15 +340,14 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
     for option in result.disaggregated:
         c = option.choice
         if c is None:
-            console.print(safe(f"  {option.server.id}: none ({option.reason})"), soft_wrap=True)
+            console.print(safe(f"  {option.where}: none ({option.reason})"), soft_wrap=True)
             continue
         t = c.times
-        versus = aggregated.get(option.server.id)
+        versus = aggregated.get(option.server.id) if option.decode_server is None else None
         beside = f" against {versus} aggregated" if versus is not None else ""
         console.print(
             safe(
-                f"  {option.server.id}: {c.servers} server{'s' if c.servers != 1 else ''}"
-                f"{beside} — {c.label} "
+                f"  {option.where}: {servers_words(c)}{beside} — {c.label} "
                 f"({c.gpus} GPUs, {c.units} x {c.prefill_workers}P{c.decode_workers}D at "
                 f"{c.concurrency_per_unit:,} requests each): TTFT {t.ttft_ms:,.0f} ms, ITL "
                 f"{t.itl_ms:,.1f} ms, the KV cache over {c.kv_link}"
@@ -357,9 +356,29 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
         )
         words = replay_words(option, result.usecase.percentile)
         console.print(safe(f"    {words}"), soft_wrap=True)
+        if option.cost is not None and option.cost.per_month_usd is not None:
+            console.print(safe(f"    cost: {cost_words(option)}"), soft_wrap=True)
         console.print(
             safe(f"    model accuracy: {disaggregated_accuracy(result, option)}"), soft_wrap=True
         )
+
+
+def servers_words(choice: DisaggregatedChoice) -> str:
+    """'3 servers', or '5 servers (2 x dgx-b200 + 3 x hgx-h200)' when the pools' types differ."""
+    n = choice.servers
+    words = f"{n} server{'s' if n != 1 else ''}"
+    if choice.decode_server is None:
+        return words
+    return f"{words} ({' + '.join(f'{k} x {box.id}' for box, k in choice.counts)})"
+
+
+def cost_words(option: DisaggregatedOption) -> str:
+    """The answer's monthly cost and its cost per million output tokens."""
+    cost = option.cost
+    assert cost is not None and cost.per_month_usd is not None
+    per_million = cost.usd_per_million_output_tokens
+    tokens = f" (${per_million:,.2f} per million output tokens)" if per_million else ""
+    return f"${cost.per_month_usd:,.0f} a month{tokens}"
 
 
 def disaggregated_accuracy(result: PlanResult, option: DisaggregatedOption) -> str:
@@ -369,7 +388,10 @@ def disaggregated_accuracy(result: PlanResult, option: DisaggregatedOption) -> s
 
     if not result.engine:
         return "unvalidated (no engine)"
-    return measured_error(result.engine, result.usecase.model, option.server.gpu)
+    gpus = option.server.gpu
+    if option.decode_server is not None:
+        gpus = f"{gpus} + {option.decode_server.gpu}"  # never measured as a pair
+    return measured_error(result.engine, result.usecase.model, gpus)
 
 
 def replay_words(option: DisaggregatedOption, percentile: float) -> str:
@@ -387,12 +409,13 @@ def replay_words(option: DisaggregatedOption, percentile: float) -> str:
             f"replayed in the disaggregated twin at {r.load_value:g} req/s: {figures}; misses "
             f"{'; '.join(map(str, option.misses))} even at 4 x + 4 units"
         )
-    n = option.replayed_servers
+    answer = option.answer
+    assert answer is not None
+    n = answer.servers
     return (
-        f"replayed in the disaggregated twin at {r.load_value:g} req/s: {n} "
-        f"server{'s' if n != 1 else ''} ({option.replayed_units} x "
-        f"{c.prefill_workers}P{c.decode_workers}D) {'keep' if n != 1 else 'keeps'} every "
-        f"limit at {name}: {figures}"
+        f"replayed in the disaggregated twin at {r.load_value:g} req/s: {servers_words(answer)} "
+        f"({option.replayed_units} x {c.prefill_workers}P{c.decode_workers}D) "
+        f"{'keep' if n != 1 else 'keeps'} every limit at {name}: {figures}"
     )
 
 

@@ -6,9 +6,10 @@ A unit is P prefill workers and D decode workers (xPyD, the ratios of DISAGGREGA
 two layouts that fit (perf/candidates.py, the narrowest few of each precision). A unit's most
 concurrent requests whose mean latencies keep every limit give its request rate (C / E2E); the
 peak needs ceil(peak / rate) units, and their GPUs fill whole servers (both pools on the same
-server type; a rack-scale server such as the GB200 NVL72 holds both in one NVLink domain). The
-choice is then replayed in the disaggregated twin (sim/disaggregated.py) and the number of units
-searched for the fewest that keep every limit at the use case's percentile.
+server type, where a rack-scale server such as the GB200 NVL72 holds both in one NVLink domain;
+or, for a pair of server types, each pool on its own). The choice is then replayed in the
+disaggregated twin (sim/disaggregated.py) and the number of units searched for the fewest that
+keep every limit at the use case's percentile, and priced where its servers' prices are known.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from llmsize.catalog import LlmArch, Server
 from llmsize.catalog.precisions import Precision
 from llmsize.deployment import Layout
+from llmsize.economics import PlanCost, plan_costs
 from llmsize.limits import Limits, Miss
 from llmsize.metrics import RunResult
 from llmsize.perf.candidates import candidates
@@ -45,7 +47,8 @@ MAX_CONCURRENCY = 1 << 16
 
 @dataclass(frozen=True, slots=True)
 class DisaggregatedChoice:
-    """The best disaggregated deployment found on one server type."""
+    """The best disaggregated deployment found: its prefill pool on `server`, its decode pool on
+    `decode_server` (None: the same server type)."""
 
     server: Server
     precision: str
@@ -57,6 +60,12 @@ class DisaggregatedChoice:
     concurrency_per_unit: int
     times: DisaggregatedTimes
     kv_link: str  # "nvlink" (one NVLink domain holds a unit) or "network"
+    decode_server: Server | None = None
+
+    @property
+    def decode_box(self) -> Server:
+        """The decode pool's server type."""
+        return self.decode_server or self.server
 
     @property
     def unit_gpus(self) -> int:
@@ -67,16 +76,39 @@ class DisaggregatedChoice:
         return self.units * self.unit_gpus
 
     @property
+    def counts(self) -> tuple[tuple[Server, int], ...]:
+        """Whole servers of each type for every unit's GPUs: one count when the pools share the
+        server type, else the prefill pool's and the decode pool's."""
+        if self.decode_server is None:
+            return ((self.server, math.ceil(self.gpus / self.server.gpus)),)
+        prefill = self.units * self.prefill.gpus * self.prefill_workers
+        decode = self.units * self.decode.gpus * self.decode_workers
+        return (
+            (self.server, math.ceil(prefill / self.server.gpus)),
+            (self.decode_server, math.ceil(decode / self.decode_server.gpus)),
+        )
+
+    @property
     def servers(self) -> int:
-        """Whole servers for every unit's GPUs (the pools share the server type)."""
-        return math.ceil(self.gpus / self.server.gpus)
+        """Whole servers, of every type."""
+        return sum(n for _, n in self.counts)
+
+    @property
+    def where(self) -> str:
+        """The server type, or 'prefill type + decode type' when they differ."""
+        if self.decode_server is None:
+            return self.server.id
+        return f"{self.server.id} + {self.decode_server.id}"
 
     @property
     def label(self) -> str:
+        on = ("", "") if self.decode_server is None else (
+            f" on {self.server.id}", f" on {self.decode_server.id}"
+        )  # fmt: skip
         return (
             f"{self.precision} {self.units * self.prefill_workers} x prefill "
-            f"{self.prefill.label} + {self.units * self.decode_workers} x decode "
-            f"{self.decode.label}"
+            f"{self.prefill.label}{on[0]} + {self.units * self.decode_workers} x decode "
+            f"{self.decode.label}{on[1]}"
         )
 
 
@@ -104,7 +136,8 @@ class DisaggregatedConfigs:
 
 @dataclass(frozen=True, slots=True)
 class DisaggregatedOption:
-    """One server type's disaggregated answer, or why it has none."""
+    """One server type's (or pair of types': prefill on `server`, decode on `decode_server`)
+    disaggregated answer, or why it has none."""
 
     server: Server
     choice: DisaggregatedChoice | None
@@ -113,57 +146,95 @@ class DisaggregatedOption:
     misses: tuple[Miss, ...] = ()  # what the replay misses at the use case's percentile
     not_replayed: str = ""  # why there is no replay
     replayed_units: int = 0  # the fewest units whose replay keeps every limit (0: none found)
+    decode_server: Server | None = None
+    cost: PlanCost | None = None  # of the answer's servers, where every type's price is known
+
+    @property
+    def where(self) -> str:
+        """The server type, or 'prefill type + decode type'."""
+        if self.decode_server is None:
+            return self.server.id
+        return f"{self.server.id} + {self.decode_server.id}"
+
+    @property
+    def answer(self) -> DisaggregatedChoice | None:
+        """The choice at the replayed unit count where the twin found one."""
+        if self.choice is None or not self.replayed_units:
+            return self.choice
+        return replace(self.choice, units=self.replayed_units)
 
     @property
     def replayed_servers(self) -> int:
         """Servers of the replayed count (0: none found)."""
         if self.choice is None or not self.replayed_units:
             return 0
-        return math.ceil(self.replayed_units * self.choice.unit_gpus / self.server.gpus)
+        return replace(self.choice, units=self.replayed_units).servers
 
     @property
     def servers(self) -> int | None:
         """The answer: the replayed count where the twin found one, else the steady state's."""
-        if self.replayed_servers:
-            return self.replayed_servers
-        return self.choice.servers if self.choice is not None else None
+        answer = self.answer
+        return answer.servers if answer is not None else None
 
 
 def disaggregated_options(
     usecase: Resolved, context: PerfContext, seed: int = 0, replayed: bool = True
 ) -> tuple[DisaggregatedOption, ...]:
-    """Every server type's disaggregated answer (plan --disaggregated), replayed in the
-    disaggregated twin where asked and the twin can (Poisson traffic without sessions)."""
+    """Every server type's disaggregated answer (plan --disaggregated), then every pair of the
+    use case's server types of different GPUs that has one (prefill on the first, decode on the
+    second); each replayed in the disaggregated twin where asked and the twin can (Poisson
+    traffic without sessions), and priced where every type it uses has a price."""
     found = []
-    for server in usecase.servers:
-        choice, reason = size_disaggregated(usecase, context, server)
-        option = DisaggregatedOption(server, choice, reason)
+    pairs: list[tuple[Server, Server | None]] = [(s, None) for s in usecase.servers]
+    pairs += [
+        (p, d)
+        for p in usecase.servers
+        for d in usecase.servers
+        if context.catalog.gpu_of(p).id != context.catalog.gpu_of(d).id
+    ]
+    for server, decode_server in pairs:
+        choice, reason = size_disaggregated(usecase, context, server, decode_server)
+        if decode_server is not None and choice is None:
+            continue  # a pair without an answer says nothing its two types do not
+        option = DisaggregatedOption(server, choice, reason, decode_server=decode_server)
         if choice is not None and replayed:
             why = _unreplayable(usecase)
-            if why:
-                option = DisaggregatedOption(server, choice, reason, not_replayed=why)
-            else:
-                option = _replayed(usecase, context, server, choice, reason, seed)
-        found.append(option)
+            option = (
+                replace(option, not_replayed=why)
+                if why
+                else _replayed(usecase, context, option, seed)
+            )
+        found.append(replace(option, cost=_cost(usecase, option)))
     return tuple(found)
 
 
+def _cost(usecase: Resolved, option: DisaggregatedOption) -> PlanCost | None:
+    """The answer's servers priced (their types' prices added up); None where any type has no
+    price."""
+    answer = option.answer
+    if answer is None:
+        return None
+    costs = list(plan_costs(usecase, answer.counts).values())
+    if any(c.per_month_usd is None for c in costs):
+        return None
+    month = sum(c.per_month_usd or 0.0 for c in costs)
+    per_million = sum(c.usd_per_million_output_tokens or 0.0 for c in costs)
+    hourly = costs[0].server_usd_per_hour if len(costs) == 1 else None  # one type's rate
+    sources = "; ".join(dict.fromkeys(c.server_price_source or "" for c in costs))
+    return PlanCost(hourly, sources, month, per_million or None, costs[0].billed_hours_per_day)
+
+
 def _replayed(
-    usecase: Resolved,
-    context: PerfContext,
-    server: Server,
-    choice: DisaggregatedChoice,
-    reason: str,
-    seed: int,
+    usecase: Resolved, context: PerfContext, option: DisaggregatedOption, seed: int
 ) -> DisaggregatedOption:
     """The fewest units (of the steady state's xPyD) whose replay keeps every limit at the
     use case's percentile, galloping and bisecting from the steady state's count as the
     aggregated search does; the replay shown is that count's (or the steady state's, with what
     it misses, when no count up to 4 x + 4 passes)."""
-    from dataclasses import replace
-
     from llmsize.search.simulated import smallest_passing
 
+    choice = option.choice
+    assert choice is not None
     runs: dict[int, tuple[RunResult, tuple[Miss, ...]]] = {}
 
     def at(units: int) -> tuple[RunResult, tuple[Miss, ...]]:
@@ -173,7 +244,7 @@ def _replayed(
 
     best = smallest_passing(lambda units: not at(units)[1], choice.units)
     result, misses = at(best if best is not None else choice.units)
-    return DisaggregatedOption(server, choice, reason, result, misses, "", best or 0)
+    return replace(option, replayed=result, misses=misses, replayed_units=best or 0)
 
 
 def _unreplayable(usecase: Resolved) -> str:
@@ -251,18 +322,15 @@ def _most_concurrent(
     return lo, found
 
 
-def disaggregated_units(
+def _layouts(
     ask: UnitAsk, context: PerfContext, server: Server
-) -> tuple[list[DisaggregatedChoice], str]:
-    """Every unit on this server type (the narrowest layouts of each precision for either
-    pool, every xPyD ratio of DISAGGREGATED_RATIOS), each at its most concurrent requests within
-    the limits, as one unit; or why there is none."""
-    catalog = context.catalog
-    gpu = catalog.gpu_of(server)
-    model = ask.model
-    precisions = ask.precisions or modelled_precisions(gpu, ask.precision, model)
+) -> tuple[dict[str, list[Layout]], str]:
+    """The narrowest layouts of each precision that run and fit on this server type, or why
+    there are none."""
+    gpu = context.catalog.gpu_of(server)
+    precisions = ask.precisions or modelled_precisions(gpu, ask.precision, ask.model)
     found = candidates(
-        model,
+        ask.model,
         server,
         gpu,
         precisions,
@@ -271,19 +339,37 @@ def disaggregated_units(
         ask.kv,
     )
     if not found.found:
-        return [], "; ".join(found.missing) or "nothing fits"
-    units: list[DisaggregatedChoice] = []
+        return {}, "; ".join(found.missing) or "nothing fits"
     by_precision: dict[str, list[Layout]] = {}
     for c in found.found:
         by_precision.setdefault(c.precision, []).append(c.layout)
-    for precision, layouts in by_precision.items():
-        tried = sorted(set(layouts), key=lambda lay: (lay.gpus, lay.label))[:LAYOUTS_PER_POOL]
+    return {
+        precision: sorted(set(layouts), key=lambda lay: (lay.gpus, lay.label))[:LAYOUTS_PER_POOL]
+        for precision, layouts in by_precision.items()
+    }, ""
+
+
+def disaggregated_units(
+    ask: UnitAsk, context: PerfContext, server: Server, decode_server: Server | None = None
+) -> tuple[list[DisaggregatedChoice], str]:
+    """Every unit on this server type, or with its decode pool on `decode_server` (the
+    narrowest layouts of each precision for either pool, in a precision both GPUs run; every
+    xPyD ratio of DISAGGREGATED_RATIOS), each at its most concurrent requests within the limits,
+    as one unit; or why there is none."""
+    prefill_layouts, why = _layouts(ask, context, server)
+    decode_layouts, why_not = (
+        (prefill_layouts, why) if decode_server is None else _layouts(ask, context, decode_server)
+    )
+    if not prefill_layouts or not decode_layouts:
+        return [], why or why_not
+    units: list[DisaggregatedChoice] = []
+    for precision, tried in prefill_layouts.items():
         for p_layout in tried:
-            for d_layout in tried:
+            for d_layout in decode_layouts.get(precision, ()):
                 for p_workers, d_workers in DISAGGREGATED_RATIOS:
                     unit = _unit(
                         ask, context, server, precision, p_layout, p_workers, d_layout,
-                        d_workers,
+                        d_workers, decode_server,
                     )  # fmt: skip
                     if unit is not None:
                         units.append(unit)
@@ -293,11 +379,11 @@ def disaggregated_units(
 
 
 def size_disaggregated(
-    usecase: Resolved, context: PerfContext, server: Server
+    usecase: Resolved, context: PerfContext, server: Server, decode_server: Server | None = None
 ) -> tuple[DisaggregatedChoice | None, str]:
-    """The fewest servers of this type a disaggregated deployment needs for the peak, or why
-    there is none."""
-    units, reason = disaggregated_units(UnitAsk.of(usecase), context, server)
+    """The fewest servers of this type (with the decode pool on `decode_server`: of the two
+    types) a disaggregated deployment needs for the peak, or why there is none."""
+    units, reason = disaggregated_units(UnitAsk.of(usecase), context, server, decode_server)
     best: DisaggregatedChoice | None = None
     for unit in units:
         choice = replace(unit, units=max(1, math.ceil(usecase.peak_rps / unit.times.rps)))
@@ -319,18 +405,19 @@ def _unit(
     p_workers: int,
     d_layout: Layout,
     d_workers: int,
+    decode_server: Server | None = None,
 ) -> DisaggregatedChoice | None:
     catalog = context.catalog
-    gpu = catalog.gpu_of(server)
+    d_server = decode_server or server
 
-    def pool(layout: Layout, workers: int) -> PoolSetup:
+    def pool(box: Server, layout: Layout, workers: int) -> PoolSetup:
         return pool_setup(
-            ask.model, gpu, server, layout, precision, context.engine, context.calibration,
-            catalog, workers, kv=ask.kv,
+            ask.model, catalog.gpu_of(box), box, layout, precision, context.engine,
+            context.calibration, catalog, workers, kv=ask.kv,
         )[0]  # fmt: skip
 
-    prefill, decode = pool(p_layout, p_workers), pool(d_layout, d_workers)
-    shared = shares_domain(prefill, server, decode, server)
+    prefill, decode = pool(server, p_layout, p_workers), pool(d_server, d_layout, d_workers)
+    shared = shares_domain(prefill, server, decode, d_server)
     most = _most_concurrent(ask, prefill, decode, shared)
     if most is None:
         return None
@@ -346,6 +433,7 @@ def _unit(
         concurrency,
         times,
         "nvlink" if shared else "network",
+        decode_server,
     )
 
 
@@ -386,7 +474,7 @@ def _twin(
     """One pool's replicas for the twin: every unit's workers of this role, its GPU's engine
     profile fit, the engine's scheduler defaults (with a prefix cache where the use case's
     shared prefix is credited)."""
-    server = choice.server
+    server = choice.decode_box if decoding else choice.server
     gpu = context.catalog.gpu_of(server)
     fit = context.calibration.resolve(context.engine, gpu, choice.precision, context.catalog)
     scheduler = engine_defaults(context.engine, gpu)
