@@ -140,6 +140,11 @@ KEYS: dict[str, str] = {
     "frontier_metric": "the latency the frontier is drawn against (ttft_ms, e2e_ms or itl_ms)",
     "goodput": "share of requests within every limit",
     "gpu": "GPU catalog id",
+    "cheapest": (
+        "plan --disaggregated: the lowest monthly cost of every priced answer, aggregated or "
+        "disaggregated (null: none priced)"
+    ),
+    "serving_mode": "aggregated (one pool) or disaggregated (a prefill and a decode pool)",
     "decode_server": (
         "the decode pool's server type where it differs from the prefill pool's (null: the same)"
     ),

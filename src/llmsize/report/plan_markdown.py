@@ -111,7 +111,18 @@ def _disaggregated(result: PlanResult) -> list[str]:
             f"{t.ttft_ms:,.0f} | {t.itl_ms:,.1f} | {t.e2e_ms:,.0f} | {c.kv_link} | "
             f"{replay_words(option, result.usecase.percentile)} | {cost} |"
         )
-    return [*lines, "", "Accuracy of the steady-state model, per server type:", "", *accuracy]
+    from llmsize.report.cheapest import cheapest_words
+
+    line = cheapest_words(result)
+    cheapest = ["", line] if line else []
+    return [
+        *lines,
+        *cheapest,
+        "",
+        "Accuracy of the steady-state model, per server type:",
+        "",
+        *accuracy,
+    ]
 
 
 def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) -> str:

@@ -361,6 +361,11 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
         console.print(
             safe(f"    model accuracy: {disaggregated_accuracy(result, option)}"), soft_wrap=True
         )
+    from llmsize.report.cheapest import cheapest_words
+
+    line = cheapest_words(result)
+    if line:
+        console.print(safe(line), soft_wrap=True)
 
 
 def servers_words(choice: DisaggregatedChoice) -> str:
