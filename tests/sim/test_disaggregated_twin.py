@@ -135,3 +135,17 @@ def test_a_drafting_decode_pool_shortens_the_inter_token_gap() -> None:
         )
 
     assert gap(replace(_pool(1), speculation=eagle)) < 0.6 * gap(_pool(1))
+
+
+def test_a_first_token_from_the_decode_worker_waits_for_its_first_step() -> None:
+    """vLLM's NIXL flow: the client's first token leaves with the decode replica's first step
+    once the KV cache has landed, so it comes after the prefill and the transfer, by at least
+    that step; the answer's last token is the decode pool's either way."""
+    traffic = _traffic(2.0, 300)
+    prefilled = run_disaggregated(_pool(1), _pool(2), traffic, lambda prompt: 0.001)
+    decoded = run_disaggregated(_pool(1), _pool(2), traffic, lambda prompt: 0.001, True)
+    assert len(decoded.first) == len(prefilled.first)
+    step = 0.004  # well under one decode step of an 8B model at any batch on an H100
+    for a, b in zip(prefilled.first, decoded.first, strict=True):
+        assert b > a + step
+    assert statistics.median(decoded.end) > statistics.median(prefilled.end)

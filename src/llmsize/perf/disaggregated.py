@@ -17,7 +17,10 @@ aggregated replica):
 - a pool that cannot keep up with the other sets the cycle: its queue lands in the first token
   (the prefill pool's, or a decode slot's);
 - a shared prefix is cached on both sides (prefilled once, held once, never shipped), and
-  speculative decoding runs on the decode workers (`disaggregated_times`).
+  speculative decoding runs on the decode workers (`disaggregated_times`);
+- where the engine's client gets its first token from the decode worker (vLLM's NIXL flow:
+  data/engines.yaml `disaggregated_first_token`), it waits on top for that worker's next step
+  boundary (half a step) and the step that emits it.
 Each pool's efficiencies are the calibration's for its own GPU and precision under the engine
 (the same fit the aggregated model uses); nothing here is fitted to disaggregated runs, so every
 disaggregated silicon run is out of sample.
@@ -156,6 +159,8 @@ def disaggregated_times(
     transfer = transfer_seconds(s, decode.setup, input_tokens - cached, shared_domain)
     request = p.request_overhead_ms * 1e-3
     first = request + own + p.wave_sync * max(busy - own, 0.0) / 2 + transfer
+    if scheduler(decode.setup.engine).disaggregated_first_token == "decode":
+        first += 1.5 * t_d  # the decode worker's step boundary, then the step that emits it
     decoding = (out - 1) * per_token
     cycle = first + decoding
     bottleneck = "clients"

@@ -35,6 +35,11 @@ class Scheduler(BaseModel):
     max_running: int | None = Field(default=None, ge=1)
     max_running_by_generation: dict[str, int] = Field(default_factory=dict)
     source: str
+    # disaggregated: which worker's step the client's first token leaves with ("prefill": the
+    # prefill worker's, as it samples it; "decode": the decode worker's first step once the KV
+    # cache has landed, the token recomputed there), and where that is documented
+    disaggregated_first_token: Literal["prefill", "decode"] = "prefill"
+    disaggregated_source: str = ""
 
     def tokens_for(self, gpu: Gpu) -> int:
         """The step's token budget on this GPU: a GPU or device generation (a CPU) named apart,

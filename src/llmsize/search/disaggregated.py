@@ -458,7 +458,10 @@ def replay(
     def transfer(prompt: int) -> float:
         return transfer_seconds(p_setup, d_setup, prompt, shared)
 
-    outcome = run_disaggregated(prefill, decode, traffic, transfer)
+    from llmsize.perf.kv_budget import scheduler
+
+    from_decode = scheduler(context.engine).disaggregated_first_token == "decode"
+    outcome = run_disaggregated(prefill, decode, traffic, transfer, from_decode)
     result = summarise(outcome, traffic, usecase.limits)
     return result, usecase.limits.misses_at_percentile(result)
 

@@ -7,7 +7,8 @@ decode pool (`transfer_s(prompt)` later), where it arrives already holding its p
 decode replica it is routed to keeps that KV as cached (held by no one until the request is
 admitted; under memory pressure it may be evicted, and the prompt is then recomputed there),
 and the request decodes its other tokens in steps that carry decode only. Its first token is
-the prefill pool's plus the transfer; its last is the decode pool's.
+the prefill pool's plus the transfer (or, where the engine's client gets it from the decode
+worker, as vLLM's NIXL flow does, that replica's first step's); its last is the decode pool's.
 
 A tandem, not one coupled simulation: a full decode pool does not hold prompts back in the
 prefill pool (their KV would wait there); the queue forms at the decode pool instead, and the
@@ -36,9 +37,12 @@ def run_disaggregated(
     decode: TwinSetup,
     traffic: Traffic,
     transfer_s: Callable[[int], float],
+    first_from_decode: bool = False,
 ) -> Outcome:
     """One seeded run of both pools; the Outcome of the measured requests as a client sees
-    them (occupancy: the decode pool's)."""
+    them (occupancy: the decode pool's). `first_from_decode`: the client's first token is the
+    decode replica's first step's (the prefill's sampled token recomputed there, as vLLM's NIXL
+    flow does), not the prefill pool's plus the transfer."""
     if traffic.rate is None or traffic.trace is not None or traffic.sessions is not None:
         raise ValueError("the disaggregated twin replays Poisson traffic only")
     rng = random.Random(traffic.seed)
@@ -52,7 +56,7 @@ def run_disaggregated(
     handed: list[tuple[Arrival, int]] = []
     crossing: dict[int, float] = {}  # each request's KV transfer, s
     for rid, (_, prompt, output, opens) in enumerate(requests):
-        if rid not in first or output == 1:
+        if rid not in first or (output == 1 and not first_from_decode):
             continue
         # a shared prefix is in the decode replicas' prefix cache too: only the rest crosses
         shared = sum(tokens for key, tokens in opens if key == SHARED_KEY)
@@ -60,7 +64,8 @@ def run_disaggregated(
         segments = (((SHARED_KEY, shared), *own)) if shared else own
         crossing[rid] = transfer_s(prompt - shared)
         at = first[rid] + crossing[rid]
-        handed.append(((at, prompt, output - 1, segments, None, None), rid))
+        left = output if first_from_decode else output - 1  # the tokens the decode side emits
+        handed.append(((at, prompt, left, segments, None, None), rid))
     handed.sort(key=lambda item: (item[0][0], item[1]))
     # the decode pool's front end is the router's hand-off, not a client's request
     decoding = replace(
@@ -71,6 +76,7 @@ def run_disaggregated(
     decoding.transferred = True
     decoded = decoding.run(arrivals=iter([arrival for arrival, _ in handed]), warmup=0)
     end = {handed[i][1]: e for i, e in zip(decoded.rids, decoded.end, strict=True)}
+    emitted = {handed[i][1]: f for i, f in zip(decoded.rids, decoded.first, strict=True)}
     out_arrival: array[float] = array("d")
     out_first: array[float] = array("d")
     out_end: array[float] = array("d")
@@ -79,9 +85,12 @@ def run_disaggregated(
     for rid, (t, _, output, _) in enumerate(requests):
         if rid < traffic.warmup or rid not in first:
             continue
-        token = first[rid] + crossing.get(rid, 0.0)
-        last = first[rid] if output == 1 else end.get(rid)
-        if last is None:  # its prompt and answer never fit a decode replica
+        if first_from_decode:
+            token, last = emitted.get(rid), end.get(rid)
+        else:
+            token = first[rid] + crossing.get(rid, 0.0)
+            last = first[rid] if output == 1 else end.get(rid)
+        if token is None or last is None:  # its prompt and answer never fit a decode replica
             continue
         out_arrival.append(t)
         out_first.append(token)
