@@ -270,3 +270,31 @@ def test_bad_amortisation_is_one_line(tmp_path: object) -> None:
         text + "cost:\n  server_purchase_usd: {dgx-h100: 1}\n  amortisation_months: 0\n"
     )
     assert_one_line_error(run("plan", str(path)), "cost.amortisation_months")
+
+
+def test_an_api_bills_a_cached_prefix_at_its_cached_input_rate(tmp_path: object) -> None:
+    """The shared prefix at its hit rate is the share of input an API finds in its prompt
+    cache: billed at cost.api_cached_input_per_1k_usd where given, else at the full input rate,
+    and the answer says which."""
+    from pathlib import Path
+
+    import yaml
+
+    from llmsize.api import plan
+
+    example = Path(__file__).parent.parent / "examples" / "usecases"
+    case = yaml.safe_load((example / "chat-cached-system-prompt.yaml").read_text())
+    path = Path(str(tmp_path)) / "uc.yaml"
+    path.write_text(yaml.safe_dump(case))
+    full = plan(path, method="peak").api_cost
+    uc = plan(path, method="peak").usecase
+    assert uc.prefix is not None
+    share = uc.prefix.cached_tokens / uc.input_tokens_total
+    assert full.cached_share == 0.0 and "full input rate" in full.cached_note
+    case["cost"] = {**case.get("cost", {}), "api_cached_input_per_1k_usd": 0.0}
+    path.write_text(yaml.safe_dump(case))
+    free = plan(path, method="peak").api_cost
+    assert free.cached_share == pytest.approx(share)
+    assert free.input_per_day_usd == pytest.approx(full.input_per_day_usd * (1 - share))
+    assert free.output_per_day_usd == pytest.approx(full.output_per_day_usd)
+    assert "billed at $0 / 1k" in free.cached_note

@@ -71,6 +71,8 @@ class ApiCost:
     price: ApiPrice
     input_per_day_usd: float
     output_per_day_usd: float
+    cached_share: float = 0.0  # of the input tokens, billed at the API's cached-input rate
+    cached_note: str = ""  # how a shared prefix was billed, in words ('' : there is none)
 
     @property
     def per_day_usd(self) -> float:
@@ -312,9 +314,36 @@ def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
     inputs, outputs = traffic_per_day(
         rate, usecase.input_tokens_total, usecase.output_tokens, cost.hours_per_day
     )
+    share, note = _cached_share(usecase)
+    cached_rate = cost.api_cached_input_per_1k_usd
+    input_rate = price.input_per_1k_usd
+    if share and cached_rate is not None:
+        input_rate = (1 - share) * price.input_per_1k_usd + share * cached_rate
+    else:
+        share = 0.0
     return ApiCost(
-        price, inputs / 1000 * price.input_per_1k_usd, outputs / 1000 * price.output_per_1k_usd
+        price,
+        inputs / 1000 * input_rate,
+        outputs / 1000 * price.output_per_1k_usd,
+        share,
+        note,
     ), rate
+
+
+def _cached_share(usecase: Resolved) -> tuple[float, str]:
+    """The share of the input an API finds in its prompt cache (the shared prefix at its hit
+    rate, as the use case states it), and how it is billed, in words."""
+    prefix = usecase.prefix
+    if prefix is None or not prefix.cached_tokens or not usecase.input_tokens_total:
+        return 0.0, ""
+    share = min(1.0, prefix.cached_tokens / usecase.input_tokens_total)
+    rate = usecase.cost.api_cached_input_per_1k_usd
+    if rate is None:
+        return share, (
+            f"the {share:.0%} of input that is a cached prefix billed at the full input rate "
+            "(give cost.api_cached_input_per_1k_usd for the API's cached-input rate)"
+        )
+    return share, f"the {share:.0%} of input that is a cached prefix billed at ${rate:g} / 1k"
 
 
 def plan_costs(uc: Resolved, counts: Iterable[tuple[Server, int]]) -> dict[str, PlanCost]:

@@ -155,6 +155,8 @@ class Cost(_Strict):
     basis: Literal["cloud", "on-prem"] = "cloud"  # which packaged server price to use
     api_input_per_1k_usd: float | None = Field(default=None, ge=0)
     api_output_per_1k_usd: float | None = Field(default=None, ge=0)
+    # the API's rate for input it finds in its prompt cache (the shared prefix, at its hit rate)
+    api_cached_input_per_1k_usd: float | None = Field(default=None, ge=0)
     hours_per_day: float = Field(default=24.0, gt=0, le=24)
 
 

@@ -221,6 +221,8 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
             "hours_per_day": uc.cost.hours_per_day,
             "per_day_usd": round(api.per_day_usd, 2),
             "per_month_usd": round(api.per_month_usd, 2),
+            "cached_share": round(api.cached_share, 4),
+            "cached_note": api.cached_note,
         },
         "max_servers": max_servers,
         "warnings": list(result.warnings),
