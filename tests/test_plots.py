@@ -27,6 +27,11 @@ CASES = {
         "--first-token-ms",
         "2000",
     ],
+    "units": [
+        *("configs", "--model", "deepseek-r1", "--gpu", "b200", "--server", "dgx-b200"),
+        *("--input-tokens", "8000", "--output-tokens", "1000", "--first-token-ms", "2000"),
+        "--disaggregated",
+    ],
     "servers": ["plan", str(EXAMPLES / "rag-compare-all.yaml")],
     "measured": ["show", str(MEASURED), "--first-token-ms", "100"],
     "simulated-vs-measured": [

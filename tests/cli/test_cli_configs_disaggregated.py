@@ -79,7 +79,6 @@ def test_no_unit_within_impossible_limits_is_exit_1_with_the_reason() -> None:
     ("extra", "flag"),
     [
         (("--mode", "static"), "--mode"),
-        (("--plot", "units.png"), "--plot"),
         (("--source", "measured"), "--source"),
     ],
 )

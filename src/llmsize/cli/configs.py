@@ -60,7 +60,7 @@ def configs_command(
     if disaggregated:
         _disaggregated(
             model, gpu, input_tokens, output_tokens, precision, kv_precision,
-            Limits(first_token_ms, last_token_ms, inter_token_ms), mode, server, plot,
+            Limits(first_token_ms, last_token_ms, inter_token_ms), mode, server, plot, force,
             frontier_only, fmt, as_json, perf,
         )  # fmt: skip
         return
@@ -107,6 +107,7 @@ def _disaggregated(
     mode: opts.Mode,
     server: str | None,
     plot: Path | None,
+    force: bool,
     frontier_only: bool,
     fmt: opts.Format,
     as_json: bool,
@@ -116,11 +117,10 @@ def _disaggregated(
     from llmsize.api import configs_disaggregated
     from llmsize.errors import InputError
 
+    output_path(plot, "--plot", force, perf.inputs, plot=True)
     with user_errors():
         if mode != opts.Mode.inflight:
             raise InputError("--mode", "--disaggregated serves with continuous batching only")
-        if plot is not None:
-            raise InputError("--plot", "is not drawn for --disaggregated units yet")
         if perf.source not in ("auto", "model") or perf.bench:
             raise InputError("--source", "--disaggregated units are modelled only")
         result = configs_disaggregated(
@@ -135,6 +135,11 @@ def _disaggregated(
             calibration=perf.calibration,
             kv_precision=kv_precision.value if kv_precision else None,
         )
+    if plot is not None:
+        from llmsize.report.plots import units_plot
+
+        with user_errors():
+            units_plot(result, plot)
     if as_json or fmt != opts.Format.table:
         from llmsize.report.disaggregated_configs import disaggregated_configs_document
 

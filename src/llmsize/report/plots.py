@@ -14,6 +14,7 @@ from llmsize.errors import InputError
 from llmsize.metrics import percentile as percentile_of
 from llmsize.perf.results import ConfigsResult
 from llmsize.search import PlanResult
+from llmsize.search.disaggregated import DisaggregatedChoice, DisaggregatedConfigs
 
 SIZE_INCHES = (12.0, 7.0)
 DPI = 100
@@ -93,6 +94,55 @@ def frontier_plot(result: ConfigsResult, path: Path) -> None:
     ax.set_yscale("log")
     ax.set_title(
         f"{result.model} on {result.server}: {result.input_tokens} in / {result.output_tokens} out"
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path, "--plot")
+
+
+def units_plot(result: DisaggregatedConfigs, path: Path) -> None:
+    """configs --disaggregated: each unit's limiting latency against its output tokens a second
+    per GPU, the frontier, both optima and the limit line."""
+    plt = _pyplot("--plot")
+    fig, ax = plt.subplots(figsize=SIZE_INCHES)
+    metric = result.metric
+    label = {"ttft_ms": "TTFT (ms)", "e2e_ms": "E2E (ms)", "itl_ms": "ITL (ms)"}[metric]
+
+    def rate(unit: DisaggregatedChoice) -> float:
+        return unit.times.rps * result.output_tokens / unit.unit_gpus
+
+    def latency(unit: DisaggregatedChoice) -> float:
+        return float(getattr(unit.times, metric))
+
+    ax.scatter(
+        [rate(u) for u in result.units],
+        [latency(u) for u in result.units],
+        marker=MARKERS["modelled"],
+        alpha=0.35,
+        label="modelled units (P prefill + D decode workers)",
+    )
+    front = sorted(result.frontier, key=rate)
+    ax.plot([rate(u) for u in front], [latency(u) for u in front], "k-", linewidth=1.2,
+            label="frontier")  # fmt: skip
+    for unit, name, color in (
+        (result.throughput_optimal, "throughput-optimal", "tab:red"),
+        (result.latency_optimal, "latency-optimal", "tab:green"),
+    ):
+        if unit is not None:
+            ax.scatter([rate(unit)], [latency(unit)], s=160, color=color, zorder=5,
+                       label=f"{name}: {unit.label}")  # fmt: skip
+    limit = result.limits.get(
+        {"ttft_ms": "first_token_ms", "e2e_ms": "last_token_ms", "itl_ms": "inter_token_ms"}[metric]
+    )
+    if limit is not None:
+        ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit {limit:g} ms")
+    ax.set_xlabel(f"output tokens/s per GPU ({result.server})")
+    ax.set_ylabel(label)
+    ax.set_yscale("log")
+    ax.set_title(
+        f"{result.model} disaggregated on {result.server} ({result.engine}): "
+        f"{result.input_tokens} in / {result.output_tokens} out"
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)

@@ -337,6 +337,7 @@ def _layouts(
         ask.input_tokens + ask.output_tokens,
         context.engine,
         ask.kv,
+        ask.serving,  # a cached prefix held once, a drafter's weights beside the model's
     )
     if not found.found:
         return {}, "; ".join(found.missing) or "nothing fits"
