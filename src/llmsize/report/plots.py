@@ -46,13 +46,28 @@ def _save(fig: Any, path: Path, flag: str) -> None:
         plt.close(fig)
 
 
+METRIC_LABELS = {"ttft_ms": "TTFT (ms)", "e2e_ms": "E2E (ms)", "itl_ms": "ITL (ms)"}
+LIMIT_OF_METRIC = {
+    "ttft_ms": "first_token_ms",
+    "e2e_ms": "last_token_ms",
+    "itl_ms": "inter_token_ms",
+}
+
+
+def _limit_line(ax: Any, limits: dict[str, float | None], metric: str) -> None:
+    """The use case's limit on the plotted latency, where it has one."""
+    limit = limits.get(LIMIT_OF_METRIC[metric])
+    if limit is not None:
+        ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit {limit:g} ms")
+
+
 def frontier_plot(result: ConfigsResult, path: Path) -> None:
     """The calculator's main chart: latency against prompts/s per server, the frontier, both
     optima and the limit line."""
     plt = _pyplot("--plot")
     fig, ax = plt.subplots(figsize=SIZE_INCHES)
     metric = result.metric
-    label = {"ttft_ms": "TTFT (ms)", "e2e_ms": "E2E (ms)", "itl_ms": "ITL (ms)"}[metric]
+    label = METRIC_LABELS[metric]
     for provenance, marker in MARKERS.items():
         points = [e for e in result.points if e.provenance == provenance]
         if points:
@@ -84,11 +99,7 @@ def frontier_plot(result: ConfigsResult, path: Path) -> None:
                 zorder=5,
                 label=f"{name}: {e.label}",
             )
-    limit = result.limits.get(
-        {"ttft_ms": "first_token_ms", "e2e_ms": "last_token_ms", "itl_ms": "inter_token_ms"}[metric]
-    )
-    if limit is not None:
-        ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit {limit:g} ms")
+    _limit_line(ax, result.limits, metric)
     ax.set_xlabel(f"prompts/s per {result.server}")
     ax.set_ylabel(label)
     ax.set_yscale("log")
@@ -107,7 +118,7 @@ def units_plot(result: DisaggregatedConfigs, path: Path) -> None:
     plt = _pyplot("--plot")
     fig, ax = plt.subplots(figsize=SIZE_INCHES)
     metric = result.metric
-    label = {"ttft_ms": "TTFT (ms)", "e2e_ms": "E2E (ms)", "itl_ms": "ITL (ms)"}[metric]
+    label = METRIC_LABELS[metric]
 
     def rate(unit: DisaggregatedChoice) -> float:
         return unit.times.rps * result.output_tokens / unit.unit_gpus
@@ -132,11 +143,7 @@ def units_plot(result: DisaggregatedConfigs, path: Path) -> None:
         if unit is not None:
             ax.scatter([rate(unit)], [latency(unit)], s=160, color=color, zorder=5,
                        label=f"{name}: {unit.label}")  # fmt: skip
-    limit = result.limits.get(
-        {"ttft_ms": "first_token_ms", "e2e_ms": "last_token_ms", "itl_ms": "inter_token_ms"}[metric]
-    )
-    if limit is not None:
-        ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"limit {limit:g} ms")
+    _limit_line(ax, result.limits, metric)
     ax.set_xlabel(f"output tokens/s per GPU ({result.server})")
     ax.set_ylabel(label)
     ax.set_yscale("log")

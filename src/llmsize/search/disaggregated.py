@@ -152,9 +152,7 @@ class DisaggregatedOption:
     @property
     def where(self) -> str:
         """The server type, or 'prefill type + decode type'."""
-        if self.decode_server is None:
-            return self.server.id
-        return f"{self.server.id} + {self.decode_server.id}"
+        return self.choice.where if self.choice is not None else self.server.id
 
     @property
     def answer(self) -> DisaggregatedChoice | None:
