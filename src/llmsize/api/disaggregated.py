@@ -203,6 +203,7 @@ def configs_disaggregated(
         UnitAsk,
         disaggregated_units,
     )
+    from llmsize.search.steady import pareto_front
 
     limits = limits or Limits()
     options = PerfOptions.of("model", calibration, engine, (), "inflight")
@@ -223,16 +224,13 @@ def configs_disaggregated(
     metric = limits.primary_metric if limits.any else "ttft_ms"
 
     def per_gpu(unit: DisaggregatedChoice) -> float:
-        return unit.times.rps * output_tokens / unit.unit_gpus
+        return unit.tokens_per_gpu(output_tokens)
 
     def latency(unit: DisaggregatedChoice) -> float:
         return float(getattr(unit.times, metric))
 
     units = tuple(sorted(found, key=lambda u: (-per_gpu(u), latency(u), u.label)))
-    front: list[DisaggregatedChoice] = []
-    for unit in sorted(units, key=lambda u: (latency(u), -per_gpu(u))):
-        if not front or per_gpu(unit) > per_gpu(front[-1]):
-            front.append(unit)
+    front = pareto_front(units, latency, per_gpu)
     return DisaggregatedConfigs(
         model=q.model.id,
         gpu=q.gpu.id,
@@ -243,7 +241,7 @@ def configs_disaggregated(
         limits=limits.as_dict(),
         metric=metric,
         units=units,
-        frontier=tuple(front),
+        frontier=front,
         throughput_optimal=units[0] if units else None,
         latency_optimal=min(units, key=lambda u: (latency(u), -per_gpu(u))) if units else None,
         typical_error=measured_error(q.context.engine, q.model, q.gpu.id),

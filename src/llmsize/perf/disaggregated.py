@@ -201,16 +201,7 @@ def pool_setup(
 ) -> tuple[PoolSetup, ResolvedFit]:
     """One pool on its servers' fabric, with its GPU's calibrated efficiencies under `engine`
     (and which fit they are); `kv` the KV cache's precision where asked apart from the weights."""
-    setup = Setup.of(
-        model,
-        gpu,
-        layout,
-        precision,
-        server.nvlink_domain,
-        server.network_gb_s,
-        kv=kv,
-        engine=engine,
-    )
+    setup = Setup.on(model, gpu, server, layout, precision, kv=kv, engine=engine)
     resolved = calibration.resolve(engine, gpu, precision, catalog)
     return PoolSetup(setup, resolved.params, workers, batch), resolved
 

@@ -231,16 +231,7 @@ class ModelledPerf:
 
         engine = self.engine or ""
         tp, pp, dp = layout.tp, layout.pp, layout.attention_dp
-        setup = Setup.of(
-            model,
-            gpu,
-            layout,
-            precision,
-            server.nvlink_domain,
-            server.network_gb_s,
-            kv=kv,
-            engine=engine,
-        )
+        setup = Setup.on(model, gpu, server, layout, precision, kv=kv, engine=engine)
         resolved = self.resolve(gpu, precision)
         mode = mode or self.mode
         if mode == "static":

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from llmsize.catalog import Gpu, LlmArch
+from llmsize.catalog import Gpu, LlmArch, Server
 from llmsize.deployment import Layout
 from llmsize.perf.costs import Costs, costs_of
 from llmsize.perf.kv_budget import scheduler
@@ -125,6 +125,30 @@ class Setup:
             attention_dp=layout.attention_dp,
             ep=layout.ep,
             network_gb_s=network_gb_s,
+        )
+
+    @classmethod
+    def on(
+        cls,
+        model: LlmArch,
+        gpu: Gpu,
+        server: Server,
+        layout: Layout,
+        precision: str,
+        *,
+        kv: str = "",
+        engine: str = "",
+    ) -> Setup:
+        """A replica of `layout` on servers of this type (their NVLink domain and network)."""
+        return cls.of(
+            model,
+            gpu,
+            layout,
+            precision,
+            server.nvlink_domain,
+            server.network_gb_s,
+            kv=kv,
+            engine=engine,
         )
 
     @property

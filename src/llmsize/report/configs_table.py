@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich import box
@@ -39,14 +40,30 @@ def _row(e: Estimate, marks: str) -> dict[str, Any]:
     }
 
 
-def _marks(result: ConfigsResult, e: Estimate) -> str:
+def optimum_marks(
+    item: object, throughput_optimal: object, latency_optimal: object, frontier: Sequence[object]
+) -> list[str]:
+    """Which optimum a configuration (or a disaggregated unit) is, and whether it is on the
+    frontier."""
     marks = []
-    if e is result.throughput_optimal:
+    if item is throughput_optimal:
         marks.append("throughput-optimal")
-    if e is result.latency_optimal:
+    if item is latency_optimal:
         marks.append("latency-optimal")
-    if any(e is f for f in result.frontier):
+    if any(item is f for f in frontier):
         marks.append("frontier")
+    return marks
+
+
+def mark_flag(marks: str) -> str:
+    """The table's first column: T throughput-optimal, L latency-optimal, * on the frontier."""
+    flag = "T" if "throughput-optimal" in marks else ""
+    flag += "L" if "latency-optimal" in marks else ""
+    return flag + ("*" if "frontier" in marks else "")
+
+
+def _marks(result: ConfigsResult, e: Estimate) -> str:
+    marks = optimum_marks(e, result.throughput_optimal, result.latency_optimal, result.frontier)
     if not any(e is f for f in result.feasible):
         marks.append("over limits")
     return ",".join(marks)
@@ -97,9 +114,7 @@ def render_configs(result: ConfigsResult, console: Console, *, frontier_only: bo
     shown = result.frontier if frontier_only else result.points
     for e in sorted(shown, key=_order):
         marks = _marks(result, e)
-        flag = "T" if "throughput-optimal" in marks else ""
-        flag += "L" if "latency-optimal" in marks else ""
-        flag += "*" if "frontier" in marks else ""
+        flag = mark_flag(marks)
         style = "dim" if "over limits" in marks else ("bold green" if "optimal" in marks else "")
         table.add_row(
             Text(flag, style="bold"),

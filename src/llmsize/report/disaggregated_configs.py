@@ -9,25 +9,16 @@ from rich import box
 from rich.console import Console
 from rich.text import Text
 
+from llmsize.report.configs_table import mark_flag, optimum_marks
 from llmsize.report.console import SafeTable, safe
 from llmsize.report.documents import versioned
 from llmsize.search.disaggregated import DisaggregatedChoice, DisaggregatedConfigs
 
 
-def tokens_per_gpu(result: DisaggregatedConfigs, unit: DisaggregatedChoice) -> float:
-    """Output tokens a second per GPU of the unit at its concurrency."""
-    return unit.times.rps * result.output_tokens / unit.unit_gpus
-
-
 def _marks(result: DisaggregatedConfigs, unit: DisaggregatedChoice) -> str:
-    marks = []
-    if unit is result.throughput_optimal:
-        marks.append("throughput-optimal")
-    if unit is result.latency_optimal:
-        marks.append("latency-optimal")
-    if any(unit is f for f in result.frontier):
-        marks.append("frontier")
-    return ",".join(marks)
+    return ",".join(
+        optimum_marks(unit, result.throughput_optimal, result.latency_optimal, result.frontier)
+    )
 
 
 def _row(result: DisaggregatedConfigs, unit: DisaggregatedChoice) -> dict[str, Any]:
@@ -42,7 +33,7 @@ def _row(result: DisaggregatedConfigs, unit: DisaggregatedChoice) -> dict[str, A
         "itl_ms": round(t.itl_ms, 3),
         "e2e_ms": round(t.e2e_ms, 1),
         "deployment_rps": round(t.rps, 4),
-        "output_tokens_per_s_per_gpu": round(tokens_per_gpu(result, unit), 2),
+        "output_tokens_per_s_per_gpu": round(unit.tokens_per_gpu(result.output_tokens), 2),
         "bottleneck": t.bottleneck,
         "kv_link": unit.kv_link,
         "transfer_ms": round(t.transfer_ms, 3),
@@ -109,9 +100,7 @@ def render_disaggregated_configs(
     shown = result.frontier if frontier_only else result.units
     for unit in shown:
         marks = _marks(result, unit)
-        flag = "T" if "throughput-optimal" in marks else ""
-        flag += "L" if "latency-optimal" in marks else ""
-        flag += "*" if "frontier" in marks else ""
+        flag = mark_flag(marks)
         t = unit.times
         table.add_row(
             Text(flag, style="bold"),
@@ -124,7 +113,7 @@ def render_disaggregated_configs(
             f"{t.itl_ms:,.2f}",
             f"{t.e2e_ms:,.0f}",
             f"{t.rps:,.2f}",
-            f"{tokens_per_gpu(result, unit):,.1f}",
+            f"{unit.tokens_per_gpu(result.output_tokens):,.1f}",
             t.bottleneck,
             unit.kv_link,
             style="bold green" if "optimal" in marks else "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from llmsize.perf.results import DisaggregatedResult, EstimateResult
@@ -21,12 +22,7 @@ def render_estimate(r: EstimateResult, console: Console) -> None:
         f"{span}{'batch' if r.mode == 'static' else 'concurrency'} {r.batch}, "
         f"{r.input_tokens:,} in / {r.output_tokens:,} out ({r.mode})"
     )
-    table = SafeTable.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("TTFT", _fmt(r.ttft_ms, "ms"))
-    table.add_row("ITL", _fmt(r.itl_ms, "ms", 2))
-    table.add_row("E2E", _fmt(r.e2e_ms, "ms", 0))
+    table = _latency_grid(r.ttft_ms, r.itl_ms, r.e2e_ms)
     table.add_row("req/s per server", _fmt(r.rps_per_server, "", 2))
     table.add_row("output tok/s per GPU", _fmt(r.output_tokens_per_s_per_gpu, "", 0))
     table.add_row(
@@ -62,12 +58,7 @@ def render_disaggregated(r: DisaggregatedResult, console: Console) -> None:
             name, pool.gpu, pool.server, pool.layout, f"{pool.workers}", batch, f"{pool.gpus}"
         )
     console.print(pools)
-    table = SafeTable.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("TTFT", _fmt(r.ttft_ms, "ms"))
-    table.add_row("ITL", _fmt(r.itl_ms, "ms", 2))
-    table.add_row("E2E", _fmt(r.e2e_ms, "ms", 0))
+    table = _latency_grid(r.ttft_ms, r.itl_ms, r.e2e_ms)
     table.add_row("req/s", _fmt(r.deployment_rps, "", 2))
     table.add_row(
         "output tok/s",
@@ -82,3 +73,14 @@ def render_disaggregated(r: DisaggregatedResult, console: Console) -> None:
     table.add_row("data", f"{r.provenance}: prefill {r.prefill.source}; decode {r.decode.source}")
     table.add_row("accuracy", r.typical_error)
     console.print(table)
+
+
+def _latency_grid(ttft_ms: float | None, itl_ms: float | None, e2e_ms: float | None) -> Table:
+    """A two-column grid opening with the three latencies; the caller adds the rest."""
+    table = SafeTable.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("TTFT", _fmt(ttft_ms, "ms"))
+    table.add_row("ITL", _fmt(itl_ms, "ms", 2))
+    table.add_row("E2E", _fmt(e2e_ms, "ms", 0))
+    return table

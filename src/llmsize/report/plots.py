@@ -121,7 +121,7 @@ def units_plot(result: DisaggregatedConfigs, path: Path) -> None:
     label = METRIC_LABELS[metric]
 
     def rate(unit: DisaggregatedChoice) -> float:
-        return unit.times.rps * result.output_tokens / unit.unit_gpus
+        return unit.tokens_per_gpu(result.output_tokens)
 
     def latency(unit: DisaggregatedChoice) -> float:
         return float(getattr(unit.times, metric))

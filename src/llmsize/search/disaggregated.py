@@ -75,6 +75,10 @@ class DisaggregatedChoice:
     def gpus(self) -> int:
         return self.units * self.unit_gpus
 
+    def tokens_per_gpu(self, output_tokens: int) -> float:
+        """Output tokens a second per GPU of one unit at its concurrency."""
+        return self.times.rps * output_tokens / self.unit_gpus
+
     @property
     def counts(self) -> tuple[tuple[Server, int], ...]:
         """Whole servers of each type for every unit's GPUs: one count when the pools share the

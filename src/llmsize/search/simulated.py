@@ -125,16 +125,7 @@ def ranked_candidates(
     for c in enumeration.found:
         precision, layout, fit = c.precision, c.layout, c.memory
         params = context.calibration.resolve(context.engine, gpu, precision, context.catalog).params
-        setup = Setup.of(
-            model,
-            gpu,
-            layout,
-            precision,
-            server.nvlink_domain,
-            server.network_gb_s,
-            kv=kv,
-            engine=context.engine or "",
-        )
+        setup = Setup.on(model, gpu, server, layout, precision, kv=kv, engine=context.engine or "")
         best = 0.0
         ceiling = min(fit.max_batch * layout.attention_dp, 256 * layout.attention_dp)
         for concurrency in BATCHES:

@@ -9,10 +9,10 @@ the fewest servers (then fewest GPUs, then lowest latency).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from llmsize.catalog import Catalog, Gpu, LlmArch, Precision, Server
 from llmsize.checks import plan_warnings
@@ -23,6 +23,8 @@ from llmsize.limits import Breach, Limits
 from llmsize.perf.estimate import Estimate, Lookup
 from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from llmsize.search.disaggregated import DisaggregatedOption
@@ -245,11 +247,18 @@ def pick_optimal(
 def frontier(estimates: Sequence[Estimate], metric: str) -> tuple[Estimate, ...]:
     """The latency-throughput frontier: configurations no other beats on both latency and
     throughput, by increasing latency."""
-    ordered = sorted(estimates, key=lambda e: (_latency(e, metric), -e.rps_per_server))
-    front: list[Estimate] = []
-    for e in ordered:
-        if not front or e.rps_per_server > front[-1].rps_per_server:
-            front.append(e)
+    return pareto_front(estimates, lambda e: _latency(e, metric), lambda e: e.rps_per_server)
+
+
+def pareto_front(
+    items: Iterable[T], latency: Callable[[T], float], rate: Callable[[T], float]
+) -> tuple[T, ...]:
+    """The items no other beats on both latency (lower) and rate (higher), by increasing
+    latency."""
+    front: list[T] = []
+    for item in sorted(items, key=lambda i: (latency(i), -rate(i))):
+        if not front or rate(item) > rate(front[-1]):
+            front.append(item)
     return tuple(front)
 
 
