@@ -298,3 +298,13 @@ def test_an_api_bills_a_cached_prefix_at_its_cached_input_rate(tmp_path: object)
     assert free.input_per_day_usd == pytest.approx(full.input_per_day_usd * (1 - share))
     assert free.output_per_day_usd == pytest.approx(full.output_per_day_usd)
     assert "billed at $0 / 1k" in free.cached_note
+
+
+def test_a_negative_cached_input_rate_is_one_line(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "uc.yaml"
+    examples = Path(__file__).parent.parent / "examples" / "usecases"
+    text = (examples / "seed-nemo-43b.yaml").read_text()
+    path.write_text(text + "cost:\n  api_cached_input_per_1k_usd: -0.001\n")
+    assert_one_line_error(run("plan", str(path)), "cost.api_cached_input_per_1k_usd")

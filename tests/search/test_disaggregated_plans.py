@@ -141,12 +141,14 @@ def test_pools_of_two_server_types_count_price_and_replay_each_type() -> None:
             c.server.id: math.ceil(prefill_gpus / c.server.gpus),
             option.decode_server.id: math.ceil(decode_gpus / option.decode_server.gpus),
         }
-        hourly = 0.0
+        hourly, sources = 0.0, []
         for box, n in c.counts:
             price = prices.server(box.id, "cloud")
             assert price is not None
             hourly += n * price.usd_per_hour
+            sources.append(price.source)
         assert option.cost is not None and option.cost.per_month_usd == pytest.approx(hourly * 730)
+        assert all(source in (option.cost.server_price_source or "") for source in sources)
     option = pairs[0]
     c = option.choice
     assert c is not None

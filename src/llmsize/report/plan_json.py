@@ -281,6 +281,7 @@ def _disaggregated(result: PlanResult, option: DisaggregatedOption) -> dict[str,
         "usd_per_million_output_tokens": (
             round(cost.usd_per_million_output_tokens or 0, 4) if priced and cost else None
         ),
+        "server_price_source": cost.server_price_source if priced and cost else None,
         "gpus": c.gpus,
         "precision": c.precision,
         "prefill": {"layout": c.prefill.label, "workers": c.units * c.prefill_workers},

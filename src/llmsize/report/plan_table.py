@@ -382,8 +382,8 @@ def cost_words(option: DisaggregatedOption) -> str:
     cost = option.cost
     assert cost is not None and cost.per_month_usd is not None
     per_million = cost.usd_per_million_output_tokens
-    tokens = f" (${per_million:,.2f} per million output tokens)" if per_million else ""
-    return f"${cost.per_month_usd:,.0f} a month{tokens}"
+    tokens = f"${per_million:,.2f} per million output tokens; " if per_million else ""
+    return f"${cost.per_month_usd:,.0f} a month ({tokens}{cost.server_price_source})"
 
 
 def disaggregated_accuracy(result: PlanResult, option: DisaggregatedOption) -> str:
