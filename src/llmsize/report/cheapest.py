@@ -65,17 +65,20 @@ def priced(result: PlanResult) -> list[Priced]:
 
 def cheapest(result: PlanResult) -> Priced | None:
     """The lowest monthly cost of all priced answers (fewer servers first on a tie)."""
-    found = priced(result)
+    return _lowest(priced(result))
+
+
+def _lowest(found: list[Priced]) -> Priced | None:
     return min(found, key=lambda p: (p.per_month_usd, p.servers)) if found else None
 
 
 def cheapest_words(result: PlanResult) -> str:
     """One line: the cheapest answer, and the cheapest of the other serving mode beside it."""
-    best = cheapest(result)
+    found = priced(result)
+    best = _lowest(found)
     if best is None:
         return ""
-    others = [p for p in priced(result) if p.serving_mode != best.serving_mode]
-    other = min(others, key=lambda p: (p.per_month_usd, p.servers)) if others else None
+    other = _lowest([p for p in found if p.serving_mode != best.serving_mode])
     line = f"Cheapest priced deployment: {best.serving_mode} on {_words(best)}"
     if other is not None:
         line += f"; the cheapest {other.serving_mode} one: {_words(other)}"
