@@ -33,6 +33,7 @@ EXAMPLE_2_CAPACITY = (
     *("--model", "llama-2-70b", "--server", "dgx-h100"),
     *("--input-tokens", "128", "--output-tokens", "512"),
     *("--mode", "static"),  # the talk's calculator
+    *("--api", "gpt-3.5-turbo-2024"),  # and its API price
 )
 
 
@@ -151,7 +152,7 @@ def test_plan_shows_costs_and_takes_overrides(tmp_path: object) -> None:
     import yaml
 
     path = Path(str(tmp_path)) / "uc.yaml"
-    base = LLAMA_2_70B_CHAT
+    base = {**LLAMA_2_70B_CHAT, "cost": {"api": "gpt-3.5-turbo-2024"}}
     path.write_text(yaml.safe_dump(base))
     doc = json.loads(run("plan", str(path), "--json", "--source", "measured").stdout)
     alt = doc["alternatives"][0]
@@ -266,9 +267,7 @@ def test_bad_amortisation_is_one_line(tmp_path: object) -> None:
     text = (
         Path(__file__).parent.parent / "examples" / "usecases" / "seed-nemo-43b.yaml"
     ).read_text()
-    path.write_text(
-        text + "cost:\n  server_purchase_usd: {dgx-h100: 1}\n  amortisation_months: 0\n"
-    )
+    path.write_text(text + "  server_purchase_usd: {dgx-h100: 1}\n  amortisation_months: 0\n")
     assert_one_line_error(run("plan", str(path)), "cost.amortisation_months")
 
 
@@ -285,6 +284,7 @@ def test_an_api_bills_a_cached_prefix_at_its_cached_input_rate(tmp_path: object)
     example = Path(__file__).parent.parent / "examples" / "usecases"
     case = yaml.safe_load((example / "chat-cached-system-prompt.yaml").read_text())
     path = Path(str(tmp_path)) / "uc.yaml"
+    case["cost"] = {**case.get("cost", {}), "api": "gpt-3.5-turbo-2024"}  # no cached rate
     path.write_text(yaml.safe_dump(case))
     full = plan(path, method="peak").api_cost
     uc = plan(path, method="peak").usecase
@@ -298,6 +298,14 @@ def test_an_api_bills_a_cached_prefix_at_its_cached_input_rate(tmp_path: object)
     assert free.input_per_day_usd == pytest.approx(full.input_per_day_usd * (1 - share))
     assert free.output_per_day_usd == pytest.approx(full.output_per_day_usd)
     assert "billed at $0 / 1k" in free.cached_note
+    case["cost"] = {"api": "claude-sonnet-5.5"}  # a packaged price with its cached-input rate
+    path.write_text(yaml.safe_dump(case))
+    packaged = plan(path, method="peak").api_cost
+    assert packaged.cached_share == pytest.approx(share)
+    assert "billed at $0.0001 / 1k" in packaged.cached_note
+    assert packaged.input_per_day_usd == pytest.approx(
+        full.input_per_day_usd / 0.0015 * ((1 - share) * 0.002 + share * 0.0001)
+    )
 
 
 def test_a_negative_cached_input_rate_is_one_line(tmp_path: object) -> None:
@@ -306,5 +314,41 @@ def test_a_negative_cached_input_rate_is_one_line(tmp_path: object) -> None:
     path = Path(str(tmp_path)) / "uc.yaml"
     examples = Path(__file__).parent.parent / "examples" / "usecases"
     text = (examples / "seed-nemo-43b.yaml").read_text()
-    path.write_text(text + "cost:\n  api_cached_input_per_1k_usd: -0.001\n")
+    path.write_text(text + "  api_cached_input_per_1k_usd: -0.001\n")  # into its cost:
     assert_one_line_error(run("plan", str(path)), "cost.api_cached_input_per_1k_usd")
+
+
+def test_the_default_api_price_is_todays_and_dated() -> None:
+    """The traffic is compared with a dated 2026 price unless a use case names another; the
+    talk's GPT-3.5 price is one of the list, not the default."""
+    from llmsize.economics import load_prices
+
+    prices = load_prices()
+    default = prices.api_price(None, "cost.api")
+    assert default.date.startswith("2026") and default.id != "gpt-3.5-turbo-2024"
+    assert all(p.source and p.date for p in prices.api.values())
+    assert prices.api_price("gpt-3.5-turbo-2024", "cost.api").input_per_1k_usd == 0.0015
+
+
+def test_an_unknown_api_price_is_one_line_with_did_you_mean(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "uc.yaml"
+    examples = Path(__file__).parent.parent / "examples" / "usecases"
+    text = (examples / "llama-70b-chat-2026.yaml").read_text()
+    path.write_text(text + "cost:\n  api: gpt-5.6-terr\n")
+    result = run("plan", str(path))
+    assert_one_line_error(result, "cost.api")
+    assert "did you mean 'gpt-5.6-terra'" in result.output
+    assert_one_line_error(run(*EXAMPLE_2_CAPACITY[:-2], "--api", "claude"), "--api")
+
+
+def test_a_prompt_past_the_rates_limit_is_said_not_hidden() -> None:
+    """Claude Haiku 5.5's rates hold for prompts up to 100K tokens: a longer prompt's API cost
+    is a floor, and the cost says so."""
+    from llmsize.economics import load_prices
+
+    haiku = load_prices().api_price("claude-haiku-5.5", "cost.api")
+    d = daily_capacity(1.0, 120_000, 500)
+    assert "over 100,000 tokens" in api_cost(d, haiku, 120_000).notes
+    assert api_cost(d, haiku, 90_000).notes == ""

@@ -18,10 +18,16 @@ __all__ = ["__version__", *_api.__all__]
 
 if TYPE_CHECKING:
     from llmsize.api import (
+        ApiPrice as ApiPrice,
+    )
+    from llmsize.api import (
         PerfOptions as PerfOptions,
     )
     from llmsize.api import (
         accuracy as accuracy,
+    )
+    from llmsize.api import (
+        api_prices as api_prices,
     )
     from llmsize.api import (
         bench as bench,

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from llmsize.catalog import Server
-from llmsize.errors import CatalogError, InputError
+from llmsize.errors import CatalogError, InputError, unknown_name
 from llmsize.perf.results import ConfigsResult
 from llmsize.usecase import Cost, Resolved
 from llmsize.workload import DEFAULT_PERCENTILE, sustainable_average
@@ -64,6 +64,18 @@ class ApiPrice:
     output_per_1k_usd: float
     source: str
     date: str
+    cached_input_per_1k_usd: float | None = None  # a prompt-cache hit's rate, where published
+    prompt_limit_tokens: int | None = None  # the rates hold up to this prompt; longer costs more
+
+    def tier_note(self, prompt_tokens: float) -> str:
+        """Why the figure is a floor when the prompt is past the rates' limit ('' : it is not)."""
+        limit = self.prompt_limit_tokens
+        if limit is None or prompt_tokens <= limit:
+            return ""
+        return (
+            f"{self.id} bills prompts over {limit:,} tokens at higher rates than these, so the "
+            f"{prompt_tokens:,.0f}-token prompt costs more than shown"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,12 @@ class ApiCost:
     output_per_day_usd: float
     cached_share: float = 0.0  # of the input tokens, billed at the API's cached-input rate
     cached_note: str = ""  # how a shared prefix was billed, in words ('' : there is none)
+    tier_note: str = ""  # the prompt is past the rates' limit, in words ('' : it is not)
+
+    @property
+    def notes(self) -> str:
+        """The cost line's caveats, '; '-joined ('' : none)."""
+        return "; ".join(n for n in (self.cached_note, self.tier_note) if n)
 
     @property
     def per_day_usd(self) -> float:
@@ -83,12 +101,13 @@ class ApiCost:
         return self.per_day_usd * DAYS_PER_MONTH
 
 
-def api_cost(capacity: DailyCapacity, price: ApiPrice) -> ApiCost:
+def api_cost(capacity: DailyCapacity, price: ApiPrice, prompt_tokens: float = 0.0) -> ApiCost:
     """The same traffic bought per token: $38.4 + $204 a day for the talk's Llama-2-70B case."""
     return ApiCost(
         price,
         capacity.input_tokens_per_day / 1000 * price.input_per_1k_usd,
         capacity.output_tokens_per_day / 1000 * price.output_per_1k_usd,
+        tier_note=price.tier_note(prompt_tokens),
     )
 
 
@@ -146,17 +165,24 @@ def usecase_server_price(cost: Cost, server: str) -> ServerPrice | None:
 
 
 def given_api_price(
-    input_per_1k: float | None, output_per_1k: float | None, label: str, given_in: str
+    api: str | None,
+    input_per_1k: float | None,
+    output_per_1k: float | None,
+    label: str,
+    given_in: str,
+    where: str,
 ) -> ApiPrice:
-    """The packaged API price with whichever of its two rates the user gave replaced."""
-    default = load_prices().default_api
+    """The packaged API price named (`where` names the field or flag; None: the default), with
+    whichever of its two rates the user gave replaced. A replaced rate drops the packaged
+    cached-input rate and prompt limit: they belong to the packaged prices."""
+    packaged = load_prices().api_price(api, where)
     if input_per_1k is None and output_per_1k is None:
-        return default
+        return packaged
     return ApiPrice(
         label,
-        input_per_1k if input_per_1k is not None else default.input_per_1k_usd,
-        output_per_1k if output_per_1k is not None else default.output_per_1k_usd,
-        given_in,
+        input_per_1k if input_per_1k is not None else packaged.input_per_1k_usd,
+        output_per_1k if output_per_1k is not None else packaged.output_per_1k_usd,
+        given_in if api is None else f"{given_in}, the rest {packaged.id}'s",
         "",
     )
 
@@ -178,6 +204,7 @@ class GivenPrices:
     api_input_per_1k: float | None = None
     api_output_per_1k: float | None = None
     given_in: str = "given on the command line"
+    api: str | None = None  # a packaged API price's id (None: the packaged default)
 
     def __post_init__(self) -> None:
         if self.server_purchase_usd is not None and self.server_usd_per_hour is not None:
@@ -200,7 +227,7 @@ class GivenPrices:
 
     def api_price(self) -> ApiPrice:
         return given_api_price(
-            self.api_input_per_1k, self.api_output_per_1k, "yours", self.given_in
+            self.api, self.api_input_per_1k, self.api_output_per_1k, "yours", self.given_in, "--api"
         )
 
 
@@ -209,9 +236,13 @@ class Prices:
     api: dict[str, ApiPrice]
     servers: dict[tuple[str, str], ServerPrice]  # (server id, basis) -> price
 
-    @property
-    def default_api(self) -> ApiPrice:
-        return next(iter(self.api.values()))
+    def api_price(self, api: str | None, where: str) -> ApiPrice:
+        """The packaged API price with that id (None: the first listed, the default)."""
+        if api is None:
+            return next(iter(self.api.values()))
+        if api not in self.api:
+            raise unknown_name(where, "API price", api, self.api)
+        return self.api[api]
 
     def server(self, server: str, basis: str) -> ServerPrice | None:
         return self.servers.get((server, basis))
@@ -240,6 +271,10 @@ def _packaged_server_price(entry: dict[str, Any]) -> tuple[tuple[str, str], Serv
     return (entry["server"], basis), price
 
 
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 @functools.cache
 def load_prices() -> Prices:
     """The packaged, dated price list (data/prices.yaml)."""
@@ -253,6 +288,8 @@ def load_prices() -> Prices:
                 float(a["output_per_1k_usd"]),
                 a["source"],
                 str(a["date"]),
+                _optional_float(a.get("cached_input_per_1k_usd")),
+                None if a.get("prompt_limit_tokens") is None else int(a["prompt_limit_tokens"]),
             )
             for a in data["api"]
         }
@@ -304,18 +341,32 @@ def plan_cost(
     return PlanCost(hourly, source, month, per_million, billed)
 
 
+def checked_api_price(cost: Cost) -> None:
+    """Refuses a use case naming an API price the packaged list does not hold (cost.api), before
+    any search runs."""
+    if cost.api is not None:
+        load_prices().api_price(cost.api, "cost.api")
+
+
 def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
     """The use case's traffic (its average, else its peak) bought from an API, and that rate."""
     rate = usecase.avg_rps if usecase.avg_rps is not None else usecase.peak_rps
     cost = usecase.cost
     price = given_api_price(
-        cost.api_input_per_1k_usd, cost.api_output_per_1k_usd, "use case", "given in the use case"
+        cost.api,
+        cost.api_input_per_1k_usd,
+        cost.api_output_per_1k_usd,
+        "use case",
+        "given in the use case",
+        "cost.api",
     )
     inputs, outputs = traffic_per_day(
         rate, usecase.input_tokens_total, usecase.output_tokens, cost.hours_per_day
     )
-    share, note = _cached_share(usecase)
     cached_rate = cost.api_cached_input_per_1k_usd
+    if cached_rate is None:
+        cached_rate = price.cached_input_per_1k_usd
+    share, note = _cached_share(usecase, cached_rate)
     input_rate = price.input_per_1k_usd
     if share and cached_rate is not None:
         input_rate = (1 - share) * price.input_per_1k_usd + share * cached_rate
@@ -327,17 +378,18 @@ def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
         outputs / 1000 * price.output_per_1k_usd,
         share,
         note,
+        price.tier_note(usecase.input_tokens_total),
     ), rate
 
 
-def _cached_share(usecase: Resolved) -> tuple[float, str]:
+def _cached_share(usecase: Resolved, rate: float | None) -> tuple[float, str]:
     """The share of the input an API finds in its prompt cache (the shared prefix at its hit
-    rate, as the use case states it), and how it is billed, in words."""
+    rate, as the use case states it), and how it is billed at the cached-input `rate`, in
+    words (None: the API's cached rate is unknown)."""
     prefix = usecase.prefix
     if prefix is None or not prefix.cached_tokens or not usecase.input_tokens_total:
         return 0.0, ""
     share = min(1.0, prefix.cached_tokens / usecase.input_tokens_total)
-    rate = usecase.cost.api_cached_input_per_1k_usd
     if rate is None:
         return share, (
             f"the {share:.0%} of input that is a cached prefix billed at the full input rate "

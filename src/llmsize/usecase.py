@@ -153,6 +153,9 @@ class Cost(_Strict):
     )
     amortisation_months: int = Field(default=36, ge=1, le=240)
     basis: Literal["cloud", "on-prem"] = "cloud"  # which packaged server price to use
+    # which packaged API price the traffic is compared with (llmsize catalog apis; default the
+    # first listed); the api_* rates below replace its rates
+    api: str | None = Field(default=None, min_length=1)
     api_input_per_1k_usd: float | None = Field(default=None, ge=0)
     api_output_per_1k_usd: float | None = Field(default=None, ge=0)
     # the API's rate for input it finds in its prompt cache (the shared prefix, at its hit rate)
@@ -443,7 +446,8 @@ def _precisions(
 
 
 def _checked_cost(cost: Cost, catalog: Catalog) -> Cost:
-    """Server prices keyed by catalog ids (aliases accepted); one price per server."""
+    """Server prices keyed by catalog ids (aliases accepted); one price per server. (The API
+    price named is checked against the price list by economics.checked_api_price.)"""
     fields = ("server_usd_per_hour", "server_purchase_usd", "server_running_usd_per_month")
     update = {
         field: {

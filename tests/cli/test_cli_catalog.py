@@ -11,7 +11,13 @@ from tests.cli.helpers import assert_one_line_error, run
 
 
 @pytest.mark.parametrize(
-    ("kind", "some_id"), [("gpus", "h100-sxm"), ("servers", "dgx-h100"), ("models", "qwen3-32b")]
+    ("kind", "some_id"),
+    [
+        ("gpus", "h100-sxm"),
+        ("servers", "dgx-h100"),
+        ("models", "qwen3-32b"),
+        ("apis", "claude-sonnet-5.5"),
+    ],
 )
 def test_catalog_lists(kind: str, some_id: str) -> None:
     result = run("catalog", kind)

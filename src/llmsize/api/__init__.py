@@ -14,6 +14,7 @@ _WHERE = {
     "bench": "llmsize.api.measurement",
     "show": "llmsize.api.measurement",
     "plan": "llmsize.api.planning",
+    "api_prices": "llmsize.api.questions",
     "capacity": "llmsize.api.questions",
     "configs": "llmsize.api.questions",
     "configs_disaggregated": "llmsize.api.disaggregated",
@@ -22,6 +23,7 @@ _WHERE = {
     "simulate": "llmsize.api.simulation",
     "validate": "llmsize.api.validation",
     "ShownLevel": "llmsize.bench.results",
+    "ApiPrice": "llmsize.economics",
     "CapacityResult": "llmsize.economics",
     "FileCheck": "llmsize.files",
     "PerfOptions": "llmsize.perf.context",
@@ -37,6 +39,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "ApiPrice",
     "CalibrateResult",
     "CapacityResult",
     "ConfigsResult",
@@ -47,6 +50,7 @@ __all__ = [
     "PerfOptions",
     "ShownLevel",
     "accuracy",
+    "api_prices",
     "bench",
     "calibrate",
     "capacity",
@@ -69,11 +73,11 @@ if TYPE_CHECKING:
     from llmsize.api.disaggregated import configs_disaggregated, estimate_disaggregated
     from llmsize.api.measurement import bench, show
     from llmsize.api.planning import plan
-    from llmsize.api.questions import capacity, configs, estimate
+    from llmsize.api.questions import api_prices, capacity, configs, estimate
     from llmsize.api.simulation import simulate
     from llmsize.api.validation import validate
     from llmsize.bench.results import ShownLevel
-    from llmsize.economics import CapacityResult
+    from llmsize.economics import ApiPrice, CapacityResult
     from llmsize.files import FileCheck
     from llmsize.perf.context import PerfOptions
     from llmsize.perf.results import (

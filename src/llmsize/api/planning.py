@@ -42,6 +42,7 @@ def plan(
     (result.disaggregated), shown beside the aggregated answer and, unless method="peak",
     replayed in the disaggregated twin (sim/disaggregated.py)."""
     from llmsize.catalog import load_catalog
+    from llmsize.economics import checked_api_price
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
     from llmsize.search import plan as search_plan
@@ -56,6 +57,7 @@ def plan(
         base_dir = base_dir or path.parent
         usecase = load_usecase(path)
     resolved = resolve(usecase, load_catalog(), base_dir or Path())
+    checked_api_price(resolved.cost)
     if kv_precision is not None:
         from dataclasses import replace as replaced
 

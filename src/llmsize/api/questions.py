@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmsize.economics import CapacityResult
+from llmsize.economics import ApiPrice, CapacityResult
 from llmsize.perf.context import PerfOptions
 from llmsize.perf.results import ConfigsResult, EstimateResult
 
@@ -256,6 +256,14 @@ def configs(
     )
 
 
+def api_prices() -> list[ApiPrice]:
+    """The packaged, dated API prices a use case's traffic is compared with (cost.api, --api);
+    the first is the default."""
+    from llmsize.economics import load_prices
+
+    return list(load_prices().api.values())
+
+
 def capacity(
     model: str,
     server: str,
@@ -283,6 +291,7 @@ def capacity(
 
     limits = limits or Limits()
     prices = prices or GivenPrices()
+    api_price = prices.api_price()  # a bad --api is refused before the search
     box = load_catalog().servers.get(server, "--server")
     found = configs(
         model,
@@ -311,5 +320,5 @@ def capacity(
     if month is not None:
         tokens_month = daily.output_tokens_per_day * DAYS_PER_MONTH
         per_million = month / (tokens_month / 1e6) if tokens_month else None
-    api = api_cost(daily, prices.api_price())
+    api = api_cost(daily, api_price, input_tokens)
     return CapacityResult(found, daily, api, server_price, month, per_million)

@@ -15,6 +15,7 @@ def validate(paths: Sequence[Path]) -> list[FileCheck]:
     from llmsize.benchdb.schema import parse_curves
     from llmsize.benchdb.store import canonicalizer
     from llmsize.catalog import load_catalog
+    from llmsize.economics import checked_api_price
     from llmsize.errors import InputError
     from llmsize.usecase import read_usecase_data, resolve, usecase_problems
 
@@ -44,6 +45,7 @@ def validate(paths: Sequence[Path]) -> list[FileCheck]:
         if not problems:
             try:
                 resolved = resolve(parse_usecase(data, str(path)), catalog, path.parent)
+                checked_api_price(resolved.cost)
             except InputError as exc:
                 problems.append(f"{path}: {exc}")
             else:

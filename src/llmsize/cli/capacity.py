@@ -42,6 +42,13 @@ def capacity_command(
     requests_per_user: Annotated[
         float, typer.Option("--requests-per-user", min=0.01, help="Requests per user per day.")
     ] = 3.0,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            help="Packaged API price to compare with (llmsize catalog apis); default the first.",
+        ),
+    ] = None,
     api_input_per_1k: Annotated[
         float | None,
         typer.Option("--api-input-per-1k", min=0, help="API price, USD per 1k input tokens."),
@@ -106,6 +113,7 @@ def capacity_command(
                 basis.value,
                 api_input_per_1k,
                 api_output_per_1k,
+                api=api,
             ),
             hours_per_day=hours_per_day,
             requests_per_user=requests_per_user,
@@ -147,7 +155,8 @@ def capacity_command(
                 console.print(
                     f"the same traffic from an API ({r.api.price.id}): "
                     f"${r.api.input_per_day_usd:,.1f} + ${r.api.output_per_day_usd:,.1f} a day, "
-                    f"${r.api.per_month_usd:,.0f} a month ({r.api.price.source})",
+                    f"${r.api.per_month_usd:,.0f} a month ({r.api.price.source})"
+                    f"{'; ' + r.api.notes if r.api.notes else ''}",
                     soft_wrap=True,
                 )
     if best is None:

@@ -1,4 +1,4 @@
-"""`llmsize catalog gpus|servers|models`: what llmsize knows, with sources."""
+"""`llmsize catalog gpus|servers|models|apis`: what llmsize knows, with sources."""
 
 from typing import Annotated, Any
 
@@ -7,7 +7,8 @@ import typer
 from llmsize.cli._options import Format, FormatOpt, emit
 
 app = typer.Typer(
-    help="List catalogued GPUs, servers and models, with their sources.", no_args_is_help=True
+    help="List catalogued GPUs, servers, models and API prices, with their sources.",
+    no_args_is_help=True,
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON list.")]
@@ -27,8 +28,17 @@ def _emit(
     for column in columns:
         table.add_column(column, no_wrap=column == "id")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
+        table.add_row(*(_cell(row[c]) for c in columns))
     make_console().print(table)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: no value as a dash, a float without exponent or trailing zeros."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 @app.command("gpus")
@@ -150,3 +160,24 @@ def models(
         as_json,
         fmt,
     )
+
+
+@app.command("apis")
+def apis(as_json: JsonFlag = False, fmt: FormatOpt = Format.table) -> None:
+    """API prices the traffic is compared with (cost.api, --api): per 1k tokens, dated."""
+    from llmsize.api import api_prices
+
+    rows = [
+        {
+            "id": p.id,
+            "input_per_1k_usd": p.input_per_1k_usd,
+            "cached_input_per_1k_usd": p.cached_input_per_1k_usd,
+            "output_per_1k_usd": p.output_per_1k_usd,
+            "prompt_limit_tokens": p.prompt_limit_tokens,
+            "date": p.date,
+            "source": p.source,
+        }
+        for p in api_prices()
+    ]
+    columns = ["id", "input_per_1k_usd", "cached_input_per_1k_usd", "output_per_1k_usd"]
+    _emit(rows, [*columns, "prompt_limit_tokens", "date"], "APIs", as_json, fmt)

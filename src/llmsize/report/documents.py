@@ -68,6 +68,7 @@ def capacity_document(r: CapacityResult) -> dict[str, Any]:
             "input_per_day_usd": r.api.input_per_day_usd,
             "output_per_day_usd": r.api.output_per_day_usd,
             "per_month_usd": r.api.per_month_usd,
+            "tier_note": r.api.tier_note,
         }
     return versioned(
         {

@@ -107,6 +107,8 @@ KEYS: dict[str, str] = {
     "api_cost": "the same traffic bought from an API priced per token",
     "cached_share": "the share of input tokens billed at the API's cached-input rate",
     "cached_note": "how the API bills a shared prefix it finds cached, in words ('' : none)",
+    "tier_note": "why the API figure is a floor: the prompt is longer than its rates hold for "
+    "('' : it is not)",
     "avg_rps": "average request rate, req/s",
     "avg_rps_per_server": "the largest Poisson average whose peak one server holds, req/s",
     "bandwidth_tb_s": "memory bandwidth, TB/s (datasheet)",

@@ -223,6 +223,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
             "per_month_usd": round(api.per_month_usd, 2),
             "cached_share": round(api.cached_share, 4),
             "cached_note": api.cached_note,
+            "tier_note": api.tier_note,
         },
         "max_servers": max_servers,
         "warnings": list(result.warnings),

@@ -252,7 +252,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
         f"The same traffic ({rate:g} requests/s for {uc.cost.hours_per_day:g} hours a day) bought "
         f"from an API priced like {api.price.id}: ${api.input_per_day_usd:,.1f} (input) + "
         f"${api.output_per_day_usd:,.1f} (output) a day, ${api.per_month_usd:,.0f} a month "
-        f"(prices: {api.price.source}){'; ' + api.cached_note if api.cached_note else ''}.",
+        f"(prices: {api.price.source}){'; ' + api.notes if api.notes else ''}.",
         "",
     ]
     for server, c in costs.items():

@@ -441,7 +441,7 @@ def render_costs(result: PlanResult, console: Console) -> None:
     console.print(
         f"The same traffic from an API ({api.price.id}, {rate:g} req/s for {hours:g} h a day): "
         f"${api.per_month_usd:,.0f} a month ({api.price.source})"
-        f"{'; ' + api.cached_note if api.cached_note else ''}.",
+        f"{'; ' + api.notes if api.notes else ''}.",
         soft_wrap=True,
     )
 
