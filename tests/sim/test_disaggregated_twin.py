@@ -1,8 +1,9 @@
-"""The disaggregated twin (sim/disaggregated.py): a prefill pool, the KV transfer, a decode pool
-in tandem."""
+"""The disaggregated twin (sim/disaggregated.py): a prefill pool, the KV cache's hand-over, a
+decode pool, in one event loop."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ from llmsize.catalog import load_catalog
 from llmsize.perf.calibration import load_calibration
 from llmsize.perf.roofline import Setup, decode_work, pass_seconds
 from llmsize.sim.disaggregated import run_disaggregated
+from llmsize.sim.engine import Request, Scheduler, Simulation
 from llmsize.sim.run import Traffic, TwinSetup
 from llmsize.workload import Lengths
 
@@ -43,12 +45,15 @@ def test_every_measured_request_is_served_by_both_pools_in_order() -> None:
     assert outcome.replicas == 2 and outcome.rejected == 0
 
 
-def test_the_transfer_delays_the_first_token_by_exactly_its_time() -> None:
-    """The prefill pool does not see the transfer: every first token moves by it, no more."""
+def test_the_transfer_delays_the_first_token_by_its_time() -> None:
+    """At a light load the first token is delivered when the pull lands: a transfer of 50 ms
+    moves it by 50 ms, give or take where the decode replica's step boundaries fall (it admits
+    the request, and starts the pull, at the next one)."""
     fast = run_disaggregated(_pool(1), _pool(2), _traffic(2.0), lambda prompt: 0.0)
     slow = run_disaggregated(_pool(1), _pool(2), _traffic(2.0), lambda prompt: 0.05)
-    for a, b in zip(fast.first, slow.first, strict=True):
-        assert b - a == pytest.approx(0.05, abs=1e-9)
+    moved = [b - a for a, b in zip(fast.first, slow.first, strict=True)]
+    assert statistics.median(moved) == pytest.approx(0.05, abs=0.005)
+    assert min(moved) > 0.05 - 0.02  # never by less than the transfer, but a decode step
 
 
 def test_decode_steps_carry_no_prefill_so_itl_is_a_decode_step() -> None:
@@ -65,20 +70,78 @@ def test_decode_steps_carry_no_prefill_so_itl_is_a_decode_step() -> None:
     assert itl == pytest.approx(step, rel=0.15)
 
 
-def test_a_decode_replica_holds_what_it_receives_as_cached() -> None:
-    """The decode pool's replicas find each received prompt cached but its last token."""
-    from dataclasses import replace
+def test_a_slow_decode_pool_holds_the_first_tokens_back() -> None:
+    """Backpressure: a decode replica admits (and pulls) a request only when it has room in its
+    batch, so a decode pool that cannot keep up delays the first tokens, which a tandem of two
+    independent pools would not."""
+    traffic = _traffic(6.0, 400)
 
-    from llmsize.sim.engine import Arrival
+    def ttft(decode: TwinSetup) -> float:
+        o = run_disaggregated(_pool(1), decode, traffic, lambda prompt: 0.001)
+        return statistics.median(f - a for a, f in zip(o.arrival, o.first, strict=True))
 
-    decoding = replace(_pool(1), prefix_caching=True).simulation()  # as run_disaggregated does
-    decoding.transferred = True
-    arrivals: list[Arrival] = [
-        (0.01 * i, 2000, 50, ((i + 1, 2000),), None, None) for i in range(100)
-    ]
-    decoding.run(arrivals=iter(arrivals), warmup=0)
-    assert decoding.prompt_tokens == 100 * 2000
-    assert decoding.cached_tokens == 100 * 1999
+    ample, cramped = ttft(_pool(2)), ttft(replace(_pool(1), max_batch=4))
+    assert cramped > 10 * ample
+
+
+def test_a_prefill_replica_takes_no_prompt_while_its_memory_holds_unpulled_ones() -> None:
+    """The prompts a prefill replica has finished keep their KV cache there until the decode
+    pool pulls it: with that room taken, the next prompt waits until a pull frees it."""
+    from llmsize.sim.steps import StepModel
+
+    setup = Setup.of(MODEL, GPU, _pool(1).layout, "fp8", 8, 50.0, engine="vllm")
+    prefill = Simulation(StepModel(setup, PARAMS), Scheduler(kv_capacity_tokens=5000), 1)
+    first = Request(0, 0.0, 3000, 1, -1, True)
+    prefill.arrive(first, 0.0)
+    _step(prefill)  # it plans the prompt
+    now, done = _step(prefill)
+    assert done == [first]
+    prefill.hold(first, 3000)  # its KV cache waits for the decode pool
+    second = Request(1, now, 3000, 1, -1, True)
+    prefill.arrive(second, now)
+    _step(prefill)
+    replica = prefill.replicas[0]
+    assert replica.waiting[0] is second and not replica.busy  # no room: it waits
+    assert prefill.next_event() == math.inf
+    prefill.release(first, 3000, now + 1.0)  # pulled
+    assert prefill.next_event() == pytest.approx(now + 1.0)
+    _step(prefill)
+    assert _step(prefill)[1] == [second]
+
+
+def _step(simulation: Simulation) -> tuple[float, list[Request]]:
+    """One replica event of a simulation, as its run loop takes it: applied, then planned on."""
+    simulation.next_event()
+    now, replica, done = simulation.advance()
+    simulation.plan(replica, now)
+    return now, done
+
+
+def test_sessions_are_replayed_turn_after_turn_with_less_reuse_than_aggregated() -> None:
+    """Each session's next turn is sent once its last answer has ended and the think time has
+    passed; the prefill replica it sticks to holds its prompts but not the answers (the decode
+    pool computed them), so a turn reuses less history than on an aggregated replica."""
+    from llmsize.sim.run import run
+    from llmsize.workload import Sessions, SharedPrefix
+
+    sessions = replace(
+        _traffic(2.0, 300),
+        input_tokens=Lengths(200.0),
+        prefix=SharedPrefix(500, 1.0),
+        sessions=Sessions(3, 2.0),
+        system_tokens=500,
+        warmup=0,
+    )
+    caching = replace(_pool(1), prefix_caching=True)
+    outcome = run_disaggregated(caching, _pool(1), sessions, lambda prompt: 0.001)
+    assert len(outcome.end) == 300  # 100 sessions of 3 turns
+    turns = sorted(zip(outcome.rids, outcome.arrival, outcome.end, strict=True))
+    starts = sorted(outcome.arrival)
+    assert starts == sorted(a for _, a, _ in turns)
+    aggregated = run(replace(caching, replicas=2), sessions)
+    share = outcome.cached_tokens / outcome.prompt_tokens
+    assert share < aggregated.cached_tokens / aggregated.prompt_tokens
+    assert share > 0.5 * 500 / 1400  # the system prompt and the first question are reused
 
 
 def _cached(rate: float, hit_rate: float, requests: int = 600) -> Traffic:
@@ -98,7 +161,7 @@ def test_a_shared_prefix_is_counted_at_the_use_cases_hit_rate_and_crosses_once()
         return 0.0
 
     outcome = run_disaggregated(prefill, _pool(2), _cached(4.0, 0.7, 10_000), transfer)
-    assert outcome.prefix_lookups == 10_000
+    assert outcome.prefix_lookups == 10_000 - 60  # the measured requests, warm-up left out
     assert outcome.prefix_hits / outcome.prefix_lookups == pytest.approx(0.7, abs=0.02)
     whole = sum(1 for tokens in crossed if tokens == 2000)  # misses: the whole prompt
     assert whole / len(crossed) == pytest.approx(0.3, abs=0.02)
@@ -117,7 +180,7 @@ def test_a_cached_prefix_shortens_the_first_token_and_the_transfer() -> None:
     cached = run_disaggregated(prefill, _pool(2), _cached(4.0, 1.0), transfer)
     ttft = [statistics.median(f - a for a, f in zip(o.arrival, o.first, strict=True))
             for o in (plain, cached)]  # fmt: skip
-    assert ttft[1] < 0.75 * ttft[0]
+    assert ttft[1] < 0.8 * ttft[0]  # both also wait for a decode step boundary to pull
     assert cached.cached_tokens == pytest.approx(0.5 * cached.prompt_tokens, rel=0.01)
 
 
@@ -145,7 +208,7 @@ def test_a_first_token_from_the_decode_worker_waits_for_its_first_step() -> None
     prefilled = run_disaggregated(_pool(1), _pool(2), traffic, lambda prompt: 0.001)
     decoded = run_disaggregated(_pool(1), _pool(2), traffic, lambda prompt: 0.001, True)
     assert len(decoded.first) == len(prefilled.first)
-    step = 0.004  # well under one decode step of an 8B model at any batch on an H100
+    step = 0.002  # reading the 8 GB of FP8 weights alone takes 2.4 ms at 3.35 TB/s
     for a, b in zip(prefilled.first, decoded.first, strict=True):
         assert b > a + step
     assert statistics.median(decoded.end) > statistics.median(prefilled.end)

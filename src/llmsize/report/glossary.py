@@ -26,7 +26,6 @@ KEYS: dict[str, str] = {
     "replayed": "the disaggregated choice's run in the twin at the use case's load (null: none)",
     "replayed_servers": "servers of the fewest units whose replay keeps every limit",
     "replayed_units": "the fewest xPyD units whose replay in the twin keeps every limit",
-    "not_replayed": "why a disaggregated choice was not replayed in the twin ('' : it was)",
     "clients": "where bench's clients ran: process (one), processes (--workers) or ray (--ray)",
     "client_hosts": "the hosts bench's Ray actors ran on (empty: this machine's processes)",
     "clock_offset_ms": "largest offset measured between a worker's clock and the coordinator's",

@@ -300,5 +300,4 @@ def _disaggregated(result: PlanResult, option: DisaggregatedOption) -> dict[str,
         "replayed_servers": option.replayed_servers or None,
         "replayed_units": option.replayed_units or None,
         "broken": [str(m) for m in option.misses],
-        "not_replayed": option.not_replayed,
     }

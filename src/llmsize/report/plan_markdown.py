@@ -87,7 +87,7 @@ def _disaggregated(result: PlanResult) -> list[str]:
         "A prefill pool and a decode pool (the KV cache shipped between them), layouts and the "
         "prefill:decode ratio searched by the steady-state model at the peak (mean latencies, "
         "**modelled**), then replayed in the disaggregated twin at the use case's load "
-        "(**simulated**: two pools in tandem, sim/disaggregated.py).",
+        "(**simulated**: both pools in one event loop, sim/disaggregated.py).",
         "",
         "| server type | servers (aggregated) | deployment | TTFT ms | ITL ms | E2E ms | KV over "
         "| replayed in the disaggregated twin | cost (replayed servers) |",

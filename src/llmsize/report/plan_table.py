@@ -402,7 +402,7 @@ def disaggregated_accuracy(result: PlanResult, option: DisaggregatedOption) -> s
 def replay_words(option: DisaggregatedOption, percentile: float) -> str:
     """What the disaggregated twin made of a choice, in one line."""
     if option.replayed is None:
-        return f"not replayed: {option.not_replayed or 'plan --method peak'}"
+        return "not replayed (plan --method peak)"
     r, q, c = option.replayed, percentile, option.choice
     name = f"p{round(q * 100)}"
     figures = (

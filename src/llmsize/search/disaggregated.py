@@ -148,7 +148,6 @@ class DisaggregatedOption:
     reason: str = ""
     replayed: RunResult | None = None  # the choice in the disaggregated twin at the use case's load
     misses: tuple[Miss, ...] = ()  # what the replay misses at the use case's percentile
-    not_replayed: str = ""  # why there is no replay
     replayed_units: int = 0  # the fewest units whose replay keeps every limit (0: none found)
     decode_server: Server | None = None
     cost: PlanCost | None = None  # of the answer's servers, where every type's price is known
@@ -184,8 +183,8 @@ def disaggregated_options(
 ) -> tuple[DisaggregatedOption, ...]:
     """Every server type's disaggregated answer (plan --disaggregated), then every pair of the
     use case's server types of different GPUs that has one (prefill on the first, decode on the
-    second); each replayed in the disaggregated twin where asked and the twin can (Poisson
-    traffic without sessions), and priced where every type it uses has a price."""
+    second); each replayed in the disaggregated twin where asked, and priced where every type it
+    uses has a price."""
     found = []
     pairs: list[tuple[Server, Server | None]] = [(s, None) for s in usecase.servers]
     pairs += [
@@ -200,12 +199,7 @@ def disaggregated_options(
             continue  # a pair without an answer says nothing its two types do not
         option = DisaggregatedOption(server, choice, reason, decode_server=decode_server)
         if choice is not None and replayed:
-            why = _unreplayable(usecase)
-            option = (
-                replace(option, not_replayed=why)
-                if why
-                else _replayed(usecase, context, option, seed)
-            )
+            option = _replayed(usecase, context, option, seed)
         found.append(replace(option, cost=_cost(usecase, option)))
     return tuple(found)
 
@@ -247,12 +241,6 @@ def _replayed(
     best = smallest_passing(lambda units: not at(units)[1], choice.units)
     result, misses = at(best if best is not None else choice.units)
     return replace(option, replayed=result, misses=misses, replayed_units=best or 0)
-
-
-def _unreplayable(usecase: Resolved) -> str:
-    if usecase.sessions is not None:
-        return "the disaggregated twin does not replay sessions yet"
-    return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,35 +1,45 @@
-"""The twin of a disaggregated deployment: a prefill pool, the KV cache's transfer, a decode
-pool — two simulations in tandem.
+"""The twin of a disaggregated deployment: a prefill pool, the KV cache's hand-over, a decode
+pool — one event loop over both, so that each holds the other back as the engines do.
 
-Every request of the seeded open-loop schedule is prefilled by the prefill pool (its replicas
-run prompts only: a request ends there with its first token). Its KV cache then crosses to the
-decode pool (`transfer_s(prompt)` later), where it arrives already holding its prompt: the
-decode replica it is routed to keeps that KV as cached (held by no one until the request is
-admitted; under memory pressure it may be evicted, and the prompt is then recomputed there),
-and the request decodes its other tokens in steps that carry decode only. Its first token is
-the prefill pool's plus the transfer (or, where the engine's client gets it from the decode
-worker, as vLLM's NIXL flow does, that replica's first step's); its last is the decode pool's.
+A request is prefilled by the prefill pool (its replicas run prompts only: there it ends with
+its first token). Its KV cache stays in that replica's memory, and the request goes on to the
+decode pool, whose replica pulls the KV cache when its scheduler admits the request — when it
+has room for it in its cache and its batch, as vLLM's NIXL connector and SGLang's and
+TensorRT-LLM's transfer agents allocate before they pull. The pull takes `transfer_s(tokens)`;
+then the request resumes with its last prompt token (one token attending to the whole prompt,
+the decode step that emits its next) and decodes in steps that carry decode only. Until the
+pull lands, the prompt's KV cache takes room in the prefill replica: a decode pool that cannot
+keep up fills the prefill replicas' memory, and they stop taking new prompts (backpressure),
+so its queue shows in the first tokens, as it does on real deployments.
 
-A tandem, not one coupled simulation: a full decode pool does not hold prompts back in the
-prefill pool (their KV would wait there); the queue forms at the decode pool instead, and the
-requests' first tokens are unaffected by it. Open-loop (Poisson) traffic only.
+The client's first token is the prefill replica's, delivered when its KV cache has crossed
+(the decode side streams the answer), or, where the engine's client gets it from the decode
+worker (vLLM's NIXL flow), that replica's first step's; its last is the decode pool's.
 
 A shared prefix (the use case's prefix_cache) is cached by each prefill replica as the
 aggregated twin caches it (a request that finds it prefills only the rest), and by each decode
-replica: a request that shares it hands over only the rest of its KV cache, and the decode
-replica holds the prefix once for all (received with the first such request). The prefix
-counters are the prefill pool's.
+replica: a request that shares it pulls only the rest of its KV cache, and the decode replica
+holds the prefix once for all (it pulls it with the first such request). The prefix counters
+are the prefill pool's, over the measured requests.
+
+Sessions: each turn is a request of its own; the next is sent once the last has ended and its
+think time passed, and goes to the prefill replica that served the session before (its
+prompts are cached there). That replica never computed the answers (the decode pool did), so a
+turn finds its history cached up to the session's first answer only, and its decode replica
+pulls the whole prompt but the shared prefix: disaggregation gives up the history reuse that
+an aggregated replica has.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 from array import array
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
-from llmsize.sim.engine import Arrival, Outcome
-from llmsize.sim.run import SHARED_KEY, Traffic, TwinSetup, open_loop
+from llmsize.sim.engine import INF, Arrival, Outcome, Request, Simulation
+from llmsize.sim.run import SHARED_KEY, Traffic, TwinSetup, open_loop, sessions_of
 
 
 def run_disaggregated(
@@ -39,79 +49,211 @@ def run_disaggregated(
     transfer_s: Callable[[int], float],
     first_from_decode: bool = False,
 ) -> Outcome:
-    """One seeded run of both pools; the Outcome of the measured requests as a client sees
-    them (occupancy: the decode pool's). `first_from_decode`: the client's first token is the
-    decode replica's first step's (the prefill's sampled token recomputed there, as vLLM's NIXL
-    flow does), not the prefill pool's plus the transfer."""
-    if traffic.rate is None or traffic.trace is not None or traffic.sessions is not None:
-        raise ValueError("the disaggregated twin replays Poisson traffic only")
+    """One seeded run of both pools (open-loop traffic: Poisson arrivals, a trace, or
+    sessions); the Outcome of the measured requests as a client sees them (occupancy: the
+    decode pool's). `first_from_decode`: the client's first token is the decode replica's first
+    step's (the prefill's sampled token recomputed there, as vLLM's NIXL flow does), not the
+    prefill pool's delivered once its KV cache has crossed."""
+    if traffic.concurrency is not None:
+        raise ValueError("the disaggregated twin replays open-loop traffic, not closed loops")
     rng = random.Random(traffic.seed)
-    requests = [arrival[:4] for arrival in open_loop(traffic, rng)]
-    first_pass = prefill.simulation()
-    prefilled = first_pass.run(
-        arrivals=iter([(t, prompt, 1, opens, None, None) for t, prompt, _, opens in requests]),
-        warmup=0,
-    )
-    first = dict(zip(prefilled.rids, prefilled.first, strict=True))
-    handed: list[tuple[Arrival, int]] = []
-    crossing: dict[int, float] = {}  # each request's KV transfer, s
-    for rid, (_, prompt, output, opens) in enumerate(requests):
-        if rid not in first or (output == 1 and not first_from_decode):
-            continue
-        # a shared prefix is in the decode replicas' prefix cache too: only the rest crosses
-        shared = sum(tokens for key, tokens in opens if key == SHARED_KEY)
-        own = ((rid + 1, prompt - shared),)
-        segments = (((SHARED_KEY, shared), *own)) if shared else own
-        crossing[rid] = transfer_s(prompt - shared)
-        at = first[rid] + crossing[rid]
-        left = output if first_from_decode else output - 1  # the tokens the decode side emits
-        handed.append(((at, prompt, left, segments, None, None), rid))
-    handed.sort(key=lambda item: (item[0][0], item[1]))
+    next_turn: Callable[[object, float], Arrival | None] | None = None
+    if traffic.sessions is not None:
+        arrivals, next_turn = sessions_of(traffic, rng)
+    else:
+        arrivals = open_loop(traffic, rng)
     # the decode pool's front end is the router's hand-off, not a client's request
     decoding = replace(
-        decode,
-        prefix_caching=True,
-        params=replace(decode.params, request_overhead_ms=0.0),
-    ).simulation()
-    decoding.transferred = True
-    decoded = decoding.run(arrivals=iter([arrival for arrival, _ in handed]), warmup=0)
-    end = {handed[i][1]: e for i, e in zip(decoded.rids, decoded.end, strict=True)}
-    emitted = {handed[i][1]: f for i, f in zip(decoded.rids, decoded.first, strict=True)}
-    out_arrival: array[float] = array("d")
-    out_first: array[float] = array("d")
-    out_end: array[float] = array("d")
-    out_output: array[int] = array("q")
-    out_rid: array[int] = array("q")
-    for rid, (t, _, output, _) in enumerate(requests):
-        if rid < traffic.warmup or rid not in first:
-            continue
-        if first_from_decode:
-            token, last = emitted.get(rid), end.get(rid)
-        else:
-            token = first[rid] + crossing.get(rid, 0.0)
-            last = first[rid] if output == 1 else end.get(rid)
-        if token is None or last is None:  # its prompt and answer never fit a decode replica
-            continue
-        out_arrival.append(t)
-        out_first.append(token)
-        out_end.append(last)
-        out_output.append(output)
-        out_rid.append(rid)
-    return Outcome(
-        out_arrival,
-        out_first,
-        out_end,
-        out_output,
-        prefilled.preemptions + decoded.preemptions,
-        prefilled.rejected + decoded.rejected,
-        max(prefilled.end_time, decoded.end_time),
-        prefilled.first_arrival,
-        decoded.batch_area,
-        prefilled.queue_area + decoded.queue_area,
-        decoded.replicas,
-        prefilled.prefix_lookups,
-        prefilled.prefix_hits,
-        prefilled.cached_tokens,
-        prefilled.prompt_tokens,
-        rids=out_rid,
+        decode, prefix_caching=True, params=replace(decode.params, request_overhead_ms=0.0)
     )
+    loop = _Coupled(
+        prefill.simulation(),
+        decoding.simulation(),
+        transfer_s,
+        first_from_decode,
+        traffic.warmup,
+        prefill.params.request_overhead_ms * 1e-3,
+    )
+    return loop.run(arrivals, next_turn)
+
+
+@dataclass(slots=True)
+class _Sent:
+    """What the prefill pool does not carry of a request: its answer's length and session."""
+
+    output: int
+    session: object
+    shared: int  # tokens of the use case's shared prefix it opens with (0: none)
+
+
+class _Coupled:
+    """Both pools' events in time order: arrivals and session turns, the pulls landing, the
+    prefill pool's steps, the decode pool's steps (ties in that order)."""
+
+    def __init__(
+        self,
+        prefill: Simulation,
+        decode: Simulation,
+        transfer_s: Callable[[int], float],
+        first_from_decode: bool,
+        warmup: int,
+        delay: float,
+    ) -> None:
+        self.prefill, self.decode = prefill, decode
+        self.transfer_s = transfer_s
+        self.first_from_decode = first_from_decode
+        self.warmup, self.delay = warmup, delay
+        self.sent: dict[int, _Sent] = {}
+        self.held: dict[int, tuple[Request, int]] = {}  # rid -> (its prefill request, tokens)
+        self.pulls: list[tuple[float, int, Request]] = []  # (lands, rid, decode request)
+        self.turns: list[tuple[float, int, Arrival]] = []  # (sent, tick, arrival)
+        self.tick = 0
+        self.first: dict[int, float] = {}
+        self.ended: dict[int, tuple[float, float, int]] = {}  # rid -> (arrival, end, output)
+        self.first_arrival = INF
+        self.rejected = 0
+        decode.pull = self._pull
+
+    def _pull(self, request: Request, tokens: int, now: float) -> None:
+        heapq.heappush(self.pulls, (now + self.transfer_s(tokens), request.rid, request))
+
+    def run(
+        self,
+        arrivals: Iterator[Arrival],
+        next_turn: Callable[[object, float], Arrival | None] | None,
+    ) -> Outcome:
+        prefill, decode, pulls, turns = self.prefill, self.decode, self.pulls, self.turns
+        source = iter(arrivals)
+        upcoming = next(source, None)
+        rid = 0
+        now = 0.0
+        while True:
+            t_arrival = upcoming[0] + self.delay if upcoming is not None else INF
+            from_turns = bool(turns) and turns[0][0] + self.delay < t_arrival
+            if from_turns:
+                t_arrival = turns[0][0] + self.delay
+            t_pull = pulls[0][0] if pulls else INF
+            t_prefill, t_decode = prefill.next_event(), decode.next_event()
+            if min(t_arrival, t_pull, t_prefill, t_decode) == INF:
+                break
+            if t_arrival <= min(t_pull, t_prefill, t_decode):
+                now = t_arrival
+                if from_turns:
+                    arrival = heapq.heappop(turns)[2]
+                else:
+                    assert upcoming is not None
+                    arrival = upcoming
+                    upcoming = next(source, None)
+                self._send(rid, arrival, now)
+                rid += 1
+            elif t_pull <= min(t_prefill, t_decode):
+                now, _, request = heapq.heappop(pulls)
+                decode.pulled(request, now)
+                source_request, tokens = self.held.pop(request.rid)
+                prefill.release(source_request, tokens, now)
+                if not self.first_from_decode:
+                    self.first[request.rid] = now
+            elif t_prefill <= t_decode:
+                now, replica, done = prefill.advance()
+                for request in done:
+                    self._prefilled(request, now, next_turn)
+                prefill.plan(replica, now)
+            else:
+                now, replica, done = decode.advance()
+                for request in done:
+                    if self.first_from_decode:
+                        self.first[request.rid] = request.first
+                    self._end(request.rid, request.arrival, now, next_turn)
+                decode.plan(replica, now)
+        return self._outcome(now)
+
+    def _send(self, rid: int, arrival: Arrival, now: float) -> None:
+        """A client's request reaches the prefill pool (its prompt only: one token)."""
+        _, prompt, output, segments, _, session = arrival
+        shared = sum(tokens for key, tokens in segments if key == SHARED_KEY)
+        self.sent[rid] = _Sent(output, session, shared)
+        sent_at = now - self.delay
+        self.first_arrival = min(self.first_arrival, sent_at)
+        request = Request(rid, sent_at, prompt, 1, -1, rid >= self.warmup, segments, None, session)
+        if not self.prefill.arrive(request, now):
+            self.rejected += 1  # its prompt never fits a prefill replica
+
+    def _prefilled(
+        self,
+        request: Request,
+        now: float,
+        next_turn: Callable[[object, float], Arrival | None] | None,
+    ) -> None:
+        """A prompt's first token: the request goes on to the decode pool, its KV cache held
+        in the prefill replica until the decode replica pulls it."""
+        sent = self.sent[request.rid]
+        if sent.output == 1 and not self.first_from_decode:
+            self.first[request.rid] = now
+            self._end(request.rid, request.arrival, now, next_turn)
+            return
+        own = request.prompt - sent.shared  # a shared prefix stays in both pools' caches
+        left = sent.output if self.first_from_decode else sent.output - 1
+        segments = ((SHARED_KEY, sent.shared),) if sent.shared else ()
+        handed = Request(
+            request.rid, request.arrival, request.prompt, left, -1, request.measured, segments
+        )
+        handed.remote = own
+        if not self.decode.arrive(handed, now):
+            self.rejected += 1  # its prompt and answer never fit a decode replica
+            return
+        self.prefill.hold(request, own)
+        self.held[request.rid] = (request, own)
+
+    def _end(
+        self,
+        rid: int,
+        arrival: float,
+        now: float,
+        next_turn: Callable[[object, float], Arrival | None] | None,
+    ) -> None:
+        sent = self.sent.pop(rid)
+        self.ended[rid] = (arrival, now, sent.output)
+        if next_turn is None or sent.session is None:
+            return
+        follow = next_turn(sent.session, now)
+        if follow is None:
+            self.prefill.forget(sent.session)
+        else:
+            self.tick += 1
+            heapq.heappush(self.turns, (follow[0], self.tick, follow))
+
+    def _outcome(self, now: float) -> Outcome:
+        out_arrival: array[float] = array("d")
+        out_first: array[float] = array("d")
+        out_end: array[float] = array("d")
+        out_output: array[int] = array("q")
+        out_rid: array[int] = array("q")
+        for rid in sorted(self.ended):
+            if rid < self.warmup:
+                continue
+            arrival, end, output = self.ended[rid]
+            out_arrival.append(arrival)
+            out_first.append(self.first[rid])
+            out_end.append(end)
+            out_output.append(output)
+            out_rid.append(rid)
+        prefill, decode = self.prefill, self.decode
+        return Outcome(
+            out_arrival,
+            out_first,
+            out_end,
+            out_output,
+            prefill.preemptions + decode.preemptions,
+            self.rejected,
+            now,
+            0.0 if self.first_arrival == INF else self.first_arrival,
+            sum(r.batch_area for r in decode.replicas),
+            sum(r.queue_area for r in prefill.replicas)
+            + sum(r.queue_area for r in decode.replicas),
+            len(decode.replicas),
+            prefill.prefix_lookups,
+            prefill.prefix_hits,
+            prefill.cached_tokens,
+            prefill.prompt_tokens,
+            rids=out_rid,
+        )

@@ -77,6 +77,7 @@ class Request:
         "output",
         "pinned",
         "prompt",
+        "remote",
         "replica",
         "rid",
         "segment_tokens",
@@ -116,6 +117,7 @@ class Request:
         self.cached = 0  # prompt tokens it found cached when admitted
         self.tail = tail
         self.session = session
+        self.remote = 0  # disaggregated: KV tokens to pull from the prefill pool before decoding
 
 
 class Replica:
@@ -129,12 +131,14 @@ class Replica:
         "context_sum",
         "event",
         "finishing",
+        "handing",
         "index",
         "lru",
         "lru_tokens",
         "outstanding",
         "pending",
         "prefilling",
+        "pulling",
         "queue_area",
         "queued",
         "running",
@@ -169,6 +173,8 @@ class Replica:
         self.cache_tokens = 0  # tokens of every cached segment
         self.lru_tokens = 0
         self.shared = 0  # tokens of running contexts that live in cached segments
+        self.handing = 0  # disaggregated prefill: KV tokens of prompts the decode pool will pull
+        self.pulling: list[Request] = []  # disaggregated decode: admitted, their KV crossing
 
 
 @dataclass(slots=True)
@@ -220,9 +226,9 @@ class Simulation:
         self.prefix_hits = 0
         self.cached_tokens = 0
         self.prompt_tokens = 0
-        # a disaggregated decode pool: each request arrives with its prompt's KV cache (its
-        # segments), which its replica holds as cached the moment it is routed there
-        self.transferred = False
+        # a disaggregated decode pool: called when a replica admits a request whose KV cache is
+        # on the prefill side (request, tokens to pull, now); the caller lands it with `pulled`
+        self.pull: Callable[[Request, int, float], None] | None = None
 
     # --- routing and events -------------------------------------------------------------------
 
@@ -238,6 +244,10 @@ class Simulation:
             return replica
         return self._pick()
 
+    def forget(self, session: object) -> None:
+        """A session is over: its turns no longer keep to one replica."""
+        self._sticky.pop(id(session), None)
+
     def _pick(self) -> Replica:
         if self.router == "round-robin":
             replica = self.replicas[self._rr]
@@ -250,23 +260,69 @@ class Simulation:
         replica.event = self._seq
         heapq.heappush(self._heap, (time, self._seq, replica.index))
 
-    def _arrive(self, request: Request, time: float) -> bool:
+    def arrive(self, request: Request, time: float) -> bool:
         """Route a request; False when it can never fit in a replica's KV cache."""
         if request.prompt + request.output > self.scheduler.kv_capacity_tokens:
             self.rejected += 1
             return False
         replica = self._route(request)
         request.replica = replica.index
-        if self.transferred:
-            self._receive(replica, request)
         replica.outstanding += 1
         replica.waiting.append(request)
+        self._wake(replica, time)
+        return True
+
+    def _wake(self, replica: Replica, time: float) -> None:
+        """Have an idle replica plan at `time`, or a decoding one at its next step boundary."""
         if not replica.busy:
             replica.busy = True
             self._schedule(replica, time)
         elif replica.stretch is not None:
             self._interrupt(replica, time)
-        return True
+
+    def next_event(self) -> float:
+        """When the next replica event falls (stale ones dropped); INF: none is pending."""
+        heap, replicas = self._heap, self.replicas
+        while heap and heap[0][1] != replicas[heap[0][2]].event:
+            heapq.heappop(heap)  # a stale event, superseded by an interruption
+        return heap[0][0] if heap else INF
+
+    def advance(self) -> tuple[float, Replica, list[Request]]:
+        """Apply the next replica event (call after next_event): its time, its replica and the
+        requests it finished. The caller then has the replica `plan` its next step."""
+        now, _, index = heapq.heappop(self._heap)
+        replica = self.replicas[index]
+        done: list[Request] = []
+        self._finish_work(replica, now, done)
+        replica.outstanding -= len(done)
+        return now, replica, done
+
+    def plan(self, replica: Replica, now: float) -> None:
+        self._plan(replica, now)
+
+    # --- disaggregated serving: the KV cache's hand-over ----------------------------------------
+
+    def hold(self, request: Request, tokens: int) -> None:
+        """A prefill replica keeps a finished prompt's KV cache until the decode pool pulls it:
+        the room it takes holds new prompts back (backpressure)."""
+        self.replicas[request.replica].handing += tokens
+
+    def release(self, request: Request, tokens: int, now: float) -> None:
+        """The decode pool has pulled a prompt's KV cache: its room is free again."""
+        replica = self.replicas[request.replica]
+        replica.handing -= tokens
+        if replica.waiting:
+            self._wake(replica, now)
+
+    def pulled(self, request: Request, now: float) -> None:
+        """A decode replica's pull has landed: the request resumes with its last prompt token
+        (one token attending to the whole prompt, the decode step that emits its next)."""
+        replica = self.replicas[request.replica]
+        replica.pulling.remove(request)
+        request.remote = 0
+        request.done_prefill = request.prompt - 1
+        replica.prefilling.append(request)
+        self._wake(replica, now)
 
     def _interrupt(self, replica: Replica, time: float) -> None:
         """Cut a decode stretch at the step boundary that follows `time` (the step under way
@@ -374,8 +430,15 @@ class Simulation:
     @staticmethod
     def _kv_used(replica: Replica) -> float:
         """Cache in use: running contexts (less what lives in cached segments), prompts being
-        prefilled, and every cached segment once."""
-        return replica.context_sum - replica.shared + replica.pending + replica.cache_tokens
+        prefilled or pulled, prompts waiting to be handed over, and every cached segment
+        once."""
+        return (
+            replica.context_sum
+            - replica.shared
+            + replica.pending
+            + replica.cache_tokens
+            + replica.handing
+        )
 
     # --- the prefix cache ---------------------------------------------------------------------
 
@@ -396,18 +459,6 @@ class Simulation:
             request.pinned += 1
             found += entry[0]
         return min(found, request.prompt - 1)
-
-    @staticmethod
-    def _receive(replica: Replica, request: Request) -> None:
-        """A transferred prompt's KV cache lands in the replica's cache, held by no one until
-        the request is admitted (evictable like any unheld segment: then it is recomputed)."""
-        cache, lru = replica.cache, replica.lru
-        for key, tokens in request.segments:
-            if key not in cache:
-                cache[key] = [tokens, 0]
-                lru[key] = tokens
-                replica.cache_tokens += tokens
-                replica.lru_tokens += tokens
 
     @staticmethod
     def _hold(replica: Replica, request: Request) -> None:
@@ -485,15 +536,30 @@ class Simulation:
             chunks.append((request, size))
             budget -= size
         caching = cfg.prefix_caching
-        while replica.waiting and budget > 0 and d + len(replica.prefilling) < cfg.max_batch:
+        while (
+            replica.waiting
+            and budget > 0
+            and d + len(replica.prefilling) + len(replica.pulling) < cfg.max_batch
+        ):
             request = replica.waiting[0]
             hit = self._lookup(replica, request) if caching and request.segments else 0
             need = request.prompt - hit + 1
             if reserved + need > capacity and replica.lru:
                 reserved -= self._evict(replica, reserved + need - capacity)
-            if reserved + need > capacity and (d or replica.prefilling):
+            if reserved + need > capacity and (
+                d or replica.prefilling or replica.pulling or replica.handing
+            ):
                 self._release(replica, request)
                 break  # wait for room in the cache
+            if request.remote:  # its KV cache is on the prefill side: room for it, then pull
+                assert self.pull is not None
+                replica.waiting.popleft()
+                request.cached = request.done_prefill = hit
+                replica.pending += request.prompt - 1 - hit
+                replica.pulling.append(request)
+                reserved += need
+                self.pull(request, request.prompt - hit, now)
+                continue
             left = request.prompt - hit
             size = left if not cfg.chunked_prefill else min(left, budget)
             if size > budget and (chunks or d):
@@ -562,7 +628,6 @@ class Simulation:
         previous one ends, all starting at time 0. Sessions: when a request of a session ends
         at `now`, `next_turn(session, now)` gives the session's next request (None: it is
         over)."""
-        heap = self._heap
         delay = self.steps.params.request_overhead_ms * 1e-3  # sent -> at the scheduler
         pending: list[tuple[float, int, int, int, Segments]] = []  # closed: (time, client, ...)
         sent = 0
@@ -584,7 +649,6 @@ class Simulation:
         out_rid: array[int] = array("q")
         first_arrival = INF
         now = 0.0
-        done: list[Request] = []
         replicas = self.replicas
         finished = 0
         next_report = PROGRESS_EVERY
@@ -598,9 +662,7 @@ class Simulation:
             from_turns = bool(turns) and turns[0][0] + delay < t_arrival
             if from_turns:
                 t_arrival = turns[0][0] + delay
-            while heap and heap[0][1] != replicas[heap[0][2]].event:
-                heapq.heappop(heap)  # a stale event, superseded by an interruption
-            t_event = heap[0][0] if heap else INF
+            t_event = self.next_event()
             if t_arrival == INF and t_event == INF:
                 break
             if t_arrival <= t_event:
@@ -629,20 +691,17 @@ class Simulation:
                 )
                 first_arrival = min(first_arrival, now - delay)
                 sent += 1
-                if not self._arrive(request, now) and lengths is not None and sent < total:
+                if not self.arrive(request, now) and lengths is not None and sent < total:
                     # the client moves on to its next request
                     heapq.heappush(pending, (now + delay, client, *lengths()))
                 continue
-            now, _, index = heapq.heappop(heap)
-            replica = replicas[index]
-            self._finish_work(replica, now, done)
+            now, replica, done = self.advance()
             if progress is not None and done:
                 finished += len(done)
                 if finished >= next_report:
                     progress(finished)
                     next_report += PROGRESS_EVERY
             for request in done:
-                replica.outstanding -= 1
                 if request.measured:
                     out_arrival.append(request.arrival)
                     out_first.append(request.first)
@@ -654,11 +713,10 @@ class Simulation:
                 if next_turn is not None and request.session is not None:
                     follow = next_turn(request.session, now)
                     if follow is None:
-                        self._sticky.pop(id(request.session), None)
+                        self.forget(request.session)
                     else:
                         tick += 1
                         heapq.heappush(turns, (follow[0], tick, *follow[1:]))
-            done.clear()
             self._plan(replica, now)
         return Outcome(
             out_arrival,

@@ -252,7 +252,7 @@ def _turn_key(session: int, turn: int, answer: bool) -> int:
     return 1 + 2 * (session * MAX_TURNS + turn) + answer
 
 
-def _sessions(
+def sessions_of(
     traffic: Traffic, rng: random.Random
 ) -> tuple[Iterator[Arrival], Callable[[object, float], Arrival | None]]:
     """Sessions that start as a Poisson process (the rate of turns over the turns a session
@@ -310,7 +310,7 @@ def run(
             progress=progress,
         )
     if traffic.sessions is not None:
-        arrivals, next_turn = _sessions(traffic, rng)
+        arrivals, next_turn = sessions_of(traffic, rng)
         return simulation.run(
             arrivals=arrivals, warmup=traffic.warmup, progress=progress, next_turn=next_turn
         )
