@@ -39,6 +39,10 @@ class StepModel:
     _moe: bool = field(init=False)
     _touched: dict[int, float] = field(init=False, default_factory=dict)
     _costs: Costs = field(init=False)  # the setup's, looked up once: every step reads them
+    # with no capped attention (no window, chunk or top-k), a decode step's attention FLOPs and
+    # KV seconds are linear in the context sum (and the sequences): their coefficients, summed
+    # over the blocks once (None: some layer is capped, the costs are summed per step)
+    _linear: tuple[float, float, float] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         s, p = self.setup, self.params
@@ -58,6 +62,13 @@ class StepModel:
         traffic, calls = collectives(s, 1.0)  # linear in the tokens of the step
         self._comm_per_token = traffic / (s.link_bandwidth * p.e_link)
         self._fixed = calls * p.allreduce_us * 1e-6 + c.layers * p.layer_overhead_us * 1e-6
+        if all(a.cap is None for a in c.attention):
+            flops = c.decode_attention_flops(0.0, 1.0)
+            per_context = (c.decode_kv_bytes(0.0, 1.0) + p.kv_reread * c.reread_bytes(1.0)) * (
+                self._per_byte_kv
+            )
+            per_sequence = c.decode_kv_bytes(1.0, 0.0) * self._per_byte_kv
+            self._linear = (flops, per_context, per_sequence)
         self._per_sequence = p.sequence_overhead_us * 1e-6 / ranks  # per rank, as the logits
         if s.pp > 1:  # a micro-batch's step hands its hidden states on between stages
             hops = s.pp - 1
@@ -75,6 +86,8 @@ class StepModel:
         return found
 
     def _kv_seconds(self, d: int, context_sum: float) -> float:
+        if self._linear is not None:
+            return self._linear[1] * context_sum + self._linear[2] * d
         c = self._costs
         kv = c.decode_kv_bytes(d, context_sum)
         kv += self.params.kv_reread * c.reread_bytes(context_sum)
@@ -89,7 +102,7 @@ class StepModel:
         rows = d * (self.draft_tokens + 1)
         tokens = rows + prefill_tokens
         logits = rows + done
-        flops = c.decode_attention_flops(d, context_sum) * (self.draft_tokens + 1)
+        flops = self._decode_flops(d, context_sum) * (self.draft_tokens + 1)
         if prefill_tokens > 0:
             flops += c.chunk_attention_flops(prefill_tokens, units)
         compute = self._per_token * (tokens + self._half) + self._attention * flops
@@ -111,6 +124,11 @@ class StepModel:
             seconds += self.draft_tokens * self.draft_share * self._decode(d, context_sum, 1)
         return seconds
 
+    def _decode_flops(self, d: int, context_sum: float) -> float:
+        if self._linear is not None:
+            return self._linear[0] * context_sum
+        return self._costs.decode_attention_flops(d, context_sum)
+
     def decode(self, d: int, context_sum: float) -> float:
         """Seconds for one decode step of d sequences whose contexts sum to context_sum: with
         speculative decoding, the target's pass over each sequence's token and its drafted
@@ -123,10 +141,9 @@ class StepModel:
 
     def _decode(self, d: int, context_sum: float, queries: int) -> float:
         """A target pass of d sequences, `queries` tokens each, reading each KV cache once."""
-        c = self._costs
         rows = d * queries
         compute = self._per_token * (rows + self._half) + self._per_logit * (rows + self._half)
-        compute += self._attention * c.decode_attention_flops(d, context_sum) * queries
+        compute += self._attention * self._decode_flops(d, context_sum) * queries
         memory = self._weights + self._kv_seconds(d, context_sum)
         if self._moe:
             memory += self._expert_reads(rows)
