@@ -147,6 +147,11 @@ KEYS: dict[str, str] = {
         "plan --disaggregated: the lowest monthly cost of every priced answer, aggregated or "
         "disaggregated (null: none priced)"
     ),
+    "ranked_first": (
+        "plan --disaggregated: the answer --rank puts first over both serving modes, aggregated "
+        "or disaggregated (null: none keeps the limits)"
+    ),
+    "rank": "what --rank ordered the answers by: servers, cost or latency",
     "serving_mode": "aggregated (one pool) or disaggregated (a prefill and a decode pool)",
     "decode_server": (
         "the decode pool's server type where it differs from the prefill pool's (null: the same)"

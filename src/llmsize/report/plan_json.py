@@ -233,10 +233,13 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         doc["simulated"] = simulated_document(result.simulated)
     if result.disaggregated:
         doc["disaggregated"] = [_disaggregated(result, option) for option in result.disaggregated]
-        from llmsize.report.cheapest import cheapest
+        from llmsize.report.serving_modes import best, cheapest
 
-        best = cheapest(result)
-        doc["cheapest"] = best.as_dict() if best is not None else None
+        lowest, first = cheapest(result), best(result)
+        doc["cheapest"] = lowest.as_dict() if lowest is not None else None
+        doc["ranked_first"] = (
+            {**first.as_dict(), "rank": result.rank} if first is not None else None
+        )
     if rec is not None and rec.best is not None and rec.latency_optimal is not None:
         doc["recommendation"] = estimate_doc(rec, rec.best, uc.peak_rps)
         doc["latency_optimal"] = estimate_doc(rec, rec.latency_optimal, uc.peak_rps)

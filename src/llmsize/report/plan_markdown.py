@@ -111,13 +111,13 @@ def _disaggregated(result: PlanResult) -> list[str]:
             f"{t.ttft_ms:,.0f} | {t.itl_ms:,.1f} | {t.e2e_ms:,.0f} | {c.kv_link} | "
             f"{replay_words(option, result.usecase.percentile)} | {cost} |"
         )
-    from llmsize.report.cheapest import cheapest_words
+    from llmsize.report.serving_modes import across_words
 
-    line = cheapest_words(result)
-    cheapest = ["", line] if line else []
+    line = across_words(result)
+    across = ["", *line.split("\n")] if line else []
     return [
         *lines,
-        *cheapest,
+        *across,
         "",
         "Accuracy of the steady-state model, per server type:",
         "",

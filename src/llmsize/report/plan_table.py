@@ -361,9 +361,9 @@ def render_disaggregated(result: PlanResult, console: Console) -> None:
         console.print(
             safe(f"    model accuracy: {disaggregated_accuracy(result, option)}"), soft_wrap=True
         )
-    from llmsize.report.cheapest import cheapest_words
+    from llmsize.report.serving_modes import across_words
 
-    line = cheapest_words(result)
+    line = across_words(result)
     if line:
         console.print(safe(line), soft_wrap=True)
 

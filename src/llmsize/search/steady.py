@@ -119,6 +119,7 @@ class PlanResult:
     disaggregated: tuple[DisaggregatedOption, ...] = ()  # plan --disaggregated, per server type
     engine: str = ""  # whose scheduler, memory rule and fit answered
     batching: str = ""  # "inflight" (continuous batching) or "static" (the talk's calculator)
+    rank: str = "servers"  # what put the recommendation first (RANKS)
 
     @property
     def deployment(self) -> Deployment | None:
@@ -370,4 +371,5 @@ def plan(
         warnings=tuple(
             plan_warnings(usecase, rec.server if rec else None, rec.best if rec else None)
         ),
+        rank=rank,
     )

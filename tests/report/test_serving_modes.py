@@ -1,4 +1,5 @@
-"""plan --disaggregated: the cheapest priced answer of all, aggregated or disaggregated."""
+"""plan --disaggregated: every answer of both serving modes, ranked as --rank ranks server types,
+and the cheapest priced one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmsize.api import plan
-from llmsize.report.cheapest import cheapest, priced
+from llmsize.report.serving_modes import answers, best, cheapest
 from tests.cli.helpers import run
 
 CASE = Path(__file__).parents[2] / "examples" / "usecases" / "llama-70b-chat-2026.yaml"
@@ -16,7 +17,7 @@ CASE = Path(__file__).parents[2] / "examples" / "usecases" / "llama-70b-chat-202
 
 def test_the_cheapest_is_the_lowest_cost_of_every_priced_answer() -> None:
     result = plan(CASE, method="peak", disaggregated=True)
-    found = priced(result)
+    found = [a for a in answers(result) if a.per_month_usd is not None]
     modes = {p.serving_mode for p in found}
     assert modes == {"aggregated", "disaggregated"}
     aggregated = [
@@ -41,3 +42,31 @@ def test_the_json_and_the_table_name_it() -> None:
     assert best["cost_per_month_usd"] == pytest.approx(min(costs), abs=0.01)
     table = run("plan", str(CASE), "--method", "peak", "--disaggregated")
     assert "Cheapest priced deployment:" in table.stdout
+    assert "First by --rank servers of both serving modes:" in table.stdout
+
+
+@pytest.mark.parametrize("rank", ["servers", "cost", "latency"])
+def test_rank_orders_the_answers_of_both_serving_modes(rank: str) -> None:
+    """--rank ranges over the disaggregated answers as over the server types: the first is the
+    fewest servers, the lowest cost or the lowest primary latency of every answer."""
+    result = plan(CASE, method="peak", disaggregated=True, rank=rank)
+    found = answers(result)
+    assert {a.serving_mode for a in found} == {"aggregated", "disaggregated"}
+    first = best(result)
+    assert first is not None
+    if rank == "servers":
+        assert first.servers == min(a.servers for a in found)
+    elif rank == "cost":
+        assert first == cheapest(result)
+    else:
+        assert first.latency_ms == min(a.latency_ms for a in found)
+    doc = json.loads(
+        run(
+            "plan", str(CASE), "--method", "peak", "--disaggregated", "--rank", rank, "--json"
+        ).stdout
+    )
+    assert doc["ranked_first"]["rank"] == rank
+    assert doc["ranked_first"]["servers"] == first.servers
+    table = run("plan", str(CASE), "--method", "peak", "--disaggregated", "--rank", rank).stdout
+    assert f"First by --rank {rank} of both serving modes:" in table
+    assert ("Cheapest priced deployment:" in table) == (rank != "cost")  # said once
