@@ -138,9 +138,9 @@ def across_words(result: PlanResult) -> str:
 
 def _words(a: Answer, result: PlanResult) -> str:
     counts = " + ".join(f"{n} x {server}" for server, n in a.servers_by_type.items())
-    how = "replayed" if a.method == "replay" else "steady state"
+    how = "replayed" if a.method == "replay" else "steady-state count"
     cost = "" if a.per_month_usd is None else f", ${a.per_month_usd:,.0f} a month"
     name = result.primary_metric.removesuffix("_ms").upper()
     digits = 1 if name == "ITL" else 0
     latency = f"{a.latency_ms:,.{digits}f}"
-    return f"{a.serving_mode} on {counts}{cost}, mean {name} {latency} ms ({how})"
+    return f"{a.serving_mode} on {counts} ({how}){cost}, modelled mean {name} {latency} ms"
