@@ -150,3 +150,59 @@ def test_simulate_seeds_on_a_ray_cluster_are_the_serial_replays(ray_head: str) -
     on_ray = run(*args, "--ray", ray_head)
     assert on_ray.exit_code == 0, on_ray.output
     assert json.loads(on_ray.stdout)["across_seeds"] == serial["across_seeds"]
+
+
+DISAGGREGATED = str(EXAMPLES / "deepseek-r1-disaggregated-gb200.yaml")
+
+
+def test_simulate_disaggregated_runs_the_planned_pools_in_the_disaggregated_twin() -> None:
+    """simulate --disaggregated: the steady state's disaggregated answer (the fewest servers, as
+    plan --disaggregated sizes it) run in the disaggregated twin, its pools in the JSON, under
+    the use case's engine (trtllm here, not the default)."""
+    from llmsize.api import plan
+
+    result = run("simulate", DISAGGREGATED, "--disaggregated", "--requests", "800", "--json")
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads(result.stdout)
+    d = doc["deployment"]
+    assert d["serving_mode"] == "disaggregated" and d["kv_link"] in ("nvlink", "network")
+    assert d["prefill"]["workers"] >= 1 and d["decode"]["workers"] >= 1
+    assert "trtllm" in d["step_times"]
+    options = plan(DISAGGREGATED, method="peak", disaggregated=True).disaggregated
+    fewest = min(
+        (o.choice for o in options if o.choice is not None and o.decode_server is None),
+        key=lambda c: (c.servers, c.gpus),
+    )
+    assert (d["server"], d["servers"], d["layout"]) == (fewest.where, fewest.servers, fewest.label)
+    assert doc["result"]["requests"] == 800 - 80
+    table = run("simulate", DISAGGREGATED, "--disaggregated", "--requests", "400").stdout
+    assert "disaggregated:" in table and "a decode worker" in table
+
+
+def test_simulate_disaggregated_replays_a_trace() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "trace.csv"
+        rows = [f"{i * 0.05:.2f},8000,200" for i in range(200)]
+        trace.write_text("arrival_s,input_tokens,output_tokens\n" + "\n".join(rows) + "\n")
+        result = run("simulate", DISAGGREGATED, "--disaggregated", "--trace", str(trace), "--json")
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads(result.stdout)
+    assert doc["traffic"]["trace"] == str(trace) and doc["result"]["requests"] == 200 - 20
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--tp", "4"], "--tp"),
+        (["--concurrency", "8"], "--concurrency"),
+        (["--servers", "2"], "--servers"),
+        (["--router", "least-outstanding"], "--disaggregated"),
+        (["--measured", "x.jsonl"], "--measured"),
+    ],
+)
+def test_simulate_disaggregated_refuses_what_it_does_not_run(
+    args: list[str], fragment: str
+) -> None:
+    assert_one_line_error(run("simulate", DISAGGREGATED, "--disaggregated", *args), fragment)

@@ -12,7 +12,9 @@ from llmsize.usecase import UseCase, load_usecase
 if TYPE_CHECKING:
     from llmsize.limits import Miss
     from llmsize.metrics import RunResult
+    from llmsize.perf.context import PerfContext
     from llmsize.search.simulated import SimulationResult
+    from llmsize.sim.run import Traffic, TwinSetup
     from llmsize.usecase import Resolved
 
 
@@ -40,6 +42,7 @@ def simulate(
     seeds: int = 1,
     workers: int = 1,
     ray: str | None = None,
+    disaggregated: bool = False,
 ) -> SimulationResult:
     """Run the digital twin: the use case's lengths (and spreads) under Poisson arrivals at its
     average rate (or peak, or --rate), a closed loop at --concurrency, or a trace. The deployment
@@ -48,7 +51,10 @@ def simulate(
     `chunked_prefill` override the engine's scheduler defaults (data/engines.yaml) when given.
     `seeds` > 1 replays the deployment with seeds seed, seed + 1, ... (the first is the result,
     every one is in `seed_runs`), on `workers` processes or the Ray cluster at `ray`; each
-    replay is seeded on its own, so where it runs never changes it."""
+    replay is seeded on its own, so where it runs never changes it. `disaggregated` runs the
+    disaggregated deployment the steady-state model sizes for the use case (the fewest servers
+    over its server types: a prefill and a decode pool, the KV cache between them) in the
+    disaggregated twin instead, under the same traffic (open loop: a rate, a trace, sessions)."""
     from dataclasses import replace
 
     from llmsize.catalog import load_catalog
@@ -64,7 +70,7 @@ def simulate(
     )
     from llmsize.sim.run import Traffic, run, summarise
     from llmsize.usecase import resolve
-    from llmsize.workload import Lengths, read_trace, trace_note
+    from llmsize.workload import Lengths, read_trace
 
     base_dir = Path()
     if not isinstance(usecase, UseCase):
@@ -97,11 +103,50 @@ def simulate(
         )
     chosen_rate = rate if rate is not None else rate_of(resolved)[0]
     model_ids = {resolved.model.id, resolved.model.name.lower()}
-    settings = PerfOptions.of("auto", calibration, engine, (), "inflight")
+    settings = PerfOptions.of("auto", calibration, engine or usecase.engine, (), "inflight")
     context = perf_context(model_ids, settings)  # measured in-flight runs scale the twin's steps
     resolved = as_served(resolved, context.engine, "inflight")
     if trace is not None:  # a trace's own blocks say which prompts share what
         resolved = replace(resolved, prefix=None)
+    rows = tuple(read_trace(Path(trace))) if trace is not None else None
+    if rows is not None:  # a trace shorter than --requests is replayed whole, 10 % warm-up of it
+        requests = min(requests, len(rows))
+    traffic = Traffic(
+        requests=requests,
+        input_tokens=session_or_request_input(resolved),
+        output_tokens=Lengths(resolved.output_tokens, resolved.output_stddev),
+        rate=None if concurrency is not None or trace is not None else chosen_rate,
+        concurrency=concurrency,
+        trace=rows,
+        warmup=requests // 10 if warmup is None else warmup,
+        seed=seed,
+        prefix=resolved.prefix,
+        sessions=resolved.sessions if trace is None else None,
+        system_tokens=resolved.system_prompt_tokens,
+    )
+    if disaggregated:
+        asked = {
+            "--tp": tp,
+            "--servers": servers,
+            "--replicas": replicas,
+            "--concurrency": concurrency,
+            "--max-batch": max_batch,
+            "--chunked-prefill": chunked_prefill,
+        }
+        for flag, value in asked.items():
+            if value is not None:
+                raise InputError(
+                    flag,
+                    "not with --disaggregated: the twin runs the disaggregated deployment the "
+                    "steady-state model sizes (plan --disaggregated), under open-loop traffic",
+                )
+        if router != "round-robin" or workers != 1 or ray is not None:
+            raise InputError(
+                "--disaggregated",
+                "replays one seed after another on round-robin pools (not with --router, "
+                "--workers or --ray)",
+            )
+        return _disaggregated(resolved, context, traffic, trace, seeds)
     options = [
         c
         for s in resolved.servers
@@ -136,20 +181,6 @@ def simulate(
                 "--replicas", f"must be from 1 to the {d.replicas} that {count} server(s) hold"
             )
         d = replace(d, replicas=replicas)
-    rows = tuple(read_trace(Path(trace))) if trace is not None else None
-    traffic = Traffic(
-        requests=requests,
-        input_tokens=session_or_request_input(resolved),
-        output_tokens=Lengths(resolved.output_tokens, resolved.output_stddev),
-        rate=None if concurrency is not None or trace is not None else chosen_rate,
-        concurrency=concurrency,
-        trace=rows,
-        warmup=requests // 10 if warmup is None else warmup,
-        seed=seed,
-        prefix=resolved.prefix,
-        sessions=resolved.sessions if trace is None else None,
-        system_tokens=resolved.system_prompt_tokens,
-    )
     seed_runs: tuple[tuple[int, RunResult, tuple[Miss, ...]], ...] = ()
     if seeds == 1:
         outcome = run(d, traffic, progress)
@@ -183,20 +214,7 @@ def simulate(
             "router": router,
             "step_times": d.step_times,
         },
-        traffic={
-            "rate": traffic.rate,
-            "concurrency": concurrency,
-            "trace": str(trace) if trace is not None else None,
-            "trace_note": (
-                trace_note(rows[:requests], d.prefix_caching) if rows is not None else None
-            ),
-            "prefix_cache": _prefix_fields(resolved),
-            "requests": requests,
-            "warmup": traffic.warmup,
-            "seed": seed,
-            "input_tokens": {"mean": resolved.input_tokens_total, "stddev": resolved.input_stddev},
-            "output_tokens": {"mean": resolved.output_tokens, "stddev": resolved.output_stddev},
-        },
+        traffic=_traffic_fields(resolved, traffic, trace, d.prefix_caching),
         run=result,
         percentile=resolved.percentile,
         broken=resolved.limits.misses_at_percentile(result),
@@ -212,6 +230,109 @@ def simulate(
 
 MAX_SEEDS = 1000
 """Replays one `simulate` may ask for."""
+
+
+def _traffic_fields(
+    resolved: Resolved, traffic: Traffic, trace: Path | str | None, prefix_caching: bool
+) -> dict[str, object]:
+    """What the twin's traffic was, for the result."""
+    from llmsize.workload import trace_note
+
+    rows = traffic.trace
+    return {
+        "rate": traffic.rate,
+        "concurrency": traffic.concurrency,
+        "trace": str(trace) if trace is not None else None,
+        "trace_note": (
+            trace_note(rows[: traffic.requests], prefix_caching) if rows is not None else None
+        ),
+        "prefix_cache": _prefix_fields(resolved),
+        "requests": traffic.requests,
+        "warmup": traffic.warmup,
+        "seed": traffic.seed,
+        "input_tokens": {"mean": resolved.input_tokens_total, "stddev": resolved.input_stddev},
+        "output_tokens": {"mean": resolved.output_tokens, "stddev": resolved.output_stddev},
+    }
+
+
+def _disaggregated(
+    resolved: Resolved,
+    context: PerfContext,
+    traffic: Traffic,
+    trace: Path | str | None,
+    seeds: int,
+) -> SimulationResult:
+    """simulate --disaggregated: the steady state's disaggregated answer with the fewest
+    servers over the use case's server types, run in the disaggregated twin (one seed after
+    another where several are asked)."""
+    from dataclasses import replace
+
+    from llmsize.errors import InputError
+    from llmsize.search.disaggregated import run_choice, size_disaggregated, twin_pools
+    from llmsize.search.simulated import SimulationResult
+    from llmsize.sim.run import summarise
+
+    found = [size_disaggregated(resolved, context, s, None) for s in resolved.servers]
+    choices = [c for c, _ in found if c is not None]
+    if not choices:
+        reasons = "; ".join(dict.fromkeys(r for _, r in found if r))
+        raise InputError(
+            "--disaggregated",
+            f"no disaggregated deployment of this model keeps the limits here ({reasons})",
+        )
+    choice = min(choices, key=lambda c: (c.servers, c.gpus))
+    limits = resolved.limits
+    runs = []
+    for i in range(seeds):
+        seeded = replace(traffic, seed=traffic.seed + i)
+        outcome = run_choice(resolved, context, choice, seeded)
+        result = summarise(outcome, seeded, limits)
+        runs.append((outcome, result))
+    outcome, result = runs[0]
+    seed_runs: tuple[tuple[int, RunResult, tuple[Miss, ...]], ...] = ()
+    if seeds > 1:
+        seed_runs = tuple(
+            (traffic.seed + i, r, limits.misses_at_percentile(r)) for i, (_, r) in enumerate(runs)
+        )
+    prefill, decode = twin_pools(resolved, context, choice)
+    return SimulationResult(
+        name=resolved.name,
+        deployment={
+            "serving_mode": "disaggregated",
+            "server": choice.where,
+            "servers": choice.servers,
+            "layout": choice.label,
+            "precision": choice.precision,
+            "units": choice.units,
+            "kv_link": choice.kv_link,
+            "prefill": _pool_fields(prefill),
+            "decode": _pool_fields(decode),
+            "step_times": f"prefill {prefill.step_times}; decode {decode.step_times}",
+        },
+        traffic=_traffic_fields(resolved, traffic, trace, prefill.prefix_caching),
+        run=result,
+        percentile=resolved.percentile,
+        broken=limits.misses_at_percentile(result),
+        ttft_samples_ms=tuple(
+            (f - a) * 1e3 for a, f in zip(outcome.arrival, outcome.first, strict=True)
+        ),
+        e2e_samples_ms=tuple(
+            (e - a) * 1e3 for a, e in zip(outcome.arrival, outcome.end, strict=True)
+        ),
+        seed_runs=seed_runs,
+    )
+
+
+def _pool_fields(pool: TwinSetup) -> dict[str, object]:
+    return {
+        "gpu": pool.gpu.id,
+        "layout": pool.layout.label,
+        "workers": pool.replicas,
+        "kv_capacity_tokens_per_replica": pool.kv_capacity_tokens(),
+        "max_batch": pool.max_batch,
+        "max_step_tokens": pool.max_step_tokens,
+        "prefix_caching": pool.prefix_caching,
+    }
 
 
 def _prefix_fields(resolved: Resolved) -> dict[str, object] | None:

@@ -68,6 +68,7 @@ def _samples(root: Path, scratch: Path) -> list[list[str]]:
     """Commands whose JSON documents the glossary reads: every document type, on shipped
     examples and the test suite's saved bench run (small, so generation stays quick)."""
     nemo = str(root / "examples" / "usecases" / "seed-nemo-43b.yaml")
+    pools = str(root / "examples" / "usecases" / "deepseek-r1-disaggregated-gb200.yaml")
     curves = (root / "src" / "llmsize" / "data" / "curves.csv").read_text().splitlines()
     subset = scratch / "subset.csv"
     rows = [r for r in curves if r.startswith("llama-3-8b,h100-sxm") and "DLI_NIM" in r][:40]
@@ -80,12 +81,14 @@ def _samples(root: Path, scratch: Path) -> list[list[str]]:
         ["configs", *question, "--gpu", "h100-sxm", "--disaggregated", "--first-token-ms", "500"],
         ["capacity", *question, "--server", "dgx-h100"],
         ["simulate", nemo, "--requests", "300"],
+        ["simulate", pools, "--disaggregated", "--requests", "300"],
         ["peak", "--avg", "5"],
         ["peak", "--capacity", "5"],
         ["catalog", "gpus"],
         ["catalog", "servers"],
         ["catalog", "models"],
         ["catalog", "models", "--bundled"],
+        ["catalog", "apis"],
         ["model", "inspect", "openai/gpt-oss-120b"],
         ["show", str(root / "tests" / "data" / "llmsize_bench" / "results.jsonl")],
         ["validate", nemo],

@@ -122,6 +122,15 @@ def simulate_command(
     ] = None,
     calibration: opts.CalibrationOpt = None,
     engine: opts.EngineOpt = None,
+    disaggregated: Annotated[
+        bool,
+        typer.Option(
+            "--disaggregated",
+            help="Run the disaggregated deployment plan --disaggregated sizes (a prefill and a "
+            "decode pool, the KV cache pulled between them) in the disaggregated twin, under "
+            "the same traffic: a rate, a trace or the use case's sessions.",
+        ),
+    ] = False,
     plot: opts.LatencyPlotOpt = None,
     force: opts.ForceOpt = False,
     measured: Annotated[
@@ -152,6 +161,8 @@ def simulate_command(
         raise fail("--warmup: must be smaller than --requests")
     if measured_level is not None and measured is None:
         raise fail("--measured-level: needs --measured")
+    if disaggregated and measured is not None:
+        raise fail("--measured: not with --disaggregated (bench measures one endpoint)")
     inputs = [usecase, *(p for p in (trace, measured, calibration) if p is not None)]
     output_path(plot, "--plot", force, inputs, plot=True)
     compared = _measured_level(measured, measured_level) if measured is not None else None
@@ -194,6 +205,7 @@ def simulate_command(
                 seeds=seeds,
                 workers=workers,
                 ray=ray,
+                disaggregated=disaggregated,
             )
     finally:
         if bar is not None:

@@ -11,6 +11,15 @@ KEYS: dict[str, str] = {
     "client_workers": (
         "client processes or Ray actors that shared each bench level (bench --workers)"
     ),
+    "units": "disaggregated units the deployment runs (each its prefill and decode workers)",
+    "input_per_1k_usd": "an API's price, USD per 1k input tokens",
+    "cached_input_per_1k_usd": (
+        "an API's price for input it finds in its prompt cache, USD per 1k tokens (null: none "
+        "published)"
+    ),
+    "output_per_1k_usd": "an API's price, USD per 1k output tokens",
+    "prompt_limit_tokens": "the longest prompt an API's rates hold for (null: any)",
+    "date": "when a price took effect (or was read)",
     "workers": "a disaggregated pool's workers (replicas of its layout), as prefill_num_workers",
     "worker": "the client process or Ray actor that sent a request (bench --workers, --ray)",
     "client_loop_lag_ms": "per client worker: how late its event loop woke a 10 ms timer (p50, "

@@ -35,10 +35,21 @@ def render_simulation(result: SimulationResult, console: Console) -> None:
         if t["concurrency"] is not None
         else f"trace {t['trace']}"
     )
+    if d.get("serving_mode") == "disaggregated":
+        p, q = d["prefill"], d["decode"]
+        assert isinstance(p, dict) and isinstance(q, dict)
+        what = (
+            f"disaggregated: {d['layout']}, {d['units']} unit(s), the KV cache "
+            f"over {d['kv_link']}; KV cache {p['kv_capacity_tokens_per_replica']:,} tokens a "
+            f"prefill worker, {q['kv_capacity_tokens_per_replica']:,} a decode worker"
+        )
+    else:
+        what = (
+            f"{d['precision']} {d.get('layout') or 'TP' + str(d['tp'])}, {d['replicas']} "
+            f"replicas, KV cache {d['kv_capacity_tokens_per_replica']:,} tokens each"
+        )
     console.print(
-        f"[bold]{safe(result.name)}[/]: {d['servers']} x {safe(d['server'])} "
-        f"({d['precision']} {d.get('layout') or 'TP' + str(d['tp'])}, "
-        f"{d['replicas']} replicas, KV cache {d['kv_capacity_tokens_per_replica']:,} tokens each), "
+        f"[bold]{safe(result.name)}[/]: {d['servers']} x {safe(d['server'])} ({what}), "
         f"{load}, {t['requests']:,} requests (first {t['warmup']:,} not measured), seed {t['seed']}"
     )
     console.print(latency_table(run))

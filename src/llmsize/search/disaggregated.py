@@ -34,7 +34,8 @@ from llmsize.perf.disaggregated import (
     shares_domain,
 )
 from llmsize.perf.sources import modelled_precisions
-from llmsize.sim.run import TwinSetup, engine_defaults
+from llmsize.sim.engine import Outcome
+from llmsize.sim.run import Traffic, TwinSetup, engine_defaults
 from llmsize.usecase import Resolved
 from llmsize.workload import PLAIN, Serving
 
@@ -434,27 +435,44 @@ def replay(
     """The choice replayed in the disaggregated twin (sim/disaggregated.py) at the use case's
     average rate (its peak when only a peak is given), as the aggregated answers are: the
     result, and what it misses at the use case's percentile."""
-    from llmsize.perf.disaggregated import transfer_seconds
     from llmsize.search.simulated import rate_of, traffic_for
-    from llmsize.sim.disaggregated import run_disaggregated
     from llmsize.sim.run import summarise
 
     rate, _ = rate_of(usecase)
-    prefill = _twin(usecase, context, choice, choice.prefill, choice.prefill_workers)
-    decode = _twin(usecase, context, choice, choice.decode, choice.decode_workers, decoding=True)
-    traffic = traffic_for(usecase, rate, decode.replicas, seed)
+    decode_replicas = choice.units * choice.decode_workers
+    traffic = traffic_for(usecase, rate, decode_replicas, seed)
+    result = summarise(run_choice(usecase, context, choice, traffic), traffic, usecase.limits)
+    return result, usecase.limits.misses_at_percentile(result)
+
+
+def run_choice(
+    usecase: Resolved, context: PerfContext, choice: DisaggregatedChoice, traffic: Traffic
+) -> Outcome:
+    """One seeded run of the choice's two pools in the disaggregated twin under `traffic`: the
+    KV cache crossing as the steady state has it (NVLink within one domain, else the network),
+    the client's first token where the engine gives it (engines.yaml)."""
+    from llmsize.perf.disaggregated import transfer_seconds
+    from llmsize.perf.kv_budget import scheduler
+    from llmsize.sim.disaggregated import run_disaggregated
+
+    prefill, decode = twin_pools(usecase, context, choice)
     p_setup, d_setup = prefill.setup, decode.setup
     shared = choice.kv_link == "nvlink"
 
     def transfer(prompt: int) -> float:
         return transfer_seconds(p_setup, d_setup, prompt, shared)
 
-    from llmsize.perf.kv_budget import scheduler
-
     from_decode = scheduler(context.engine).disaggregated_first_token == "decode"
-    outcome = run_disaggregated(prefill, decode, traffic, transfer, from_decode)
-    result = summarise(outcome, traffic, usecase.limits)
-    return result, usecase.limits.misses_at_percentile(result)
+    return run_disaggregated(prefill, decode, traffic, transfer, from_decode)
+
+
+def twin_pools(
+    usecase: Resolved, context: PerfContext, choice: DisaggregatedChoice
+) -> tuple[TwinSetup, TwinSetup]:
+    """The choice's prefill and decode pools as the twin runs them (every unit's workers)."""
+    prefill = _twin(usecase, context, choice, choice.prefill, choice.prefill_workers)
+    decode = _twin(usecase, context, choice, choice.decode, choice.decode_workers, decoding=True)
+    return prefill, decode
 
 
 def _twin(
