@@ -190,13 +190,18 @@ def test_simulate_disaggregated_replays_a_trace() -> None:
     assert result.exit_code in (0, 1), result.output
     doc = json.loads(result.stdout)
     assert doc["traffic"]["trace"] == str(trace) and doc["result"]["requests"] == 200 - 20
+    closed = run(
+        "simulate", DISAGGREGATED, "--disaggregated", "--concurrency", "64", "--requests", "400",
+        "--json",
+    )  # fmt: skip
+    assert closed.exit_code in (0, 1), closed.output
+    assert json.loads(closed.stdout)["traffic"]["concurrency"] == 64
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
         (["--tp", "4"], "--tp"),
-        (["--concurrency", "8"], "--concurrency"),
         (["--servers", "2"], "--servers"),
         (["--router", "least-outstanding"], "--disaggregated"),
         (["--measured", "x.jsonl"], "--measured"),

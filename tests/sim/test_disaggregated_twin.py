@@ -212,3 +212,18 @@ def test_a_first_token_from_the_decode_worker_waits_for_its_first_step() -> None
     for a, b in zip(prefilled.first, decoded.first, strict=True):
         assert b > a + step
     assert statistics.median(decoded.end) > statistics.median(prefilled.end)
+
+
+def test_a_closed_loop_keeps_its_clients_busy_and_sends_every_request_once() -> None:
+    """Closed loop (a silicon run's load): each of the clients sends its next request the
+    moment its last one ends, `requests` in all; more clients, longer first tokens (they queue
+    for the same pools)."""
+
+    def ttft(concurrency: int) -> tuple[int, float]:
+        traffic = replace(_traffic(1.0, 400), rate=None, concurrency=concurrency, warmup=40)
+        o = run_disaggregated(_pool(1), _pool(1), traffic, lambda prompt: 0.001)
+        return len(o.end), statistics.mean(f - a for a, f in zip(o.arrival, o.first, strict=True))
+
+    (served, few), (_, many) = ttft(2), ttft(64)
+    assert served == 400 - 40
+    assert many > 2 * few

@@ -54,7 +54,7 @@ def simulate(
     replay is seeded on its own, so where it runs never changes it. `disaggregated` runs the
     disaggregated deployment the steady-state model sizes for the use case (the fewest servers
     over its server types: a prefill and a decode pool, the KV cache between them) in the
-    disaggregated twin instead, under the same traffic (open loop: a rate, a trace, sessions)."""
+    disaggregated twin instead, under the same traffic."""
     from dataclasses import replace
 
     from llmsize.catalog import load_catalog
@@ -129,7 +129,6 @@ def simulate(
             "--tp": tp,
             "--servers": servers,
             "--replicas": replicas,
-            "--concurrency": concurrency,
             "--max-batch": max_batch,
             "--chunked-prefill": chunked_prefill,
         }
@@ -138,7 +137,7 @@ def simulate(
                 raise InputError(
                     flag,
                     "not with --disaggregated: the twin runs the disaggregated deployment the "
-                    "steady-state model sizes (plan --disaggregated), under open-loop traffic",
+                    "steady-state model sizes (plan --disaggregated)",
                 )
         if router != "round-robin" or workers != 1 or ray is not None:
             raise InputError(

@@ -128,7 +128,7 @@ def simulate_command(
             "--disaggregated",
             help="Run the disaggregated deployment plan --disaggregated sizes (a prefill and a "
             "decode pool, the KV cache pulled between them) in the disaggregated twin, under "
-            "the same traffic: a rate, a trace or the use case's sessions.",
+            "the same traffic: a rate, a closed loop, a trace or the use case's sessions.",
         ),
     ] = False,
     plot: opts.LatencyPlotOpt = None,

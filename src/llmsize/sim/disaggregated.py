@@ -27,7 +27,8 @@ think time passed, and goes to the prefill replica that served the session befor
 prompts are cached there). That replica never computed the answers (the decode pool did), so a
 turn finds its history cached up to the session's first answer only, and its decode replica
 pulls the whole prompt but the shared prefix: disaggregation gives up the history reuse that
-an aggregated replica has.
+an aggregated replica has. A closed loop (a benchmark's fixed concurrency) is run the same way:
+each client sends its next request the moment its last one has ended.
 """
 
 from __future__ import annotations
@@ -49,16 +50,17 @@ def run_disaggregated(
     transfer_s: Callable[[int], float],
     first_from_decode: bool = False,
 ) -> Outcome:
-    """One seeded run of both pools (open-loop traffic: Poisson arrivals, a trace, or
-    sessions); the Outcome of the measured requests as a client sees them (occupancy: the
-    decode pool's). `first_from_decode`: the client's first token is the decode replica's first
-    step's (the prefill's sampled token recomputed there, as vLLM's NIXL flow does), not the
-    prefill pool's delivered once its KV cache has crossed."""
-    if traffic.concurrency is not None:
-        raise ValueError("the disaggregated twin replays open-loop traffic, not closed loops")
+    """One seeded run of both pools (Poisson arrivals, a trace, sessions, or a closed loop of
+    `traffic.concurrency` clients, each sending its next request when its last has ended); the
+    Outcome of the measured requests as a client sees them (occupancy: the decode pool's).
+    `first_from_decode`: the client's first token is the decode replica's first step's (the
+    prefill's sampled token recomputed there, as vLLM's NIXL flow does), not the prefill pool's
+    delivered once its KV cache has crossed."""
     rng = random.Random(traffic.seed)
     next_turn: Callable[[object, float], Arrival | None] | None = None
-    if traffic.sessions is not None:
+    if traffic.concurrency is not None:
+        arrivals, next_turn = _closed_loop(traffic, rng)
+    elif traffic.sessions is not None:
         arrivals, next_turn = sessions_of(traffic, rng)
     else:
         arrivals = open_loop(traffic, rng)
@@ -73,8 +75,35 @@ def run_disaggregated(
         first_from_decode,
         traffic.warmup,
         prefill.params.request_overhead_ms * 1e-3,
+        sticky=traffic.sessions is not None,
     )
     return loop.run(arrivals, next_turn)
+
+
+def _closed_loop(
+    traffic: Traffic, rng: random.Random
+) -> tuple[Iterator[Arrival], Callable[[object, float], Arrival | None]]:
+    """`traffic.concurrency` clients that start at once, each sending its next request the
+    moment its last one ends, `traffic.requests` in all: as sessions whose every turn is a
+    request of its own (a client is its session)."""
+    assert traffic.concurrency is not None
+    lengths = traffic.requests_of(rng)
+    clients = min(traffic.concurrency, traffic.requests)
+    sent = clients
+
+    def one(client: int, at: float) -> Arrival:
+        prompt, output, segments = lengths()
+        return at, prompt, output, segments, None, client
+
+    def next_turn(client: object, now: float) -> Arrival | None:
+        nonlocal sent
+        if sent >= traffic.requests:
+            return None
+        assert isinstance(client, int)
+        sent += 1
+        return one(client, now)
+
+    return (one(c, 0.0) for c in range(clients)), next_turn
 
 
 @dataclass(slots=True)
@@ -98,8 +127,10 @@ class _Coupled:
         first_from_decode: bool,
         warmup: int,
         delay: float,
+        sticky: bool = False,
     ) -> None:
         self.prefill, self.decode = prefill, decode
+        self.sticky = sticky  # a session's turns keep to one prefill replica
         self.transfer_s = transfer_s
         self.first_from_decode = first_from_decode
         self.warmup, self.delay = warmup, delay
@@ -112,6 +143,7 @@ class _Coupled:
         self.ended: dict[int, tuple[float, float, int]] = {}  # rid -> (arrival, end, output)
         self.first_arrival = INF
         self.rejected = 0
+        self.next_turn: Callable[[object, float], Arrival | None] | None = None
         decode.pull = self._pull
 
     def _pull(self, request: Request, tokens: int, now: float) -> None:
@@ -122,6 +154,7 @@ class _Coupled:
         arrivals: Iterator[Arrival],
         next_turn: Callable[[object, float], Arrival | None] | None,
     ) -> Outcome:
+        self.next_turn = next_turn
         prefill, decode, pulls, turns = self.prefill, self.decode, self.pulls, self.turns
         source = iter(arrivals)
         upcoming = next(source, None)
@@ -156,14 +189,14 @@ class _Coupled:
             elif t_prefill <= t_decode:
                 now, replica, done = prefill.advance()
                 for request in done:
-                    self._prefilled(request, now, next_turn)
+                    self._prefilled(request, now)
                 prefill.plan(replica, now)
             else:
                 now, replica, done = decode.advance()
                 for request in done:
                     if self.first_from_decode:
                         self.first[request.rid] = request.first
-                    self._end(request.rid, request.arrival, now, next_turn)
+                    self._end(request.rid, request.arrival, now)
                 decode.plan(replica, now)
         return self._outcome(now)
 
@@ -174,22 +207,19 @@ class _Coupled:
         self.sent[rid] = _Sent(output, session, shared)
         sent_at = now - self.delay
         self.first_arrival = min(self.first_arrival, sent_at)
-        request = Request(rid, sent_at, prompt, 1, -1, rid >= self.warmup, segments, None, session)
+        kept = session if self.sticky else None  # a closed loop's client is no session
+        request = Request(rid, sent_at, prompt, 1, -1, rid >= self.warmup, segments, None, kept)
         if not self.prefill.arrive(request, now):
             self.rejected += 1  # its prompt never fits a prefill replica
+            self._follow(self.sent.pop(rid), now)  # the client moves on
 
-    def _prefilled(
-        self,
-        request: Request,
-        now: float,
-        next_turn: Callable[[object, float], Arrival | None] | None,
-    ) -> None:
+    def _prefilled(self, request: Request, now: float) -> None:
         """A prompt's first token: the request goes on to the decode pool, its KV cache held
         in the prefill replica until the decode replica pulls it."""
         sent = self.sent[request.rid]
         if sent.output == 1 and not self.first_from_decode:
             self.first[request.rid] = now
-            self._end(request.rid, request.arrival, now, next_turn)
+            self._end(request.rid, request.arrival, now)
             return
         own = request.prompt - sent.shared  # a shared prefix stays in both pools' caches
         left = sent.output if self.first_from_decode else sent.output - 1
@@ -200,24 +230,24 @@ class _Coupled:
         handed.remote = own
         if not self.decode.arrive(handed, now):
             self.rejected += 1  # its prompt and answer never fit a decode replica
+            self._follow(self.sent.pop(request.rid), now)
             return
         self.prefill.hold(request, own)
         self.held[request.rid] = (request, own)
 
-    def _end(
-        self,
-        rid: int,
-        arrival: float,
-        now: float,
-        next_turn: Callable[[object, float], Arrival | None] | None,
-    ) -> None:
+    def _end(self, rid: int, arrival: float, now: float) -> None:
         sent = self.sent.pop(rid)
         self.ended[rid] = (arrival, now, sent.output)
-        if next_turn is None or sent.session is None:
+        self._follow(sent, now)
+
+    def _follow(self, sent: _Sent, now: float) -> None:
+        """A request is over (answered or refused): its session's or client's next one."""
+        if self.next_turn is None or sent.session is None:
             return
-        follow = next_turn(sent.session, now)
+        follow = self.next_turn(sent.session, now)
         if follow is None:
-            self.prefill.forget(sent.session)
+            if self.sticky:
+                self.prefill.forget(sent.session)
         else:
             self.tick += 1
             heapq.heappush(self.turns, (follow[0], self.tick, follow))
