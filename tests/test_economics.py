@@ -352,3 +352,16 @@ def test_a_prompt_past_the_rates_limit_is_said_not_hidden() -> None:
     d = daily_capacity(1.0, 120_000, 500)
     assert "over 100,000 tokens" in api_cost(d, haiku, 120_000).notes
     assert api_cost(d, haiku, 90_000).notes == ""
+
+
+def test_plan_api_flag_picks_the_price_the_traffic_is_compared_with() -> None:
+    """plan --api ID overrides the use case's cost.api (the talk's example names GPT-3.5)."""
+    from pathlib import Path
+
+    case = str(Path(__file__).parent.parent / "examples" / "usecases" / "llama-2-70b-chat.yaml")
+    talk = json.loads(run("plan", case, "--json").stdout)["api_cost"]
+    today = json.loads(run("plan", case, "--json", "--api", "claude-haiku-5.5").stdout)
+    assert talk["price"] == "gpt-3.5-turbo-2024"
+    assert today["api_cost"]["price"] == "claude-haiku-5.5"
+    assert today["api_cost"]["per_month_usd"] < talk["per_month_usd"]  # $0.10 / $0.50 per M
+    assert_one_line_error(run("plan", case, "--api", "gpt-5.6-lun"), "did you mean 'gpt-5.6-luna'")

@@ -341,11 +341,11 @@ def plan_cost(
     return PlanCost(hourly, source, month, per_million, billed)
 
 
-def checked_api_price(cost: Cost) -> None:
-    """Refuses a use case naming an API price the packaged list does not hold (cost.api), before
-    any search runs."""
+def checked_api_price(cost: Cost, where: str = "cost.api") -> None:
+    """Refuses a use case (or the flag `where`) naming an API price the packaged list does not
+    hold, before any search runs."""
     if cost.api is not None:
-        load_prices().api_price(cost.api, "cost.api")
+        load_prices().api_price(cost.api, where)
 
 
 def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:

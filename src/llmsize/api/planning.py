@@ -27,6 +27,7 @@ def plan(
     workers: int = 1,
     ray: str | None = None,
     disaggregated: bool = False,
+    api: str | None = None,
 ) -> PlanResult:
     """Size a use case (a parsed UseCase or a YAML path): measured curves where they answer, the
     calibrated model elsewhere (`source` = auto | measured | model). With method="simulate", the
@@ -40,7 +41,8 @@ def plan(
     auto, HOST:PORT) tasks of that cluster (the same answer as one process). `disaggregated`
     adds each server type's best prefill/decode deployment by the steady-state model
     (result.disaggregated), shown beside the aggregated answer and, unless method="peak",
-    replayed in the disaggregated twin (sim/disaggregated.py)."""
+    replayed in the disaggregated twin (sim/disaggregated.py). `api` names the packaged API
+    price the traffic is compared with (the use case's `cost.api` otherwise)."""
     from llmsize.catalog import load_catalog
     from llmsize.economics import checked_api_price
     from llmsize.perf.context import PerfOptions, perf_context
@@ -57,6 +59,12 @@ def plan(
         base_dir = base_dir or path.parent
         usecase = load_usecase(path)
     resolved = resolve(usecase, load_catalog(), base_dir or Path())
+    if api is not None:
+        from dataclasses import replace as replaced
+
+        cost = resolved.cost.model_copy(update={"api": api})
+        checked_api_price(cost, "--api")
+        resolved = replaced(resolved, cost=cost)
     checked_api_price(resolved.cost)
     if kv_precision is not None:
         from dataclasses import replace as replaced

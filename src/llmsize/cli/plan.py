@@ -84,6 +84,14 @@ def plan_command(
     ] = opts.Format.table,
     force: opts.ForceOpt = False,
     kv_precision: opts.KvPrecisionOpt = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            help="Packaged API price to compare the traffic with (llmsize catalog apis); "
+            "default: the use case's cost.api, else the first listed.",
+        ),
+    ] = None,
     rank: Annotated[
         opts.Rank,
         typer.Option(
@@ -133,6 +141,7 @@ def plan_command(
             ray=ray,
             disaggregated=disaggregated,
             kv_precision=kv_precision.value if kv_precision else None,
+            api=api,
             rank=rank.value,
         )
     rec = result.recommendation
