@@ -157,7 +157,11 @@ def simulate(
             "--tp" if tp is not None else "hardware.server",
             "no configuration of this model fits the chosen server and TP (see llmsize plan)",
         )
-    best = min(options, key=lambda c: (c.servers_guess * c.server.gpus, c.layout.gpus, c.tp))
+    # as plan recommends (--rank servers): the fewest servers, then GPUs
+    best = min(
+        options,
+        key=lambda c: (c.servers_guess, c.servers_guess * c.server.gpus, c.layout.gpus, c.tp),
+    )
     count = servers if servers is not None else best.servers_guess
     spanned = best.servers_per_replica
     if count % spanned:
