@@ -119,8 +119,8 @@ def _step(simulation: Simulation) -> tuple[float, list[Request]]:
 
 def test_sessions_are_replayed_turn_after_turn_with_less_reuse_than_aggregated() -> None:
     """Each session's next turn is sent once its last answer has ended and the think time has
-    passed; the prefill replica it sticks to holds its prompts but not the answers (the decode
-    pool computed them), so a turn reuses less history than on an aggregated replica."""
+    passed; the prefill replica it sticks to holds its prompts but not the last answer (the
+    decode pool computed it), so a turn reuses less history than on an aggregated replica."""
     from llmsize.sim.run import run
     from llmsize.workload import Sessions, SharedPrefix
 

@@ -24,11 +24,12 @@ are the prefill pool's, over the measured requests.
 
 Sessions: each turn is a request of its own; the next is sent once the last has ended and its
 think time passed, and goes to the prefill replica that served the session before (its
-prompts are cached there). That replica never computed the answers (the decode pool did), so a
-turn finds its history cached up to the session's first answer only, and its decode replica
-pulls the whole prompt but the shared prefix: disaggregation gives up the history reuse that
-an aggregated replica has. A closed loop (a benchmark's fixed concurrency) is run the same way:
-each client sends its next request the moment its last one has ended.
+prompts are cached there). That replica never computed the last answer (the decode pool did;
+the earlier ones it computed when they came back inside the previous turn's prompt), so a turn
+finds its history cached up to its previous question, prefills the last answer again, and its
+decode replica pulls the whole prompt but the shared prefix: disaggregation gives up part of
+the history reuse an aggregated replica has. A closed loop (a benchmark's fixed concurrency) is
+run the same way: each client sends its next request the moment its last one has ended.
 """
 
 from __future__ import annotations
