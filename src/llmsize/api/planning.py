@@ -43,6 +43,8 @@ def plan(
     (result.disaggregated), shown beside the aggregated answer and, unless method="peak",
     replayed in the disaggregated twin (sim/disaggregated.py). `api` names the packaged API
     price the traffic is compared with (the use case's `cost.api` otherwise)."""
+    from dataclasses import replace
+
     from llmsize.catalog import load_catalog
     from llmsize.economics import checked_api_price
     from llmsize.perf.context import PerfOptions, perf_context
@@ -59,19 +61,13 @@ def plan(
         base_dir = base_dir or path.parent
         usecase = load_usecase(path)
     resolved = resolve(usecase, load_catalog(), base_dir or Path())
-    if api is not None:
-        from dataclasses import replace as replaced
-
-        cost = resolved.cost.model_copy(update={"api": api})
-        checked_api_price(cost, "--api")
-        resolved = replaced(resolved, cost=cost)
-    checked_api_price(resolved.cost)
+    if api is not None:  # the flag over the use case's cost.api
+        resolved = replace(resolved, cost=resolved.cost.model_copy(update={"api": api}))
+    checked_api_price(resolved.cost, "--api" if api is not None else "cost.api")
     if kv_precision is not None:
-        from dataclasses import replace as replaced
-
         from llmsize.catalog.precisions import checked_kv
 
-        resolved = replaced(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
+        resolved = replace(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
     model = resolved.model
     mode = mode or usecase.batching or _mode_of([Path(b) for b in bench])
     from llmsize.metrics import statistic_of
@@ -82,8 +78,6 @@ def plan(
     field = "--engine" if engine else "engine"  # the flag, else the use case's field
     context = perf_context({model.id, model.name.lower()}, options, field)
     resolved = as_served(resolved, context.engine, mode)
-    from dataclasses import replace
-
     result = replace(
         search_plan(resolved, context.catalog, context.perf, rank),
         engine=context.engine,

@@ -285,10 +285,11 @@ def _disaggregated(
         )
     choice = min(choices, key=lambda c: (c.servers, c.gpus))
     limits = resolved.limits
+    pools = twin_pools(resolved, context, choice)
     runs = []
     for i in range(seeds):
         seeded = replace(traffic, seed=traffic.seed + i)
-        outcome = run_choice(resolved, context, choice, seeded)
+        outcome = run_choice(context, choice, pools, seeded)
         result = summarise(outcome, seeded, limits)
         runs.append((outcome, result))
     outcome, result = runs[0]
@@ -297,7 +298,7 @@ def _disaggregated(
         seed_runs = tuple(
             (traffic.seed + i, r, limits.misses_at_percentile(r)) for i, (_, r) in enumerate(runs)
         )
-    prefill, decode = twin_pools(resolved, context, choice)
+    prefill, decode = pools
     return SimulationResult(
         name=resolved.name,
         deployment={

@@ -439,23 +439,26 @@ def replay(
     from llmsize.sim.run import summarise
 
     rate, _ = rate_of(usecase)
-    decode_replicas = choice.units * choice.decode_workers
-    traffic = traffic_for(usecase, rate, decode_replicas, seed)
-    result = summarise(run_choice(usecase, context, choice, traffic), traffic, usecase.limits)
+    pools = twin_pools(usecase, context, choice)
+    traffic = traffic_for(usecase, rate, pools[1].replicas, seed)
+    result = summarise(run_choice(context, choice, pools, traffic), traffic, usecase.limits)
     return result, usecase.limits.misses_at_percentile(result)
 
 
 def run_choice(
-    usecase: Resolved, context: PerfContext, choice: DisaggregatedChoice, traffic: Traffic
+    context: PerfContext,
+    choice: DisaggregatedChoice,
+    pools: tuple[TwinSetup, TwinSetup],
+    traffic: Traffic,
 ) -> Outcome:
-    """One seeded run of the choice's two pools in the disaggregated twin under `traffic`: the
-    KV cache crossing as the steady state has it (NVLink within one domain, else the network),
-    the client's first token where the engine gives it (engines.yaml)."""
+    """One seeded run of the choice's two pools (twin_pools) in the disaggregated twin under
+    `traffic`: the KV cache crossing as the steady state has it (NVLink within one domain, else
+    the network), the client's first token where the engine gives it (engines.yaml)."""
     from llmsize.perf.disaggregated import transfer_seconds
     from llmsize.perf.kv_budget import scheduler
     from llmsize.sim.disaggregated import run_disaggregated
 
-    prefill, decode = twin_pools(usecase, context, choice)
+    prefill, decode = pools
     p_setup, d_setup = prefill.setup, decode.setup
     shared = choice.kv_link == "nvlink"
 

@@ -76,9 +76,10 @@ def run_disaggregated(
         first_from_decode,
         traffic.warmup,
         prefill.params.request_overhead_ms * 1e-3,
+        next_turn,
         sticky=traffic.sessions is not None,
     )
-    return loop.run(arrivals, next_turn)
+    return loop.run(arrivals)
 
 
 def _closed_loop(
@@ -128,6 +129,7 @@ class _Coupled:
         first_from_decode: bool,
         warmup: int,
         delay: float,
+        next_turn: Callable[[object, float], Arrival | None] | None,
         sticky: bool = False,
     ) -> None:
         self.prefill, self.decode = prefill, decode
@@ -144,18 +146,13 @@ class _Coupled:
         self.ended: dict[int, tuple[float, float, int]] = {}  # rid -> (arrival, end, output)
         self.first_arrival = INF
         self.rejected = 0
-        self.next_turn: Callable[[object, float], Arrival | None] | None = None
+        self.next_turn = next_turn  # a session's or client's next request once one ends
         decode.pull = self._pull
 
     def _pull(self, request: Request, tokens: int, now: float) -> None:
         heapq.heappush(self.pulls, (now + self.transfer_s(tokens), request.rid, request))
 
-    def run(
-        self,
-        arrivals: Iterator[Arrival],
-        next_turn: Callable[[object, float], Arrival | None] | None,
-    ) -> Outcome:
-        self.next_turn = next_turn
+    def run(self, arrivals: Iterator[Arrival]) -> Outcome:
         prefill, decode, pulls, turns = self.prefill, self.decode, self.pulls, self.turns
         source = iter(arrivals)
         upcoming = next(source, None)
@@ -228,7 +225,7 @@ class _Coupled:
         handed = Request(
             request.rid, request.arrival, request.prompt, left, -1, request.measured, segments
         )
-        handed.remote = own
+        handed.remote = True
         if not self.decode.arrive(handed, now):
             self.rejected += 1  # its prompt and answer never fit a decode replica
             self._follow(self.sent.pop(request.rid), now)

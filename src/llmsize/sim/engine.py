@@ -117,7 +117,7 @@ class Request:
         self.cached = 0  # prompt tokens it found cached when admitted
         self.tail = tail
         self.session = session
-        self.remote = 0  # disaggregated: KV tokens to pull from the prefill pool before decoding
+        self.remote = False  # disaggregated: its KV cache is on the prefill side, to be pulled
 
 
 class Replica:
@@ -297,9 +297,6 @@ class Simulation:
         replica.outstanding -= len(done)
         return now, replica, done
 
-    def plan(self, replica: Replica, now: float) -> None:
-        self._plan(replica, now)
-
     # --- disaggregated serving: the KV cache's hand-over ----------------------------------------
 
     def hold(self, request: Request, tokens: int) -> None:
@@ -319,7 +316,7 @@ class Simulation:
         (one token attending to the whole prompt, the decode step that emits its next)."""
         replica = self.replicas[request.replica]
         replica.pulling.remove(request)
-        request.remote = 0
+        request.remote = False
         request.done_prefill = request.prompt - 1
         replica.prefilling.append(request)
         self._wake(replica, now)
@@ -514,7 +511,7 @@ class Simulation:
         replica.lru_tokens -= freed
         return freed
 
-    def _plan(self, replica: Replica, now: float) -> None:
+    def plan(self, replica: Replica, now: float) -> None:
         """Choose what the replica does next, from `now`, and schedule its end."""
         cfg = self.scheduler
         capacity = cfg.kv_capacity_tokens
@@ -717,7 +714,7 @@ class Simulation:
                     else:
                         tick += 1
                         heapq.heappush(turns, (follow[0], tick, *follow[1:]))
-            self._plan(replica, now)
+            self.plan(replica, now)
         return Outcome(
             out_arrival,
             out_first,
