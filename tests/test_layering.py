@@ -73,6 +73,23 @@ def test_import_llmsize_is_light() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_a_steady_state_plan_does_not_load_the_twin() -> None:
+    """The talk's static-batch case is never replayed: its plan, rendered as a table and as
+    JSON, loads neither the simulator nor the disaggregated search (each costs start-up time)."""
+    seed = Path(__file__).resolve().parents[1] / "examples" / "usecases" / "seed-nemo-43b.yaml"
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from llmsize.cli import app\n"
+        "for extra in ([], ['--json']):\n"
+        f"    r = CliRunner().invoke(app, ['plan', {str(seed)!r}, *extra])\n"
+        "    assert r.exit_code == 0, r.output\n"
+        "loaded = [m for m in sys.modules if m.startswith(('llmsize.sim', 'llmsize.search.d'))]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_the_questions_are_importable_from_the_top_level_package() -> None:
     """`import llmsize; llmsize.estimate(...)` works, and loads the library only when asked."""
     code = (

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmsize import __version__
 from llmsize.economics import PlanCost
 from llmsize.perf.estimate import INTERVAL, Estimate
 from llmsize.report.documents import SCHEMA_VERSION, whole_numbers
 from llmsize.search import PlanResult, ServerPlan, servers_needed
-from llmsize.search.disaggregated import DisaggregatedOption
-from llmsize.search.simulated import SimulatedChoice, SimulatedPlan
 from llmsize.search.steady import servers_range
 from llmsize.usecase import Resolved
+
+if TYPE_CHECKING:  # both searches load the twin: not for a plan that ran neither
+    from llmsize.search.disaggregated import DisaggregatedOption
+    from llmsize.search.simulated import SimulatedChoice, SimulatedPlan
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
@@ -11,9 +13,11 @@ from llmsize.economics import PlanCost
 from llmsize.perf.estimate import Estimate
 from llmsize.report.console import SafeTable, safe
 from llmsize.search import PlanResult, servers_needed
-from llmsize.search.disaggregated import DisaggregatedChoice, DisaggregatedOption
 from llmsize.search.steady import servers_range
 from llmsize.usecase import Resolved
+
+if TYPE_CHECKING:  # the disaggregated search loads the twin: not for a plan that has none
+    from llmsize.search.disaggregated import DisaggregatedChoice, DisaggregatedOption
 
 
 def _ms(value: float | None) -> str:
