@@ -459,11 +459,11 @@ def run_choice(
     from llmsize.sim.disaggregated import run_disaggregated
 
     prefill, decode = pools
-    p_setup, d_setup = prefill.setup, decode.setup
     shared = choice.kv_link == "nvlink"
+    per_token = transfer_seconds(prefill.setup, decode.setup, 1.0, shared)  # linear in tokens
 
     def transfer(prompt: int) -> float:
-        return transfer_seconds(p_setup, d_setup, prompt, shared)
+        return per_token * prompt
 
     from_decode = scheduler(context.engine).disaggregated_first_token == "decode"
     return run_disaggregated(prefill, decode, traffic, transfer, from_decode)
