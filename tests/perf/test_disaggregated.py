@@ -102,18 +102,27 @@ def test_speculative_decoding_divides_a_decode_workers_step_over_its_accepted_to
     assert spec.itl_ms < plain.itl_ms and spec.e2e_ms < plain.e2e_ms
 
 
-def test_where_the_decode_worker_emits_the_first_token_it_waits_a_step_and_a_half() -> None:
-    """data/engines.yaml: vLLM's client gets its first token from the decode worker (its next
-    step boundary, half a step on average, then the step that emits it); TensorRT-LLM's from
-    the prefill worker."""
-    from dataclasses import replace
+def test_where_the_decode_worker_emits_the_first_token_it_waits_a_step_and_a_half(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """data/engines.yaml: where the client gets its first token from the decode worker (vLLM,
+    SGLang, TensorRT-LLM) it waits for that worker's next step boundary, half a step on
+    average, then the step that emits it; an engine that streamed the prefill worker's token
+    would not."""
+    import llmsize.perf.disaggregated as disaggregated
+    from llmsize.perf.kv_budget import Scheduler, scheduler
 
     prefill, decode = _pools()
-    trtllm = disaggregated_times(prefill, decode, 64, 1024, 512, False)
-    as_vllm = replace(decode, setup=replace(decode.setup, engine="vllm"))
-    vllm = disaggregated_times(prefill, as_vllm, 64, 1024, 512, False)
-    assert vllm.itl_ms == pytest.approx(trtllm.itl_ms)
-    assert vllm.ttft_ms - trtllm.ttft_ms == pytest.approx(1.5 * vllm.itl_ms)
+    assert scheduler("trtllm").disaggregated_first_token == "decode"
+    from_decode = disaggregated_times(prefill, decode, 64, 1024, 512, False)
+
+    def from_prefill(engine: str = "") -> Scheduler:
+        return scheduler(engine).model_copy(update={"disaggregated_first_token": "prefill"})
+
+    monkeypatch.setattr(disaggregated, "scheduler", from_prefill)
+    sooner = disaggregated_times(prefill, decode, 64, 1024, 512, False)
+    assert sooner.itl_ms == pytest.approx(from_decode.itl_ms)
+    assert from_decode.ttft_ms - sooner.ttft_ms == pytest.approx(1.5 * from_decode.itl_ms)
 
 
 def test_the_kv_cache_crosses_nvlink_faster_than_the_network() -> None:
