@@ -338,7 +338,7 @@ def test_an_unknown_api_price_is_one_line_with_did_you_mean(tmp_path: object) ->
     text = (examples / "llama-70b-chat-2026.yaml").read_text()
     path.write_text(text + "cost:\n  api: gpt-5.6-terr\n")
     result = run("plan", str(path))
-    assert_one_line_error(result, "cost.api")
+    assert_one_line_error(result, f"{path}: cost.api")
     assert "did you mean 'gpt-5.6-terra'" in result.output
     assert_one_line_error(run(*EXAMPLE_2_CAPACITY[:-2], "--api", "claude"), "--api")
 

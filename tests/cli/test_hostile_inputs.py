@@ -222,14 +222,15 @@ def test_user_strings_reach_the_terminal_as_text(tmp_path: Path) -> None:
     ],
 )
 def test_a_use_cases_engine_and_batching(tmp_path: Path, line: str, fragment: str) -> None:
-    """issue 12's use-case fields: one line naming the field, exit 2 (the flag is named only
-    when the flag gave the engine)."""
+    """issue 12's use-case fields: one line naming the file and the field, exit 2 (the flag is
+    named only when the flag gave the engine)."""
     base = (ROOT / "examples" / "usecases" / "llama-70b-chat-2026.yaml").read_text(encoding="utf-8")
     path = tmp_path / "usecase.yaml"
     path.write_text(f"{base}{line}\n", encoding="utf-8")
-    assert_one_line_error(run("plan", str(path), "--method", "peak"), fragment)
+    assert_one_line_error(run("plan", str(path), "--method", "peak"), fragment, f"{path}: ")
     if line.startswith("engine"):
         assert "--engine" not in run("plan", str(path), "--method", "peak").stderr
+        assert_one_line_error(run("simulate", str(path)), fragment, f"{path}: ")
 
 
 @pytest.mark.parametrize(

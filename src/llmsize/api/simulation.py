@@ -73,8 +73,10 @@ def simulate(
     from llmsize.workload import Lengths, read_trace
 
     base_dir = Path()
+    origin = ""  # a use-case field named in an error carries its file, as a schema error does
     if not isinstance(usecase, UseCase):
         base_dir = Path(usecase).parent
+        origin = f"{usecase}: "
         usecase = load_usecase(Path(usecase))
     catalog = load_catalog()
     resolved = resolve(usecase, catalog, base_dir)
@@ -104,7 +106,8 @@ def simulate(
     chosen_rate = rate if rate is not None else rate_of(resolved)[0]
     model_ids = {resolved.model.id, resolved.model.name.lower()}
     settings = PerfOptions.of("auto", calibration, engine or usecase.engine, (), "inflight")
-    context = perf_context(model_ids, settings)  # measured in-flight runs scale the twin's steps
+    field = "--engine" if engine else f"{origin}engine"  # the flag, else the use case's field
+    context = perf_context(model_ids, settings, field)  # measured in-flight runs scale the steps
     resolved = as_served(resolved, context.engine, "inflight")
     if trace is not None:  # a trace's own blocks say which prompts share what
         resolved = replace(resolved, prefix=None)
