@@ -165,9 +165,9 @@ class _Coupled:
                 t_arrival = turns[0][0] + self.delay
             t_pull = pulls[0][0] if pulls else INF
             t_prefill, t_decode = prefill.next_event(), decode.next_event()
-            if min(t_arrival, t_pull, t_prefill, t_decode) == INF:
-                break
-            if t_arrival <= min(t_pull, t_prefill, t_decode):
+            if t_arrival <= t_pull and t_arrival <= t_prefill and t_arrival <= t_decode:
+                if t_arrival == INF:
+                    break  # nothing is pending anywhere
                 now = t_arrival
                 if from_turns:
                     arrival = heapq.heappop(turns)[2]
@@ -177,7 +177,7 @@ class _Coupled:
                     upcoming = next(source, None)
                 self._send(rid, arrival, now)
                 rid += 1
-            elif t_pull <= min(t_prefill, t_decode):
+            elif t_pull <= t_prefill and t_pull <= t_decode:
                 now, _, request = heapq.heappop(pulls)
                 decode.pulled(request, now)
                 source_request, tokens = self.held.pop(request.rid)

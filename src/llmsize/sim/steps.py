@@ -40,9 +40,11 @@ class StepModel:
     _touched: dict[int, float] = field(init=False, default_factory=dict)
     _costs: Costs = field(init=False)  # the setup's, looked up once: every step reads them
     # with no capped attention (no window, chunk or top-k), a decode step's attention FLOPs and
-    # KV seconds are linear in the context sum (and the sequences): their coefficients, summed
-    # over the blocks once (None: some layer is capped, the costs are summed per step)
-    _linear: tuple[float, float, float] | None = field(init=False, default=None)
+    # KV seconds are linear in the context sum (and the sequences), and a prompt chunk's
+    # attention FLOPs in its query-key pairs: their coefficients, summed over the blocks once
+    # (None: some layer is capped, the costs are summed per step)
+    _linear: tuple[float, float, float, float] | None = field(init=False, default=None)
+    _kv_write: float = field(init=False)  # memory s per prompt token's cache written
 
     def __post_init__(self) -> None:
         s, p = self.setup, self.params
@@ -68,7 +70,9 @@ class StepModel:
                 self._per_byte_kv
             )
             per_sequence = c.decode_kv_bytes(1.0, 0.0) * self._per_byte_kv
-            self._linear = (flops, per_context, per_sequence)
+            per_pair = c.chunk_attention_flops(0.0, 1.0)
+            self._linear = (flops, per_context, per_sequence, per_pair)
+        self._kv_write = c.kv_bytes_per_token * self._per_byte_kv
         self._per_sequence = p.sequence_overhead_us * 1e-6 / ranks  # per rank, as the logits
         if s.pp > 1:  # a micro-batch's step hands its hidden states on between stages
             hops = s.pp - 1
@@ -104,12 +108,16 @@ class StepModel:
         logits = rows + done
         flops = self._decode_flops(d, context_sum) * (self.draft_tokens + 1)
         if prefill_tokens > 0:
-            flops += c.chunk_attention_flops(prefill_tokens, units)
+            linear = self._linear
+            if linear is not None:
+                flops += linear[3] * units
+            else:
+                flops += c.chunk_attention_flops(prefill_tokens, units)
         compute = self._per_token * (tokens + self._half) + self._attention * flops
         if logits:
             compute += self._per_logit * (logits + self._half)
         memory = self._weights + self._kv_seconds(d, context_sum)
-        memory += prefill_tokens * c.kv_bytes_per_token * self._per_byte_kv
+        memory += prefill_tokens * self._kv_write
         if self._moe:
             memory += self._expert_reads(int(tokens))
         overhead = (
