@@ -293,8 +293,15 @@ def _as_input_error(err: Any, origin: str) -> InputError:
         message = (
             f"{err['input']!r} is not allowed; use one of {', '.join(PRECISIONS)} (fp4 = nvfp4)"
         )
-    prefix = f"{origin}: " if origin else ""
-    return InputError(f"{prefix}{where}" if where else origin, message)
+    return InputError(field_in(origin, where), message)
+
+
+def field_in(origin: str, where: str) -> str:
+    """A use-case field as its errors name it: after the file it was read from, where there is
+    one ('uc.yaml: hardware.server'), so a user with several files knows which to fix."""
+    if not where:
+        return origin
+    return f"{origin}: {where}" if origin else where
 
 
 def _is_union_tag(part: object) -> bool:
@@ -478,8 +485,20 @@ def _length(tokens: int | LengthSpread | None, words: float | None) -> tuple[int
     return words_to_tokens(words or 0), 0.0
 
 
-def resolve(usecase: UseCase, catalog: Catalog, base_dir: Path = Path()) -> Resolved:
-    """Tokens from words or text, peak from average, model and servers from the catalog."""
+def resolve(
+    usecase: UseCase, catalog: Catalog, base_dir: Path = Path(), origin: str = ""
+) -> Resolved:
+    """Tokens from words or text, peak from average, model and servers from the catalog; a
+    field it cannot resolve is named after `origin`, the file the use case was read from."""
+    try:
+        return _resolved(usecase, catalog, base_dir)
+    except InputError as exc:
+        if not origin:
+            raise
+        raise InputError(field_in(origin, exc.where), exc.message) from None
+
+
+def _resolved(usecase: UseCase, catalog: Catalog, base_dir: Path) -> Resolved:
     model = catalog.resolve_model(usecase.model, "model", base_dir)
     if usecase.system_prompt is not None:
         system = _count_text_tokens(usecase.system_prompt, usecase.tokenizer, base_dir)

@@ -234,6 +234,28 @@ def test_a_use_cases_engine_and_batching(tmp_path: Path, line: str, fragment: st
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        ("model: llama-3.1-70b", "model: llama-3.1-07b", "model: unknown model"),
+        ("[dgx-h100, hgx-h200, dgx-b200]", "[dgx-h10]", "hardware.server: unknown server"),
+    ],
+)
+def test_a_use_cases_unknown_names_name_its_file(
+    tmp_path: Path, old: str, new: str, fragment: str
+) -> None:
+    """A model or server the catalog does not hold is named after the use case's file, as its
+    schema errors are, by plan, simulate and validate alike."""
+    base = (ROOT / "examples" / "usecases" / "llama-70b-chat-2026.yaml").read_text(encoding="utf-8")
+    assert old in base
+    path = tmp_path / "usecase.yaml"
+    path.write_text(base.replace(old, new), encoding="utf-8")
+    for command in ("plan", "simulate"):
+        assert_one_line_error(run(command, str(path)), f"{path}: {fragment}", "did you mean")
+    checked = run("validate", str(path))
+    assert checked.exit_code == 2 and f"{path}: {fragment}" in checked.output
+
+
+@pytest.mark.parametrize(
     ("args", "fragment"),
     [
         (("--dataset", "bogus"), "--dataset"),

@@ -50,22 +50,22 @@ def plan(
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
     from llmsize.search import plan as search_plan
-    from llmsize.usecase import resolve
+    from llmsize.usecase import field_in, resolve
 
     if workers < 1:
         from llmsize.errors import InputError
 
         raise InputError("--workers", "must be at least 1")
-    origin = ""  # a use-case field named in an error carries its file, as a schema error does
+    origin = ""  # the file a use-case field named in an error was read from (usecase.field_in)
     if not isinstance(usecase, UseCase):
         path = Path(usecase)
         base_dir = base_dir or path.parent
         usecase = load_usecase(path)
-        origin = f"{path}: "
-    resolved = resolve(usecase, load_catalog(), base_dir or Path())
+        origin = str(path)
+    resolved = resolve(usecase, load_catalog(), base_dir or Path(), origin)
     if api is not None:  # the flag over the use case's cost.api
         resolved = replace(resolved, cost=resolved.cost.model_copy(update={"api": api}))
-    checked_api_price(resolved.cost, "--api" if api is not None else f"{origin}cost.api")
+    checked_api_price(resolved.cost, "--api" if api is not None else field_in(origin, "cost.api"))
     if kv_precision is not None:
         from llmsize.catalog.precisions import checked_kv
 
@@ -77,7 +77,7 @@ def plan(
     # your rows answer at the percentile the limits hold at, where they carry it (bench's do)
     statistic = statistic_of(resolved.percentile)
     options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode, statistic)
-    field = "--engine" if engine else f"{origin}engine"  # the flag, else the use case's field
+    field = "--engine" if engine else field_in(origin, "engine")  # the flag, else the field
     context = perf_context({model.id, model.name.lower()}, options, field)
     resolved = as_served(resolved, context.engine, mode)
     result = replace(

@@ -69,17 +69,17 @@ def simulate(
         session_or_request_input,
     )
     from llmsize.sim.run import Traffic, run, summarise
-    from llmsize.usecase import resolve
+    from llmsize.usecase import field_in, resolve
     from llmsize.workload import Lengths, read_trace
 
     base_dir = Path()
-    origin = ""  # a use-case field named in an error carries its file, as a schema error does
+    origin = ""  # the file a use-case field named in an error was read from (usecase.field_in)
     if not isinstance(usecase, UseCase):
         base_dir = Path(usecase).parent
-        origin = f"{usecase}: "
+        origin = str(usecase)
         usecase = load_usecase(Path(usecase))
     catalog = load_catalog()
-    resolved = resolve(usecase, catalog, base_dir)
+    resolved = resolve(usecase, catalog, base_dir, origin)
     if server is not None:
         resolved = replace(resolved, servers=(catalog.servers.get(server, "--server"),))
     if precision is not None:
@@ -106,7 +106,7 @@ def simulate(
     chosen_rate = rate if rate is not None else rate_of(resolved)[0]
     model_ids = {resolved.model.id, resolved.model.name.lower()}
     settings = PerfOptions.of("auto", calibration, engine or usecase.engine, (), "inflight")
-    field = "--engine" if engine else f"{origin}engine"  # the flag, else the use case's field
+    field = "--engine" if engine else field_in(origin, "engine")  # the flag, else the field
     context = perf_context(model_ids, settings, field)  # measured in-flight runs scale the steps
     resolved = as_served(resolved, context.engine, "inflight")
     if trace is not None:  # a trace's own blocks say which prompts share what

@@ -17,7 +17,7 @@ def validate(paths: Sequence[Path]) -> list[FileCheck]:
     from llmsize.catalog import load_catalog
     from llmsize.economics import checked_api_price
     from llmsize.errors import InputError
-    from llmsize.usecase import read_usecase_data, resolve, usecase_problems
+    from llmsize.usecase import field_in, read_usecase_data, resolve, usecase_problems
 
     catalog = load_catalog()
     checks = []
@@ -44,10 +44,11 @@ def validate(paths: Sequence[Path]) -> list[FileCheck]:
         summary = ""
         if not problems:
             try:
-                resolved = resolve(parse_usecase(data, str(path)), catalog, path.parent)
-                checked_api_price(resolved.cost)
+                origin = str(path)
+                resolved = resolve(parse_usecase(data, origin), catalog, path.parent, origin)
+                checked_api_price(resolved.cost, field_in(origin, "cost.api"))
             except InputError as exc:
-                problems.append(f"{path}: {exc}")
+                problems.append(str(exc))
             else:
                 summary = (
                     f"{resolved.model.id}: {resolved.input_tokens_total} in / "
