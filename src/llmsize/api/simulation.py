@@ -289,17 +289,16 @@ def _disaggregated(
     choice = min(choices, key=lambda c: (c.servers, c.gpus))
     limits = resolved.limits
     pools = twin_pools(resolved, context, choice)
-    runs = []
-    for i in range(seeds):
+    outcome = run_choice(context, choice, pools, traffic)  # the first seed's: its samples shown
+    results = [summarise(outcome, traffic, limits)]
+    for i in range(1, seeds):  # the others' summaries only
         seeded = replace(traffic, seed=traffic.seed + i)
-        outcome = run_choice(context, choice, pools, seeded)
-        result = summarise(outcome, seeded, limits)
-        runs.append((outcome, result))
-    outcome, result = runs[0]
+        results.append(summarise(run_choice(context, choice, pools, seeded), seeded, limits))
+    result = results[0]
     seed_runs: tuple[tuple[int, RunResult, tuple[Miss, ...]], ...] = ()
     if seeds > 1:
         seed_runs = tuple(
-            (traffic.seed + i, r, limits.misses_at_percentile(r)) for i, (_, r) in enumerate(runs)
+            (traffic.seed + i, r, limits.misses_at_percentile(r)) for i, r in enumerate(results)
         )
     prefill, decode = pools
     return SimulationResult(
