@@ -39,17 +39,22 @@ class _ClosedIdle(Exception):
 
 
 SO_TIMESTAMPNS = 35  # Linux: each read carries the kernel's receive time of its data
-WALL_MINUS_PERF = time.time() - time.perf_counter()
+
+
+def wall_minus_perf() -> float:
+    """The wall clock's offset from perf_counter now: read where it is used, because the wall
+    clock can be stepped (NTP on a freshly booted machine) while the check runs."""
+    return time.time() - time.perf_counter()
 
 
 def received(ancillary: list[tuple[int, int, bytes]], now: float, sent: float) -> float:
-    """When a read's data reached this machine: the kernel's stamp (on perf_counter's clock),
-    never later than the read itself nor earlier than the request was sent; the read time where
-    the kernel gave none."""
+    """When a read's data reached this machine: the kernel's stamp (wall clock, put on
+    perf_counter's), never later than the read itself nor earlier than the request was sent; the
+    read time where the kernel gave none."""
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
             seconds, nanos = struct.unpack("qq", payload[:16])
-            stamp = seconds + nanos * 1e-9 - WALL_MINUS_PERF
+            stamp = seconds + nanos * 1e-9 - wall_minus_perf()
             return now if stamp < sent else min(now, stamp)
     return now
 
@@ -240,9 +245,11 @@ def measure(
 ) -> list[Sample]:
     """Poisson arrivals at `rate` on an absolute schedule, sent from a pool of threads, until
     `until` is set (or `requests` were sent); every request, in the order sent. The caller picks
-    the stretch it compares, by send time."""
+    the stretch it compares, by send time, dated on the wall clock as llmsize bench dates its
+    sends: perf_counter plus the offset read when the run begins."""
     prompts = _prompts(host, port, model, requests, input_tokens, seed)
     rng = random.Random(f"raw-times/{seed}")
+    offset = wall_minus_perf()
     local = threading.local()
     opened: list[Connection] = []
 
@@ -251,7 +258,7 @@ def measure(
             local.connection = Connection(host, port)
             opened.append(local.connection)
         sent, ttft, itl = local.connection.request(model, prompt, output_tokens)
-        return Sample(sent + WALL_MINUS_PERF, ttft, itl)
+        return Sample(sent + offset, ttft, itl)
 
     start = time.perf_counter()
     at = 0.0

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
+
+import pytest
 
 from llmsize.bench.kernel_time import SO_TIMESTAMPNS, KernelClock
 from llmsize.bench.stream import Response, _KernelStamped
@@ -40,7 +43,7 @@ def test_stale_stamps_take_the_read_time_and_fresh_ones_are_kept() -> None:
     now = [100.0]
     fake = FakeSocket()
     protocol = _KernelStamped(lambda: now[0], fake)  # type: ignore[arg-type]
-    wall = KernelClock().offset  # kernel wall time = perf time + offset
+    wall = time.time() - time.perf_counter()  # kernel wall time = perf time + offset
     loop = asyncio.new_event_loop()
     try:
         done: asyncio.Future[Response] = loop.create_future()
@@ -61,4 +64,23 @@ def test_stale_stamps_take_the_read_time_and_fresh_ones_are_kept() -> None:
         loop.close()
     times = [t for t, line in response.lines if line.startswith(b"data: {")]
     assert times[0] == 100.2  # the read time, not the stale 99.5
-    assert abs(times[1] - 100.25) < 1e-6  # the kernel's arrival, before the 100.3 read
+    assert abs(times[1] - 100.25) < 1e-4  # the kernel's arrival, before the 100.3 read
+
+
+def stamp_at(wall: float) -> list[tuple[int, int, bytes]]:
+    seconds = int(wall)
+    return [
+        (socket.SOL_SOCKET, SO_TIMESTAMPNS, struct.pack("qq", seconds, int((wall - seconds) * 1e9)))
+    ]
+
+
+def test_a_step_of_the_wall_clock_during_a_run_moves_no_arrival(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = KernelClock()  # made when the run begins
+    perf = time.perf_counter()
+    arrived = perf - 0.010  # the data came in 10 ms before the read
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 30.0)  # NTP steps the clock back
+    wall_now = time.time() - time.perf_counter()
+    assert abs(clock.arrival(stamp_at(arrived + wall_now), perf) - arrived) < 1e-4
