@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,3 +59,26 @@ def test_plan_workers_below_one_is_one_line() -> None:
 
     case = Path(__file__).parents[2] / "examples" / "usecases" / "seed-nemo-43b.yaml"
     assert_one_line_error(run("plan", str(case), "--workers", "0"), "--workers")
+
+
+def test_a_replay_over_seeds_sends_back_only_the_first_seeds_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """simulate --seeds 3 shows the first seed's requests and the others' summaries, so only
+    the first replay returns its per-request outcome (up to 1,000 seeds otherwise held)."""
+    import llmsize.parallel
+    from llmsize.api import simulate
+
+    real = llmsize.parallel.map_jobs
+    returned: list[bool] = []
+
+    def recording(fn: Any, jobs: Any, workers: int = 1, ray: str | None = None) -> Any:
+        for outcome, summary in real(fn, jobs, workers, ray):
+            returned.append(outcome is not None)
+            yield outcome, summary
+
+    monkeypatch.setattr(llmsize.parallel, "map_jobs", recording)
+    case = Path(__file__).parents[2] / "examples" / "usecases" / "seed-nemo-43b.yaml"
+    result = simulate(case, requests=300, seeds=3)
+    assert returned == [True, False, False]
+    assert len(result.ttft_samples_ms) == result.run.requests  # the first seed's, all shown

@@ -195,9 +195,11 @@ def simulate(
         from llmsize.parallel import map_jobs
         from llmsize.search.simulated import replay
 
-        jobs = [(d, replace(traffic, seed=seed + i), resolved.limits) for i in range(seeds)]
+        jobs = [(d, replace(traffic, seed=seed + i), resolved.limits, i == 0) for i in range(seeds)]
         replays = list(map_jobs(replay, jobs, workers, ray))
-        outcome, result = replays[0]
+        first, result = replays[0]  # the first seed's requests are the ones shown
+        assert first is not None
+        outcome = first
         seed_runs = tuple(
             (seed + i, r, resolved.limits.misses_at_percentile(r))
             for i, (_, r) in enumerate(replays)

@@ -360,8 +360,10 @@ def _simulate_server(
     return ServerSimulation(server, best, tuple(reasons)), simulations
 
 
-def replay(job: tuple[TwinSetup, Traffic, Limits]) -> tuple[Outcome, RunResult]:
-    """One seeded replay of a deployment (a top-level function: it runs on workers too)."""
-    d, traffic, limits = job
+def replay(job: tuple[TwinSetup, Traffic, Limits, bool]) -> tuple[Outcome | None, RunResult]:
+    """One seeded replay of a deployment (a top-level function: it runs on workers too): its
+    summary, and its per-request outcome only where the job asks for it (the seed whose requests
+    are shown), so that a thousand seeds send back a thousand summaries, not every request."""
+    d, traffic, limits, keep_outcome = job
     outcome = run(d, traffic)
-    return outcome, summarise(outcome, traffic, limits)
+    return (outcome if keep_outcome else None), summarise(outcome, traffic, limits)
