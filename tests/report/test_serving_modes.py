@@ -10,6 +10,7 @@ import pytest
 
 from llmsize.api import plan
 from llmsize.report.serving_modes import answers, best, cheapest
+from llmsize.search.steady import rank_key
 from tests.cli.helpers import run
 
 CASE = Path(__file__).parents[2] / "examples" / "usecases" / "llama-70b-chat-2026.yaml"
@@ -70,3 +71,17 @@ def test_rank_orders_the_answers_of_both_serving_modes(rank: str) -> None:
     table = run("plan", str(CASE), "--method", "peak", "--disaggregated", "--rank", rank).stdout
     assert f"First by --rank {rank} of both serving modes:" in table
     assert ("Cheapest priced deployment:" in table) == (rank != "cost")  # said once
+
+
+@pytest.mark.parametrize("rank", ["servers", "cost", "latency"])
+def test_over_aggregated_answers_the_rank_picks_the_plans_recommendation(rank: str) -> None:
+    """One --rank order (search/steady.rank_key): where both see the same counts (the steady
+    state's), the first aggregated answer is the server type the plan recommends."""
+    result = plan(CASE, method="peak", rank=rank)
+    found = [a for a in answers(result) if a.serving_mode == "aggregated"]
+    assert len(found) > 1 and result.recommendation is not None
+    first = min(
+        found, key=lambda a: rank_key(rank, a.servers, a.gpus, a.per_month_usd, a.latency_ms)
+    )
+    assert first.where == result.recommendation.server.id
+    assert best(result) == first

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from llmsize.search import PlanResult
+from llmsize.search.steady import rank_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,7 @@ class Answer:
     serving_mode: str  # "aggregated" or "disaggregated"
     where: str  # the server type, or 'prefill type + decode type'
     servers_by_type: dict[str, int]
+    gpus: int
     per_month_usd: float | None  # None: a type it uses has no price
     latency_ms: float  # the use case's primary latency, the steady state's mean
     method: str  # "replay" (the twin's count) or "peak" (the steady state's)
@@ -64,6 +66,7 @@ def answers(result: PlanResult) -> list[Answer]:
                 "aggregated",
                 plan.server.id,
                 {plan.server.id: n},
+                n * plan.server.gpus,
                 month,
                 math.inf if latency is None else float(latency),
                 "replay" if plan.server.id in replayed else "peak",
@@ -79,6 +82,7 @@ def answers(result: PlanResult) -> list[Answer]:
                 "disaggregated",
                 option.where,
                 {box.id: n for box, n in answer.counts},
+                sum(n * box.gpus for box, n in answer.counts),
                 None if cost is None else cost.per_month_usd,
                 float(getattr(answer.times, metric)),
                 "replay" if option.replayed_units else "peak",
@@ -87,20 +91,13 @@ def answers(result: PlanResult) -> list[Answer]:
     return found
 
 
-def _price(a: Answer) -> float:
-    return math.inf if a.per_month_usd is None else a.per_month_usd
-
-
 def ranked_first(found: list[Answer], rank: str) -> Answer | None:
-    """The answer --rank puts first: fewest servers (then cost, latency), lowest cost (then
-    servers), or lowest primary latency (then servers, cost)."""
+    """The answer --rank puts first, by the order the plan ranks server types by (rank_key)."""
     if not found:
         return None
-    if rank == "cost":
-        return min(found, key=lambda a: (_price(a), a.servers, a.latency_ms))
-    if rank == "latency":
-        return min(found, key=lambda a: (a.latency_ms, a.servers, _price(a)))
-    return min(found, key=lambda a: (a.servers, _price(a), a.latency_ms))
+    return min(
+        found, key=lambda a: rank_key(rank, a.servers, a.gpus, a.per_month_usd, a.latency_ms)
+    )
 
 
 def cheapest(result: PlanResult) -> Answer | None:

@@ -299,6 +299,20 @@ RANKS = ("servers", "cost", "latency")
 """How `plan` picks its recommendation among the server types that meet the limits."""
 
 
+def rank_key(
+    rank: str, servers: float, gpus: float, per_month_usd: float | None, latency_ms: float
+) -> tuple[float, ...]:
+    """The one --rank order, for server types and for serving modes alike: fewest servers
+    (then GPUs, latency, cost), lowest monthly cost (then servers, GPUs, latency; an unknown
+    price last) or lowest primary latency (then servers, GPUs, cost)."""
+    price = math.inf if per_month_usd is None else per_month_usd
+    if rank == "cost":
+        return (price, servers, gpus, latency_ms)
+    if rank == "latency":
+        return (latency_ms, servers, gpus, price)
+    return (servers, gpus, latency_ms, price)
+
+
 def _lookup(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> Lookup:
     """Everything the source says of this server type, at the asked precision or at each one
     of a `hardware.precision` list."""
@@ -336,18 +350,11 @@ def plan(
     metric = usecase.limits.primary_metric
     costs = plan_costs(usecase, [(p.server, p.servers) for p in planned if p.servers])
 
-    def fewest(p: ServerPlan) -> tuple[float, float, float]:
-        assert p.servers is not None and p.best is not None
-        return (p.servers, p.servers * p.server.gpus, _latency(p.best, metric))
-
     def key(p: ServerPlan) -> tuple[float, ...]:
-        assert p.best is not None
-        if rank == "latency":
-            return (_latency(p.best, metric), *fewest(p))
-        if rank == "cost":
-            month = costs[p.server.id].per_month_usd if p.server.id in costs else None
-            return (math.inf if month is None else month, *fewest(p))
-        return fewest(p)
+        assert p.servers is not None and p.best is not None
+        month = costs[p.server.id].per_month_usd if p.server.id in costs else None
+        gpus = p.servers * p.server.gpus
+        return rank_key(rank, p.servers, gpus, month, _latency(p.best, metric))
 
     if (
         rank == "cost"
