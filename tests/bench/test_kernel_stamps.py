@@ -39,11 +39,15 @@ def chunk(text: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(text), text)
 
 
-def test_stale_stamps_take_the_read_time_and_fresh_ones_are_kept() -> None:
+def test_stale_stamps_take_the_read_time_and_fresh_ones_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     now = [100.0]
     fake = FakeSocket()
     protocol = _KernelStamped(lambda: now[0], fake)  # type: ignore[arg-type]
-    wall = time.time() - time.perf_counter()  # kernel wall time = perf time + offset
+    wall = 1.7e9  # kernel wall time = perf time + offset, held still so the stamps are exact
+    monkeypatch.setattr(time, "perf_counter", lambda: 0.0)
+    monkeypatch.setattr(time, "time", lambda: wall)
     loop = asyncio.new_event_loop()
     try:
         done: asyncio.Future[Response] = loop.create_future()
@@ -64,7 +68,7 @@ def test_stale_stamps_take_the_read_time_and_fresh_ones_are_kept() -> None:
         loop.close()
     times = [t for t, line in response.lines if line.startswith(b"data: {")]
     assert times[0] == 100.2  # the read time, not the stale 99.5
-    assert abs(times[1] - 100.25) < 1e-4  # the kernel's arrival, before the 100.3 read
+    assert abs(times[1] - 100.25) < 1e-6  # the kernel's arrival, before the 100.3 read
 
 
 def stamp_at(wall: float) -> list[tuple[int, int, bytes]]:
