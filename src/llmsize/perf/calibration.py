@@ -263,7 +263,7 @@ def calibration_from_dict(data: Any, origin: str, fallback: Calibration | None) 
         raise InputError(origin, f"malformed calibration: {shown(str(exc))}") from None
 
 
-MAY_BE_ZERO = frozenset({"sequence_overhead_us"})
+MAY_BE_ZERO = frozenset({"sequence_overhead_us", "moe_width_exponent"})
 """Parameters whose absence is a real zero (a fit from before they existed did not need them)."""
 
 

@@ -53,6 +53,7 @@ class Params:
     group_wait: float = 1.0
     request_overhead_ms: float = 10.0  # the front end's, per request: no GPU held (in-flight)
     sequence_overhead_us: float = 0.0  # the host's, per sequence a step samples (see pass_parts)
+    moe_width_exponent: float = 0.0  # experts over more GPUs read slower than their share (ibid.)
 
     @staticmethod
     def names() -> tuple[str, ...]:
@@ -213,6 +214,7 @@ class Work:
     peak_flops: Any
     bandwidth: Any
     link_bandwidth: Any
+    moe_gpus: Any  # GPUs the routed experts are spread over (ep x moe_tp); 1 without experts
 
 
 def collectives(setup: Setup, tokens: float) -> tuple[float, float]:
@@ -271,6 +273,7 @@ def _work(
         peak_flops=setup.peak_flops,
         bandwidth=setup.bandwidth,
         link_bandwidth=setup.link_bandwidth,
+        moe_gpus=float(setup.width if c.moe else 1),
     )
 
 
@@ -359,7 +362,11 @@ def pass_parts(work: Work, params: Params) -> tuple[Any, Any, Any]:
     (all-reduces, per-layer launches, and the host's work for each sequence the pass samples a
     token of: sampling, stop checks, handing the token to the front end, which on a CPU
     backend or a small model is most of a step's growth with the batch; the per-pass overhead
-    is the caller's)."""
+    is the caller's).
+
+    Routed experts are read as if spread evenly over their GPUs, slowed by moe_gpus to the
+    `moe_width_exponent`: the busiest expert-parallel rank sets a step's pace, and an expert cut
+    into narrower MoE-TP slices reads less of the bandwidth (fitted in the engine profiles)."""
     half = params.gemm_half_tokens
     layers = params.e_compute * work.tokens / (work.tokens + half)
     rows = work.logits + 1e-30  # a step whose prompts all continue has no LM-head rows at all
@@ -370,7 +377,8 @@ def pass_parts(work: Work, params: Params) -> tuple[Any, Any, Any]:
         + work.flops_head / (work.peak_flops * head)
         + work.flops_attention / (work.peak_flops * params.e_attention)
     )
-    weights = work.bytes_weights + params.moe_spread * work.bytes_experts
+    spread = work.moe_gpus**params.moe_width_exponent
+    weights = work.bytes_weights + spread * params.moe_spread * work.bytes_experts
     kv = work.bytes_kv + params.kv_reread * work.bytes_kv_reread
     memory = weights / (work.bandwidth * params.e_memory) + kv / (work.bandwidth * params.e_kv)
     comm = work.allreduce_bytes / (work.link_bandwidth * params.e_link)

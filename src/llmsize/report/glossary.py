@@ -103,6 +103,7 @@ KEYS: dict[str, str] = {
     "kv_reread": "parameter: extra KV reads when a grouped-query group is wider than 8",
     "layer_overhead_us": "parameter: launch overhead per layer and pass, µs",
     "moe_spread": "parameter: experts read per step relative to top-k routing",
+    "moe_width_exponent": "parameter: expert reads slow as GPUs ** this over their even share",
     "prefill_overhead_ms": "parameter: fixed cost of a prefill pass, ms",
     "statistic": "which latency statistic of the rows a fit was made to (mean, p50 ... p99)",
     "step_overhead_ms": "parameter: fixed cost of a decode step, ms",
