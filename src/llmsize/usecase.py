@@ -304,6 +304,12 @@ def field_in(origin: str, where: str) -> str:
     return f"{origin}: {where}" if origin else where
 
 
+def flag_or_field(given: bool, flag: str, origin: str, where: str) -> str:
+    """What an error about a value names: the flag where the caller gave it (it overrides the
+    use case), else the use case's field in its file."""
+    return flag if given else field_in(origin, where)
+
+
 def _is_union_tag(part: object) -> bool:
     """Pydantic names a union's branch in the error path ('constrained-int', 'LengthSpread')."""
     return isinstance(part, str) and ("-" in part or part[:1].isupper())

@@ -50,7 +50,7 @@ def plan(
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
     from llmsize.search import plan as search_plan
-    from llmsize.usecase import field_in, resolve
+    from llmsize.usecase import flag_or_field, resolve
 
     if workers < 1:
         from llmsize.errors import InputError
@@ -65,7 +65,7 @@ def plan(
     resolved = resolve(usecase, load_catalog(), base_dir or Path(), origin)
     if api is not None:  # the flag over the use case's cost.api
         resolved = replace(resolved, cost=resolved.cost.model_copy(update={"api": api}))
-    checked_api_price(resolved.cost, "--api" if api is not None else field_in(origin, "cost.api"))
+    checked_api_price(resolved.cost, flag_or_field(api is not None, "--api", origin, "cost.api"))
     if kv_precision is not None:
         from llmsize.catalog.precisions import checked_kv
 
@@ -77,7 +77,7 @@ def plan(
     # your rows answer at the percentile the limits hold at, where they carry it (bench's do)
     statistic = statistic_of(resolved.percentile)
     options = PerfOptions.of(source, calibration, engine or usecase.engine, bench, mode, statistic)
-    field = "--engine" if engine else field_in(origin, "engine")  # the flag, else the field
+    field = flag_or_field(bool(engine), "--engine", origin, "engine")
     context = perf_context({model.id, model.name.lower()}, options, field)
     resolved = as_served(resolved, context.engine, mode)
     result = replace(

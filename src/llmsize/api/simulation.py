@@ -69,7 +69,7 @@ def simulate(
         session_or_request_input,
     )
     from llmsize.sim.run import Traffic, run, summarise
-    from llmsize.usecase import field_in, resolve
+    from llmsize.usecase import flag_or_field, resolve
     from llmsize.workload import Lengths, read_trace
 
     base_dir = Path()
@@ -106,7 +106,7 @@ def simulate(
     chosen_rate = rate if rate is not None else rate_of(resolved)[0]
     model_ids = {resolved.model.id, resolved.model.name.lower()}
     settings = PerfOptions.of("auto", calibration, engine or usecase.engine, (), "inflight")
-    field = "--engine" if engine else field_in(origin, "engine")  # the flag, else the field
+    field = flag_or_field(bool(engine), "--engine", origin, "engine")
     context = perf_context(model_ids, settings, field)  # measured in-flight runs scale the steps
     resolved = as_served(resolved, context.engine, "inflight")
     if trace is not None:  # a trace's own blocks say which prompts share what
