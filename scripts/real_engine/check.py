@@ -236,26 +236,35 @@ class Unpaired(RuntimeError):
     """A round in which the two clients' measured stretches did not overlap enough to compare."""
 
 
-def paired(ours: list[Sample], level: dict[str, Any], theirs: list[Sample]) -> list[Sample]:
-    """The independent client's requests sent within the stretch llmsize measured, after
-    checking that llmsize's printed medians are those of its own records."""
+def paired(
+    ours: list[Sample], level: dict[str, Any], theirs: list[Sample]
+) -> tuple[list[Sample], list[Sample]]:
+    """Each client's requests sent within the stretch both were measuring (from the later of
+    llmsize's first measured send and the independent client's first send, to llmsize's last),
+    after checking that llmsize's printed medians are those of its own records. The independent
+    client starts once llmsize's first warm-up request has completed, so on a slow server its
+    first send can come after llmsize's first measured one: those of llmsize's requests are left
+    out, not the round."""
     mine = medians(ours)
     for key, value in (("ttft_ms", mine.ttft_p50_ms), ("itl_ms", mine.itl_p50_ms)):
         if abs(float(level[key]["p50"]) - value) > 0.01:
             printed = level[key]["p50"]
             raise RuntimeError(f"llmsize printed {key} p50 {printed}, its records give {value}")
-    start = min(s.sent_unix_s for s in ours)
+    if not theirs:
+        raise Unpaired("the independent client sent nothing while llmsize measured")
+    start = max(min(s.sent_unix_s for s in ours), theirs[0].sent_unix_s)
     end = max(s.sent_unix_s for s in ours)
-    if not theirs or theirs[0].sent_unix_s > start:
-        raise RuntimeError("the independent client began after llmsize's measured requests")
+    both = [s for s in ours if start <= s.sent_unix_s <= end]
     inside = [s for s in theirs if start <= s.sent_unix_s <= end]
-    if len(inside) < len(ours) // 2:
+    if min(len(both), len(inside)) < len(ours) // 2:
         raise Unpaired(
-            f"the independent client sent {len(inside)} requests while llmsize measured "
-            f"{len(ours)} (llmsize's sends {start:.3f}-{end:.3f}, the independent client's "
-            f"{theirs[0].sent_unix_s:.3f}-{theirs[-1].sent_unix_s:.3f}, {len(theirs)} in all)"
+            f"over the stretch both clients measured, llmsize sent {len(both)} and the "
+            f"independent client {len(inside)} of llmsize's {len(ours)} measured requests "
+            f"(llmsize's sends {min(s.sent_unix_s for s in ours):.3f}-{end:.3f}, the independent "
+            f"client's {theirs[0].sent_unix_s:.3f}-{theirs[-1].sent_unix_s:.3f}, "
+            f"{len(theirs)} in all)"
         )
-    return inside
+    return both, inside
 
 
 Alongside: TypeAlias = Callable[[threading.Event], list[Sample]]
@@ -272,8 +281,8 @@ def llmsize_bench(
     """One level through the llmsize CLI, as a user runs it: the model named by its config.json
     (served as MODEL), the device from the check's user catalog; its p50 TTFT and ITL. The curve
     rows go to `rows` when given. `alongside` (the independent client) starts once llmsize's
-    warm-up is under way and stops when llmsize ends; its figures over the stretch llmsize
-    measured come back too."""
+    warm-up is under way and stops when llmsize ends; both clients' requests over the stretch
+    both measured come back too."""
     concurrency = int(load[1]) if load[0] == "--concurrency" else None
     rate = float(load[1]) if load[0] == "--rate" else None
     command = [
@@ -346,7 +355,7 @@ def llmsize_bench(
         pair = None
         if samples is not None:
             ours_each = measured_requests(out.with_suffix(".jsonl"))
-            pair = (ours_each, paired(ours_each, level, samples))
+            pair = paired(ours_each, level, samples)
     ours = {
         "requests": float(level["requests"]),
         "ttft_p50_ms": float(level["ttft_ms"]["p50"]),
