@@ -1,0 +1,71 @@
+"""The real-engine check's pairing of two clients' requests (scripts/real_engine/check.py), without
+vLLM: each client's requests over the stretch both were measuring. The independent client
+starts once llmsize's first warm-up request completes, so its first send can come after llmsize's
+first measured one; CI once stopped there."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "real_engine"
+
+
+def _modules() -> tuple[ModuleType, ModuleType]:
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import check
+        import raw_client
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    return check, raw_client
+
+
+CHECK, RAW = _modules()
+
+
+def _sends(first: float, count: int) -> list[Any]:
+    return [RAW.Sample(first + i, 10.0 + i % 3, 5.0) for i in range(count)]
+
+
+def _level(ours: list[Any]) -> dict[str, Any]:
+    return {
+        "ttft_ms": {"p50": statistics.median(s.ttft_ms for s in ours)},
+        "itl_ms": {"p50": statistics.median(s.itl_ms for s in ours)},
+    }
+
+
+def test_a_later_first_send_trims_llmsizes_requests_not_the_round() -> None:
+    ours = _sends(100.0, 48)
+    theirs = _sends(103.5, 60)
+    both, inside = CHECK.paired(ours, _level(ours), theirs)
+    assert [s.sent_unix_s for s in both] == [100.0 + i for i in range(4, 48)]
+    assert inside[0].sent_unix_s == 103.5 and inside[-1].sent_unix_s <= 147.0
+    assert len(inside) == 44
+
+
+def test_an_earlier_start_keeps_every_measured_request() -> None:
+    ours = _sends(100.0, 48)
+    both, inside = CHECK.paired(ours, _level(ours), _sends(90.0, 80))
+    assert both == ours and len(inside) == 48
+
+
+def test_too_little_overlap_is_a_round_to_run_again() -> None:
+    ours = _sends(100.0, 48)
+    with pytest.raises(CHECK.Unpaired, match="llmsize sent 8 and the independent client 5"):
+        CHECK.paired(ours, _level(ours), _sends(140.0, 5))
+    with pytest.raises(CHECK.Unpaired):
+        CHECK.paired(ours, _level(ours), [])
+
+
+def test_medians_llmsize_did_not_print_stop_the_check() -> None:
+    ours = _sends(100.0, 48)
+    level = _level(ours)
+    level["ttft_ms"]["p50"] += 1
+    with pytest.raises(RuntimeError, match="llmsize printed ttft_ms"):
+        CHECK.paired(ours, level, _sends(90.0, 80))
