@@ -583,6 +583,7 @@ def fit_calibration(
             .params
             for k in keys
         }
+        shared_fitted = False
         for _ in range(rounds):
             for gpu_id in sorted({k[1] for k in keys}):
                 chosen = [k for k in keys if k[1] == gpu_id and len(grouped[k]) >= min_rows]
@@ -630,7 +631,8 @@ def fit_calibration(
             enough = sum(observations(grouped[k]) for k in keys if k in groups) >= per_param * (
                 spent + len(SHARED_PARAMS)
             )
-            if enough and any(k in groups for k in keys):
+            shared_fitted = enough and any(k in groups for k in keys)
+            if shared_fitted:
                 shared[engine] = fit_shared(fitted, fitted[0][1])
             else:
                 shared[engine] = {n: float(getattr(fitted[0][1], n)) for n in SHARED_PARAMS}
@@ -645,7 +647,8 @@ def fit_calibration(
                 precision=key[2],
                 rows=len(rows),
                 params=final,
-                fitted=groups[key].fitted,
+                # the engine's shared parameters were fitted on these rows too, with the others
+                fitted=groups[key].fitted + (SHARED_PARAMS if shared_fitted else ()),
                 before={
                     m: ape_summary(v) for m, v in errors(rows, predict_samples(rows, start)).items()
                 },
