@@ -408,7 +408,7 @@ def apart(mine: Figures, other: Figures) -> tuple[float, float]:
 def undecided(*offs: float) -> bool:
     """A difference near the bound, where one more batch of rounds decides: none is beyond the
     bound by more than UNDECIDED (that fails as it is) and one is within UNDECIDED of it."""
-    return max(offs) <= TOLERANCE + UNDECIDED and max(offs) > TOLERANCE - UNDECIDED
+    return TOLERANCE - UNDECIDED < max(offs) <= TOLERANCE + UNDECIDED
 
 
 Load = tuple[str, list[str], int | None, float | None]  # label, bench flags, concurrency, rate
