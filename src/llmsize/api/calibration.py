@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,8 +13,8 @@ if TYPE_CHECKING:
     from collections import Counter
 
     from llmsize.benchdb.schema import CurvePoint
-    from llmsize.benchdb.silicon import SiliconRun
-    from llmsize.perf.accuracy import AccuracyReport
+    from llmsize.benchdb.silicon import DisaggregatedRun, SiliconRun
+    from llmsize.perf.accuracy import AccuracyReport, DisaggregatedAccuracy
     from llmsize.perf.calibration import Calibration
     from llmsize.perf.fit import Sample
 
@@ -36,7 +37,7 @@ def fit_samples(
     from collections import Counter
 
     from llmsize.benchdb.schema import parse_curves
-    from llmsize.benchdb.silicon import is_silicon_header, read_silicon
+    from llmsize.benchdb.silicon import is_silicon_text, read_silicon
     from llmsize.benchdb.store import CurvePointMapper, bundled_store
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
@@ -51,7 +52,7 @@ def fit_samples(
         mapper = CurvePointMapper(catalog)
         for f in files:
             text = read_text(Path(f), "curve CSV")
-            if is_silicon_header(c.strip() for c in text.partition("\n")[0].split(",")):
+            if is_silicon_text(text):
                 found, left = read_silicon(text, str(f))
                 runs += found
                 skipped.update(left)
@@ -191,7 +192,10 @@ def accuracy(
     if folds is None:
         folds = groups if any(s.family for s in samples) else FOLDS
     if not simulate:
-        return accuracy_report(samples, load_catalog(), folds, skipped, progress=progress)
+        report = accuracy_report(samples, load_catalog(), folds, skipped, progress=progress)
+        return dataclasses.replace(
+            report, disaggregated=disaggregated_check(files, engine, bundled)
+        )
     from llmsize.sim.fidelity import is_closed_loop, simulated
 
     if not any(is_closed_loop(s) for s in samples):
@@ -205,3 +209,42 @@ def accuracy(
     return accuracy_report(
         samples, load_catalog(), folds, skipped, simulated, is_closed_loop, progress
     )
+
+
+def disaggregated_check(
+    files: Sequence[Path | str], engine: str | None, bundled: str
+) -> DisaggregatedAccuracy | None:
+    """The steady-state disaggregated model (shipped calibration) against the disaggregated
+    rows of the given silicon CSVs, or of the bundled silicon set; None where there are none."""
+    from collections import Counter
+
+    from llmsize.benchdb.silicon import (
+        BUNDLED,
+        bundled_text,
+        is_silicon_text,
+        read_disaggregated,
+    )
+    from llmsize.catalog import load_catalog
+    from llmsize.files import read_text
+    from llmsize.perf.accuracy import disaggregated_accuracy
+    from llmsize.perf.calibration import load_calibration
+    from llmsize.perf.disaggregated import check_silicon
+
+    if files:
+        texts = [(read_text(Path(f), "curve CSV"), str(f)) for f in files]
+    else:
+        texts = [(bundled_text(), BUNDLED)] if bundled == "silicon" else []
+    runs: list[DisaggregatedRun] = []
+    skipped: Counter[str] = Counter()
+    for text, origin in texts:
+        if is_silicon_text(text):
+            found, left = read_disaggregated(text, origin)
+            runs += found
+            skipped.update(left)
+    if engine is not None:
+        runs = [dataclasses.replace(run, engine=engine) for run in runs]
+    if not runs and not skipped:
+        return None
+    checks, left = check_silicon(runs, load_catalog(), load_calibration(None))
+    skipped.update(left)
+    return disaggregated_accuracy(checks, dict(skipped))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -85,8 +85,10 @@ class SiliconRun:
     """(mode, engine, system, model, precision): the file's unit of holding data out."""
 
 
-def is_silicon_header(header: Iterable[str]) -> bool:
-    return {"silicon_ttft_ms", "silicon_tpot_ms", "model_path"} <= set(header)
+def is_silicon_text(text: str) -> bool:
+    """Whether a CSV's text is in this format (told apart from a curve CSV by its header)."""
+    header = {c.strip() for c in text.partition("\n")[0].split(",")}
+    return {"silicon_ttft_ms", "silicon_tpot_ms", "model_path"} <= header
 
 
 def _int(row: dict[str, str], column: str, where: str, default: int | None = None) -> int:

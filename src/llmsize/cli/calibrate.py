@@ -120,7 +120,9 @@ def accuracy_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Prediction error against measurements, cross-validated with whole curves held out:
-    median and p90 absolute percentage error of TTFT, ITL and throughput, per GPU and overall."""
+    median and p90 absolute percentage error of TTFT, ITL and throughput, per GPU and overall.
+    Disaggregated silicon runs are checked against the disaggregated model with the shipped
+    calibration (out of sample: no fit sees one), each run it cannot take counted by reason."""
     from llmsize.api import accuracy
 
     for path in data or []:

@@ -73,6 +73,8 @@ def _samples(root: Path, scratch: Path) -> list[list[str]]:
     subset = scratch / "subset.csv"
     rows = [r for r in curves if r.startswith("llama-3-8b,h100-sxm") and "DLI_NIM" in r][:40]
     subset.write_text("\n".join([curves[0], *rows]) + "\n")
+    silicon = scratch / "silicon.csv"
+    silicon.write_text(_silicon_subset())
     question = ["--model", "llama-3-8b", "--input-tokens", "1000", "--output-tokens", "100"]
     return [
         ["plan", nemo, "--method", "simulate"],
@@ -94,7 +96,33 @@ def _samples(root: Path, scratch: Path) -> list[list[str]]:
         ["validate", nemo],
         ["calibrate", str(subset), "--out", str(scratch / "p.yaml"), "--force"],
         ["accuracy", "--data", str(subset), "--folds", "2"],
+        ["accuracy", "--data", str(silicon)],
     ]
+
+
+def _silicon_subset() -> str:
+    """Two small aggregated families of the bundled silicon runs and a few disaggregated runs,
+    some without worker counts: every key of accuracy's silicon document, quickly."""
+    import csv
+    import io
+
+    from llmsize.benchdb.silicon import bundled_text
+
+    text = bundled_text()
+    header, *lines = text.splitlines()
+    rows = csv.DictReader(io.StringIO(text))
+    families = {
+        ("vllm", "h100_sxm", "Qwen/Qwen3-32B"),
+        ("vllm", "b300_sxm", "moonshotai/Kimi-K2.5"),
+    }
+    kept = [
+        line
+        for line, row in zip(lines, rows, strict=True)
+        if (row["mode"] == "agg" and (row["backend"], row["system"], row["model_path"]) in families)
+        or (row["mode"] == "disagg" and row["backend"] == "vllm")
+        or (row["mode"] == "disagg" and row["system"] == "h100_sxm" and row["backend"] == "sglang")
+    ]
+    return "\n".join([header, *kept]) + "\n"
 
 
 def _keys(value: Any, found: set[str]) -> None:

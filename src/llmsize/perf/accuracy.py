@@ -11,6 +11,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from llmsize.catalog import Catalog
 from llmsize.perf.calibration import Calibration
@@ -24,9 +25,82 @@ from llmsize.perf.fit import (
     quantile,
 )
 
+if TYPE_CHECKING:
+    from llmsize.perf.disaggregated import SiliconCheck
+
 FOLDS = 5
 CURVES = "whole curves (model, GPU, precision class, TP, load type)"
 FAMILIES = "whole families (mode, engine, GPU, model, precision: every layout, length and load)"
+
+
+DISAGGREGATED_METRICS = ("ttft", "itl")
+"""What a disaggregated silicon run states: its mean TTFT and TPOT (the time per output token
+after the first, the steady state's inter-token latency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DisaggregatedAccuracy:
+    """The steady-state disaggregated model with the shipped calibration against disaggregated
+    runs: out of sample, as nothing is fitted on a disaggregated run. Median and p90 APE of TTFT
+    and ITL, overall, per engine and per engine on each GPU; the rows refused, by reason."""
+
+    overall: dict[str, dict[str, float]]
+    per_engine: dict[str, dict[str, dict[str, float]]]
+    per_engine_gpu: dict[str, dict[str, dict[str, float]]]
+    rows: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float:
+        """The share of the disaggregated rows that were answered."""
+        return self.rows / max(1, self.rows + sum(self.skipped.values()))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "coverage": round(self.coverage, 4),
+            "overall": self.overall,
+            "per_engine": self.per_engine,
+            "per_engine_gpu": self.per_engine_gpu,
+            "skipped": self.skipped,
+        }
+
+
+def disaggregated_accuracy(
+    checks: Sequence[SiliconCheck], skipped: dict[str, int]
+) -> DisaggregatedAccuracy:
+    """Errors of the model's answers (`check_silicon`) for disaggregated runs."""
+    buckets: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
+        lambda: {m: [] for m in DISAGGREGATED_METRICS}
+    )
+    for check in checks:
+        run, times = check.run, check.times
+        apes = {
+            "ttft": abs(times.ttft_ms / run.ttft_ms - 1),
+            "itl": abs(times.itl_ms / run.tpot_ms - 1),
+        }
+        for key in (
+            ("all", ""),
+            ("engine", run.engine),
+            ("engine_gpu", f"{run.engine} on {check.gpu}"),
+        ):
+            for metric, ape in apes.items():
+                buckets[key][metric].append(ape)
+
+    def table(kind: str) -> dict[str, dict[str, dict[str, float]]]:
+        return {
+            name: {m: ape_summary(v) for m, v in buckets[(k, name)].items()}
+            for (k, name) in sorted(buckets)
+            if k == kind
+        }
+
+    return DisaggregatedAccuracy(
+        overall={m: ape_summary(v) for m, v in buckets[("all", "")].items()},
+        per_engine=table("engine"),
+        per_engine_gpu=table("engine_gpu"),
+        rows=len(checks),
+        skipped=dict(skipped),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +116,7 @@ class AccuracyReport:
     skipped: dict[str, int] = field(default_factory=dict)
     per_engine_gpu: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     grouping: str = CURVES
+    disaggregated: DisaggregatedAccuracy | None = None  # of silicon rows, where there were some
 
     @property
     def coverage(self) -> float:
@@ -64,6 +139,7 @@ class AccuracyReport:
             "per_engine_gpu": self.per_engine_gpu,
             "per_mode": self.per_mode,
             "skipped": self.skipped,
+            **({"disaggregated": self.disaggregated.to_dict()} if self.disaggregated else {}),
         }
 
 

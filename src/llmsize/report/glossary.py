@@ -249,6 +249,9 @@ KEYS: dict[str, str] = {
     "range_note": "unvalidated (no measured error for this case), or how the range was widened",
     "batching": "inflight (continuous batching) or static (the talk's calculator)",
     "per_engine_gpu": "error per engine on each GPU",
+    "disaggregated": "the disaggregated part: plan --disaggregated's answers per server type; "
+    "accuracy's check of the disaggregated runs (the steady-state model, shipped calibration, "
+    "out of sample)",
     "coverage": "share of the rows asked about that were answered (not refused with a reason)",
     "per_gpu": "error per GPU",
     "per_mode": "error per batching mode",
