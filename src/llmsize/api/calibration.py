@@ -96,8 +96,8 @@ def bundled_silicon() -> tuple[list[SiliconRun], Counter[str]]:
 
 VALUES_PER_PARAM = 2
 """Measured values (a row's TTFT, ITL, throughput) `calibrate` asks for each parameter it fits:
-fewer, and it fits only the core parameters (three closed-loop levels are enough for those), or
-none (perf/fit.py)."""
+fewer, and it fits only the core parameters (three closed-loop levels are enough for those, with
+`gemm_half_tokens` beside them where it earns its place: perf/fit.py `fit_few`), or none."""
 
 
 def calibrate(

@@ -61,6 +61,11 @@ CORE_PARAMS = ("e_compute", "request_overhead_ms", "step_overhead_ms", "sequence
 decode step's fixed cost and its growth with the batch. Not e_memory: on one model's rows the
 weights a decode step reads are the same every step, so their time and the step's fixed cost
 cannot be told apart."""
+EARNED_PARAMS = ("gemm_half_tokens",)
+"""Fitted beside CORE_PARAMS on few rows only where they earn their place (`fit_few`): how many
+rows a matmul needs to reach half its efficiency starts at a GPU's value (tensor-core tiles,
+tens of rows), far off for a device whose matmuls are efficient at a few rows (a CPU), whose
+first token then grows with the batch in a way the core parameters cannot follow."""
 PRIOR_WEIGHT = 0.1
 """Pull of each log-parameter towards its start value, per unit of log error."""
 METRICS = ("ttft", "itl", "throughput")
@@ -409,6 +414,34 @@ def fit_params(
     return _least_squares(lambda p: _residuals(batches, p, metrics), prior, free)
 
 
+def fit_few(samples: Sequence[Sample], prior: Params) -> tuple[Params, tuple[str, ...]]:
+    """Fit a group with few rows: CORE_PARAMS, and EARNED_PARAMS beside them where the
+    corrected Akaike criterion (`aicc`) says the better fit pays for the extra parameters.
+    Returns the parameters and the names fitted."""
+    batches = _batches(samples)
+    metrics = _fit_metrics(samples)
+    best: tuple[float, Params, tuple[str, ...]] | None = None
+    for free in (CORE_PARAMS, CORE_PARAMS + EARNED_PARAMS):
+        params = _least_squares(lambda p: _residuals(batches, p, metrics), prior, free)
+        score = aicc(_residuals(batches, params, metrics), len(free))
+        if best is None or score < best[0]:
+            best = (score, params, free)
+    assert best is not None
+    return best[1], best[2]
+
+
+def aicc(log_errors: Any, parameters: int) -> float:
+    """The corrected Akaike information criterion of a least-squares fit (lower is better): its
+    log errors' sum of squares against how many parameters it spent on how many values
+    (Hurvich and Tsai 1989); infinite where the values are too few to judge."""
+    n = len(log_errors)
+    if n <= parameters + 1:
+        return math.inf
+    squares = max(float(np.sum(np.square(log_errors))), 1e-12)
+    k = parameters
+    return n * math.log(squares / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
+
+
 def fit_gpu(groups: Sequence[tuple[Sequence[Sample], Params]]) -> list[Params]:
     """Fit one GPU's precision classes together: GPU_PARAMS tied, CLASS_PARAMS per class."""
     if len(groups) == 1:
@@ -591,28 +624,34 @@ def fit_calibration(
                     continue
                 full = len(GPU_PARAMS) + len(CLASS_PARAMS) * len(chosen)
                 seen = sum(observations(grouped[k]) for k in chosen)
+                fits: list[tuple[Params, tuple[str, ...]]]
                 if seen >= per_param * full:
-                    fits = fit_gpu(
-                        [(grouped[k], replace(starts[k], **shared.get(engine, {}))) for k in chosen]
-                    )
-                    free: tuple[str, ...] = GROUP_PARAMS
+                    fits = [
+                        (params, GROUP_PARAMS)
+                        for params in fit_gpu(
+                            [
+                                (grouped[k], replace(starts[k], **shared.get(engine, {})))
+                                for k in chosen
+                            ]
+                        )
+                    ]
                 else:
-                    free = CORE_PARAMS
-                    small = [k for k in chosen if observations(grouped[k]) < per_param * len(free)]
+                    core = len(CORE_PARAMS)
+                    small = [k for k in chosen if observations(grouped[k]) < per_param * core]
                     for key in small:
                         if left_out is not None:
                             left_out[" ".join(key)] = (
                                 f"{observations(grouped[key])} measured values in "
                                 f"{len(grouped[key])} rows: too few for even the "
-                                f"{len(free)} core parameters ({per_param} values each); "
+                                f"{core} core parameters ({per_param} values each); "
                                 "the prior's parameters stay"
                             )
                     chosen = [k for k in chosen if k not in small]
                     fits = [
-                        fit_params(grouped[k], replace(starts[k], **shared.get(engine, {})), free)
+                        fit_few(grouped[k], replace(starts[k], **shared.get(engine, {})))
                         for k in chosen
                     ]
-                for key, params in zip(chosen, fits, strict=True):
+                for key, (params, free) in zip(chosen, fits, strict=True):
                     groups[key] = GroupFit(
                         engine, key[1], key[2], len(grouped[key]), params, fitted=free
                     )
