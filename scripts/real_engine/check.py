@@ -57,6 +57,7 @@ sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
 import predict  # noqa: E402
+from progress import say  # noqa: E402
 from raw_client import Figures, Sample, measure, medians  # noqa: E402
 
 Levels: TypeAlias = dict[int, list[Path]]  # closed-loop level: the curve rows of each round
@@ -99,10 +100,6 @@ SPARE_ROUNDS = 2
 # Rounds run again when the two clients' stretches did not overlap (once in CI: 22 of
 # the independent client's sends inside llmsize's 48, probably a step of the wall clock the two
 # date their sends by; both now read its offset when a round begins). More than this many fail.
-
-
-def say(text: str) -> None:
-    print(f"[real-engine] {text}", flush=True)
 
 
 def has_avx2() -> bool:

@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import predict
+from progress import say
 
 TOOLS = {"aiperf": "0.13.0", "guidellm": "0.8.1"}
 CONCURRENCY = 4
 REQUESTS = 24
 RUN_TIMEOUT_S = 600
-
-
-def say(text: str) -> None:
-    print(f"[real-engine] {text}", flush=True)
 
 
 def tool_python(tool: str) -> Path:
