@@ -92,3 +92,17 @@ def test_bad_calibration_files(tmp_path: Path) -> None:
 
 def test_replace_keeps_params_frozen() -> None:
     assert replace(TRUE, e_kv=0.5).e_kv == 0.5 and TRUE.e_kv != 0.5
+
+
+def test_aicc_asks_an_extra_parameter_to_pay_for_itself() -> None:
+    """Nine values: a fifth parameter must cut the sum of squared log errors by a factor of
+    exp(12 / 9), about 3.8 (the penalty gap between five and four is 12), so the errors by about
+    1.95; with too few values there is no verdict."""
+    import math
+
+    from llmsize.perf.fit import aicc
+
+    four = [0.1] * 9
+    assert aicc([0.1 / 1.9] * 9, 5) > aicc(four, 4)  # errors / 1.9: not enough
+    assert aicc([0.1 / 2.0] * 9, 5) < aicc(four, 4)  # errors / 2: pays
+    assert aicc([0.1] * 6, 5) == math.inf

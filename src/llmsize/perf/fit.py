@@ -420,14 +420,17 @@ def fit_few(samples: Sequence[Sample], prior: Params) -> tuple[Params, tuple[str
     Returns the parameters and the names fitted."""
     batches = _batches(samples)
     metrics = _fit_metrics(samples)
-    best: tuple[float, Params, tuple[str, ...]] | None = None
-    for free in (CORE_PARAMS, CORE_PARAMS + EARNED_PARAMS):
+
+    def fitted(free: tuple[str, ...]) -> tuple[float, Params, tuple[str, ...]]:
         params = _least_squares(lambda p: _residuals(batches, p, metrics), prior, free)
-        score = aicc(_residuals(batches, params, metrics), len(free))
-        if best is None or score < best[0]:
-            best = (score, params, free)
-    assert best is not None
-    return best[1], best[2]
+        return aicc(_residuals(batches, params, metrics), len(free)), params, free
+
+    # a tie keeps the fewer parameters (min takes the first)
+    _, params, free = min(
+        (fitted(free) for free in (CORE_PARAMS, CORE_PARAMS + EARNED_PARAMS)),
+        key=lambda found: found[0],
+    )
+    return params, free
 
 
 def aicc(log_errors: Any, parameters: int) -> float:
