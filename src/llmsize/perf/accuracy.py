@@ -74,16 +74,9 @@ def disaggregated_accuracy(
         lambda: {m: [] for m in DISAGGREGATED_METRICS}
     )
     for check in checks:
-        run, times = check.run, check.times
-        apes = {
-            "ttft": abs(times.ttft_ms / run.ttft_ms - 1),
-            "itl": abs(times.itl_ms / run.tpot_ms - 1),
-        }
-        for key in (
-            ("all", ""),
-            ("engine", run.engine),
-            ("engine_gpu", f"{run.engine} on {check.gpu}"),
-        ):
+        engine = check.run.engine
+        apes = check.errors()
+        for key in (("all", ""), ("engine", engine), ("engine_gpu", f"{engine} on {check.gpu}")):
             for metric, ape in apes.items():
                 buckets[key][metric].append(ape)
 

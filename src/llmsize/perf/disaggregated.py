@@ -224,6 +224,14 @@ class SiliconCheck:
     model: LlmArch  # the run's model and GPU in catalog terms
     gpu: str
 
+    def errors(self) -> dict[str, float]:
+        """Absolute relative error of the model's TTFT and ITL against the run's TTFT and TPOT
+        (0.1 = 10 %)."""
+        return {
+            "ttft": abs(self.times.ttft_ms / self.run.ttft_ms - 1),
+            "itl": abs(self.times.itl_ms / self.run.tpot_ms - 1),
+        }
+
 
 def check_silicon(
     runs: Iterable[DisaggregatedRun], catalog: Catalog, calibration: Calibration
@@ -268,9 +276,10 @@ def check_silicon(
 
 def median_errors(checks: Sequence[SiliconCheck]) -> tuple[float, float]:
     """Median absolute percentage error of TTFT and of TPOT, %."""
-    ttft = [abs(c.times.ttft_ms / c.run.ttft_ms - 1) * 100 for c in checks]
-    tpot = [abs(c.times.itl_ms / c.run.tpot_ms - 1) * 100 for c in checks]
-    return statistics.median(ttft), statistics.median(tpot)
+    errors = [c.errors() for c in checks]
+    ttft = statistics.median(e["ttft"] for e in errors)
+    tpot = statistics.median(e["itl"] for e in errors)
+    return 100 * ttft, 100 * tpot
 
 
 @functools.cache
