@@ -25,15 +25,24 @@ the talk, vLLM 0.8.5); `silicon` = today's engines (data/aic-silicon-train.csv: 
 TensorRT-LLM 1.x runs of AIConfigurator's silicon sample)."""
 
 
+def read_inputs(files: Sequence[Path | str]) -> list[tuple[str, str]]:
+    """Each measurement file's text and its name, read once for every use of it (`accuracy`
+    reads a silicon CSV's aggregated rows to fit and its disaggregated rows to check)."""
+    from llmsize.files import read_text
+
+    return [(read_text(Path(f), "curve CSV"), str(f)) for f in files]
+
+
 def fit_samples(
-    files: Sequence[Path | str],
+    inputs: Sequence[tuple[str, str]],
     engine: str | None,
     bundled: str = "curves",
     statistic: str = "mean",
 ) -> tuple[list[Sample], dict[str, int]]:
-    """Rows of the given files (curve CSVs, or AIConfigurator silicon CSVs, told apart by their
-    header) or of a bundled set, ready for fitting; of a curve CSV only the rows of `statistic`
-    (their latency_stat: bench writes a row per statistic, the model is fitted to one)."""
+    """Rows of the given files (`read_inputs`: curve CSVs, or AIConfigurator silicon CSVs, told
+    apart by their header) or of a bundled set, ready for fitting; of a curve CSV only the rows
+    of `statistic` (their latency_stat: bench writes a row per statistic, the model is fitted to
+    one)."""
     from collections import Counter
 
     from llmsize.benchdb.schema import parse_curves
@@ -41,23 +50,21 @@ def fit_samples(
     from llmsize.benchdb.store import CurvePointMapper, bundled_store
     from llmsize.catalog import load_catalog
     from llmsize.errors import InputError
-    from llmsize.files import read_text
     from llmsize.perf.fit import make_samples, silicon_samples
 
     catalog = load_catalog()
     points: list[CurvePoint] = []
     runs: list[SiliconRun] = []
     skipped: Counter[str] = Counter()
-    if files:
+    if inputs:
         mapper = CurvePointMapper(catalog)
-        for f in files:
-            text = read_text(Path(f), "curve CSV")
+        for text, origin in inputs:
             if is_silicon_text(text):
-                found, left = read_silicon(text, str(f))
+                found, left = read_silicon(text, origin)
                 runs += found
                 skipped.update(left)
             else:
-                rows = parse_curves(text, str(f), mapper)
+                rows = parse_curves(text, origin, mapper)
                 kept = [p for p in rows if of_statistic(p, statistic)]
                 if len(kept) < len(rows):
                     skipped[f"rows of another statistic than {statistic} (latency_stat)"] += len(
@@ -126,7 +133,7 @@ def calibrate(
     if statistic not in STATS:
         raise InputError("--statistic", f"{statistic!r} is not one of {', '.join(STATS)}")
     catalog = load_catalog()
-    samples, skipped = fit_samples(files, engine, statistic=statistic)
+    samples, skipped = fit_samples(read_inputs(files), engine, statistic=statistic)
     if not samples:
         raise InputError("DATA", "no rows the model can be fitted to (see the curve schema)")
     prior = shipped_calibration() if start_from_shipped else None
@@ -185,7 +192,8 @@ def accuracy(
     from llmsize.errors import InputError
     from llmsize.perf.accuracy import FOLDS, accuracy_report
 
-    samples, skipped = fit_samples(files, engine, bundled)
+    inputs = read_inputs(files)
+    samples, skipped = fit_samples(inputs, engine, bundled)
     groups = len({s.curve for s in samples})
     if groups < 2:
         raise InputError("DATA", "cross-validation needs rows from at least two curves")
@@ -194,7 +202,7 @@ def accuracy(
     if not simulate:
         report = accuracy_report(samples, load_catalog(), folds, skipped, progress=progress)
         return dataclasses.replace(
-            report, disaggregated=disaggregated_check(files, engine, bundled)
+            report, disaggregated=disaggregated_check(inputs, engine, bundled)
         )
     from llmsize.sim.fidelity import is_closed_loop, simulated
 
@@ -212,10 +220,11 @@ def accuracy(
 
 
 def disaggregated_check(
-    files: Sequence[Path | str], engine: str | None, bundled: str
+    inputs: Sequence[tuple[str, str]], engine: str | None, bundled: str
 ) -> DisaggregatedAccuracy | None:
     """The steady-state disaggregated model (shipped calibration) against the disaggregated
-    rows of the given silicon CSVs, or of the bundled silicon set; None where there are none."""
+    rows of the given silicon CSVs (`read_inputs`), or of the bundled silicon set; None where
+    there are none."""
     from collections import Counter
 
     from llmsize.benchdb.silicon import (
@@ -225,15 +234,13 @@ def disaggregated_check(
         read_disaggregated,
     )
     from llmsize.catalog import load_catalog
-    from llmsize.files import read_text
     from llmsize.perf.accuracy import disaggregated_accuracy
     from llmsize.perf.calibration import load_calibration
     from llmsize.perf.disaggregated import check_silicon
 
-    if files:
-        texts = [(read_text(Path(f), "curve CSV"), str(f)) for f in files]
-    else:
-        texts = [(bundled_text(), BUNDLED)] if bundled == "silicon" else []
+    texts = list(inputs)
+    if not texts and bundled == "silicon":
+        texts = [(bundled_text(), BUNDLED)]
     runs: list[DisaggregatedRun] = []
     skipped: Counter[str] = Counter()
     for text, origin in texts:

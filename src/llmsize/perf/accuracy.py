@@ -66,31 +66,49 @@ class DisaggregatedAccuracy:
         }
 
 
+class ErrorBuckets:
+    """Absolute percentage errors per metric, gathered under keys (a kind of breakdown and a
+    name: ("engine", "vllm")), and summarised per key or per kind; the measured / predicted
+    throughput ratios beside them where a report gives their range."""
+
+    def __init__(self, metrics: Sequence[str]) -> None:
+        self._apes: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
+            lambda: {m: [] for m in metrics}
+        )
+        self._ratios: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def add(self, keys: Sequence[tuple[str, str]], metric: str, ape: float) -> None:
+        for key in keys:
+            self._apes[key][metric].append(ape)
+
+    def add_ratio(self, keys: Sequence[tuple[str, str]], ratio: float) -> None:
+        for key in keys:
+            self._ratios[key].append(ratio)
+
+    def summary(self, key: tuple[str, str]) -> dict[str, dict[str, float]]:
+        found = {m: ape_summary(v) for m, v in self._apes[key].items()}
+        if self._ratios[key]:
+            found["throughput"].update(ratio_range(self._ratios[key]))
+        return found
+
+    def table(self, kind: str) -> dict[str, dict[str, dict[str, float]]]:
+        return {name: self.summary((k, name)) for (k, name) in sorted(self._apes) if k == kind}
+
+
 def disaggregated_accuracy(
     checks: Sequence[SiliconCheck], skipped: dict[str, int]
 ) -> DisaggregatedAccuracy:
     """Errors of the model's answers (`check_silicon`) for disaggregated runs."""
-    buckets: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
-        lambda: {m: [] for m in DISAGGREGATED_METRICS}
-    )
+    buckets = ErrorBuckets(DISAGGREGATED_METRICS)
     for check in checks:
         engine = check.run.engine
-        apes = check.errors()
-        for key in (("all", ""), ("engine", engine), ("engine_gpu", f"{engine} on {check.gpu}")):
-            for metric, ape in apes.items():
-                buckets[key][metric].append(ape)
-
-    def table(kind: str) -> dict[str, dict[str, dict[str, float]]]:
-        return {
-            name: {m: ape_summary(v) for m, v in buckets[(k, name)].items()}
-            for (k, name) in sorted(buckets)
-            if k == kind
-        }
-
+        keys = (("all", ""), ("engine", engine), ("engine_gpu", f"{engine} on {check.gpu}"))
+        for metric, ape in check.errors().items():
+            buckets.add(keys, metric, ape)
     return DisaggregatedAccuracy(
-        overall={m: ape_summary(v) for m, v in buckets[("all", "")].items()},
-        per_engine=table("engine"),
-        per_engine_gpu=table("engine_gpu"),
+        overall=buckets.summary(("all", "")),
+        per_engine=buckets.table("engine"),
+        per_engine_gpu=buckets.table("engine_gpu"),
         rows=len(checks),
         skipped=dict(skipped),
     )
@@ -214,43 +232,31 @@ def accuracy_report(
     pairs = [(s, p) for s, p in zip(samples, predictions, strict=True) if tested(s)]
     samples = [s for s, _ in pairs]
     predictions = [p for _, p in pairs]
-    buckets: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
-        lambda: {m: [] for m in METRICS}
-    )
-    ratios: dict[tuple[str, str], list[float]] = defaultdict(list)  # measured / predicted rate
+    buckets = ErrorBuckets(METRICS)
     for s, pred in zip(samples, predictions, strict=True):
+        keys = (
+            ("all", ""),
+            ("gpu", s.setup.gpu.id),
+            ("engine", s.engine),
+            ("engine_gpu", f"{s.engine} on {s.setup.gpu.id}"),
+            ("mode", s.mode),
+        )
         for m in METRICS:
             measured = s.measured[m]
             if not measured:
                 continue
-            ape = abs(pred[m] / measured - 1)
-            for key in (
-                ("all", ""),
-                ("gpu", s.setup.gpu.id),
-                ("engine", s.engine),
-                ("engine_gpu", f"{s.engine} on {s.setup.gpu.id}"),
-                ("mode", s.mode),
-            ):
-                buckets[key][m].append(ape)
-                if m == "throughput":
-                    ratios[key].append(measured / pred[m])
-
-    def summaries(key: tuple[str, str]) -> dict[str, dict[str, float]]:
-        found = {m: ape_summary(v) for m, v in buckets[key].items()}
-        found["throughput"].update(ratio_range(ratios[key]))
-        return found
-
-    def table(kind: str) -> dict[str, dict[str, dict[str, float]]]:
-        return {name: summaries((k, name)) for (k, name) in sorted(buckets) if k == kind}
+            buckets.add(keys, m, abs(pred[m] / measured - 1))
+            if m == "throughput":
+                buckets.add_ratio(keys, measured / pred[m])
 
     return AccuracyReport(
-        overall=summaries(("all", "")),
-        per_gpu=table("gpu"),
-        per_engine=table("engine"),
-        per_mode=table("mode"),
+        overall=buckets.summary(("all", "")),
+        per_gpu=buckets.table("gpu"),
+        per_engine=buckets.table("engine"),
+        per_mode=buckets.table("mode"),
         rows=len(samples),
         folds=max(2, min(folds, len({s.curve for s in samples}))),
         skipped=dict(skipped or {}),
-        per_engine_gpu=table("engine_gpu"),
+        per_engine_gpu=buckets.table("engine_gpu"),
         grouping=FAMILIES if any(s.family for s in samples) else CURVES,
     )
