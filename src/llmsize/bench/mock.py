@@ -18,7 +18,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from llmsize.bench.kernel_time import KernelClock
+from llmsize.bench import kernel_time
 
 FAULTS = ("error", "stall", "cut", "malformed")
 
@@ -61,10 +61,9 @@ class _Conn:
         self.requests: asyncio.Queue[tuple[str, str, bytes, float | None] | None] = asyncio.Queue()
         self.hosts: list[str] = []  # the Host header of each request (the server's list)
         self.drained: asyncio.Future[None] | None = None
-        self.clock = KernelClock()
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        KernelClock.enable(sock, required=False)
+        kernel_time.enable(sock, required=False)
         loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -77,7 +76,7 @@ class _Conn:
         if not data:
             self.abort()
             return
-        now = self.clock.arrival(ancillary, time.perf_counter())
+        now = kernel_time.arrival(ancillary, time.perf_counter())
         if self.started is None:
             self.started = now
         self.buffer += data

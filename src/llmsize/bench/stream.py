@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from llmsize.bench.kernel_time import KernelClock
+from llmsize.bench import kernel_time
 
 
 class StreamError(Exception):
@@ -263,7 +263,6 @@ class _KernelStamped(_Protocol):
     def __init__(self, clock: Callable[[], float], sock: socket.socket) -> None:
         super().__init__(clock)
         self.sock = sock
-        self.kernel = KernelClock()
         self.drained = float("-inf")  # when a read last found the socket empty
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -292,7 +291,7 @@ class _KernelStamped(_Protocol):
                 self._lost(None)
                 return
             now = self.clock()
-            arrived = self.kernel.arrival(ancillary, now)
+            arrived = kernel_time.arrival(ancillary, now)
             self.feed(data, arrived if arrived > self.drained else now)
             if self.closed:
                 self.close()
@@ -348,7 +347,7 @@ class StreamClient:
             try:
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                KernelClock.enable(sock)
+                kernel_time.enable(sock)
                 await asyncio.wait_for(
                     loop.sock_connect(sock, (self.host, self.port)), self.timeout_s
                 )
