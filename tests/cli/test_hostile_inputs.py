@@ -267,3 +267,30 @@ def test_issue_12_flags(args: tuple[str, ...], fragment: str) -> None:
     command = "plan" if "--method" in args else "accuracy"
     extra = (str(ROOT / "examples" / "usecases" / "llama-70b-chat-2026.yaml"),)
     assert_one_line_error(run(command, *(extra if command == "plan" else ()), *args), fragment)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "hint"),
+    [
+        ("--precision", "fp3", "did you mean 'fp8' or 'fp4'?"),
+        ("--kv-precision", "FP8x", "did you mean 'fp8'"),
+        ("--mode", "inflite", "did you mean 'inflight'?"),
+    ],
+)
+def test_a_flag_value_that_is_not_a_choice_is_named_with_the_closest(
+    flag: str, value: str, hint: str
+) -> None:
+    """Typer's own message, without the "Value error, " its validation puts first, and with the
+    closest choices where one is close."""
+    result = run(
+        "estimate", "--model", "llama-2-7b", "--gpu", "h100-sxm", "--tp", "1", "--batch", "8",
+        "--input-tokens", "100", "--output-tokens", "10", flag, value,
+    )  # fmt: skip
+    assert_one_line_error(result, flag, f"'{value}' is not one of", hint)
+    assert "Value error" not in result.stderr
+
+
+def test_a_choice_nothing_resembles_lists_the_choices_only() -> None:
+    result = run("plan", str(NEMO), "--method", "zzz")
+    assert_one_line_error(result, "'zzz' is not one of 'auto', 'peak', 'simulate'.")
+    assert "did you mean" not in result.stderr and "Value error" not in result.stderr

@@ -1,5 +1,7 @@
 """The `llmsize` command: a thin Typer layer that parses, calls the library, renders."""
 
+import difflib
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +29,23 @@ from llmsize.cli import (
 )
 from llmsize.cli._common import user_errors
 
+_NOT_A_CHOICE = re.compile(r"(?P<value>'[^']*') is not one of (?P<choices>'.*')\.$")
+
+
+def usage_message(message: str) -> str:
+    """Typer's message for a bad flag value, without the "Value error, " its validation puts
+    before the reason, and with "did you mean" where a choice is close to what was typed."""
+    message = message.replace("Value error, ", "")
+    found = _NOT_A_CHOICE.search(message)
+    if found is None:
+        return message
+    typed = found["value"].strip("'")
+    choices = [c.strip(" '") for c in found["choices"].split(",")]
+    close = difflib.get_close_matches(typed.lower(), choices, n=2, cutoff=0.5)
+    if not close:
+        return message
+    return f"{message[: found.end('choices')]}; did you mean {' or '.join(map(repr, close))}?"
+
 
 class OneLineErrors(TyperGroup):
     """Usage errors as one line on stderr with exit code 2, instead of a multi-line panel."""
@@ -52,7 +71,7 @@ class OneLineErrors(TyperGroup):
             else:
                 ctx = getattr(exc, "ctx", None)
                 command = ctx.command_path if ctx is not None else "llmsize"
-                message = " ".join(exc.format_message().split())
+                message = usage_message(" ".join(exc.format_message().split()))
                 sys.stderr.write(f"error: {command}: {message}\n")
                 code = int(getattr(exc, "exit_code", 2))
         except typer.Abort:

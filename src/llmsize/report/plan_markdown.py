@@ -15,6 +15,7 @@ from llmsize.report.plan_table import (
     engine_line,
     load_words,
     prefix_words,
+    priced_words,
     range_words,
     session_words,
     speculation_words,
@@ -46,7 +47,7 @@ def _twin(result: PlanResult) -> list[str]:
         "",
         f"Poisson arrivals at {sim.rate:g} requests/s ({sim.rate_source}), in-flight batching, "
         f"every limit checked at {q}; the fewest servers that keep it ({sim.simulations} "
-        "simulations).",
+        f"simulation{'s' if sim.simulations != 1 else ''}).",
         "",
         f"| server type | servers | configuration | TTFT {q} ms | ITL {q} ms | E2E {q} ms | "
         "goodput |",
@@ -258,7 +259,8 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
     for server, c in costs.items():
         if c.per_month_usd is not None:
             lines.append(
-                f"- {server}: ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h"
+                f"- {priced_words(result, server)}: ${c.per_month_usd:,.0f} a month at "
+                f"{c.server_usd_per_hour:g} $/h"
                 f"{billed_words(c)} "
                 f"(${c.usd_per_million_output_tokens or 0:,.2f} per million output tokens; "
                 f"{c.server_price_source})."

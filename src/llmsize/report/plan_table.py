@@ -201,6 +201,15 @@ def load_words(uc: Resolved) -> str:
     return f"a peak of {uc.peak_rps:,g} req/s"
 
 
+def priced_words(result: PlanResult, server: str) -> str:
+    """What a cost line prices: the steady state's count of that server type, said so where a
+    replayed answer beside it can need fewer; the type alone where the plan has no count."""
+    n = next((p.servers for p in result.plans if p.server.id == server and p.servers), None)
+    if not n:
+        return server
+    return f"{n} x {server}" + (" (the steady state's count)" if result.simulated else "")
+
+
 def billed_words(cost: PlanCost) -> str:
     """', rented 8 h a day' where rented servers run for a batch job's window only."""
     hours = cost.billed_hours_per_day
@@ -437,7 +446,8 @@ def render_costs(result: PlanResult, console: Console) -> None:
         assert c.per_month_usd is not None
         per_m = c.usd_per_million_output_tokens or 0
         console.print(
-            f"Cost: {server} ${c.per_month_usd:,.0f} a month at {c.server_usd_per_hour:g} $/h"
+            f"Cost: {priced_words(result, server)} ${c.per_month_usd:,.0f} a month at "
+            f"{c.server_usd_per_hour:g} $/h"
             f"{billed_words(c)} (${per_m:,.2f} per million output tokens; "
             f"{c.server_price_source})",
             soft_wrap=True,
@@ -469,7 +479,7 @@ def render_simulated(result: PlanResult, console: Console) -> None:
         f"{headline.server}{range_words(headline.span, headline.note)} ({headline.config}, "
         "in-flight batching) keeps "
         f"p{round(sim.percentile * 100)} within every limit at {sim.rate:g} req/s "
-        f"({sim.simulations} simulations)."
+        f"({sim.simulations} simulation{'s' if sim.simulations != 1 else ''})."
     )
     console.print(why_they_differ(result))
 
