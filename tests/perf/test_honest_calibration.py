@@ -58,7 +58,9 @@ def test_too_few_values_are_refused_with_the_reason(tmp_path: Path) -> None:
     assert_one_line_error(result, "DATA")
     assert "too few" in result.output and not out.exists()
     two = _rows(tmp_path / "two.csv", [1, 4])
-    assert_one_line_error(run("calibrate", str(two), "--out", str(out)), "DATA")
+    assert_one_line_error(
+        run("calibrate", str(two), "--out", str(out)), "DATA", "measure at least 3 levels"
+    )
 
 
 def test_repeated_runs_of_a_level_count_once(tmp_path: Path) -> None:

@@ -148,7 +148,8 @@ def calibrate(
     )
     if not fitted.groups:  # its own fits only: the prior stands behind it as the fallback
         reasons = "; ".join(f"{k}: {v}" for k, v in left_out.items()) or (
-            f"no group had {MIN_ROWS} rows"
+            f"no engine, GPU and precision has {MIN_ROWS} rows: measure at least {MIN_ROWS} "
+            "levels, e.g. llmsize bench --concurrency 1,4,16"
         )
         raise InputError("DATA", f"nothing could be fitted to {len(samples)} rows ({reasons})")
     before_cal = prior if prior is not None else fit_calibration([], catalog)

@@ -53,10 +53,23 @@ def render_bench(
         console.print(f"[yellow]Requests that failed: {shown}.[/]")
     if out is not None:
         console.print(safe(f"Curve rows: {out}; per-request records: {jsonl}"))
-        console.print(
+        console.print(safe(next_steps(out, len(result.levels))))
+
+
+def next_steps(out: Path, levels: int) -> str:
+    """What to do with the curve rows: calibrate where there are enough levels to fit, else
+    plan with them as measured points and say how many levels calibrating needs."""
+    from llmsize.perf.fit import MIN_ROWS
+
+    if levels >= MIN_ROWS:
+        return (
             f"Next: llmsize calibrate {out} --out params.yaml, then llmsize plan USECASE.yaml "
             f"--bench {out} --calibration params.yaml"
         )
+    return (
+        f"Next: llmsize plan USECASE.yaml --bench {out}; to calibrate the model on this server, "
+        f"measure at least {MIN_ROWS} levels (e.g. --concurrency 1,4,16)"
+    )
 
 
 def _print_levels(levels: Sequence[Measured], console: Console) -> None:
