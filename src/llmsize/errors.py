@@ -43,13 +43,23 @@ class CatalogError(LlmsizeError):
     """A packaged or user catalog is malformed: a bug in data, reported with its file and entry."""
 
 
-def unknown_name(where: str, kind: str, name: str, known: Iterable[str]) -> InputError:
-    """An InputError for an unknown id, with 'did you mean' suggestions from the known ids."""
+def unknown_name(
+    where: str, kind: str, name: str, known: Iterable[str], listing: str | None = None
+) -> InputError:
+    """An InputError for an unknown id, with 'did you mean' suggestions from the known ids;
+    with none close, the known ids (or `listing`, where they are too many to list)."""
     known_list = sorted(set(known))
-    close = difflib.get_close_matches(
-        name.lower(), [k.lower() for k in known_list], n=3, cutoff=0.5
-    )
     lowered = {k.lower(): k for k in known_list}
+    typed = name.lower()
+    longer = [k for k in lowered if len(typed) > 1 and k.startswith(typed) and k != typed]
+    longer.sort(key=len)
+    similar = difflib.get_close_matches(typed, list(lowered), n=3, cutoff=0.5)
+    close = list(dict.fromkeys([*longer, *similar]))[:3]  # what it begins first
     hint = f"; did you mean {', '.join(repr(lowered[c]) for c in close)}?" if close else ""
-    listing = "" if close else f"; known: {', '.join(known_list)}"
+    if close:
+        listing = ""
+    elif listing is None:
+        listing = f"; known: {', '.join(known_list)}"
+    else:
+        listing = f"; {listing}"
     return InputError(where, f"unknown {kind} {shown(name)}{hint}{listing}")

@@ -104,3 +104,32 @@ def test_unknown_name_suggests_close_matches() -> None:
     with pytest.raises(InputError) as info:
         load_catalog().models.get("llama-2-7", "model")
     assert "did you mean" in str(info.value) and "llama-2-7b" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("deepseek-v4", ("deepseek-v4-pro", "deepseek-v4-flash")),
+        ("qwen3-235b", ("qwen3-235b-a22b",)),
+        ("kimi-k2.6", ("kimi-k2.6-nvfp4",)),
+        ("nemo-gtp-43b", ("nemo-gpt-43b",)),
+    ],
+)
+def test_an_unknown_model_is_matched_against_the_bundled_configs_too(
+    typed: str, suggested: tuple[str, ...]
+) -> None:
+    """The suggestions and the listing covered only the 15 catalog ids, so a near miss of one of
+    the bundled Hugging Face configs (qwen3-235b) was offered qwen3-32b."""
+    with pytest.raises(InputError) as info:
+        load_catalog().resolve_model(typed, "--model")
+    hint = str(info.value).split("did you mean", 1)[1]
+    assert all(f"'{name}'" in hint for name in suggested), hint
+
+
+def test_an_unknown_model_nothing_resembles_says_where_models_come_from() -> None:
+    with pytest.raises(InputError) as info:
+        load_catalog().resolve_model("zzzz", "--model")
+    message = str(info.value)
+    assert "did you mean" not in message
+    assert "llmsize catalog models --bundled" in message and "config.json" in message
+    assert "nemo-gpt-43b" in message  # the catalog's ids are still listed

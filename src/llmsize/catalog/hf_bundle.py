@@ -40,6 +40,13 @@ def bundled() -> dict[str, Path]:
     return found
 
 
+def names() -> list[str]:
+    """What a user may call the bundled models: each short id and Hugging Face id."""
+    return sorted({_short(hub_id(p).partition("/")[2]) for p in bundled().values()}) + sorted(
+        {hub_id(p) for p in bundled().values()}
+    )
+
+
 def hub_id(path: Path) -> str:
     owner, _, repo = path.name.removesuffix("_config.json").partition("--")
     return f"{owner}/{repo}"

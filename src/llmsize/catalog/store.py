@@ -122,7 +122,14 @@ class Catalog:
         found = hf_bundle.resolve(name)
         if found is not None:
             return found
-        return self.models.get(name, where)
+        raise unknown_name(
+            where,
+            "model",
+            name,
+            [*self.models.ids, *hf_bundle.names()],
+            listing=f"not a catalog id ({', '.join(self.models.ids)}), a bundled Hugging Face "
+            "config (llmsize catalog models --bundled) or a path to a config.json",
+        )
 
 
 ENGINE_SECTIONS = ("engines", "groups")
