@@ -140,3 +140,24 @@ def test_import_bad_input(tmp_path: Path) -> None:
         run("import", good, "--out", "o.csv", "--gpu", "l40s", "--from", "vllm"),
         "not a vLLM result",
     )
+
+
+def test_the_served_model_is_read_where_each_tool_writes_it() -> None:
+    """GuideLLM 0.8 writes it under each benchmark's config.backend; the rows said '?'."""
+    unnamed = MeasuredOn(None, "h100-sxm", 1, "bf16")
+    [g] = import_file(DATA / "guidellm_vllm" / "benchmarks.json", unnamed)
+    [a] = import_file(DATA / "aiperf_vllm_rate" / "profile_export_aiperf.json", unnamed)
+    [v] = import_file(VLLM, unnamed)
+    assert (g.model, a.model) == ("tiny", "tiny")
+    assert v.model == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+
+
+def test_a_file_that_names_no_model_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    raw = json.loads(VLLM.read_text())
+    del raw["model_id"]
+    unnamed = tmp_path / "vllm.json"
+    unnamed.write_text(json.dumps(raw))
+    args = ("import", str(unnamed), "--out", str(tmp_path / "o.csv"), "--gpu", "h100-sxm")
+    assert_one_line_error(run(*args, "--from", "vllm"), "--model", "names no served model")
+    assert not (tmp_path / "o.csv").exists()
+    assert run(*args, "--from", "vllm", "--model", "llama-3.1-8b").exit_code == 0

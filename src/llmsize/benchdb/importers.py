@@ -33,6 +33,16 @@ class MeasuredOn:
     tp: int
     precision: str
 
+    def served(self, origin: str, *named: object) -> str:
+        """The served model: --model, else the first name the file gives; a file that names
+        none is refused (its rows would carry no model plan or calibrate could look up)."""
+        if self.model:
+            return self.model
+        for name in named:
+            if isinstance(name, str) and name.strip():
+                return name.strip()
+        raise InputError("--model", f"{origin} names no served model: give it with --model")
+
     def row(
         self,
         served: str,
@@ -102,7 +112,7 @@ def _aiperf(data: dict[str, Any], origin: str, hw: MeasuredOn, tool: str) -> lis
     elif config.get("request_rate"):
         load_type, load_value = "rate", float(config["request_rate"])
     models = (config.get("models") or {}).get("items") or [{}]
-    served = hw.model or str(models[0].get("name") or (config.get("model_names") or ["?"])[0])
+    served = hw.served(origin, models[0].get("name"), *(config.get("model_names") or [None])[:1])
     isl, osl = _avg(data.get("input_sequence_length")), _avg(data.get("output_sequence_length"))
     if isl is None or osl is None:
         raise InputError(origin, "no input_sequence_length / output_sequence_length averages")
@@ -137,7 +147,7 @@ def _vllm(data: dict[str, Any], origin: str, hw: MeasuredOn) -> list[CurvePoint]
     else:
         load_type = "rate"
         load_value = None if rate in (None, "inf", float("inf")) else float(rate)
-    served = hw.model or str(data.get("model_id") or "?")
+    served = hw.served(origin, data.get("model_id"))
     lengths = (
         float(data["total_input_tokens"]) / completed,
         float(data["total_output_tokens"]) / completed,
@@ -197,7 +207,15 @@ def _guidellm(data: dict[str, Any], origin: str, hw: MeasuredOn) -> list[CurvePo
         osl = _guidellm_mean(metrics, "output_token_count")
         if isl is None or osl is None:
             raise InputError(f"{origin}: benchmarks[{i}]", "no prompt/output token counts")
-        served = hw.model or str((b.get("config") or {}).get("model") or data.get("model") or "?")
+        config = b.get("config") or {}
+        spec = (data.get("config") or {}).get("spec") or {}
+        served = hw.served(
+            origin,
+            config.get("model"),
+            (config.get("backend") or {}).get("model"),  # GuideLLM 0.8
+            (spec.get("backend") or {}).get("model"),
+            data.get("model"),
+        )
         rows.append(
             hw.row(
                 served,
