@@ -90,7 +90,7 @@ ROUNDS = 4
 # (about 2.9 %) put it 3.4 standard deviations out. What counts is the requests pooled (both
 # clients measure the same steps of the same server, so its drift between rounds moves both):
 # four rounds of ROUND_REQUESTS pool as many as eight of 48 did, and spend four fewer warm-ups
-# and start-ups (about 15 s each on a slow machine; 2026-12-08, for issue 13's 15 minutes).
+# and start-ups (about 15 s each on a slow machine; 2026-12-07, for issue 13's 15 minutes).
 MORE_ROUNDS = 4
 UNDECIDED = 0.03
 # Eight rounds of 48 still crossed it once in CI (ITL 10.2 %, fe975a1; the runs before: 3.9 and
@@ -211,7 +211,7 @@ def prefix_hits(port: int) -> float:
 def requests_for(concurrency: int | None, rate: float | None = None) -> int:
     """Requests a level measures: enough waves of a closed loop (WAVES per stream) that how its
     first wave happened to line up no longer moves the median; a paired round of a Poisson rate.
-    Sixteen waves, not the 24 of before 2026-12-08: the sweep took 304 s of a 1,050 s check."""
+    Sixteen waves, not the 24 of before 2026-12-07: the sweep took 304 s of a 1,050 s check."""
     if concurrency is not None:
         return max(REQUESTS, WAVES * concurrency)
     return max(ROUND_REQUESTS, round(16 * (rate or 0)))
@@ -325,7 +325,7 @@ def llmsize_bench(
         "--output-tokens",
         str(OUTPUT_TOKENS),
         "--requests",
-        str(requests or requests_for(concurrency, rate)),
+        str(requests if requests is not None else requests_for(concurrency, rate)),
         "--warmup",
         str(warmup if warmup is not None else warmup_for(concurrency)),
         "--json",

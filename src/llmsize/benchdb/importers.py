@@ -112,7 +112,7 @@ def _aiperf(data: dict[str, Any], origin: str, hw: MeasuredOn, tool: str) -> lis
     elif config.get("request_rate"):
         load_type, load_value = "rate", float(config["request_rate"])
     models = (config.get("models") or {}).get("items") or [{}]
-    served = hw.served(origin, models[0].get("name"), *(config.get("model_names") or [None])[:1])
+    served = hw.served(origin, models[0].get("name"), (config.get("model_names") or [None])[0])
     isl, osl = _avg(data.get("input_sequence_length")), _avg(data.get("output_sequence_length"))
     if isl is None or osl is None:
         raise InputError(origin, "no input_sequence_length / output_sequence_length averages")

@@ -41,10 +41,10 @@ def bundled() -> dict[str, Path]:
 
 
 def names() -> list[str]:
-    """What a user may call the bundled models: each short id and Hugging Face id."""
-    return sorted({_short(hub_id(p).partition("/")[2]) for p in bundled().values()}) + sorted(
-        {hub_id(p) for p in bundled().values()}
-    )
+    """What a user may call the bundled models: each short id (the keys of `bundled` without an
+    owner) and Hugging Face id, as its file spells it."""
+    short = sorted(key for key in bundled() if "/" not in key)
+    return short + sorted({hub_id(p) for p in bundled().values()})
 
 
 def hub_id(path: Path) -> str:
