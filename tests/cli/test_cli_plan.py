@@ -21,18 +21,16 @@ def test_seed_example_recommends_13_dgx_h100() -> None:
 
 
 def test_each_cost_line_names_the_server_count_it_prices() -> None:
-    """The replayed answer can need fewer servers than the steady state; a cost line that named
-    only the server type read as the price of the recommendation."""
+    """The replayed answer can need fewer servers than the steady state; each cost line prices
+    the count that type is answered with and says it was replayed."""
     result = run("plan", str(EXAMPLES / "llama-70b-chat-2026.yaml"), "--json")
     doc = json.loads(result.stdout)
-    counts = {p["server"]: p["servers"] for p in doc["alternatives"] if p.get("servers")}
+    counts = {p["server"]: p["answered_servers"] for p in doc["alternatives"] if p.get("servers")}
     text = run("plan", str(EXAMPLES / "llama-70b-chat-2026.yaml")).output
     lines = [line for line in text.splitlines() if line.startswith("Cost: ")]
     assert len(lines) == len(counts) >= 2
     for server, n in counts.items():
-        assert any(
-            line.startswith(f"Cost: {n} x {server} (the steady state's count) $") for line in lines
-        )
+        assert any(line.startswith(f"Cost: {n} x {server} (replayed) $") for line in lines)
 
 
 def test_json_document_has_the_documented_keys() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from llmsize.api import plan
 from llmsize.perf.calibration import shipped_calibration
 from llmsize.search.steady import servers_range
@@ -88,9 +90,48 @@ def test_the_headline_is_replayed_for_continuous_batching_and_the_rule_for_stati
 
 
 def test_the_replayed_headline_follows_the_ranking() -> None:
-    """The twin replays the server type --rank picked, not its own fewest-servers choice."""
-    for rank in ("servers", "latency"):
+    """Where the plan was replayed, --rank orders the replayed answers: the fewest replayed
+    servers, the lowest replayed percentile latency, the lowest cost of the replayed count."""
+    for rank in ("servers", "latency", "cost"):
         result = plan(EXAMPLE, rank=rank)
-        assert result.recommendation is not None and result.headline is not None
-        assert result.headline.server == result.recommendation.server.id
-        assert result.headline.method == "replay"
+        headline, sim = result.headline, result.simulated
+        assert headline is not None and sim is not None and headline.method == "replay"
+        replayed = {s.server.id: s.choice for s in sim.per_server if s.choice is not None}
+        assert len(replayed) == 3  # H100, H200 and B200 each found a count
+        if rank == "servers":
+            assert headline.servers == min(c.servers for c in replayed.values())
+        elif rank == "latency":
+            p95 = {k: c.result.ttft_ms.at(sim.percentile) for k, c in replayed.items()}
+            assert p95[headline.server] == min(p95.values())
+        else:
+            month = {k: result.costs[k].per_month_usd or 0.0 for k in replayed}
+            assert month[headline.server] == min(month.values())
+
+
+def test_costs_price_the_replayed_counts() -> None:
+    """A server type the twin sized is priced at its replayed count, not the steady state's,
+    and every cost line and JSON alternative says which count it prices."""
+    result, peak = plan(EXAMPLE), plan(EXAMPLE, method="peak")
+    assert result.simulated is not None
+    for s in result.simulated.per_server:
+        assert s.choice is not None
+        steady = next(p.servers for p in peak.plans if p.server == s.server)
+        at_steady = peak.costs[s.server.id].per_month_usd
+        assert steady is not None and at_steady is not None
+        replayed_month = result.costs[s.server.id].per_month_usd
+        assert replayed_month == pytest.approx(at_steady / steady * s.choice.servers)
+        assert result.answered[s.server.id] == (s.choice.servers, "replay")
+    assert any(  # the example has a type whose counts differ, so the test can fail
+        result.answered[p.server.id][0] != p.servers for p in peak.plans
+    )
+    out = run("plan", str(EXAMPLE), "--json")
+    assert out.exit_code == 0
+    doc = json.loads(out.stdout)
+    for alt in doc["alternatives"]:
+        assert alt["answered_by"] == "replay"
+        replayed = next(
+            a["choice"]["servers"]
+            for a in doc["simulated"]["alternatives"]
+            if a["server"] == alt["server"]
+        )
+        assert alt["answered_servers"] == replayed

@@ -114,7 +114,7 @@ def plan(
     simulated = size_by_simulation(
         resolved, context, seed=seed, progress=progress, workers=workers, ray_address=ray
     )
-    return replace(result, simulated=simulated)
+    return result.with_replay(simulated)
 
 
 def _mode_of(bench: Sequence[Path]) -> str:

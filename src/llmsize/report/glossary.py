@@ -118,6 +118,13 @@ KEYS: dict[str, str] = {
     "cached_note": "how the API bills a shared prefix it finds cached, in words ('' : none)",
     "tier_note": "why the API figure is a floor: the prompt is longer than its rates hold for "
     "('' : it is not)",
+    "answered_by": (
+        "plan: how `answered_servers` was found, 'replay' (the twin) or 'peak' (the steady state)"
+    ),
+    "answered_servers": (
+        "plan: the count a server type is answered with (the replayed one where the twin sized "
+        "it); its costs price this count"
+    ),
     "avg_rps": "average request rate, req/s",
     "avg_rps_per_server": "the largest Poisson average whose peak one server holds, req/s",
     "bandwidth_tb_s": "memory bandwidth, TB/s (datasheet)",

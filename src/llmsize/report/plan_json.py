@@ -51,7 +51,9 @@ def estimate_doc(plan: ServerPlan, estimate: Estimate, peak_rps: float) -> dict[
     }
 
 
-def _alternative(plan: ServerPlan, peak_rps: float, cost: PlanCost | None) -> dict[str, Any]:
+def _alternative(
+    plan: ServerPlan, peak_rps: float, cost: PlanCost | None, answered: tuple[int, str] | None
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "server": plan.server.id,
         "gpu": plan.gpu.id,
@@ -59,6 +61,8 @@ def _alternative(plan: ServerPlan, peak_rps: float, cost: PlanCost | None) -> di
     }
     if plan.best is not None:
         doc.update(estimate_doc(plan, plan.best, peak_rps))
+    if answered is not None:  # the count the plan answers this type with, and costs price
+        doc["answered_servers"], doc["answered_by"] = answered
     if cost is not None and cost.per_month_usd is not None:
         doc["cost_per_month_usd"] = round(cost.per_month_usd, 2)
         doc["usd_per_million_output_tokens"] = round(cost.usd_per_million_output_tokens or 0, 4)
@@ -165,6 +169,7 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
     uc = result.usecase
     rec = result.recommendation
     costs, api, rate = result.costs, result.api_cost, result.api_rate
+    answered = result.answered
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": f"llmsize {__version__}",
@@ -214,7 +219,8 @@ def plan_document(result: PlanResult, max_servers: int | None = None) -> dict[st
         "recommendation": None,
         "latency_optimal": None,
         "alternatives": [
-            _alternative(p, uc.peak_rps, costs.get(p.server.id)) for p in result.plans
+            _alternative(p, uc.peak_rps, costs.get(p.server.id), answered.get(p.server.id))
+            for p in result.plans
         ],
         "api_cost": {
             "price": api.price.id,

@@ -243,6 +243,9 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             continue
         cost = costs.get(p.server.id)
         month = "—" if cost is None or cost.per_month_usd is None else f"${cost.per_month_usd:,.0f}"
+        priced, _ = result.answered.get(p.server.id, (p.servers, ""))
+        if month != "—" and priced != p.servers:
+            month += f" ({priced} replayed)"
         span = range_words(servers_range(uc.peak_rps, p.best), p.best.range_note)
         lines.append(f"| {p.server.id} | {p.servers}{span} | {_row(p.best)} | {month} |")
     api, rate = result.api_cost, result.api_rate

@@ -202,12 +202,15 @@ def load_words(uc: Resolved) -> str:
 
 
 def priced_words(result: PlanResult, server: str) -> str:
-    """What a cost line prices: the steady state's count of that server type, said so where a
-    replayed answer beside it can need fewer; the type alone where the plan has no count."""
-    n = next((p.servers for p in result.plans if p.server.id == server and p.servers), None)
+    """What a cost line prices: the count that server type is answered with, said to be the
+    twin's or the steady state's where the plan was replayed; the type alone with no count."""
+    n, method = result.answered.get(server, (0, ""))
     if not n:
         return server
-    return f"{n} x {server}" + (" (the steady state's count)" if result.simulated else "")
+    if result.simulated is None:
+        return f"{n} x {server}"
+    how = "replayed" if method == "replay" else "the steady state's count; the twin found none"
+    return f"{n} x {server} ({how})"
 
 
 def billed_words(cost: PlanCost) -> str:
@@ -485,33 +488,49 @@ def render_simulated(result: PlanResult, console: Console) -> None:
 
 
 def why_they_differ(result: PlanResult) -> str:
-    """One line on why the Poisson-peak answer and the simulated one differ."""
-    sim, rec, uc = result.simulated, result.recommendation, result.usecase
-    assert sim is not None and sim.recommendation is not None and sim.recommendation.choice
-    headline = result.headline
-    twin = headline.servers if headline is not None else sim.recommendation.choice.servers
-    if rec is None or rec.servers is None:
+    """One line on why the Poisson-peak answer and the replayed one differ, for the server type
+    the plan recommends."""
+    sim, uc, headline = result.simulated, result.usecase, result.headline
+    assert sim is not None and headline is not None
+    steady = next((p for p in result.plans if p.server.id == headline.server), None)
+    if steady is None or steady.servers is None:
         return (
-            "Why they differ: no static batch meets the limits, while in-flight batching (new "
-            "requests join every step) does."
+            f"Why they differ: no static batch on {headline.server} meets the limits, while "
+            "in-flight batching (new requests join every step) does."
+            if result.batching == "static"
+            else f"Why they differ: no steady state on {headline.server} keeps the limits "
+            "at the peak, while the replay at the use case's load does."
         )
-    peak = rec.servers
+    peak, twin = steady.servers, headline.servers
     basis = {
         "poisson": f"the {uc.peak_percentile:.0%} Poisson peak of {uc.peak_rps:g} req/s",
         "batch": f"the batch job's {uc.peak_rps:.4g} req/s",
     }.get(uc.peak_source, f"the given peak of {uc.peak_rps:g} req/s")
+    q = f"p{round(sim.percentile * 100)}"
+    on = (
+        f"{headline.server}: "
+        if result.recommendation is None or (result.recommendation.server.id != headline.server)
+        else ""
+    )
     if twin < peak:
+        if result.batching == "static":
+            return (
+                f"Why they differ ({on}{peak} vs {twin}): the peak rule sizes static batches "
+                f"(each waits for its slowest request) for {basis}; the twin runs in-flight "
+                f"batching at {sim.rate:g} req/s and only asks that {q} latency holds, so "
+                f"{peak - twin} fewer servers suffice."
+            )
         return (
-            f"Why they differ: the peak rule sizes static batches (each waits for its slowest "
-            f"request) for {basis}; the twin runs in-flight batching at {sim.rate:g} req/s and "
-            f"only asks that p{round(sim.percentile * 100)} latency holds, so {peak - twin} fewer "
-            "servers suffice."
+            f"Why they differ ({on}{peak} vs {twin}): the steady state serves {basis} "
+            f"whole, at its mean latencies; the twin replays Poisson arrivals at the "
+            f"{sim.rate_source} {sim.rate:g} req/s and asks that {q} latency holds, which "
+            f"{peak - twin} fewer servers do."
         )
     if twin > peak:
         return (
-            f"Why they differ: the peak rule counts requests per second at {basis}, but queueing "
-            f"within the second and per-request latency percentiles need headroom the rule does "
-            f"not see: {twin - peak} more servers keep p{round(sim.percentile * 100)} within the "
-            "limits."
+            f"Why they differ ({on}{peak} vs {twin}): the peak rule counts requests per second "
+            f"at {basis}, but queueing within the second and per-request latency percentiles "
+            f"need headroom the rule does not see: {twin - peak} more servers keep {q} within "
+            "the limits."
         )
     return "Both methods agree on the server count."

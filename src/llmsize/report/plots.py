@@ -160,24 +160,30 @@ def units_plot(result: DisaggregatedConfigs, path: Path) -> None:
 def servers_plot(result: PlanResult, path: Path, monthly_usd: dict[str, float]) -> None:
     """Servers needed per server type, and their monthly cost where a price is known."""
     plt = _pyplot("--plot")
+    answered = result.answered
     planned = sorted(
-        (p for p in result.plans if p.servers is not None), key=lambda p: p.servers or 0
+        (p for p in result.plans if p.server.id in answered), key=lambda p: answered[p.server.id][0]
     )
     fig, ax = plt.subplots(figsize=SIZE_INCHES)
     names = [p.server.id for p in planned]
-    counts = [p.servers or 0 for p in planned]
+    counts = [answered[p.server.id][0] for p in planned]
     colors = [
         "tab:blue" if p.best and p.best.provenance != "modelled" else "tab:purple" for p in planned
     ]
     ax.bar(names, counts, color=colors)
-    ax.set_ylabel("servers needed")
+    methods = {answered[p.server.id][1] for p in planned}
+    ax.set_ylabel(
+        "servers needed"
+        + (" (replayed in the twin)" if methods == {"replay"} else "")
+        + (" (replayed where the twin found one)" if len(methods) > 1 else "")
+    )
     ax.set_title(
         f"{result.usecase.name}: peak {result.usecase.peak_rps:g} req/s "
         "(blue: measured or interpolated, purple: modelled)"
     )
     for i, p in enumerate(planned):
         cost = monthly_usd.get(p.server.id)
-        text = f"{p.servers}" + (f"\n${cost / 1000:,.0f}k/month" if cost is not None else "")
+        text = f"{counts[i]}" + (f"\n${cost / 1000:,.0f}k/month" if cost is not None else "")
         ax.annotate(text, (i, counts[i]), ha="center", va="bottom", fontsize=8)
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()

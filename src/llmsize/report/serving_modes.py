@@ -43,23 +43,14 @@ def answers(result: PlanResult) -> list[Answer]:
     """Every answer that keeps the limits: each server type's aggregated count (the replayed
     one where the twin found one that keeps every limit) and every disaggregated answer that
     keeps them (replayed, or the steady state's where it was not replayed)."""
-    replayed = {}
-    if result.simulated is not None:
-        replayed = {
-            s.server.id: s.choice.servers
-            for s in result.simulated.per_server
-            if s.choice is not None and not s.choice.broken
-        }
+    answered = result.answered
     metric = result.primary_metric
     found = []
     for plan in result.plans:
-        if not plan.servers or plan.best is None:
+        if plan.server.id not in answered or plan.best is None:
             continue
-        n = replayed.get(plan.server.id, plan.servers)
+        n, method = answered[plan.server.id]
         cost = result.costs.get(plan.server.id)
-        month = None
-        if cost is not None and cost.per_month_usd is not None:
-            month = cost.per_month_usd / plan.servers * n
         latency = getattr(plan.best, metric)
         found.append(
             Answer(
@@ -67,9 +58,9 @@ def answers(result: PlanResult) -> list[Answer]:
                 plan.server.id,
                 {plan.server.id: n},
                 n * plan.server.gpus,
-                month,
+                None if cost is None else cost.per_month_usd,
                 math.inf if latency is None else float(latency),
-                "replay" if plan.server.id in replayed else "peak",
+                method,
             )
         )
     for option in result.disaggregated:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from llmsize.search.disaggregated import DisaggregatedOption
-    from llmsize.search.simulated import SimulatedPlan
+    from llmsize.search.simulated import ServerSimulation, SimulatedPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,31 +133,61 @@ class PlanResult:
         return self.usecase.limits.primary_metric
 
     @property
+    def answered(self) -> dict[str, tuple[int, str]]:
+        """Each server type's count the plan answers with, and how it was found: the twin's
+        where it replayed that type ("replay"), else the steady state's ("peak"). Costs price
+        these counts."""
+        found = {
+            p.server.id: (p.servers, "peak")
+            for p in self.plans
+            if p.status == PlanStatus.planned and p.servers
+        }
+        if self.simulated is not None:
+            for s in self.simulated.per_server:
+                if s.choice is not None:
+                    found[s.server.id] = (s.choice.servers, "replay")
+        return found
+
+    def with_replay(self, simulated: SimulatedPlan) -> PlanResult:
+        """This plan with the twin's answer beside it, each server type priced at the count it
+        is answered with (the replayed one where the twin sized it)."""
+        result = replace(self, simulated=simulated)
+        by_id = {s.id: s for s in self.usecase.servers}
+        counts = [(by_id[server], n) for server, (n, _) in result.answered.items()]
+        return replace(result, costs=plan_costs(self.usecase, counts))
+
+    @property
     def headline(self) -> Headline | None:
-        """The one answer: where the plan was replayed, the recommended server type's replayed
-        count (the twin's own pick when that type never passed); else the steady-state
-        Poisson-peak recommendation. The server type follows --rank either way."""
+        """The one answer: where the plan was replayed, the replayed server type --rank puts
+        first by its replayed count, cost and percentile latency; else the steady-state
+        Poisson-peak recommendation."""
         sim = self.simulated
-        if sim is not None and sim.recommendation is not None:
-            rec_id = self.recommendation.server.id if self.recommendation else None
-            same = next((s for s in sim.per_server if s.server.id == rec_id and s.choice), None)
-            choice = (same or sim.recommendation).choice
-            if choice is not None:
-                plan = next(
-                    (p for p in self.plans if p.server.id == choice.candidate.server.id), None
-                )
-                best = plan.best if plan is not None else None
-                span = _replayed_span(self.usecase.peak_rps, best, plan, choice.servers)
-                return Headline(
-                    "replay",
-                    choice.candidate.server.id,
-                    choice.servers,
-                    span,
-                    choice.candidate.label,
-                    best.range_note if best is not None else "",
-                    "simulated",
-                    best.source if best is not None else "",
-                )
+        replayed = [s for s in sim.per_server if s.choice is not None] if sim else []
+        if sim is not None and replayed:
+            metric = self.primary_metric
+
+            def key(s: ServerSimulation) -> tuple[float, ...]:
+                assert s.choice is not None
+                c, cost = s.choice, self.costs.get(s.server.id)
+                month = cost.per_month_usd if cost is not None else None
+                latency = getattr(c.result, metric).at(sim.percentile)
+                return rank_key(self.rank, c.servers, c.servers * s.server.gpus, month, latency)
+
+            choice = min(replayed, key=key).choice
+            assert choice is not None
+            plan = next((p for p in self.plans if p.server.id == choice.candidate.server.id), None)
+            best = plan.best if plan is not None else None
+            span = _replayed_span(self.usecase.peak_rps, best, plan, choice.servers)
+            return Headline(
+                "replay",
+                choice.candidate.server.id,
+                choice.servers,
+                span,
+                choice.candidate.label,
+                best.range_note if best is not None else "",
+                "simulated",
+                best.source if best is not None else "",
+            )
         rec = self.recommendation
         if rec is None or rec.best is None or rec.servers is None:
             return None
