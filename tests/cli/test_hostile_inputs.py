@@ -294,3 +294,26 @@ def test_a_choice_nothing_resembles_lists_the_choices_only() -> None:
     result = run("plan", str(NEMO), "--method", "zzz")
     assert_one_line_error(result, "'zzz' is not one of 'auto', 'peak', 'simulate'.")
     assert "did you mean" not in result.stderr and "Value error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("capacity", "--gpu", "h100-sxm"), "no such option --gpu; did you mean --server?"),
+        (("estimate", "--input", "100"), "no such option --input; did you mean --input-tokens?"),
+        (("simulate", "--rps", "3"), "no such option --rps; did you mean --rate?"),
+        (("peak", "--percentil", "0.9"), "did you mean --percentile?"),
+        (("plan", str(NEMO), "--tp", "2"), "no such option --tp; it is an option of llmsize "),
+        (("plan", str(NEMO), "--zzz"), "no such option --zzz (see --help)"),
+    ],
+)
+def test_an_unknown_flag_is_named_with_this_commands_flag_for_the_idea(
+    args: tuple[str, ...], fragment: str
+) -> None:
+    """Click's own suggestion for `capacity --gpu` was `--api`: a spelling match, not the flag
+    the user meant. Flags brought from another command map to this one's; a flag only other
+    commands take says which."""
+    result = run(*args)
+    assert_one_line_error(result, fragment)
+    if args[1] == "--tp":
+        assert "estimate" in result.stderr and "simulate" in result.stderr

@@ -47,6 +47,43 @@ def usage_message(message: str) -> str:
     return f"{message[: found.end('choices')]}; did you mean {' or '.join(map(repr, close))}?"
 
 
+SAME_IDEA = {
+    "--gpu": ("--server",),
+    "--gpus": ("--gpu", "--server"),
+    "--server": ("--gpu",),
+    "--servers": ("--server",),
+    "--rps": ("--rate", "--avg"),
+    "--qps": ("--rate", "--avg"),
+    "--batch": ("--concurrency", "--max-batch"),
+    "--concurrency": ("--batch",),
+    "--input": ("--input-tokens",),
+    "--output": ("--output-tokens", "--out"),
+}
+"""Flags a user brings from another command or tool, and this command's flag for that idea."""
+
+
+def unknown_option_message(typed: str, command: Any, root: Any) -> str:
+    """An unknown flag named with this command's closest flags (prefix, same idea, spelling),
+    or with the commands that do take it: `plan --tp` points at estimate, configs, simulate."""
+    own = sorted({o for p in command.params for o in p.opts if o.startswith("--")})
+    close = [o for o in own if o.startswith(typed) and typed != "--"]
+    close += [o for o in SAME_IDEA.get(typed, ()) if o in own]
+    close += difflib.get_close_matches(typed, own, n=2, cutoff=0.75)
+    close = list(dict.fromkeys(close))[:3]
+    message = f"no such option {typed}"
+    if close:
+        return f"{message}; did you mean {' or '.join(close)}?"
+    commands = getattr(root, "commands", {})
+    elsewhere = [
+        name
+        for name, other in commands.items()
+        if any(typed in p.opts for p in other.params) and other is not command
+    ]
+    if elsewhere:
+        return f"{message}; it is an option of llmsize {', '.join(elsewhere)}"
+    return f"{message} (see --help)"
+
+
 class OneLineErrors(TyperGroup):
     """Usage errors as one line on stderr with exit code 2, instead of a multi-line panel."""
 
@@ -72,6 +109,9 @@ class OneLineErrors(TyperGroup):
                 ctx = getattr(exc, "ctx", None)
                 command = ctx.command_path if ctx is not None else "llmsize"
                 message = usage_message(" ".join(exc.format_message().split()))
+                typed = getattr(exc, "option_name", None)
+                if type(exc).__name__ == "NoSuchOption" and ctx is not None and typed:
+                    message = unknown_option_message(typed, ctx.command, self)
                 sys.stderr.write(f"error: {command}: {message}\n")
                 code = int(getattr(exc, "exit_code", 2))
         except typer.Abort:
