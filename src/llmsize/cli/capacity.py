@@ -133,12 +133,21 @@ def capacity_command(
         if best is None or r.daily is None:
             console.print("[bold red]No configuration meets the limits.[/]")
         else:
-            d = r.daily
+            from llmsize.report.documents import capacity_range
+
+            d, span = r.daily, capacity_range(best)
+            peak_range = avg_range = " (range unvalidated)" if span["range_note"] else ""
+            if span["interval"] is not None:
+                widened = f"; {span['range_note']}" if span["range_note"] else ""
+                peak_range = (
+                    f" (90 % range {span['rps_low']:,.2f}–{span['rps_high']:,.2f}{widened})"
+                )
+                avg_range = f" ({_rate(span['avg_rps_low'])}–{_rate(span['avg_rps_high'])})"
             console.print(
                 f"[bold]{safe(r.configs.model)}[/] on 1 x {safe(r.configs.server)} ({best.label}, "
                 f"{best.provenance}, {safe(best.source)})\n"
-                f"peak capacity {d.peak_rps:,.2f} req/s -> sustainable average {d.avg_rps:,.3g} "
-                f"req/s (its 95 % Poisson peak fits)\n"
+                f"peak capacity {d.peak_rps:,.2f} req/s{peak_range} -> sustainable average "
+                f"{_rate(d.avg_rps)} req/s{avg_range} (its 95 % Poisson peak fits)\n"
                 f"per {d.hours_per_day:g}-hour day: {d.requests_per_day:,.0f} requests, "
                 f"{d.users_per_day:,.0f} users at {requests_per_user:g} each, "
                 f"{d.input_tokens_per_day / 1e6:,.1f} M input and "
@@ -161,3 +170,8 @@ def capacity_command(
                 )
     if best is None:
         raise typer.Exit(NO_CONFIG)
+
+
+def _rate(rps: float) -> str:
+    """Three significant figures, without an exponent: 13.3, 604, 1,040."""
+    return f"{rps:,.0f}" if rps >= 100 else f"{rps:,.3g}"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from llmsize.economics import CapacityResult
     from llmsize.files import FileCheck
     from llmsize.perf.accuracy import AccuracyReport
+    from llmsize.perf.estimate import Estimate
     from llmsize.perf.results import CalibrateResult, EstimateResult
     from llmsize.search.simulated import SimulationResult
 
@@ -43,6 +44,27 @@ def versioned(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def estimate_document(result: EstimateResult) -> dict[str, Any]:
     return versioned(asdict(result))
+
+
+def capacity_range(best: Estimate | None) -> dict[str, Any]:
+    """The peak capacity's 90 % range from the model's cross-validated error, and the averages
+    those sustain; nulls for a measured answer, and where the error was never measured (the
+    note then says "unvalidated")."""
+    from llmsize.perf.estimate import INTERVAL
+    from llmsize.workload import sustainable_average
+
+    low = best.rps_low if best is not None else None
+    high = best.rps_high if best is not None else None
+    if low is None or high is None:
+        low = high = None
+    return {
+        "rps_low": low,
+        "rps_high": high,
+        "avg_rps_low": None if low is None else sustainable_average(low),
+        "avg_rps_high": None if high is None else sustainable_average(high),
+        "interval": None if low is None else INTERVAL,
+        "range_note": (best.range_note or None) if best is not None else None,
+    }
 
 
 def capacity_document(r: CapacityResult) -> dict[str, Any]:
@@ -77,6 +99,7 @@ def capacity_document(r: CapacityResult) -> dict[str, Any]:
             "config": config,
             "rps_per_server": None if d is None else d.peak_rps,
             "avg_rps_per_server": None if d is None else d.avg_rps,
+            **capacity_range(best),
             "requests_per_day": None if d is None else d.requests_per_day,
             "users_per_day": None if d is None else d.users_per_day,
             "input_tokens_per_day": None if d is None else d.input_tokens_per_day,

@@ -126,6 +126,8 @@ KEYS: dict[str, str] = {
         "it); its costs price this count"
     ),
     "avg_rps": "average request rate, req/s",
+    "avg_rps_high": "capacity: the sustainable average at rps_high, req/s",
+    "avg_rps_low": "capacity: the sustainable average at rps_low, req/s",
     "avg_rps_per_server": "the largest Poisson average whose peak one server holds, req/s",
     "bandwidth_tb_s": "memory bandwidth, TB/s (datasheet)",
     "batch": "static batch size (mode static) or in-flight concurrency (mode inflight) per replica",
@@ -250,9 +252,17 @@ KEYS: dict[str, str] = {
     "method": "replay (the digital twin at the use case's load) or peak (steady state)",
     "low": "5th percentile of measured / predicted throughput (cross-validated)",
     "high": "95th percentile of measured / predicted throughput (cross-validated)",
-    "interval": "the share of outcomes servers_low..servers_high covers (0.9)",
+    "interval": (
+        "the share of outcomes servers_low..servers_high (plan) or rps_low..rps_high (capacity) "
+        "covers (0.9)"
+    ),
     "servers_low": "servers at the fast end of the model's 90 % error range",
     "servers_high": "servers at the slow end of the model's 90 % error range",
+    "rps_high": (
+        "capacity: the peak capacity's upper end over the model's cross-validated error "
+        "(null: measured, or never validated), req/s"
+    ),
+    "rps_low": "capacity: the peak capacity's lower end (as rps_high), req/s",
     "range_note": "unvalidated (no measured error for this case), or how the range was widened",
     "batching": "inflight (continuous batching) or static (the talk's calculator)",
     "per_engine_gpu": "error per engine on each GPU",
