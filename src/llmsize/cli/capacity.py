@@ -136,7 +136,8 @@ def capacity_command(
             from llmsize.report.documents import capacity_range
 
             d, span = r.daily, capacity_range(best)
-            peak_range = avg_range = " (range unvalidated)" if span["range_note"] else ""
+            peak_range = " (range unvalidated)" if span["range_note"] else ""
+            avg_range = ""
             if span["interval"] is not None:
                 widened = f"; {span['range_note']}" if span["range_note"] else ""
                 peak_range = (
