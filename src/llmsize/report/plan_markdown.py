@@ -227,7 +227,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             lines.append(f"| latency-optimal ({n} servers) | {_row(fastest)} |")
         if e.note:
             lines += ["", f"Note: {e.note}."]
-    costs = result.costs
+    costs, answered = result.costs, result.answered
     lines += [
         "",
         "## Alternatives",
@@ -243,7 +243,7 @@ def plan_markdown(result: PlanResult, pictures: dict[str, str] | None = None) ->
             continue
         cost = costs.get(p.server.id)
         month = "—" if cost is None or cost.per_month_usd is None else f"${cost.per_month_usd:,.0f}"
-        priced, _ = result.answered.get(p.server.id, (p.servers, ""))
+        priced, _ = answered.get(p.server.id, (p.servers, ""))
         if month != "—" and priced != p.servers:
             month += f" ({priced} replayed)"
         span = range_words(servers_range(uc.peak_rps, p.best), p.best.range_note)
