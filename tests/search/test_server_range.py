@@ -108,6 +108,33 @@ def test_the_replayed_headline_follows_the_ranking() -> None:
             assert month[headline.server] == min(month.values())
 
 
+def test_the_twins_recommendation_is_the_headline_under_every_ranking() -> None:
+    """The plan's replayed recommendation (text, report and JSON `simulated.recommendation`) is
+    the one --rank puts first, never the twin's own fewest-servers pick: on the DeepSeek-R1
+    example, H200, B200 and B300 each replay at one 8-GPU server, and the tie goes by the
+    ranking's next key, not by catalog order (which put hgx-h200 first)."""
+    example = ROOT / "examples" / "usecases" / "deepseek-r1-reasoning.yaml"
+    for rank in ("servers", "latency", "cost"):
+        result = plan(example, rank=rank)
+        headline, sim = result.headline, result.simulated
+        assert headline is not None and sim is not None and sim.recommendation is not None
+        assert sim.recommendation.server.id == headline.server
+        tied = [s for s in sim.per_server if s.choice is not None and s.choice.servers == 1]
+        assert len(tied) >= 2  # the tie that makes this test able to fail
+        if rank != "cost":
+            metric = result.primary_metric
+            pct = {
+                s.server.id: getattr(s.choice.result, metric).at(sim.percentile)
+                for s in tied
+                if s.choice is not None
+            }
+            assert pct[headline.server] == min(pct.values())
+    out = run("plan", str(example), "--rank", "latency", "--json")
+    assert out.exit_code == 0
+    doc = json.loads(out.stdout)
+    assert doc["simulated"]["recommendation"]["server"] == doc["headline"]["server"]
+
+
 def test_costs_price_the_replayed_counts() -> None:
     """A server type the twin sized is priced at its replayed count, not the steady state's,
     and every cost line and JSON alternative says which count it prices."""

@@ -80,7 +80,7 @@ class SimulatedPlan:
     rate_source: str  # "average" or "peak"
     percentile: float
     per_server: tuple[ServerSimulation, ...]
-    recommendation: ServerSimulation | None
+    recommendation: ServerSimulation | None  # fewest servers; a plan re-ranks it (--rank)
     simulations: int
 
 

@@ -154,7 +154,23 @@ class PlanResult:
         result = replace(self, simulated=simulated)
         by_id = {s.id: s for s in self.usecase.servers}
         counts = [(by_id[server], n) for server, (n, _) in result.answered.items()]
-        return replace(result, costs=plan_costs(self.usecase, counts))
+        result = replace(result, costs=plan_costs(self.usecase, counts))
+        ranked = replace(simulated, recommendation=result._ranked_replay(simulated))
+        return replace(result, simulated=ranked)
+
+    def _ranked_replay(self, sim: SimulatedPlan) -> ServerSimulation | None:
+        """The replayed server type --rank puts first: by its replayed count, GPUs, cost and
+        the replay's percentile latency on the primary limit (`rank_key`)."""
+        metric = self.primary_metric
+
+        def key(s: ServerSimulation) -> tuple[float, ...]:
+            assert s.choice is not None
+            c, cost = s.choice, self.costs.get(s.server.id)
+            month = cost.per_month_usd if cost is not None else None
+            latency = getattr(c.result, metric).at(sim.percentile)
+            return rank_key(self.rank, c.servers, c.servers * s.server.gpus, month, latency)
+
+        return min((s for s in sim.per_server if s.choice is not None), key=key, default=None)
 
     @property
     def headline(self) -> Headline | None:
@@ -162,19 +178,9 @@ class PlanResult:
         first by its replayed count, cost and percentile latency; else the steady-state
         Poisson-peak recommendation."""
         sim = self.simulated
-        replayed = [s for s in sim.per_server if s.choice is not None] if sim else []
-        if sim is not None and replayed:
-            metric = self.primary_metric
-
-            def key(s: ServerSimulation) -> tuple[float, ...]:
-                assert s.choice is not None
-                c, cost = s.choice, self.costs.get(s.server.id)
-                month = cost.per_month_usd if cost is not None else None
-                latency = getattr(c.result, metric).at(sim.percentile)
-                return rank_key(self.rank, c.servers, c.servers * s.server.gpus, month, latency)
-
-            choice = min(replayed, key=key).choice
-            assert choice is not None
+        picked = self._ranked_replay(sim) if sim is not None else None
+        if picked is not None and picked.choice is not None:
+            choice = picked.choice
             plan = next((p for p in self.plans if p.server.id == choice.candidate.server.id), None)
             best = plan.best if plan is not None else None
             span = _replayed_span(self.usecase.peak_rps, best, plan, choice.servers)
