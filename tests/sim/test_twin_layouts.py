@@ -110,3 +110,33 @@ def test_simulate_runs_an_expert_parallel_deployment() -> None:
 
     deployment = json.loads(result.stdout)["deployment"]
     assert "layout" in deployment
+
+
+def test_a_windowed_model_holds_each_sequences_window_only_while_it_runs() -> None:
+    """gpt-oss (sliding-window layers) on one H100 under vLLM: about 2 GiB beside the weights.
+    The twin charges each sequence it holds a full window of the windowed layers, as vLLM's
+    hybrid cache allocates them per request; it used to set aside max_num_seqs windows up front,
+    which left no cache at all, so every request was refused though the steady state (and vLLM)
+    run a few dozen at once."""
+    model = CATALOG.resolve_model("openai/gpt-oss-120b", "model")
+    deployment = Deployment.aggregated(model, DGX, H100, Layout(tp=1), "mxfp4", engine="vllm")
+    params = shipped_calibration().resolve("vllm", H100, "mxfp4", CATALOG).params
+    twin = TwinSetup.of(deployment, StepBasis(params, "model"))
+    fixed = twin.fixed_tokens_per_sequence()
+    capacity = twin.kv_capacity_tokens()
+    assert fixed > 0 and capacity > 0
+    assert twin.max_batch * fixed > capacity  # the old up-front reservation left nothing
+    prompt, out = 1000, 300
+    traffic = Traffic(
+        requests=400,
+        input_tokens=Lengths(prompt),
+        output_tokens=Lengths(out),
+        concurrency=200,
+        warmup=40,
+    )
+    outcome = run(twin, traffic)
+    result = summarise(outcome, traffic)
+    assert result.errors == 0 and result.requests == 360  # every measured one served
+    longest = capacity / (fixed + prompt + out)  # sequences the cache holds at their longest
+    shortest = capacity / (fixed + prompt)  # and just prefilled: more never fit at once
+    assert result.mean_batch is not None and 0.5 * longest < result.mean_batch <= shortest

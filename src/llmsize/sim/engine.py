@@ -51,6 +51,10 @@ class Scheduler:
     chunked_prefill: bool = False
     prefix_caching: bool = False
     tokens_per_step: float = 1.0  # speculative decoding: tokens a decode step yields on average
+    fixed_tokens: int = 0
+    """What each sequence the replica holds takes whatever its length (full windows of windowed
+    layers, recurrent states), in tokens of the growing layers: charged while it is held, as
+    vLLM's hybrid cache allocates a window's blocks per request, not for max_batch up front."""
 
 
 Segments = tuple[tuple[int, int], ...]
@@ -262,7 +266,8 @@ class Simulation:
 
     def arrive(self, request: Request, time: float) -> bool:
         """Route a request; False when it can never fit in a replica's KV cache."""
-        if request.prompt + request.output > self.scheduler.kv_capacity_tokens:
+        cfg = self.scheduler
+        if request.prompt + request.output + cfg.fixed_tokens > cfg.kv_capacity_tokens:
             self.rejected += 1
             return False
         replica = self._route(request)
@@ -424,17 +429,18 @@ class Simulation:
         """Tokens a running request's context has grown by since it joined."""
         return (replica.step - request.join_step) * self.scheduler.tokens_per_step
 
-    @staticmethod
-    def _kv_used(replica: Replica) -> float:
+    def _kv_used(self, replica: Replica) -> float:
         """Cache in use: running contexts (less what lives in cached segments), prompts being
-        prefilled or pulled, prompts waiting to be handed over, and every cached segment
-        once."""
+        prefilled or pulled, prompts waiting to be handed over, every cached segment once, and
+        the fixed part of each sequence held."""
+        held = len(replica.running) + len(replica.prefilling) + len(replica.pulling)
         return (
             replica.context_sum
             - replica.shared
             + replica.pending
             + replica.cache_tokens
             + replica.handing
+            + held * self.scheduler.fixed_tokens
         )
 
     # --- the prefix cache ---------------------------------------------------------------------
@@ -540,7 +546,7 @@ class Simulation:
         ):
             request = replica.waiting[0]
             hit = self._lookup(replica, request) if caching and request.segments else 0
-            need = request.prompt - hit + 1
+            need = request.prompt - hit + 1 + cfg.fixed_tokens
             if reserved + need > capacity and replica.lru:
                 reserved -= self._evict(replica, reserved + need - capacity)
             if reserved + need > capacity and (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -114,10 +115,10 @@ class TwinSetup:
         )
 
     def kv_capacity_tokens(self) -> int:
-        """Tokens of KV cache one replica holds beside its weights (from the memory model):
-        what is left once every running sequence's fixed part (full windows of windowed
-        layers, recurrent states) is set aside, in tokens of the growing layers. Each
-        attention-DP rank holds its own; each pipeline stage holds its layers' share."""
+        """Tokens of KV cache one replica holds beside its weights (from the memory model), in
+        tokens of the growing layers; each sequence held takes its fixed part out of them
+        (`fixed_tokens_per_sequence`). Each attention-DP rank holds its own; each pipeline
+        stage holds its layers' share."""
         model, tp, precision, kv, pp = self.model, self.tp, self.precision, self.kv, self.pp
         fit = memory_fit(
             model,
@@ -133,11 +134,22 @@ class TwinSetup:
             serving=Serving(speculation=self.speculation),
         )
         available = fit.available_gib * GIB * pp  # a stage's GPU holds 1/pp of each token
-        available -= self.max_batch * fixed_bytes_per_sequence(model, tp, precision, kv)
         per_token = kv_bytes_per_token(model, tp, precision, kv)
         if per_token <= 0:  # only recurrent layers: no growing cache to count
-            return 2**62 if available > 0 else 0
+            fixed = self.max_batch * fixed_bytes_per_sequence(model, tp, precision, kv)
+            return 2**62 if available > fixed else 0
         return max(0, int(available // per_token)) * self.attention_dp
+
+    def fixed_tokens_per_sequence(self) -> int:
+        """What one sequence holds whatever its length (full windows of windowed layers,
+        recurrent states), in tokens of the growing layers: the scheduler charges it per
+        sequence held (0 where only recurrent layers grow nothing: `kv_capacity_tokens` then
+        sets aside max_batch of them)."""
+        model, tp, precision, kv = self.model, self.tp, self.precision, self.kv
+        per_token = kv_bytes_per_token(model, tp, precision, kv)
+        if per_token <= 0:
+            return 0
+        return math.ceil(fixed_bytes_per_sequence(model, tp, precision, kv) / per_token)
 
     @property
     def layout(self) -> Layout:
@@ -173,6 +185,7 @@ class TwinSetup:
             chunked_prefill=self.chunked_prefill,
             prefix_caching=self.prefix_caching,
             tokens_per_step=spec.tokens_per_step if spec is not None else 1.0,
+            fixed_tokens=self.fixed_tokens_per_sequence(),
         )
         steps = StepModel(
             setup,
