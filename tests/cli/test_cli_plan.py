@@ -195,3 +195,18 @@ def test_a_batch_job_is_sized_for_throughput_over_its_window() -> None:
             assert alt["cost_per_month_usd"] == pytest.approx(
                 alt["servers"] * alt["server_usd_per_hour"] * hours, rel=1e-6
             )
+
+
+def test_a_row_without_a_measured_error_says_why_under_the_table() -> None:
+    """gpt-oss-120b on H100 is planned with attention data parallelism, a layout no calibration
+    run covers: its ±err cell says 'unval.' (it said '?', explained nowhere) and the caption
+    under the table names the server and why; rows with a measured error show it."""
+    out = run("plan", str(EXAMPLES / "gpt-oss-120b-chat.yaml"), "--method", "peak")
+    assert out.exit_code == 0
+    rows = {line.split()[0]: line for line in out.stdout.splitlines() if "fit vllm" in line}
+    assert "unval." in rows["dgx-h100"] and "TP1×DP4" in rows["dgx-h100"]
+    assert "unval." not in rows["dgx-b200"] and " %" in rows["dgx-b200"]
+    assert (
+        "unval. dgx-h100: error unknown (no calibration measurements of attention data "
+        "parallelism)" in " ".join(out.stdout.split())
+    )

@@ -39,11 +39,28 @@ def _provenance(e: Estimate) -> Text:
     return Text(_SHORT.get(e.provenance, e.provenance), style=_STYLE.get(e.provenance, ""))
 
 
+UNVALIDATED = "unval."
+"""The ±err cell of a modelled row whose error was never measured (the table's caption says
+why, row by row)."""
+
+
 def _error(e: Estimate) -> str:
-    """Typical error of a modelled row ('?' when its calibration was borrowed)."""
+    """Typical error of a modelled row (UNVALIDATED where it was never measured)."""
     if e.provenance != "modelled":
         return ""
-    return "?" if e.error_pct is None else f"{e.error_pct:.0f} %"
+    return UNVALIDATED if e.error_pct is None else f"{e.error_pct:.0f} %"
+
+
+def _unvalidated_caption(rows: list[tuple[str, Estimate]]) -> str | None:
+    """Why each 'unval.' row has no error figure: the model's note (a layout, layer kind or
+    speculative decoding no calibration run covers), or its borrowed calibration."""
+    why: dict[str, list[str]] = {}
+    for server, e in rows:
+        if _error(e) == UNVALIDATED:
+            reason = e.note if e.note.startswith("error unknown") else "error unknown (borrowed)"
+            why.setdefault(reason, []).append(server)
+    lines = [f"{UNVALIDATED} {', '.join(servers)}: {reason}" for reason, servers in why.items()]
+    return "\n".join(lines) or None
 
 
 def _servers(servers: int | None, span: tuple[int, int] | None) -> str:
@@ -241,6 +258,7 @@ def server_table(result: PlanResult) -> Table:
             max_width=28 if column == "source" else None,
         )
     rec = result.recommendation
+    shown: list[tuple[str, Estimate]] = []
     for p in sorted(result.plans, key=lambda p: (p.servers is None, p.servers or 0, p.server.id)):
         name = Text(p.server.id, style="bold" if p is rec else "")
         if p.best is None:
@@ -248,6 +266,7 @@ def server_table(result: PlanResult) -> Table:
             table.add_row(name, "—", Text(label, style="dim"), *[""] * 7)
             continue
         e = p.best
+        shown.append((p.server.id, e))
         table.add_row(
             name,
             _servers(p.servers, servers_range(result.usecase.peak_rps, e)),
@@ -260,6 +279,9 @@ def server_table(result: PlanResult) -> Table:
             _provenance(e),
             e.source,
         )
+    caption = _unvalidated_caption(shown)
+    if caption is not None:
+        table.caption, table.caption_justify = caption, "left"
     return table
 
 
