@@ -58,7 +58,10 @@ def estimate_command(
     batch: Annotated[
         int | None,
         typer.Option(
-            "--batch", min=1, max=65536, help="Static batch size, or concurrency (aggregated)."
+            "--batch",
+            min=1,
+            max=65536,
+            help="Static batch size, or in-flight concurrency (aggregated; --concurrency too).",
         ),
     ] = None,
     precision: Annotated[
@@ -125,8 +128,9 @@ def estimate_command(
             "--concurrency",
             min=1,
             max=1_000_000,
-            help="Disaggregated: closed-loop requests in flight (default: what the decode pool "
-            "holds, batch x attention_dp x workers).",
+            help="Closed-loop requests in flight: in-flight batching's --batch, or a "
+            "disaggregated deployment's (default: what the decode pool holds, batch x "
+            "attention_dp x workers).",
         ),
     ] = None,
     sweep_plot: Annotated[
@@ -168,13 +172,20 @@ def estimate_command(
             as_json, perf,
         )  # fmt: skip
         return
+    if concurrency is not None:
+        if mode == opts.Mode.static:
+            raise fail("--concurrency: a static batch is --batch (--mode static)")
+        if batch is not None and batch != concurrency:
+            raise fail(
+                f"--concurrency: {concurrency} against --batch {batch}; in-flight batching's "
+                "concurrency is one number: give one of them"
+            )
+        batch = concurrency
     if tp is None or batch is None:
         raise fail(
             f"--{'tp' if tp is None else 'batch'}: required (or --prefill and --decode for a "
             "disaggregated deployment)"
         )
-    if concurrency is not None:
-        raise fail("--concurrency: for a disaggregated deployment; use --batch")
     output_path(sweep_plot, "--sweep-plot", force, perf.inputs, plot=True)
     with user_errors():
         result = estimate(
