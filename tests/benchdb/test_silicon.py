@@ -148,19 +148,18 @@ def test_a_run_of_an_unknown_model_is_refused_naming_its_file_run_and_field(
     assert not (tmp_path / "fit.yaml").exists()
 
 
-def test_the_bundled_disaggregated_runs_that_name_their_workers_are_read() -> None:
-    """116 of the 647 disaggregated rows give both pools' worker counts; the rest are refused
-    (their deployment is unknown). A run without a stated concurrency holds what its decode
-    pool held: batch per rank x ranks x workers."""
-    from llmsize.benchdb.silicon import (
-        BUNDLED,
-        NO_WORKER_COUNTS,
-        bundled_text,
-        read_disaggregated,
-    )
+def test_the_bundled_disaggregated_runs_are_read_with_their_worker_counts_where_given() -> None:
+    """116 of the 647 disaggregated rows give both pools' worker counts; the other 531 state
+    only their concurrency and are read with 0 workers (the model refuses them, after checking
+    their layouts). A run without a stated concurrency holds what its decode pool held: batch
+    per rank x ranks x workers."""
+    from llmsize.benchdb.silicon import BUNDLED, bundled_text, read_disaggregated
 
     runs, skipped = read_disaggregated(bundled_text(), BUNDLED)
-    assert len(runs) == 116 and skipped == {NO_WORKER_COUNTS: 531}
+    assert len(runs) == 647 and not skipped
+    unrecorded = [r for r in runs if min(r.prefill.workers, r.decode.workers) < 1]
+    assert len(unrecorded) == 531 and all(r.concurrency >= 1 for r in unrecorded)
+    runs = [r for r in runs if r not in unrecorded]
     qwen = [r for r in runs if "235B" in r.model and r.concurrency == 72]
     assert qwen and qwen[0].decode.batch == 24 and qwen[0].decode.workers == 3
     first = next(r for r in runs if r.row.startswith("dsr1_b200_sglang_fp4_disagg_1024x1024"))

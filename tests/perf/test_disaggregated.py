@@ -209,3 +209,33 @@ def test_the_readmes_disaggregated_accuracy_is_the_models() -> None:
     ttft, tpot = median_errors(checks)
     assert f"| all | {len(checks)} | {ttft:.1f} | {tpot:.1f} |" in readme
     assert f"{len(checks)} of the {rows} disaggregated rows" in readme
+
+
+def test_the_rows_without_worker_counts_are_refused_by_what_their_layouts_say() -> None:
+    """The README's count of the bundled disaggregated rows the model is not asked about, by
+    reason: a recorded TP that divides no head count, a recorded layout that cannot hold the
+    model, and (the rest) no worker counts."""
+    from llmsize.benchdb.silicon import BUNDLED, NO_WORKER_COUNTS, bundled_text, read_disaggregated
+    from llmsize.perf.disaggregated import CANNOT_HOLD, check_silicon
+
+    runs, _ = read_disaggregated(bundled_text(), BUNDLED)
+    checks, skipped = check_silicon(runs, load_catalog(), load_calibration(None))
+    heads = skipped["layout the model cannot take (TP not dividing the heads)"]
+    assert (len(checks), skipped[NO_WORKER_COUNTS], heads, skipped[CANNOT_HOLD]) == (
+        116,
+        402,
+        81,
+        48,
+    )
+    text = " ".join((ROOT / "README.md").read_text().split())
+    asked = len(checks) + skipped[NO_WORKER_COUNTS]
+    for phrase in (
+        f"{heads} record a pool TP that does not divide",
+        f"{skipped[CANNOT_HOLD]} a pool layout that cannot hold",
+        f"only {skipped[NO_WORKER_COUNTS]} record a layout that could have run",
+        f"at most {asked} of the {len(runs)} rows ({100 * asked / len(runs):.1f} %)",
+    ):
+        assert phrase in text, phrase
+    tp1 = next(r for r in runs if r.prefill.layout == Layout() and "DeepSeek-R1" in r.model)
+    _, alone = check_silicon([tp1], load_catalog(), load_calibration(None))
+    assert alone == {CANNOT_HOLD: 1}

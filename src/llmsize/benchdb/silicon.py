@@ -213,7 +213,8 @@ def read_silicon(text: str, origin: str) -> tuple[list[SiliconRun], Counter[str]
 
 
 NO_WORKER_COUNTS = "disaggregated runs that recorded no worker counts (only their concurrency)"
-"""Without each pool's workers the deployment that ran is unknown: such rows are refused."""
+"""Without each pool's workers the deployment that ran is unknown: such rows are refused (by
+`perf.disaggregated.check_silicon`, once their recorded layouts were checked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +223,7 @@ class PoolRun:
     (prompts to a prefill pass, or sequences a decode step runs; None where not recorded)."""
 
     layout: Layout
-    workers: int
+    workers: int  # 0: not recorded (the run gave only its concurrency)
     batch: int | None
 
 
@@ -250,21 +251,22 @@ class DisaggregatedRun:
 def _pool(row: dict[str, str], where: str, pool: str) -> PoolRun:
     batch = _int(row, f"{pool}batch_size", where, 0)
     return PoolRun(
-        layout_of(row, where, pool), _int(row, f"{pool}num_workers", where), batch or None
+        layout_of(row, where, pool), _int(row, f"{pool}num_workers", where, 0), batch or None
     )
 
 
 def read_disaggregated(text: str, origin: str) -> tuple[list[DisaggregatedRun], Counter[str]]:
-    """The disaggregated runs of a silicon CSV that name both pools' workers, and a count of the
-    rows left out by reason. The load is the run's stated concurrency, else what the decode
-    pool held (batch per rank x ranks x workers)."""
+    """The disaggregated runs of a silicon CSV, and a count of the rows left out by reason.
+    A run that recorded no worker counts is kept with 0 workers (its layouts can still be
+    checked; the model refuses it) where it states its concurrency. The load is the run's
+    stated concurrency, else what the decode pool held (batch per rank x ranks x workers)."""
     runs: list[DisaggregatedRun] = []
     skipped: Counter[str] = Counter()
     for where, row in _rows(text, origin):
         if row["mode"].strip() != "disagg":
             continue
         workers = [_int(row, f"{pool}num_workers", where, 0) for pool in ("prefill_", "decode_")]
-        if min(workers) < 1:
+        if min(workers) < 1 and not _stated_concurrency(row):
             skipped[NO_WORKER_COUNTS] += 1
             continue
         common = _common(row, where)

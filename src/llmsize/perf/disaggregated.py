@@ -238,11 +238,12 @@ def check_silicon(
 ) -> tuple[list[SiliconCheck], Counter[str]]:
     """The model's answer for each disaggregated run it can represent, each pool on the run's
     GPU (its widest NVLink server type) under the run's engine; the others counted by reason."""
-    from llmsize.benchdb.silicon import ran_on
+    from llmsize.benchdb.silicon import NO_WORKER_COUNTS, ran_on
 
     checks: list[SiliconCheck] = []
     skipped: Counter[str] = Counter()
     for run in runs:
+        pools = (run.prefill, run.decode)
         where = f"{run.origin} (run {run.row}): model_path"
         found = ran_on(catalog, run.model, run.gpu, run.precision, where)
         if found is None:
@@ -258,6 +259,13 @@ def check_silicon(
         if any(p.layout.faults(model, server.gpus) for p in (run.prefill, run.decode)):
             skipped["layout the model cannot take (TP not dividing the heads)"] += 1
             continue
+        tokens = run.input_tokens + run.output_tokens
+        if not all(_holds(model, gpu, p.layout, precision, tokens, run.engine) for p in pools):
+            skipped[CANNOT_HOLD] += 1
+            continue
+        if min(p.workers for p in pools) < 1:
+            skipped[NO_WORKER_COUNTS] += 1
+            continue
         prefill, _ = pool_setup(
             model, gpu, server, run.prefill.layout, precision, run.engine, calibration,
             catalog, run.prefill.workers, run.prefill.batch,
@@ -272,6 +280,21 @@ def check_silicon(
         )
         checks.append(SiliconCheck(run, times, model, gpu.id))
     return checks, skipped
+
+
+CANNOT_HOLD = "recorded layout cannot hold the model (its weights and one request's KV cache)"
+"""A pool layout on which the run could not have run (e.g. DeepSeek-R1 at TP1 on one GPU): the
+row's layout columns say something else than the layout, so the model is not asked."""
+
+
+def _holds(
+    model: LlmArch, gpu: Gpu, layout: Layout, precision: str, tokens: int, engine: str
+) -> bool:
+    fit = memory_fit(
+        model, gpu, layout.tp, precision, tokens, pp=layout.pp,
+        attention_dp=layout.attention_dp, engine=engine,
+    )  # fmt: skip
+    return fit.fits
 
 
 def median_errors(checks: Sequence[SiliconCheck]) -> tuple[float, float]:
