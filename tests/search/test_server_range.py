@@ -135,6 +135,19 @@ def test_the_twins_recommendation_is_the_headline_under_every_ranking() -> None:
     assert doc["simulated"]["recommendation"]["server"] == doc["headline"]["server"]
 
 
+def test_the_replayed_answer_carries_the_range_of_the_layout_it_replayed() -> None:
+    """The headline's range is the replayed layout's own: DeepSeek-R1 replays at TP8, a layout
+    the vLLM profile was cross-validated on, so it has a range (it said 'unvalidated', the
+    steady state's attention-DP pick's word); gpt-oss-120b replays with attention DP, which no
+    calibration run covers, so it has none (it showed the steady state's TP1 range)."""
+    deepseek = plan(ROOT / "examples" / "usecases" / "deepseek-r1-reasoning.yaml").headline
+    assert deepseek is not None and deepseek.config.endswith("TP8")
+    assert deepseek.span is not None and deepseek.note == ""
+    gpt_oss = plan(ROOT / "examples" / "usecases" / "gpt-oss-120b-chat.yaml").headline
+    assert gpt_oss is not None and "DP" in gpt_oss.config
+    assert gpt_oss.span is None and gpt_oss.note == "unvalidated"
+
+
 def test_costs_price_the_replayed_counts() -> None:
     """A server type the twin sized is priced at its replayed count, not the steady state's,
     and every cost line and JSON alternative says which count it prices."""

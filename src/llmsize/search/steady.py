@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from llmsize.search.disaggregated import DisaggregatedOption
-    from llmsize.search.simulated import ServerSimulation, SimulatedPlan
+    from llmsize.search.simulated import Ranked, ServerSimulation, SimulatedPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +182,8 @@ class PlanResult:
         if picked is not None and picked.choice is not None:
             choice = picked.choice
             plan = next((p for p in self.plans if p.server.id == choice.candidate.server.id), None)
-            best = plan.best if plan is not None else None
-            span = _replayed_span(self.usecase.peak_rps, best, plan, choice.servers)
+            best = _steady_estimate(plan, choice.candidate) if plan is not None else None
+            span = _replayed_span(self.usecase.peak_rps, best, choice.servers)
             return Headline(
                 "replay",
                 choice.candidate.server.id,
@@ -209,16 +209,25 @@ class PlanResult:
         )
 
 
-def _replayed_span(
-    peak_rps: float, best: Estimate | None, plan: ServerPlan | None, replayed: int
-) -> tuple[int, int] | None:
+def _steady_estimate(plan: ServerPlan, replayed: Ranked) -> Estimate | None:
+    """The steady state's estimate of the layout and precision the twin replayed (its best
+    batch within the limits), whose error range and source the replayed answer carries; the
+    server type's best where the steady state found that layout nowhere within the limits."""
+    same = [
+        e
+        for e in plan.feasible
+        if e.layout == replayed.layout and e.precision == replayed.precision
+    ]
+    return max(same, key=lambda e: e.rps_per_server, default=plan.best)
+
+
+def _replayed_span(peak_rps: float, best: Estimate | None, replayed: int) -> tuple[int, int] | None:
     """The replayed count's 90 % range: the steady state's fractional need (peak / rate),
     scaled to what the replay found, at both ends of the model's error range."""
-    if best is None or plan is None or plan.servers is None:
+    if best is None or best.rps_low is None or best.rps_high is None:
         return None
-    if best.rps_low is None or best.rps_high is None:
-        return None
-    need = peak_rps / best.rps_per_server * replayed / plan.servers
+    steady = servers_needed(peak_rps, best.rps_per_server, best.servers_per_replica)
+    need = peak_rps / best.rps_per_server * replayed / steady
     low, high = best.rps_low / best.rps_per_server, best.rps_high / best.rps_per_server
     return (
         min(replayed, max(1, math.ceil(need / high - 1e-9))),
