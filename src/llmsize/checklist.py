@@ -115,6 +115,29 @@ def parse_load(text: str, where: str) -> LoadAnswer:
     raise InputError(where, f"{text!r}: give {LOAD_FORMS}")
 
 
+READING_SPEEDS = {"fast": 90.0, "average": 200.0}
+"""The talk's inter-token limits from reading speed: a fast reader 90 ms a token, an average
+one 200 ms (S62797's checklist)."""
+
+
+def parse_inter_token(text: str, where: str) -> float | None:
+    """'none' (or empty) -> no limit; 'fast' -> 90 ms; 'average' -> 200 ms; '50' -> 50 ms."""
+    answer = text.strip().lower().removesuffix("ms").strip()
+    if answer in ("", "none"):
+        return None
+    if answer in READING_SPEEDS:
+        return READING_SPEEDS[answer]
+    try:
+        value = float(answer)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 86_400_000:
+        raise InputError(
+            where, f"{text!r}: give milliseconds ('50'), 'fast' (90), 'average' (200) or 'none'"
+        )
+    return value
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -152,8 +175,17 @@ def to_yaml(a: Answers) -> str:
         if value is not None
     ]
     if limits:
-        kind = "streaming: time to first token" if a.streaming else "sequential: time to last token"
-        lines.append(f"latency:   # {kind} is the limit")
+        kinds = [
+            words
+            for words, value in (
+                ("streaming: time to first token", a.first_token_ms),
+                ("sequential: time to last token", a.last_token_ms),
+                ("inter-token latency (reading speed)", a.inter_token_ms),
+            )
+            if value is not None
+        ]
+        verb = "are the limits" if len(kinds) > 1 else "is the limit"
+        lines.append(f"latency:   # {' and '.join(kinds)} {verb}")
         lines += [f"  {key}: {_number(value)}" for key, value in limits]
     else:
         lines.append(

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmsize.checklist import parse_length, parse_load, parse_system_prompt
+from llmsize.checklist import parse_inter_token, parse_length, parse_load, parse_system_prompt
 from llmsize.cli import app
 from llmsize.errors import InputError
 from tests.cli.helpers import RUNNER, assert_one_line_error, run
 
-# model, system prompt, input, RAG, history, output, mode, limit, load, server, precision
+# model, system prompt, input, RAG, history, output, mode, limit, inter-token limit, load, server,
+# precision
 RAG_ANSWERS = [
     "llama-2-7",  # a wrong answer: re-asked with "did you mean"
     "llama-2-70b",
@@ -25,6 +26,8 @@ RAG_ANSWERS = [
     "500",
     "streaming",
     "3000",
+    "slow",  # not a reading speed: re-asked
+    "average",
     "avg 25",
     "all",
     "best",
@@ -32,7 +35,8 @@ RAG_ANSWERS = [
 RAG_FLAGS = [
     "--model", "llama-2-70b", "--system-prompt", "100 words", "--input-tokens", "300 words",
     "--rag", "2000", "--history", "200", "--output-tokens", "500",
-    "--first-token-ms", "3000", "--load", "avg 25", "--server", "all", "--precision", "best",
+    "--first-token-ms", "3000", "--inter-token-ms", "average", "--load", "avg 25",
+    "--server", "all", "--precision", "best",
     "--yes",
 ]  # fmt: skip
 
@@ -54,7 +58,8 @@ def test_streaming_rag_case_through_the_prompts(tmp_path: Path) -> None:
     assert doc["system_prompt_tokens"] == 134  # 100 words / 0.75
     assert doc["input_tokens"] == 400 + 2000 + 200
     assert doc["output_tokens"] == 500
-    assert doc["latency"] == {"first_token_ms": 3000}
+    assert doc["latency"] == {"first_token_ms": 3000, "inter_token_ms": 200}  # average reader
+    assert "'slow': give milliseconds" in shown
     assert doc["load"] == {"avg_rps": 25}
     assert "hardware" not in doc
     assert run("plan", str(path)).exit_code == 0
@@ -152,3 +157,27 @@ def test_a_batch_job_has_no_latency_limit_and_no_poisson_peak(tmp_path: Path) ->
     limit = ("--last-token-ms", "60000", "--load", "batch 500000 in 6h", "--yes")
     assert run("init", str(limited), *flags, *limit).exit_code == 0
     assert yaml.safe_load(limited.read_text())["latency"] == {"last_token_ms": 60000}
+
+
+def test_the_inter_token_limit_is_a_reading_speed_or_milliseconds(tmp_path: Path) -> None:
+    """The talk's checklist: the inter-token limit is the reader's speed (fast 90 ms a token,
+    average 200 ms), asked for streaming; `--yes` leaves it out; a batch job takes it as a flag
+    and its file says that it is the limit."""
+    assert [parse_inter_token(t, "x") for t in ("none", "", "fast", "average", "50", "45 ms")] == [
+        None, None, 90.0, 200.0, 50.0, 45.0,
+    ]  # fmt: skip
+    for bad in ("slow", "0", "-5", "nan"):
+        with pytest.raises(InputError, match="milliseconds"):
+            parse_inter_token(bad, "x")
+    plain = tmp_path / "plain.yaml"
+    assert run("init", str(plain), "--yes").exit_code == 0
+    assert "inter_token_ms" not in yaml.safe_load(plain.read_text())["latency"]
+    batch = tmp_path / "batch.yaml"
+    flags = ("--load", "batch 100000 in 8h", "--inter-token-ms", "90", "--yes")
+    assert run("init", str(batch), *flags).exit_code == 0
+    text = batch.read_text()
+    assert yaml.safe_load(text)["latency"] == {"inter_token_ms": 90}
+    assert "latency:   # inter-token latency (reading speed) is the limit" in text
+    assert run("plan", str(batch), "--method", "peak").exit_code == 0
+    slow = run("init", str(tmp_path / "slow.yaml"), "--inter-token-ms", "slow", "--yes")
+    assert_one_line_error(slow, "--inter-token-ms", "'fast' (90)")

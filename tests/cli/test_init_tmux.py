@@ -49,6 +49,7 @@ def test_a_terminal_session_answers_the_checklist(tmp_path: Path) -> None:
             ("Streaming (limit the first token)", "bulk"),  # wrong: re-asked
             ("answer streaming, sequential or batch", "streaming"),
             ("Time to first token limit", "800"),
+            ("Inter-token limit", "fast"),
             ("Load: peak req/s", "12"),
             ("Server type", "all"),
             ("Precision", "best"),
@@ -61,5 +62,6 @@ def test_a_terminal_session_answers_the_checklist(tmp_path: Path) -> None:
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     doc = yaml.safe_load(target.read_text())
-    assert doc["model"] == "mistral-7b" and doc["latency"] == {"first_token_ms": 800}
+    assert doc["model"] == "mistral-7b"
+    assert doc["latency"] == {"first_token_ms": 800, "inter_token_ms": 90}
     assert doc["load"] == {"peak_rps": 12}

@@ -63,6 +63,13 @@ def init_command(
     ] = None,
     first_token_ms: opts.FirstTokenOpt = None,
     last_token_ms: opts.LastTokenOpt = None,
+    inter_token: Annotated[
+        str | None,
+        typer.Option(
+            "--inter-token-ms",
+            help="Inter-token limit: ms, 'fast' (90: a fast reader), 'average' (200) or 'none'.",
+        ),
+    ] = None,
     load: Annotated[
         str | None,
         typer.Option(
@@ -86,7 +93,14 @@ def init_command(
     """Walk through the sizing checklist (model, prompts, lengths, latency limit, load, hardware),
     showing derived numbers, and write a commented use case. Every question has a flag."""
     from llmsize.catalog import PRECISIONS, load_catalog
-    from llmsize.checklist import Answers, LoadAnswer, parse_load, parse_system_prompt, to_yaml
+    from llmsize.checklist import (
+        Answers,
+        LoadAnswer,
+        parse_inter_token,
+        parse_load,
+        parse_system_prompt,
+        to_yaml,
+    )
     from llmsize.errors import InputError
     from llmsize.workload import peak_from_average
 
@@ -178,6 +192,18 @@ def init_command(
                 yes,
             )
         )
+    reading = (
+        _ask(
+            "--inter-token-ms",
+            inter_token,
+            "Inter-token limit, ms ('fast' 90, 'average' 200 reading speed, or 'none')",
+            "none",
+            lambda t: parse_inter_token(t, "inter-token limit"),
+            yes,
+        )
+        if inter_token is not None or mode == "streaming"
+        else None
+    )
     if flagged is not None:
         answer = flagged
     elif mode == "batch":
@@ -233,6 +259,7 @@ def init_command(
         streaming=streaming,
         first_token_ms=limit if streaming else None,
         last_token_ms=None if streaming else limit,
+        inter_token_ms=reading,
         peak_rps=answer.peak_rps,
         avg_rps=answer.avg_rps,
         load_note=answer.note,
