@@ -235,13 +235,14 @@ def under_way(records: Path, process: subprocess.Popen[str]) -> None:
 
 def measured_requests(records: Path) -> list[Sample]:
     """llmsize's measured requests, from its JSONL, by the README's definitions: TTFT = first
-    token - send; ITL = (end - first token) / (output tokens - 1)."""
+    token - send; ITL = (last token - first token) / (output tokens - 1)."""
     found = []
     for line in records.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if "sent_unix_s" in row and not row.get("warmup") and not row.get("error"):
             first = row["first_token_ms"] - row["sent_ms"]
-            itl = (row["end_ms"] - row["first_token_ms"]) / (row["output_tokens"] - 1)
+            last = row["token_ms"][-1]  # after the send, as `first` is
+            itl = (last - first) / (row["output_tokens"] - 1)
             found.append(Sample(float(row["sent_unix_s"]), first, itl))
     if not found:
         raise RuntimeError(f"{records} has no measured request")

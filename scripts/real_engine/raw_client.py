@@ -7,9 +7,10 @@ wake-up is counted.
 Poisson arrivals on an absolute schedule, each sent from a pool of threads, each request dated
 on the wall clock so that the check compares the two clients over the same stretch. Prompts are
 random English words, unique per request, as many as the server counts to the target length
-(two probes, as any client would). TTFT = first text chunk - send; ITL = (end - first text chunk) /
-(output tokens - 1), the end being the stream's [DONE] (the definition llmsize's README gives,
-implemented here on its own).
+(two probes, as any client would). TTFT = first text chunk - send; ITL = (last text chunk - first
+text chunk) / (output tokens - 1) (the definitions llmsize's README gives, implemented here on
+its own; the stream's [DONE] and the chunked body's end come after the last token, as late as
+the server sends them).
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ class Connection:
             b"POST /v1/completions HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (self.host.encode(), self.port, len(body), body)
         )
-        first = end = None
+        first = last = None
+        done = False
         pending = tail = b""
         while not tail.endswith(b"\r\n0\r\n\r\n"):  # the chunked body's last chunk
             data, ancillary, _, _ = self.sock.recvmsg(65536, 64)
@@ -115,12 +117,13 @@ class Connection:
             for line in lines:
                 line = line.strip()
                 if line == b"data: [DONE]":
-                    end = now
-                elif first is None and b'"text":"' in line and b'"text":""' not in line:
-                    first = now
-        if first is None or end is None:
+                    done = True
+                elif b'"text":"' in line and b'"text":""' not in line:
+                    first = now if first is None else first
+                    last = now
+        if first is None or last is None or not done:
             raise RuntimeError("a stream without a token or without its [DONE]")
-        return sent, (first - sent) * 1e3, (end - first) * 1e3 / (output - 1)
+        return sent, (first - sent) * 1e3, (last - first) * 1e3 / (output - 1)
 
     def close(self) -> None:
         if self.sock is not None:

@@ -29,6 +29,22 @@ def test_measures_known_timing(mock_server: Start) -> None:
     assert result.levels[0].mean_prompt_tokens == pytest.approx(64, abs=1)  # calibrated prompts
 
 
+def test_itl_and_e2e_end_at_the_last_token_not_at_the_answers_end(mock_server: Start) -> None:
+    """The README's definitions: E2E ends at the last token, ITL is the mean gap after the
+    first. A server that sends the usage chunk, [DONE] and the body's end 200 ms after the last
+    token (as vLLM's busy front end did in CI, 14 % of ITL apart from an independent client)
+    does not stretch them: they used to end at the answer's last byte (ITL 8 + 200 / 19 ms).
+    The closed loop still re-issues after the answer's end."""
+    mock = mock_server(ttft_ms=40, itl_ms=8, tail_ms=200)
+    result = bench(mock.url, "mock", 64, 20, concurrency="2", requests=8)
+    level = result.levels[0].run
+    assert level.requests == 8 and level.errors == 0
+    assert level.itl_ms.p50 == pytest.approx(8, abs=1)
+    assert level.e2e_ms.p50 == pytest.approx(40 + 19 * 8, abs=10)
+    records = [r for r in result.runs[0].records if not r.warmup]
+    assert all(r.end - r.last_token >= 0.19 for r in records)  # the tail, kept in the record
+
+
 def test_poisson_rate_is_kept_over_1000_requests(mock_server: Start) -> None:
     mock = mock_server(ttft_ms=2, itl_ms=1)
     result = bench(mock.url, "mock", 16, 3, rate="250", requests=1000, seed=1)

@@ -35,7 +35,8 @@ def test_two_workers_measure_what_one_process_does(mock_process: Callable[..., s
     assert {r.worker for r in two.runs[0].records} == {0, 1}
     # each worker probed its own event loop over the level
     assert set(one.runs[0].loop_lag_ms) == {0} and set(two.runs[0].loop_lag_ms) == {0, 1}
-    assert all(0 <= p50 <= p99 < 50 for p50, p99 in two.runs[0].loop_lag_ms.values())
+    # (how late is the machine's business: a bound here failed CI on a slow, busy machine)
+    assert all(0 <= p50 <= p99 for p50, p99 in two.runs[0].loop_lag_ms.values())
 
 
 def test_a_poisson_schedule_is_sent_exactly_as_one_client_would(mock_server: Start) -> None:

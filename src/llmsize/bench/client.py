@@ -81,6 +81,14 @@ class RequestRecord:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def last_token(self) -> float:
+        """When the last token arrived (the README's E2E ends there): the last text chunk, else
+        the answer's end. The response goes on after it (a usage chunk, [DONE], the chunked
+        body's end), as late as the server gets round to it: on a busy server that tail was
+        hundreds of milliseconds, read as decode time by every token of the request."""
+        return self.token_times[-1] if self.token_times else self.end
+
     def as_json(self, origin: float) -> dict[str, Any]:
         def rel(t: float | None) -> float | None:
             return None if t is None else round((t - origin) * 1e3, 3)

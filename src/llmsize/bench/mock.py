@@ -34,6 +34,7 @@ class MockConfig:
     malformed_rate: float = 0.0  # one chunk is not JSON
     seed: int = 0
     model: str = "mock-model"
+    tail_ms: float = 0.0  # after the last token, before the usage chunk, [DONE] and the end
 
 
 def prompt_tokens(text: str) -> int:
@@ -355,9 +356,16 @@ class MockServer:
             transport.write(_chunk(b"data: {not json\n\n") if i == broken_at else event)
             if i + 1 < n_out:
                 loop.call_at(start + ttft + (i + 1) * itl, emit, i + 1)
+            elif self.config.tail_ms > 0:
+                loop.call_later(self.config.tail_ms / 1e3, end)
             else:
+                end()
+
+        def end() -> None:  # a busy front end sends the rest of the answer late
+            if not transport.is_closing():
                 transport.write(tail)
-                finished.set_result(True)
+            if not finished.done():
+                finished.set_result(not transport.is_closing())
 
         loop.call_at(start + ttft, emit, 0)
         if fault == "stall":

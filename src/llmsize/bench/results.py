@@ -99,10 +99,11 @@ def _answered(records: Sequence[RequestRecord]) -> list[RequestRecord]:
 
 
 def latency_samples(level_run: LevelRun) -> tuple[list[float], list[float]]:
-    """Per-request TTFT and E2E (ms) of the measured, answered requests: what gets drawn."""
+    """Per-request TTFT and E2E (ms, to the last token) of the measured, answered requests:
+    what gets drawn."""
     ok = _answered(level_run.records)
     ttft = [(r.first_token - r.sent) * 1e3 for r in ok if r.first_token is not None]
-    return ttft, [(r.end - r.sent) * 1e3 for r in ok]
+    return ttft, [(r.last_token - r.sent) * 1e3 for r in ok]
 
 
 def measure(level_run: LevelRun) -> Measured:
@@ -120,7 +121,7 @@ def measure(level_run: LevelRun) -> Measured:
         if r.prompt_tokens:
             prompts.append(r.prompt_tokens)
         if out > 1 and r.first_token is not None:
-            itl.append((r.end - r.first_token) * 1e3 / (out - 1))
+            itl.append((r.last_token - r.first_token) * 1e3 / (out - 1))
     span = (max(r.end for r in ok) - min(r.sent for r in ok)) if ok else 0.0
     lags = sorted(max(0.0, (r.sent - r.scheduled) * 1e3) for r in records)
     level = level_run.level
