@@ -256,7 +256,7 @@ def check_silicon(
         if server is None:
             skipped["no server type of that GPU"] += 1
             continue
-        if any(p.layout.faults(model, server.gpus) for p in (run.prefill, run.decode)):
+        if any(p.layout.faults(model, server.gpus) for p in pools):
             skipped["layout the model cannot take (TP not dividing the heads)"] += 1
             continue
         tokens = run.input_tokens + run.output_tokens
