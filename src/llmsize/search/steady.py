@@ -348,14 +348,15 @@ def rank_key(
     rank: str, servers: float, gpus: float, per_month_usd: float | None, latency_ms: float
 ) -> tuple[float, ...]:
     """The one --rank order, for server types and for serving modes alike: fewest servers
-    (then GPUs, latency, cost), lowest monthly cost (then servers, GPUs, latency; an unknown
-    price last) or lowest primary latency (then servers, GPUs, cost)."""
+    (then GPUs, cost, latency: of equal deployments a buyer takes the cheaper, since both keep
+    the limits), lowest monthly cost (then servers, GPUs, latency) or lowest primary latency
+    (then servers, GPUs, cost); an unknown price ranks after every known one."""
     price = math.inf if per_month_usd is None else per_month_usd
     if rank == "cost":
         return (price, servers, gpus, latency_ms)
     if rank == "latency":
         return (latency_ms, servers, gpus, price)
-    return (servers, gpus, latency_ms, price)
+    return (servers, gpus, price, latency_ms)
 
 
 def _lookup(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> Lookup:
@@ -385,7 +386,7 @@ def _lookup(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> Lo
 def plan(
     usecase: Resolved, catalog: Catalog, perf: PerfSource, rank: str = "servers"
 ) -> PlanResult:
-    """Plan every server type; recommend the fewest servers (then GPUs, then latency), the
+    """Plan every server type; recommend the fewest servers (then GPUs, cost, latency), the
     lowest monthly cost (`rank="cost"`, where a price is known) or the lowest latency of the
     primary limit (`rank="latency"`)."""
     if rank not in RANKS:
