@@ -32,6 +32,7 @@ class DailyCapacity:
     users_per_day: float
     input_tokens_per_day: float
     output_tokens_per_day: float
+    queued: bool = False  # a batch job: its requests wait, the servers run full all window
 
 
 def daily_capacity(
@@ -41,10 +42,13 @@ def daily_capacity(
     hours_per_day: float = 8.0,
     requests_per_user: float = 3.0,
     percentile: float = DEFAULT_PERCENTILE,
+    queued: bool = False,
 ) -> DailyCapacity:
     """The talk's arithmetic: capacity 65.6 req/s sustains 53.2 on average; over 8 hours that is
-    1.5 M requests, 500 k users at 3 requests each, 192 M input and 768 M output tokens."""
-    avg = sustainable_average(peak_rps, percentile)
+    1.5 M requests, 500 k users at 3 requests each, 192 M input and 768 M output tokens.
+    `queued` (a batch job): the requests wait in a queue, so the server runs at its capacity
+    all the hours, with no headroom for a Poisson peak."""
+    avg = peak_rps if queued else sustainable_average(peak_rps, percentile)
     requests = avg * hours_per_day * 3600
     return DailyCapacity(
         peak_rps=peak_rps,
@@ -54,6 +58,7 @@ def daily_capacity(
         users_per_day=requests / requests_per_user,
         input_tokens_per_day=requests * input_tokens,
         output_tokens_per_day=requests * output_tokens,
+        queued=queued,
     )
 
 

@@ -21,11 +21,13 @@ _WHERE = {
     "estimate": "llmsize.api.questions",
     "estimate_disaggregated": "llmsize.api.disaggregated",
     "simulate": "llmsize.api.simulation",
+    "usecase_question": "llmsize.api.from_usecase",
     "validate": "llmsize.api.validation",
     "ShownLevel": "llmsize.bench.results",
     "ApiPrice": "llmsize.economics",
     "CapacityResult": "llmsize.economics",
     "FileCheck": "llmsize.files",
+    "UseCaseQuestion": "llmsize.api.from_usecase",
     "PerfOptions": "llmsize.perf.context",
     "CalibrateResult": "llmsize.perf.results",
     "ConfigsResult": "llmsize.perf.results",
@@ -49,6 +51,7 @@ __all__ = [
     "FileCheck",
     "PerfOptions",
     "ShownLevel",
+    "UseCaseQuestion",
     "accuracy",
     "api_prices",
     "bench",
@@ -65,12 +68,14 @@ __all__ = [
     "show",
     "simulate",
     "sustainable_average",
+    "usecase_question",
     "validate",
 ]
 
 if TYPE_CHECKING:
     from llmsize.api.calibration import accuracy, calibrate
     from llmsize.api.disaggregated import configs_disaggregated, estimate_disaggregated
+    from llmsize.api.from_usecase import UseCaseQuestion, usecase_question
     from llmsize.api.measurement import bench, show
     from llmsize.api.planning import plan
     from llmsize.api.questions import api_prices, capacity, configs, estimate

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from llmsize.economics import GivenPrices
     from llmsize.limits import Limits
     from llmsize.perf.context import PerfContext
+    from llmsize.workload import Serving
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Question:
 
 
 def question_of(
-    model: str,
+    model: str | LlmArch,
     gpu: str,
     server: str | None,
     precision: str | None,
@@ -46,7 +47,7 @@ def question_of(
     from llmsize.perf.context import bare_server, perf_context
 
     catalog = load_catalog()
-    arch = catalog.resolve_model(model, "--model")
+    arch = catalog.resolve_model(model, "--model") if isinstance(model, str) else model
     chip = catalog.gpus.get(gpu, "--gpu")
     box = catalog.servers.get(server, "--server") if server else bare_server(chip)
     if server and catalog.gpu_of(box).id != chip.id:
@@ -209,7 +210,7 @@ def estimate(
 
 
 def configs(
-    model: str,
+    model: str | LlmArch,
     gpu: str,
     input_tokens: int,
     output_tokens: int,
@@ -223,19 +224,34 @@ def configs(
     engine: str | None = None,
     bench: Sequence[Path | str] = (),
     kv_precision: str | None = None,
+    precisions: Sequence[str] = (),
+    serving: Serving | None = None,
 ) -> ConfigsResult:
     """The calculator's main screen: every (TP, batch), the latency-throughput frontier, and the
     throughput- and latency-optimal configurations within the limits (`kv_precision`: the KV
-    cache held apart from the weights)."""
+    cache held apart from the weights; `precisions`: several compared, in place of `precision`;
+    `serving`: a prefix cache, speculative decoding or session history, as a use case's
+    `usecase_question` gives them)."""
+    from llmsize.catalog.precisions import checked
     from llmsize.limits import Limits
+    from llmsize.perf.estimate import merged
     from llmsize.search import frontier, pick_optimal
+    from llmsize.workload import PLAIN
 
     limits = limits or Limits()
     options = PerfOptions.of(source, calibration, engine, bench, mode)
     q = question_of(model, gpu, server, precision, input_tokens + output_tokens, options)
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
     kv = kv_checked(kv_precision, chip) or ""
-    lookup = ctx.perf.lookup(arch, box, chip, q.precision, input_tokens, output_tokens, kv=kv)
+    asked = tuple(checked(p, "--precision") for p in precisions) or (q.precision,)
+    lookup = merged(
+        [
+            ctx.perf.lookup(
+                arch, box, chip, p, input_tokens, output_tokens, kv=kv, serving=serving or PLAIN
+            )
+            for p in asked
+        ]
+    )
     metric = limits.primary_metric if limits.any else "ttft_ms"
     feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)
     return ConfigsResult(
@@ -265,7 +281,7 @@ def api_prices() -> list[ApiPrice]:
 
 
 def capacity(
-    model: str,
+    model: str | LlmArch,
     server: str,
     input_tokens: int,
     output_tokens: int,
@@ -281,10 +297,15 @@ def capacity(
     engine: str | None = None,
     bench: Sequence[Path | str] = (),
     kv_precision: str | None = None,
+    precisions: Sequence[str] = (),
+    serving: Serving | None = None,
+    queued: bool = False,
 ) -> CapacityResult:
     """The talk's business view: peak capacity per server, the sustainable average, requests,
     users and tokens per working day, the API cost of the same traffic and the server's own
-    (your `prices`, else the packaged list)."""
+    (your `prices`, else the packaged list). `precisions` and `serving` as `configs` takes
+    them; `queued`: a batch job, whose requests wait, so the day's traffic is the capacity over
+    all its hours, with no headroom for a Poisson peak."""
     from llmsize.catalog import load_catalog
     from llmsize.economics import DAYS_PER_MONTH, GivenPrices, api_cost, daily_capacity
     from llmsize.limits import Limits
@@ -307,12 +328,19 @@ def capacity(
         engine=engine,
         bench=bench,
         kv_precision=kv_precision,
+        precisions=precisions,
+        serving=serving,
     )
     best = found.throughput_optimal
     if best is None:
         return CapacityResult(found, None, None, None, None, None)
     daily = daily_capacity(
-        best.rps_per_server, input_tokens, output_tokens, hours_per_day, requests_per_user
+        best.rps_per_server,
+        input_tokens,
+        output_tokens,
+        hours_per_day,
+        requests_per_user,
+        queued=queued,
     )
     server_price = prices.server_price(box.id)
     month = server_price.per_month_usd if server_price else None

@@ -10,6 +10,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from llmsize.cli import _complete as complete
+
 
 class Source(StrEnum):
     auto = "auto"
@@ -101,6 +103,43 @@ ModeOpt = Annotated[
         help="inflight (default): continuous batching at a fixed concurrency, as vLLM, SGLang "
         "and TensorRT-LLM serve (default engine vLLM); static: the talk's calculator's static "
         "batches (default engine its TensorRT-LLM 0.9 fit).",
+    ),
+]
+OptionalModeOpt = Annotated[
+    Mode | None,
+    typer.Option(
+        "--mode",
+        help="inflight: continuous batching at a fixed concurrency, as vLLM, SGLang and "
+        "TensorRT-LLM serve (default engine vLLM); static: the talk's calculator's static "
+        "batches (default engine its TensorRT-LLM 0.9 fit). Default: a use case's batching, "
+        "else inflight.",
+    ),
+]
+OptionalModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="Catalog id or alias, or a path to a HF config.json (required without a use case).",
+        autocompletion=complete.models,
+        show_default=False,
+    ),
+]
+OptionalInputOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--input-tokens",
+        min=1,
+        help="Input tokens per request, incl. system prompt (required without a use case).",
+        show_default=False,
+    ),
+]
+OptionalOutputOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--output-tokens",
+        min=1,
+        help="Output tokens per request (required without a use case).",
+        show_default=False,
     ),
 ]
 CalibrationOpt = Annotated[

@@ -8,7 +8,7 @@ import typer
 from llmsize.cli import _complete as complete
 from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, user_errors
-from llmsize.cli.estimate import InputOpt, ModelOpt, OutputOpt
+from llmsize.cli._usecase import UseCaseArg
 
 Usd = Annotated[float | None, typer.Option(min=0)]
 
@@ -20,25 +20,33 @@ class Basis(StrEnum):
 
 @opts.perf_flags
 def capacity_command(
-    model: ModelOpt,
+    usecase: UseCaseArg = None,
+    model: opts.OptionalModelOpt = None,
     server: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--server",
-            help="Server type (llmsize catalog servers).",
+            help="Server type (llmsize catalog servers); with a use case, the one of its "
+            "servers to answer for (needed where it lists several).",
             autocompletion=complete.servers,
         ),
-    ],
-    input_tokens: InputOpt,
-    output_tokens: OutputOpt,
+    ] = None,
+    input_tokens: opts.OptionalInputOpt = None,
+    output_tokens: opts.OptionalOutputOpt = None,
     precision: opts.BestPrecisionOpt = None,
     kv_precision: opts.KvPrecisionOpt = None,
     first_token_ms: opts.FirstTokenOpt = None,
     last_token_ms: opts.LastTokenOpt = None,
     inter_token_ms: opts.InterTokenOpt = None,
     hours_per_day: Annotated[
-        float, typer.Option("--hours-per-day", min=0.1, max=24, help="Working hours of traffic.")
-    ] = 8.0,
+        float | None,
+        typer.Option(
+            "--hours-per-day",
+            min=0.1,
+            max=24,
+            help="Working hours of traffic [default: a batch job's window, else 8].",
+        ),
+    ] = None,
     requests_per_user: Annotated[
         float, typer.Option("--requests-per-user", min=0.01, help="Requests per user per day.")
     ] = 3.0,
@@ -83,7 +91,7 @@ def capacity_command(
         Basis,
         typer.Option("--basis", help="Packaged server price: cloud (per hour) or on-prem."),
     ] = Basis.cloud,
-    mode: opts.ModeOpt = opts.Mode.inflight,
+    mode: opts.OptionalModeOpt = None,
     fmt: opts.FormatOpt = opts.Format.table,
     as_json: opts.JsonOpt = False,
     *,
@@ -93,18 +101,41 @@ def capacity_command(
     and tokens per working day, the server's monthly cost and the API cost of the same traffic.
     Exit 1 when no configuration meets the limits."""
     from llmsize.api import capacity
+    from llmsize.cli._usecase import asked, credits, limits_over, print_credits
     from llmsize.economics import GivenPrices
+    from llmsize.errors import InputError
     from llmsize.limits import Limits
 
+    kv = kv_precision.value if kv_precision else None
     with user_errors():
+        q = asked(
+            usecase,
+            (model, input_tokens, output_tokens),
+            server=server,
+            gpu=None,
+            engine=perf.engine,
+            mode=mode.value if mode else None,
+            calibration=perf.calibration,
+            kv_precision=kv,
+        )
+        if q is None and server is None:
+            raise InputError("--server", "required (or give a use-case file naming one)")
+        asked_precision = precision.name_in_table if precision else None
+        settings = perf.settings()
+        if q is not None:
+            settings["engine"] = q.engine
         r = capacity(
-            model,
-            server,
-            input_tokens,
-            output_tokens,
-            precision.name_in_table if precision else None,
-            kv_precision=kv_precision.value if kv_precision else None,
-            limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
+            q.model if q is not None else str(model),
+            (q.server if q is not None else None) or str(server),
+            q.input_tokens if q is not None else int(input_tokens or 0),
+            q.output_tokens if q is not None else int(output_tokens or 0),
+            asked_precision or (q.precision if q is not None else None),
+            kv_precision=kv or (q.kv_precision if q is not None else None),
+            limits=(
+                limits_over(q, first_token_ms, last_token_ms, inter_token_ms)
+                if q is not None
+                else Limits(first_token_ms, last_token_ms, inter_token_ms)
+            ),
             prices=GivenPrices(
                 server_usd_per_hour,
                 server_purchase_usd,
@@ -115,27 +146,35 @@ def capacity_command(
                 api_output_per_1k,
                 api=api,
             ),
-            hours_per_day=hours_per_day,
+            hours_per_day=hours_per_day or (q.hours_per_day if q is not None else None) or 8.0,
             requests_per_user=requests_per_user,
-            mode=mode.value,
-            **perf.settings(),
+            mode=q.mode if q is not None else (mode.value if mode else "inflight"),
+            precisions=() if asked_precision or q is None else q.precisions,
+            serving=q.serving if q is not None else None,
+            queued=q is not None and q.usecase.is_batch,
+            **settings,
         )
     best = r.configs.throughput_optimal
     if as_json or fmt != opts.Format.table:
         from llmsize.report.documents import capacity_document
 
         doc = capacity_document(r)
+        if q is not None:
+            doc["usecase"] = credits(q)
         opts.emit(doc, as_json, fmt, "Capacity")
     else:
         from llmsize.report.console import make_console, safe
 
         console = make_console()
+        if q is not None:
+            print_credits(q, console)
         if best is None or r.daily is None:
             console.print("[bold red]No configuration meets the limits.[/]")
         else:
             from llmsize.report.documents import capacity_range
 
-            d, span = r.daily, capacity_range(best)
+            d = r.daily
+            span = capacity_range(best, d.queued)
             peak_range = " (range unvalidated)" if span["range_note"] else ""
             avg_range = ""
             if span["interval"] is not None:
@@ -144,13 +183,24 @@ def capacity_command(
                     f" (90 % range {span['rps_low']:,.2f}–{span['rps_high']:,.2f}{widened})"
                 )
                 avg_range = f" ({_rate(span['avg_rps_low'])}–{_rate(span['avg_rps_high'])})"
+            if d.queued:  # a batch job's requests wait: the server runs full all window
+                rate = (
+                    f"capacity {d.peak_rps:,.2f} req/s{peak_range}, all {d.hours_per_day:g} "
+                    "hours of the job's window (its requests wait in a queue: no Poisson peak)"
+                )
+                day = f"per {d.hours_per_day:g}-hour window: {d.requests_per_day:,.0f} requests, "
+            else:
+                rate = (
+                    f"peak capacity {d.peak_rps:,.2f} req/s{peak_range} -> sustainable average "
+                    f"{_rate(d.avg_rps)} req/s{avg_range} (its 95 % Poisson peak fits)"
+                )
+                day = (
+                    f"per {d.hours_per_day:g}-hour day: {d.requests_per_day:,.0f} requests, "
+                    f"{d.users_per_day:,.0f} users at {requests_per_user:g} each, "
+                )
             console.print(
                 f"[bold]{safe(r.configs.model)}[/] on 1 x {safe(r.configs.server)} ({best.label}, "
-                f"{best.provenance}, {safe(best.source)})\n"
-                f"peak capacity {d.peak_rps:,.2f} req/s{peak_range} -> sustainable average "
-                f"{_rate(d.avg_rps)} req/s{avg_range} (its 95 % Poisson peak fits)\n"
-                f"per {d.hours_per_day:g}-hour day: {d.requests_per_day:,.0f} requests, "
-                f"{d.users_per_day:,.0f} users at {requests_per_user:g} each, "
+                f"{best.provenance}, {safe(best.source)})\n{rate}\n{day}"
                 f"{d.input_tokens_per_day / 1e6:,.1f} M input and "
                 f"{d.output_tokens_per_day / 1e6:,.1f} M output tokens"
             )

@@ -5,9 +5,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from llmsize.cli import _complete as complete
 from llmsize.cli import _options as opts
 from llmsize.cli._common import NO_CONFIG, output_path, user_errors
-from llmsize.cli.estimate import GpuOpt, InputOpt, ModelOpt, OutputOpt, ServerOpt
+from llmsize.cli._usecase import UseCaseArg
+from llmsize.cli.estimate import ServerOpt
 
 if TYPE_CHECKING:
     from llmsize.limits import Limits
@@ -17,16 +19,25 @@ LimitOpt = Annotated[float | None, typer.Option(min=0.001, max=86_400_000)]
 
 @opts.perf_flags
 def configs_command(
-    model: ModelOpt,
-    gpu: GpuOpt,
-    input_tokens: InputOpt,
-    output_tokens: OutputOpt,
+    usecase: UseCaseArg = None,
+    model: opts.OptionalModelOpt = None,
+    gpu: Annotated[
+        str | None,
+        typer.Option(
+            "--gpu",
+            help="Catalog GPU id (llmsize catalog gpus); required without a use case or --server.",
+            autocompletion=complete.gpus,
+            show_default=False,
+        ),
+    ] = None,
+    input_tokens: opts.OptionalInputOpt = None,
+    output_tokens: opts.OptionalOutputOpt = None,
     precision: opts.BestPrecisionOpt = None,
     kv_precision: opts.KvPrecisionOpt = None,
     first_token_ms: opts.FirstTokenOpt = None,
     last_token_ms: opts.LastTokenOpt = None,
     inter_token_ms: opts.InterTokenOpt = None,
-    mode: opts.ModeOpt = opts.Mode.inflight,
+    mode: opts.OptionalModeOpt = None,
     server: ServerOpt = None,
     plot: Annotated[
         Path | None,
@@ -55,29 +66,69 @@ def configs_command(
     Exit code 1 when no configuration meets the limits.
     """
     from llmsize.api import configs
+    from llmsize.cli._usecase import asked, credits, limits_over, print_credits
+    from llmsize.errors import InputError
     from llmsize.limits import Limits
 
+    with user_errors():
+        q = asked(
+            usecase,
+            (model, input_tokens, output_tokens),
+            server=server,
+            gpu=gpu,
+            engine=perf.engine,
+            mode=mode.value if mode else None,
+            calibration=perf.calibration,
+            kv_precision=kv_precision.value if kv_precision else None,
+        )
+        if q is None and gpu is None:
+            raise InputError("--gpu", "required (or give a use-case file naming one server)")
+        if q is not None and disaggregated:
+            raise InputError(
+                "--disaggregated",
+                "lists units for flags, not a use case: llmsize plan USECASE --disaggregated "
+                "sizes them for its load, prefix cache and drafting",
+            )
     if disaggregated:
         _disaggregated(
-            model, gpu, input_tokens, output_tokens, precision, kv_precision,
-            Limits(first_token_ms, last_token_ms, inter_token_ms), mode, server, plot, force,
-            frontier_only, fmt, as_json, perf,
+            str(model), str(gpu), int(input_tokens or 0), int(output_tokens or 0), precision,
+            kv_precision, Limits(first_token_ms, last_token_ms, inter_token_ms),
+            mode or opts.Mode.inflight, server, plot, force, frontier_only, fmt, as_json, perf,
         )  # fmt: skip
         return
     output_path(plot, "--plot", force, perf.inputs, plot=True)
+    asked_precision = precision.name_in_table if precision else None
+    settings = perf.settings()
     with user_errors():
-        result = configs(
-            model,
-            gpu,
-            input_tokens,
-            output_tokens,
-            precision.name_in_table if precision else None,
-            kv_precision=kv_precision.value if kv_precision else None,
-            limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
-            mode=mode.value,
-            server=server,
-            **perf.settings(),
-        )
+        if q is not None:
+            settings["engine"] = q.engine
+            result = configs(
+                q.model,
+                q.gpu,
+                q.input_tokens,
+                q.output_tokens,
+                asked_precision or q.precision,
+                kv_precision=q.kv_precision,
+                limits=limits_over(q, first_token_ms, last_token_ms, inter_token_ms),
+                mode=q.mode,
+                server=q.server,
+                precisions=() if asked_precision else q.precisions,
+                serving=q.serving,
+                **settings,
+            )
+        else:
+            result = configs(
+                str(model),
+                str(gpu),
+                int(input_tokens or 0),
+                int(output_tokens or 0),
+                asked_precision,
+                kv_precision=kv_precision.value if kv_precision else None,
+                limits=Limits(first_token_ms, last_token_ms, inter_token_ms),
+                mode=mode.value if mode else "inflight",
+                server=server,
+                **settings,
+            )
     if plot is not None:
         from llmsize.report.plots import frontier_plot
 
@@ -86,12 +137,18 @@ def configs_command(
     if as_json or fmt != opts.Format.table:
         from llmsize.report.configs_table import configs_document
 
-        opts.emit(configs_document(result), as_json, fmt, "Configurations")
+        doc = configs_document(result)
+        if q is not None:
+            doc["usecase"] = credits(q)
+        opts.emit(doc, as_json, fmt, "Configurations")
     else:
         from llmsize.report.configs_table import render_configs
         from llmsize.report.console import make_console
 
-        render_configs(result, make_console(), frontier_only=frontier_only)
+        console = make_console()
+        if q is not None:
+            print_credits(q, console)
+        render_configs(result, console, frontier_only=frontier_only)
     if result.throughput_optimal is None:
         raise typer.Exit(NO_CONFIG)
 

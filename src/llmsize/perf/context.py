@@ -67,7 +67,6 @@ def perf_context(
     """Load curves (only these models' rows), the calibration and check the engine name (an
     unknown one is an error naming `engine_field`: the flag, or the use case's field)."""
     from llmsize.benchdb.store import load_store
-    from llmsize.perf.kv_budget import engine_memory, known_engine
 
     source, mode, engine, bench = options.source, options.mode, options.engine, options.bench
 
@@ -77,10 +76,7 @@ def perf_context(
         raise InputError("--mode", f"{mode!r} is not one of {', '.join(MODES)}")
     catalog = load_catalog()
     cal = load_calibration(options.calibration)
-    known = [*cal.engines, *(e for e in engine_memory().engines if e not in cal.engines)]
-    if engine is not None and engine not in known and known_engine(engine) is None:
-        raise unknown_name(engine_field, "engine", engine, known)
-    chosen = engine or default_engine(cal, mode)
+    chosen = chosen_engine(cal, engine, mode, engine_field)
     store = (
         load_store(bench, models=set(models), statistic=options.statistic)
         if source != "model"
@@ -88,6 +84,20 @@ def perf_context(
     )
     modelled = ModelledPerf(cal, catalog, chosen, mode)
     return PerfContext(catalog, cal, chosen, CombinedPerf(MeasuredCurves(store), modelled, source))
+
+
+def chosen_engine(
+    calibration: Calibration, engine: str | None, mode: str, engine_field: str = "--engine"
+) -> str:
+    """The engine asked for (an unknown one is an error naming `engine_field`), else the
+    mode's default."""
+    from llmsize.perf.kv_budget import engine_memory, known_engine
+
+    cal = calibration
+    known = [*cal.engines, *(e for e in engine_memory().engines if e not in cal.engines)]
+    if engine is not None and engine not in known and known_engine(engine) is None:
+        raise unknown_name(engine_field, "engine", engine, known)
+    return engine or default_engine(cal, mode)
 
 
 INFLIGHT_ENGINE = "vllm"

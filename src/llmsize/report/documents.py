@@ -46,10 +46,10 @@ def estimate_document(result: EstimateResult) -> dict[str, Any]:
     return versioned(asdict(result))
 
 
-def capacity_range(best: Estimate | None) -> dict[str, Any]:
+def capacity_range(best: Estimate | None, queued: bool = False) -> dict[str, Any]:
     """The peak capacity's 90 % range from the model's cross-validated error, and the averages
-    those sustain; nulls for a measured answer, and where the error was never measured (the
-    note then says "unvalidated")."""
+    those sustain (a queued batch job's: the same rates); nulls for a measured answer, and where
+    the error was never measured (the note then says "unvalidated")."""
     from llmsize.perf.estimate import INTERVAL
     from llmsize.workload import sustainable_average
 
@@ -60,8 +60,8 @@ def capacity_range(best: Estimate | None) -> dict[str, Any]:
     return {
         "rps_low": low,
         "rps_high": high,
-        "avg_rps_low": None if low is None else sustainable_average(low),
-        "avg_rps_high": None if high is None else sustainable_average(high),
+        "avg_rps_low": None if low is None else (low if queued else sustainable_average(low)),
+        "avg_rps_high": (None if high is None else (high if queued else sustainable_average(high))),
         "interval": None if low is None else INTERVAL,
         "range_note": (best.range_note or None) if best is not None else None,
     }
@@ -99,7 +99,8 @@ def capacity_document(r: CapacityResult) -> dict[str, Any]:
             "config": config,
             "rps_per_server": None if d is None else d.peak_rps,
             "avg_rps_per_server": None if d is None else d.avg_rps,
-            **capacity_range(best),
+            "queued": d is not None and d.queued,
+            **capacity_range(best, d is not None and d.queued),
             "requests_per_day": None if d is None else d.requests_per_day,
             "users_per_day": None if d is None else d.users_per_day,
             "input_tokens_per_day": None if d is None else d.input_tokens_per_day,

@@ -128,7 +128,13 @@ KEYS: dict[str, str] = {
     "avg_rps": "average request rate, req/s",
     "avg_rps_high": "capacity: the sustainable average at rps_high, req/s",
     "avg_rps_low": "capacity: the sustainable average at rps_low, req/s",
-    "avg_rps_per_server": "the largest Poisson average whose peak one server holds, req/s",
+    "avg_rps_per_server": "the largest Poisson average whose peak one server holds, req/s (a "
+    "queued batch job's: its capacity)",
+    "queued": "a batch job: its requests wait in a queue, so the server runs at its capacity all "
+    "the hours (no Poisson headroom)",
+    "usecase": "configs and capacity asked with a use case: its name, lengths, engine, batching "
+    "and, in words, the prefix cache, speculative decoding and sessions it credits",
+    "speculative_decoding": "speculative decoding as the answer credits it, in words (null: none)",
     "bandwidth_tb_s": "memory bandwidth, TB/s (datasheet)",
     "batch": "static batch size (mode static) or in-flight concurrency (mode inflight) per replica",
     "broken": "the limits a configuration or run breaks, in words (e.g. 'TTFT 312 ms > 300 ms')",

@@ -20,7 +20,7 @@ from llmsize.deployment import Deployment
 from llmsize.economics import ApiCost, PlanCost, plan_costs, usecase_api_cost
 from llmsize.errors import InputError
 from llmsize.limits import Breach, Limits
-from llmsize.perf.estimate import Estimate, Lookup
+from llmsize.perf.estimate import Estimate, Lookup, merged
 from llmsize.perf.sources import PerfSource
 from llmsize.usecase import Resolved
 
@@ -376,11 +376,7 @@ def _lookup(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> Lo
         )
         for precision in asked
     ]
-    if len(found) == 1:
-        return found[0]
-    estimates = tuple(e for f in found for e in f.estimates)
-    missing = tuple(dict.fromkeys(m for f in found for m in f.missing))
-    return Lookup(estimates, missing, any(f.too_big for f in found))
+    return merged(found)
 
 
 def plan(
