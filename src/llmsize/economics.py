@@ -106,12 +106,25 @@ class ApiCost:
         return self.per_day_usd * DAYS_PER_MONTH
 
 
-def api_cost(capacity: DailyCapacity, price: ApiPrice, prompt_tokens: float = 0.0) -> ApiCost:
-    """The same traffic bought per token: $38.4 + $204 a day for the talk's Llama-2-70B case."""
+def api_cost(
+    capacity: DailyCapacity,
+    price: ApiPrice,
+    prompt_tokens: float = 0.0,
+    cached_share: float = 0.0,
+    cached_rate: float | None = None,
+) -> ApiCost:
+    """The same traffic bought per token: $38.4 + $204 a day for the talk's Llama-2-70B case.
+    `cached_share` of the input is a shared prefix the API's prompt cache serves, billed at
+    `cached_rate` (else the API's own cached-input rate, where published)."""
+    rate = cached_rate if cached_rate is not None else price.cached_input_per_1k_usd
+    share, note = cached_billing(cached_share, rate)
+    input_rate = (1 - share) * price.input_per_1k_usd + share * (rate or 0.0)
     return ApiCost(
         price,
-        capacity.input_tokens_per_day / 1000 * price.input_per_1k_usd,
+        capacity.input_tokens_per_day / 1000 * input_rate,
         capacity.output_tokens_per_day / 1000 * price.output_per_1k_usd,
+        share,
+        note,
         tier_note=price.tier_note(prompt_tokens),
     )
 
@@ -210,6 +223,7 @@ class GivenPrices:
     api_output_per_1k: float | None = None
     given_in: str = "given on the command line"
     api: str | None = None  # a packaged API price's id (None: the packaged default)
+    api_given_in: str | None = None  # where the API rates were given (None: `given_in`)
 
     def __post_init__(self) -> None:
         if self.server_purchase_usd is not None and self.server_usd_per_hour is not None:
@@ -232,7 +246,12 @@ class GivenPrices:
 
     def api_price(self) -> ApiPrice:
         return given_api_price(
-            self.api, self.api_input_per_1k, self.api_output_per_1k, "yours", self.given_in, "--api"
+            self.api,
+            self.api_input_per_1k,
+            self.api_output_per_1k,
+            "yours",
+            self.api_given_in or self.given_in,
+            "--api",
         )
 
 
@@ -371,12 +390,8 @@ def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
     cached_rate = cost.api_cached_input_per_1k_usd
     if cached_rate is None:
         cached_rate = price.cached_input_per_1k_usd
-    share, note = _cached_share(usecase, cached_rate)
-    input_rate = price.input_per_1k_usd
-    if share and cached_rate is not None:
-        input_rate = (1 - share) * price.input_per_1k_usd + share * cached_rate
-    else:
-        share = 0.0
+    share, note = cached_billing(cached_prefix_share(usecase), cached_rate)
+    input_rate = (1 - share) * price.input_per_1k_usd + share * (cached_rate or 0.0)
     return ApiCost(
         price,
         inputs / 1000 * input_rate,
@@ -387,16 +402,22 @@ def usecase_api_cost(usecase: Resolved) -> tuple[ApiCost, float]:
     ), rate
 
 
-def _cached_share(usecase: Resolved, rate: float | None) -> tuple[float, str]:
-    """The share of the input an API finds in its prompt cache (the shared prefix at its hit
-    rate, as the use case states it), and how it is billed at the cached-input `rate`, in
-    words (None: the API's cached rate is unknown)."""
+def cached_prefix_share(usecase: Resolved) -> float:
+    """The share of the input an API finds in its prompt cache: the shared prefix at its hit
+    rate, as the use case states it."""
     prefix = usecase.prefix
     if prefix is None or not prefix.cached_tokens or not usecase.input_tokens_total:
+        return 0.0
+    return min(1.0, prefix.cached_tokens / usecase.input_tokens_total)
+
+
+def cached_billing(share: float, rate: float | None) -> tuple[float, str]:
+    """The share of the input billed at the cached-input `rate` (0 where the rate is unknown:
+    it is billed in full), and how, in words ('' : no cached prefix)."""
+    if not share:
         return 0.0, ""
-    share = min(1.0, prefix.cached_tokens / usecase.input_tokens_total)
     if rate is None:
-        return share, (
+        return 0.0, (
             f"the {share:.0%} of input that is a cached prefix billed at the full input rate "
             "(give cost.api_cached_input_per_1k_usd for the API's cached-input rate)"
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llmsize.economics import daily_capacity
+from llmsize.economics import daily_capacity, load_prices
 from tests.cli.helpers import assert_one_line_error, run
 from tests.conftest import EXAMPLES
 
@@ -133,3 +133,60 @@ def test_a_use_case_engine_field_is_named_where_it_is_wrong(tmp_path: Path) -> N
     bad = tmp_path / "bad.yaml"
     bad.write_text(CHAT.read_text() + "engine: sglng\n")
     assert_one_line_error(run("capacity", str(bad), "--server", "dgx-h100"), "engine", "sglang")
+
+
+def priced_case(tmp_path: Path, cost: str) -> Path:
+    """The 70B chat case with a `cost:` section of its own."""
+    path = tmp_path / "priced.yaml"
+    path.write_text(CHAT.read_text() + "cost:\n" + cost)
+    return path
+
+
+def test_the_use_cases_prices_apply_where_no_flag_gives_them(tmp_path: Path) -> None:
+    """Its server price, API, rates and hours of traffic are the use case's, as `plan` prices
+    it; a flag replaces the one it gives."""
+    case = priced_case(
+        tmp_path,
+        "  server_usd_per_hour: {dgx-h100: 20.0}\n"
+        "  api: gpt-3.5-turbo-2024\n  api_output_per_1k_usd: 0.004\n  hours_per_day: 12\n",
+    )
+    doc = doc_of("capacity", str(case), "--server", "dgx-h100")
+    assert doc["cost_per_month_usd"] == pytest.approx(20.0 * 730)
+    assert doc["server_price_source"] == "given in the use case"
+    api = doc["api_cost"]
+    assert isinstance(api, dict) and "gpt-3.5-turbo-2024" in str(api["price_source"])
+    output_tokens = doc["output_tokens_per_day"]
+    assert isinstance(output_tokens, float)
+    assert api["output_per_day_usd"] == pytest.approx(output_tokens / 1000 * 0.004)
+    avg = doc["avg_rps_per_server"]
+    assert isinstance(avg, float) and doc["requests_per_day"] == pytest.approx(avg * 12 * 3600)
+    flagged = doc_of(
+        "capacity", str(case), "--server", "dgx-h100", "--server-usd-per-hour", "30",
+        "--hours-per-day", "8",
+    )  # fmt: skip
+    assert flagged["cost_per_month_usd"] == pytest.approx(30.0 * 730)
+    assert flagged["requests_per_day"] == pytest.approx(avg * 8 * 3600)
+
+
+def test_a_cached_prefix_is_billed_at_the_apis_cached_input_rate() -> None:
+    """6,000 of 6,600 input tokens are the cached system prompt: the API bills them at its
+    cached-input rate ($0.20 against $2.00 per million for the default API), as plan does."""
+    doc = doc_of("capacity", str(CACHED), "--server", "dgx-b200")
+    api = doc["api_cost"]
+    tokens = doc["input_tokens_per_day"]
+    assert isinstance(api, dict) and isinstance(tokens, float)
+    price = load_prices().api_price(None, "--api")
+    assert price.cached_input_per_1k_usd is not None
+    share = 6000 / 6600
+    rate = (1 - share) * price.input_per_1k_usd + share * price.cached_input_per_1k_usd
+    billed = tokens / 1000 * rate
+    assert api["input_per_day_usd"] == pytest.approx(billed)
+
+
+def test_a_batch_jobs_rented_server_is_billed_for_its_window() -> None:
+    """Rented servers run the 8-hour window a day, as plan bills a batch job."""
+    doc = doc_of("capacity", str(BATCH), "--server", "dgx-b200")
+    price = load_prices().server("dgx-b200", "cloud")
+    assert price is not None
+    assert doc["cost_per_month_usd"] == pytest.approx(price.usd_per_hour * 730 * 8 / 24)
+    assert "rented 8 h a day" in run("capacity", str(BATCH), "--server", "dgx-b200").stdout

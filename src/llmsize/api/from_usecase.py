@@ -12,6 +12,7 @@ from llmsize.usecase import UseCase
 
 if TYPE_CHECKING:
     from llmsize.catalog import LlmArch
+    from llmsize.economics import GivenPrices
     from llmsize.limits import Limits
     from llmsize.usecase import Resolved
     from llmsize.workload import Serving
@@ -70,6 +71,52 @@ class UseCaseQuestion:
     def hours_per_day(self) -> float | None:
         """A batch job's window: the hours a day its traffic runs (None: not a batch job)."""
         return self.usecase.window_hours if self.usecase.is_batch else None
+
+    @property
+    def traffic_hours(self) -> float:
+        """Hours of traffic a day: a batch job's window, else cost.hours_per_day where the use
+        case states one, else the talk's 8-hour working day."""
+        if self.hours_per_day is not None:
+            return self.hours_per_day
+        cost = self.usecase.cost
+        return cost.hours_per_day if "hours_per_day" in cost.model_fields_set else 8.0
+
+    @property
+    def cached_share(self) -> float:
+        """The share of the input an API bills at its cached-input rate (the shared prefix)."""
+        from llmsize.economics import cached_prefix_share
+
+        return cached_prefix_share(self.usecase)
+
+    def prices(self, flags: GivenPrices, server_flags_given: bool) -> GivenPrices:
+        """The flags' prices, and the use case's `cost` where no flag gives them: its price for
+        this server and its basis (unless a server-price flag is given), its API and its rates
+        (each unless its flag is given)."""
+        from llmsize.economics import usecase_server_price
+
+        cost, prices = self.usecase.cost, flags
+        server = self.server or ""
+        if not server_flags_given:
+            prices = replace(prices, basis=cost.basis)
+            if usecase_server_price(cost, server) is not None:
+                prices = replace(
+                    prices,
+                    server_usd_per_hour=cost.server_usd_per_hour.get(server),
+                    server_purchase_usd=cost.server_purchase_usd.get(server),
+                    amortisation_months=cost.amortisation_months,
+                    server_running_usd_per_month=cost.server_running_usd_per_month.get(server, 0),
+                    given_in="given in the use case",
+                )
+        rates_given = flags.api_input_per_1k is not None or flags.api_output_per_1k is not None
+        return replace(
+            prices,
+            api=flags.api or cost.api,
+            api_input_per_1k=flags.api_input_per_1k if rates_given else cost.api_input_per_1k_usd,
+            api_output_per_1k=(
+                flags.api_output_per_1k if rates_given else cost.api_output_per_1k_usd
+            ),
+            api_given_in=flags.given_in if rates_given else "given in the use case",
+        )
 
 
 def usecase_question(

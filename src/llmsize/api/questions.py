@@ -300,12 +300,15 @@ def capacity(
     precisions: Sequence[str] = (),
     serving: Serving | None = None,
     queued: bool = False,
+    cached_share: float = 0.0,
+    api_cached_input_per_1k: float | None = None,
 ) -> CapacityResult:
     """The talk's business view: peak capacity per server, the sustainable average, requests,
     users and tokens per working day, the API cost of the same traffic and the server's own
     (your `prices`, else the packaged list). `precisions` and `serving` as `configs` takes
     them; `queued`: a batch job, whose requests wait, so the day's traffic is the capacity over
-    all its hours, with no headroom for a Poisson peak."""
+    all its hours, with no headroom for a Poisson peak; `cached_share` of the input the API
+    bills at its cached-input rate (`api_cached_input_per_1k`, else its own)."""
     from llmsize.catalog import load_catalog
     from llmsize.economics import DAYS_PER_MONTH, GivenPrices, api_cost, daily_capacity
     from llmsize.limits import Limits
@@ -344,9 +347,12 @@ def capacity(
     )
     server_price = prices.server_price(box.id)
     month = server_price.per_month_usd if server_price else None
+    rented = server_price is not None and server_price.kind != "on-prem"
+    if month is not None and queued and prices.basis == "cloud" and rented:
+        month *= hours_per_day / 24  # rented servers run the job's window only, as plan bills
     per_million = None
     if month is not None:
         tokens_month = daily.output_tokens_per_day * DAYS_PER_MONTH
         per_million = month / (tokens_month / 1e6) if tokens_month else None
-    api = api_cost(daily, api_price, input_tokens)
+    api = api_cost(daily, api_price, input_tokens, cached_share, api_cached_input_per_1k)
     return CapacityResult(found, daily, api, server_price, month, per_million)

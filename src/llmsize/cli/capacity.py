@@ -76,21 +76,30 @@ def capacity_command(
         ),
     ] = None,
     amortisation_months: Annotated[
-        int,
-        typer.Option("--amortisation-months", min=1, max=240, help="On-prem amortisation period."),
-    ] = 36,
+        int | None,
+        typer.Option(
+            "--amortisation-months",
+            min=1,
+            max=240,
+            help="On-prem amortisation period [default: a use case's, else 36].",
+        ),
+    ] = None,
     server_running_usd_per_month: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--server-running-usd-per-month",
             min=0,
-            help="On-prem: power, space and support per server per month.",
+            help="On-prem: power, space and support per server per month [default: 0].",
         ),
-    ] = 0.0,
+    ] = None,
     basis: Annotated[
-        Basis,
-        typer.Option("--basis", help="Packaged server price: cloud (per hour) or on-prem."),
-    ] = Basis.cloud,
+        Basis | None,
+        typer.Option(
+            "--basis",
+            help="Packaged server price: cloud (per hour) or on-prem [default: a use case's, "
+            "else cloud].",
+        ),
+    ] = None,
     mode: opts.OptionalModeOpt = None,
     fmt: opts.FormatOpt = opts.Format.table,
     as_json: opts.JsonOpt = False,
@@ -101,7 +110,12 @@ def capacity_command(
     and tokens per working day, the server's monthly cost and the API cost of the same traffic.
     Exit 1 when no configuration meets the limits."""
     from llmsize.api import capacity
-    from llmsize.cli._usecase import asked, credits, limits_over, print_credits
+    from llmsize.cli._usecase import (
+        asked,
+        credits,
+        limits_over,
+        print_credits,
+    )
     from llmsize.economics import GivenPrices
     from llmsize.errors import InputError
     from llmsize.limits import Limits
@@ -121,6 +135,24 @@ def capacity_command(
         if q is None and server is None:
             raise InputError("--server", "required (or give a use-case file naming one)")
         asked_precision = precision.name_in_table if precision else None
+        prices = GivenPrices(
+            server_usd_per_hour,
+            server_purchase_usd,
+            amortisation_months or 36,
+            server_running_usd_per_month or 0.0,
+            basis.value if basis else "cloud",
+            api_input_per_1k,
+            api_output_per_1k,
+            api=api,
+        )
+        server_flags = (
+            server_usd_per_hour,
+            server_purchase_usd,
+            amortisation_months,
+            server_running_usd_per_month,
+            basis,
+        )
+        server_flags_given = any(v is not None for v in server_flags)
         settings = perf.settings()
         if q is not None:
             settings["engine"] = q.engine
@@ -136,22 +168,17 @@ def capacity_command(
                 if q is not None
                 else Limits(first_token_ms, last_token_ms, inter_token_ms)
             ),
-            prices=GivenPrices(
-                server_usd_per_hour,
-                server_purchase_usd,
-                amortisation_months,
-                server_running_usd_per_month,
-                basis.value,
-                api_input_per_1k,
-                api_output_per_1k,
-                api=api,
-            ),
-            hours_per_day=hours_per_day or (q.hours_per_day if q is not None else None) or 8.0,
+            prices=prices if q is None else q.prices(prices, server_flags_given),
+            hours_per_day=hours_per_day or (q.traffic_hours if q is not None else 8.0),
             requests_per_user=requests_per_user,
             mode=q.mode if q is not None else (mode.value if mode else "inflight"),
             precisions=() if asked_precision or q is None else q.precisions,
             serving=q.serving if q is not None else None,
             queued=q is not None and q.usecase.is_batch,
+            cached_share=q.cached_share if q is not None else 0.0,
+            api_cached_input_per_1k=(
+                q.usecase.cost.api_cached_input_per_1k_usd if q is not None else None
+            ),
             **settings,
         )
     best = r.configs.throughput_optimal
@@ -205,8 +232,11 @@ def capacity_command(
                 f"{d.output_tokens_per_day / 1e6:,.1f} M output tokens"
             )
             if r.server_month_usd is not None and r.server_price is not None:
+                rented = r.server_month_usd < r.server_price.per_month_usd
+                billed = f", rented {d.hours_per_day:g} h a day" if rented else ""
                 console.print(
-                    f"server: ${r.server_month_usd:,.0f} a month ({r.server_price.usd_per_hour:g} "
+                    f"server: ${r.server_month_usd:,.0f} a month{billed} "
+                    f"({r.server_price.usd_per_hour:g} "
                     f"$/h; {r.server_price.source}), ${r.usd_per_million_output_tokens:,.2f} per "
                     "million output tokens at that traffic",
                     soft_wrap=True,
