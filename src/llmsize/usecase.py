@@ -491,6 +491,31 @@ def _length(tokens: int | LengthSpread | None, words: float | None) -> tuple[int
     return words_to_tokens(words or 0), 0.0
 
 
+def read_resolved(
+    usecase: UseCase | Path | str,
+    catalog: Catalog,
+    base_dir: Path | None = None,
+    kv_precision: str | None = None,
+) -> tuple[UseCase, Resolved, str]:
+    """A use case (parsed, or read from its YAML file, whose folder then holds the files it
+    names) resolved against the catalog, with --kv-precision over its hardware.kv_precision;
+    and the file it was read from ('' : parsed), which errors about its fields name."""
+    from dataclasses import replace
+
+    from llmsize.catalog.precisions import checked_kv
+
+    origin = ""
+    if not isinstance(usecase, UseCase):
+        path = Path(usecase)
+        base_dir = base_dir or path.parent
+        usecase = load_usecase(path)
+        origin = str(path)
+    resolved = resolve(usecase, catalog, base_dir or Path(), origin)
+    if kv_precision is not None:
+        resolved = replace(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
+    return usecase, resolved, origin
+
+
 def resolve(
     usecase: UseCase, catalog: Catalog, base_dir: Path = Path(), origin: str = ""
 ) -> Resolved:

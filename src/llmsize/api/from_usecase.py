@@ -135,23 +135,14 @@ def usecase_question(
     refused without one. `engine`, `mode` and `kv_precision` override the use case's fields as
     the same flags of `plan` do."""
     from llmsize.catalog import load_catalog
-    from llmsize.catalog.precisions import checked_kv
     from llmsize.errors import InputError
     from llmsize.perf.calibration import load_calibration
     from llmsize.perf.context import chosen_engine
     from llmsize.perf.served import as_served
-    from llmsize.usecase import flag_or_field, load_usecase, resolve
+    from llmsize.usecase import flag_or_field, read_resolved
 
-    origin = ""
-    if not isinstance(usecase, UseCase):
-        path = Path(usecase)
-        base_dir = base_dir or path.parent
-        usecase = load_usecase(path)
-        origin = str(path)
     catalog = load_catalog()
-    resolved = resolve(usecase, catalog, base_dir or Path(), origin)
-    if kv_precision is not None:
-        resolved = replace(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
+    usecase, resolved, origin = read_resolved(usecase, catalog, base_dir, kv_precision)
     mode = mode or usecase.batching or "inflight"
     field = flag_or_field(bool(engine), "--engine", origin, "engine")
     cal = load_calibration(Path(calibration) if calibration is not None else None)

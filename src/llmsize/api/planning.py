@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from llmsize.search import PlanResult
-from llmsize.usecase import UseCase, load_usecase
+from llmsize.usecase import UseCase
 
 
 def plan(
@@ -50,26 +50,17 @@ def plan(
     from llmsize.perf.context import PerfOptions, perf_context
     from llmsize.perf.served import as_served
     from llmsize.search import plan as search_plan
-    from llmsize.usecase import flag_or_field, resolve
+    from llmsize.usecase import flag_or_field, read_resolved
 
     if workers < 1:
         from llmsize.errors import InputError
 
         raise InputError("--workers", "must be at least 1")
-    origin = ""  # the file a use-case field named in an error was read from (usecase.field_in)
-    if not isinstance(usecase, UseCase):
-        path = Path(usecase)
-        base_dir = base_dir or path.parent
-        usecase = load_usecase(path)
-        origin = str(path)
-    resolved = resolve(usecase, load_catalog(), base_dir or Path(), origin)
+    # origin: the file a use-case field named in an error was read from (usecase.field_in)
+    usecase, resolved, origin = read_resolved(usecase, load_catalog(), base_dir, kv_precision)
     if api is not None:  # the flag over the use case's cost.api
         resolved = replace(resolved, cost=resolved.cost.model_copy(update={"api": api}))
     checked_api_price(resolved.cost, flag_or_field(api is not None, "--api", origin, "cost.api"))
-    if kv_precision is not None:
-        from llmsize.catalog.precisions import checked_kv
-
-        resolved = replace(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
     model = resolved.model
     mode = mode or usecase.batching or _mode_of([Path(b) for b in bench])
     from llmsize.metrics import statistic_of

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmsize.usecase import UseCase, load_usecase
+from llmsize.usecase import UseCase
 
 if TYPE_CHECKING:
     from llmsize.limits import Miss
@@ -69,27 +69,18 @@ def simulate(
         session_or_request_input,
     )
     from llmsize.sim.run import Traffic, run, summarise
-    from llmsize.usecase import flag_or_field, resolve
+    from llmsize.usecase import flag_or_field, read_resolved
     from llmsize.workload import Lengths, read_trace
 
-    base_dir = Path()
-    origin = ""  # the file a use-case field named in an error was read from (usecase.field_in)
-    if not isinstance(usecase, UseCase):
-        base_dir = Path(usecase).parent
-        origin = str(usecase)
-        usecase = load_usecase(Path(usecase))
     catalog = load_catalog()
-    resolved = resolve(usecase, catalog, base_dir, origin)
+    # origin: the file a use-case field named in an error was read from (usecase.field_in)
+    usecase, resolved, origin = read_resolved(usecase, catalog, None, kv_precision)
     if server is not None:
         resolved = replace(resolved, servers=(catalog.servers.get(server, "--server"),))
     if precision is not None:
         from llmsize.catalog.precisions import checked
 
         resolved = replace(resolved, precision=checked(precision, "--precision"))
-    if kv_precision is not None:
-        from llmsize.catalog.precisions import checked_kv
-
-        resolved = replace(resolved, kv_precision=checked_kv(kv_precision, "--kv-precision"))
     if not 1 <= seeds <= MAX_SEEDS:
         raise InputError("--seeds", f"must be from 1 to {MAX_SEEDS}")
     if workers < 1:
