@@ -365,3 +365,20 @@ def test_plan_api_flag_picks_the_price_the_traffic_is_compared_with() -> None:
     assert today["api_cost"]["price"] == "claude-haiku-5.5"
     assert today["api_cost"]["per_month_usd"] < talk["per_month_usd"]  # $0.10 / $0.50 per M
     assert_one_line_error(run("plan", case, "--api", "gpt-5.6-lun"), "did you mean 'gpt-5.6-luna'")
+
+
+def test_a_bought_server_of_a_batch_job_costs_all_day_even_on_a_cloud_basis() -> None:
+    """A purchase price given for a server (on-prem, amortised) is paid whether or not the job
+    runs: only rented servers are billed for the batch job's window (the use case's basis is
+    still the default, cloud)."""
+    from llmsize.economics import amortised_price, given_server_price, plan_cost
+
+    bought = amortised_price("dgx-b200", 360_000, 36, 0.0, "given in the use case")
+    cost = plan_cost("dgx-b200", 2, 10.0, 250, 8, bought, "cloud", billed_hours_per_day=8)
+    assert cost.billed_hours_per_day == 24
+    assert cost.per_month_usd == pytest.approx(2 * bought.usd_per_hour * 730)
+    rented = given_server_price("dgx-b200", "given", usd_per_hour=50.0)
+    assert rented is not None
+    cost = plan_cost("dgx-b200", 2, 10.0, 250, 8, rented, "cloud", billed_hours_per_day=8)
+    assert cost.billed_hours_per_day == 8
+    assert cost.per_month_usd == pytest.approx(2 * 50.0 * 730 * 8 / 24)

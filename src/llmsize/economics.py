@@ -358,7 +358,8 @@ def plan_cost(
     if price is None:
         return PlanCost(None, None, None, None)
     hourly, source = price.usd_per_hour, price.source
-    billed = billed_hours_per_day if basis == "cloud" else 24.0  # bought servers cost all day
+    # bought servers (an on-prem basis, or a purchase price given) cost all day
+    billed = billed_hours_per_day if basis == "cloud" and price.kind != "on-prem" else 24.0
     month = servers * hourly * HOURS_PER_MONTH * billed / 24
     tokens_month = avg_rps * hours_per_day * 3600 * output_tokens * DAYS_PER_MONTH
     per_million = month / (tokens_month / 1e6) if tokens_month else None
