@@ -310,7 +310,7 @@ def capacity(
     all its hours, with no headroom for a Poisson peak; `cached_share` of the input the API
     bills at its cached-input rate (`api_cached_input_per_1k`, else its own)."""
     from llmsize.catalog import load_catalog
-    from llmsize.economics import DAYS_PER_MONTH, GivenPrices, api_cost, daily_capacity
+    from llmsize.economics import GivenPrices, api_cost, daily_capacity, plan_cost
     from llmsize.limits import Limits
 
     limits = limits or Limits()
@@ -346,13 +346,11 @@ def capacity(
         queued=queued,
     )
     server_price = prices.server_price(box.id)
-    month = server_price.per_month_usd if server_price else None
-    rented = server_price is not None and server_price.kind != "on-prem"
-    if month is not None and queued and prices.basis == "cloud" and rented:
-        month *= hours_per_day / 24  # rented servers run the job's window only, as plan bills
-    per_million = None
-    if month is not None:
-        tokens_month = daily.output_tokens_per_day * DAYS_PER_MONTH
-        per_million = month / (tokens_month / 1e6) if tokens_month else None
+    billed = hours_per_day if queued else 24.0  # a batch job's rented servers run its window
+    cost = plan_cost(
+        box.id, 1, daily.avg_rps, output_tokens, hours_per_day, server_price, prices.basis, billed
+    )
     api = api_cost(daily, api_price, input_tokens, cached_share, api_cached_input_per_1k)
-    return CapacityResult(found, daily, api, server_price, month, per_million)
+    return CapacityResult(
+        found, daily, api, server_price, cost.per_month_usd, cost.usd_per_million_output_tokens
+    )
