@@ -234,7 +234,7 @@ def configs(
     `usecase_question` gives them)."""
     from llmsize.catalog.precisions import checked
     from llmsize.limits import Limits
-    from llmsize.perf.estimate import merged
+    from llmsize.perf.sources import lookup_each
     from llmsize.search import frontier, pick_optimal
     from llmsize.workload import PLAIN
 
@@ -244,13 +244,16 @@ def configs(
     arch, chip, box, ctx = q.model, q.gpu, q.server, q.context
     kv = kv_checked(kv_precision, chip) or ""
     asked = tuple(checked(p, "--precision") for p in precisions) or (q.precision,)
-    lookup = merged(
-        [
-            ctx.perf.lookup(
-                arch, box, chip, p, input_tokens, output_tokens, kv=kv, serving=serving or PLAIN
-            )
-            for p in asked
-        ]
+    lookup = lookup_each(
+        ctx.perf,
+        arch,
+        box,
+        chip,
+        asked,
+        input_tokens,
+        output_tokens,
+        kv=kv,
+        serving=serving or PLAIN,
     )
     metric = limits.primary_metric if limits.any else "ttft_ms"
     feasible, best, fastest = pick_optimal(lookup.estimates, limits, metric)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -72,16 +71,6 @@ class Lookup:
     estimates: tuple[Estimate, ...]
     missing: tuple[str, ...] = field(default=())
     too_big: bool = False  # memory is what stopped some configuration (see `missing`)
-
-
-def merged(found: Sequence[Lookup]) -> Lookup:
-    """One server type's lookups at several precisions (a use case's `hardware.precision`
-    list) as one: every estimate, each reason once."""
-    if len(found) == 1:
-        return found[0]
-    estimates = tuple(e for f in found for e in f.estimates)
-    missing = tuple(dict.fromkeys(m for f in found for m in f.missing))
-    return Lookup(estimates, missing, any(f.too_big for f in found))
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,31 @@ class PerfSource(Protocol):
     ) -> Lookup: ...
 
 
+def lookup_each(
+    perf: PerfSource,
+    model: LlmArch,
+    server: Server,
+    gpu: Gpu,
+    precisions: Sequence[Precision | None],
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    kv: str = "",
+    serving: Serving = PLAIN,
+) -> Lookup:
+    """One server type's lookups at each precision asked (a use case's `hardware.precision`
+    list) as one: every estimate, each reason once."""
+    found = [
+        perf.lookup(model, server, gpu, p, input_tokens, output_tokens, kv=kv, serving=serving)
+        for p in precisions
+    ]
+    if len(found) == 1:
+        return found[0]
+    estimates = tuple(e for f in found for e in f.estimates)
+    missing = tuple(dict.fromkeys(m for f in found for m in f.missing))
+    return Lookup(estimates, missing, any(f.too_big for f in found))
+
+
 class PerfModel(PerfSource, Protocol):
     """The one performance-model interface the commands use: enumerate (`lookup`), answer for
     one deployment at its load (`answer`), and give the twin its step times (`step_basis`).

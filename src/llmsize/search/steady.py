@@ -14,14 +14,14 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
-from llmsize.catalog import Catalog, Gpu, LlmArch, Precision, Server
+from llmsize.catalog import Catalog, Gpu, LlmArch, Server
 from llmsize.checks import plan_warnings
 from llmsize.deployment import Deployment
 from llmsize.economics import ApiCost, PlanCost, plan_costs, usecase_api_cost
 from llmsize.errors import InputError
 from llmsize.limits import Breach, Limits
-from llmsize.perf.estimate import Estimate, Lookup, merged
-from llmsize.perf.sources import PerfSource
+from llmsize.perf.estimate import Estimate, Lookup
+from llmsize.perf.sources import PerfSource, lookup_each
 from llmsize.usecase import Resolved
 
 T = TypeVar("T")
@@ -362,21 +362,17 @@ def rank_key(
 def _lookup(usecase: Resolved, server: Server, gpu: Gpu, perf: PerfSource) -> Lookup:
     """Everything the source says of this server type, at the asked precision or at each one
     of a `hardware.precision` list."""
-    asked: tuple[Precision | None, ...] = usecase.precisions or (usecase.precision,)
-    found = [
-        perf.lookup(
-            usecase.model,
-            server,
-            gpu,
-            precision,
-            usecase.input_tokens_total,
-            usecase.output_tokens,
-            kv=usecase.kv_precision or "",
-            serving=usecase.serving,
-        )
-        for precision in asked
-    ]
-    return merged(found)
+    return lookup_each(
+        perf,
+        usecase.model,
+        server,
+        gpu,
+        usecase.precisions or (usecase.precision,),
+        usecase.input_tokens_total,
+        usecase.output_tokens,
+        kv=usecase.kv_precision or "",
+        serving=usecase.serving,
+    )
 
 
 def plan(
